@@ -1,0 +1,3 @@
+complete -c dpservice-inspect -l file-prefix -d 'Daemon instance to attach to (default: $DP_FILE_PREFIX, else "rte")' -r
+complete -c dpservice-inspect -s v -l version -d 'Print the version and exit'
+complete -c dpservice-inspect -s h -l help -d 'Print help'

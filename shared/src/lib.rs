@@ -1,0 +1,11 @@
+//! The crate every dpservice binary shares.
+//!
+//! - [`instance`]: the file prefix that names a daemon instance, and the paths it implies;
+//! - [`proto`]: the wire contract (`dpdkironcore.v1` and `grpc.health.v1`), generated code;
+//! - [`status`]: the table of service error codes carried in `Status.code`;
+//! - [`version`]: the one version string of the suite.
+
+pub mod instance;
+pub mod proto;
+pub mod status;
+pub mod version;
