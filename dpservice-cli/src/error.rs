@@ -26,6 +26,8 @@ pub enum Cause {
     },
     /// `UNIMPLEMENTED`: client and daemon speak different protocol versions.
     ProtocolMismatch,
+    /// Failures already reported line by line (`create -f`); only the exit status is left.
+    Reported(u8),
 }
 
 /// An error with the context prefixes the commands add (`error getting interface: ...`).
@@ -63,6 +65,11 @@ impl CliError {
         CliError { context: Vec::new(), cause }
     }
 
+    /// Failures already printed; the run ends with `exit`.
+    pub fn reported(exit: u8) -> CliError {
+        CliError { context: Vec::new(), cause: Cause::Reported(exit) }
+    }
+
     /// Prepends a context (`error getting interface`).
     #[must_use]
     pub fn context(mut self, ctx: impl Into<String>) -> CliError {
@@ -90,6 +97,7 @@ impl CliError {
                 format!("rpc error: code = {} desc = {message}", grpc_code_name(*code))
             }
             Cause::ProtocolMismatch => return PROTOCOL_MISMATCH.to_owned(),
+            Cause::Reported(_) => String::new(),
         };
         let mut out = String::new();
         for ctx in &self.context {
@@ -105,7 +113,7 @@ impl CliError {
         match self.cause {
             Cause::Service { .. } => "server",
             Cause::Grpc { .. } => "grpc",
-            Cause::Client(_) | Cause::ProtocolMismatch => "client",
+            Cause::Client(_) | Cause::ProtocolMismatch | Cause::Reported(_) => "client",
         }
     }
 
@@ -114,6 +122,7 @@ impl CliError {
         match self.cause {
             Cause::Service { .. } | Cause::ProtocolMismatch => EXIT_SERVICE,
             Cause::Client(_) | Cause::Grpc { .. } => EXIT_CLIENT,
+            Cause::Reported(exit) => exit,
         }
     }
 
@@ -122,7 +131,7 @@ impl CliError {
         let (code, message) = match &self.cause {
             Cause::Service { code, name } => (*code, name.clone()),
             Cause::Grpc { code, message } => (*code as u32, message.clone()),
-            Cause::Client(_) => (CLIENT_ERROR_CODE, self.text()),
+            Cause::Client(_) | Cause::Reported(_) => (CLIENT_ERROR_CODE, self.text()),
             Cause::ProtocolMismatch => (CLIENT_ERROR_CODE, PROTOCOL_MISMATCH.to_owned()),
         };
         ErrorObject {
@@ -134,6 +143,9 @@ impl CliError {
 
     /// The report for `-o <output>` as found by the early scan (spec §6.2).
     pub fn render(&self, output: &str) -> String {
+        if let Cause::Reported(_) = self.cause {
+            return String::new();
+        }
         match output {
             "json" => to_json(&self.object(), false),
             "yaml" => to_yaml(&self.object()),

@@ -45,10 +45,15 @@ impl Ctx<'_> {
         self.global.wide
     }
 
+    /// The selected output format; an unknown `-o` is an error.
+    pub fn format(&self) -> Result<Format, CliError> {
+        let name = self.global.output.as_deref().unwrap_or(self.default_output);
+        Format::from_name(name, self.global.pretty, self.global.wide)
+    }
+
     /// Renders and prints `obj`; an unknown `-o` fails here, after the RPC succeeded.
     pub fn print<T: Render>(&mut self, obj: &T, operation: &str) -> Result<(), CliError> {
-        let name = self.global.output.as_deref().unwrap_or(self.default_output);
-        let format = Format::from_name(name, self.global.pretty, self.global.wide)?;
+        let format = self.format()?;
         self.write(&render(obj, format, operation));
         Ok(())
     }
