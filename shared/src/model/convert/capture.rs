@@ -15,7 +15,7 @@ const INTERFACES_MAX: usize = 16;
 /// One port to capture. The server reads the oneof arm the type names, not the one that
 /// is set: a VF entry carrying `pf_index` has an empty name, a PF entry carrying
 /// `vf_name` has index 0.
-fn captured_interface(c: proto::CapturedInterface) -> Result<CapturedInterface, InvalidArgument> {
+fn captured_interface(c: &proto::CapturedInterface) -> Result<CapturedInterface, InvalidArgument> {
     match proto::CaptureInterfaceType::try_from(c.interface_type) {
         Ok(proto::CaptureInterfaceType::SingleVf) => {
             let name = match &c.spec {
@@ -56,7 +56,7 @@ impl FromRequest<proto::CaptureStartRequest> for CaptureConfig {
         }
         let interfaces = c
             .interfaces
-            .into_iter()
+            .iter()
             .map(captured_interface)
             .collect::<Result<_, _>>()?;
         Ok(CaptureConfig {
