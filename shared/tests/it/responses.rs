@@ -1,0 +1,599 @@
+//! Responses: what the server's conversions must fill (§4.6) and how the client's
+//! conversions name the field of a malformed answer.
+
+use std::fmt::Debug;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use dpservice::model::{
+    CaptureConfig, CaptureStatus, CapturedInterface, CreatedInterface, FirewallAction,
+    FirewallRule, Interface, LoadBalancer, Metering, Nat, NatEntry, NatKind, PrefixEntry,
+    ProtocolFilter, ResponseError, Route, ServiceResponse, TrafficDirection, Vip,
+};
+use dpservice::proto;
+use dpservice::proto::captured_interface::Spec;
+use dpservice::proto::protocol_filter::Filter;
+use dpservice::status::ServiceError;
+
+use crate::table::{ip, prefix};
+
+fn success() -> Option<proto::Status> {
+    Some(dpservice::status::success())
+}
+
+fn interface() -> Interface {
+    Interface {
+        id: "vm1".into(),
+        vni: 7,
+        ipv4: None,
+        ipv6: Some("fc00::1".parse().unwrap()),
+        underlay_route: "fc00:1::d000:1:0:1".parse().unwrap(),
+        device: "net_tap2".into(),
+        metering: Metering::default(),
+        hostname: None,
+    }
+}
+
+#[test]
+fn interface_presence_rules() {
+    let r = proto::GetInterfaceResponse::from(interface());
+    assert_eq!(r.status, success());
+    let i = r.interface.unwrap();
+    assert_eq!(i.primary_ipv4, b"0.0.0.0");
+    assert_eq!(i.primary_ipv6, b"fc00::1");
+    assert_eq!(i.underlay_route, b"fc00:1::d000:1:0:1");
+    assert_eq!(i.pci_name, "net_tap2");
+    assert_eq!(i.metering_params, Some(proto::MeteringParams::default()));
+    let disabled_v6 = Interface {
+        ipv4: Some(Ipv4Addr::new(10, 0, 0, 1)),
+        ipv6: None,
+        ..interface()
+    };
+    let r = proto::ListInterfacesResponse::from(vec![disabled_v6]);
+    assert_eq!(r.status, success());
+    assert_eq!(r.interfaces[0].primary_ipv6, b"::");
+    assert_eq!(r.interfaces[0].primary_ipv4, b"10.0.0.1");
+
+    let r = proto::CreateInterfaceResponse::from(CreatedInterface {
+        underlay_route: "::102:304".parse().unwrap(),
+        vf_name: String::new(),
+    });
+    assert_eq!(r.status, success());
+    assert_eq!(r.vf, Some(proto::VirtualFunction::default()));
+    assert_eq!(r.underlay_route, b"::1.2.3.4");
+}
+
+#[test]
+fn underlay_responses_and_failures() {
+    let u: Ipv6Addr = "fc00:1::d000:1:0:2".parse().unwrap();
+    let text = &b"fc00:1::d000:1:0:2"[..];
+    assert_eq!(proto::CreatePrefixResponse::from(u).underlay_route, text);
+    assert_eq!(
+        proto::CreateLoadBalancerPrefixResponse::from(u).underlay_route,
+        text
+    );
+    assert_eq!(proto::CreateVipResponse::from(u).underlay_route, text);
+    assert_eq!(proto::CreateNatResponse::from(u).underlay_route, text);
+    let r = proto::CreateLoadBalancerResponse::from(u);
+    assert_eq!((r.status, &r.underlay_route[..]), (success(), text));
+
+    // A failure carries the status and nothing else.
+    let r = proto::CreateInterfaceResponse::failure(ServiceError::VmHandle);
+    assert_eq!(
+        r.status.as_ref().map(|s| (s.code, s.message.as_str())),
+        Some((402, "VM_HANDLE"))
+    );
+    assert_eq!((r.vf, r.underlay_route.len()), (None, 0));
+    assert_eq!(proto::ResetVniResponse::ok().status, success());
+}
+
+#[test]
+fn nat_entry_forms() {
+    let local = NatEntry {
+        kind: NatKind::Local {
+            interface_ip: Ipv4Addr::new(10, 0, 0, 1),
+        },
+        nat_ip: Ipv4Addr::new(172, 20, 0, 1),
+        min_port: 100,
+        max_port: 200,
+        vni: 5,
+    };
+    let neighbor = NatEntry {
+        kind: NatKind::Neighbor {
+            underlay_route: "fc00:2::1".parse().unwrap(),
+        },
+        ..local
+    };
+    let r = proto::ListLocalNatsResponse::from(vec![local]);
+    let e = &r.nat_entries[0];
+    assert_eq!(e.nat_ip, Some(ip(0, "10.0.0.1")));
+    assert!(e.underlay_route.is_empty());
+    assert_eq!(e.actual_nat_ip, Some(ip(0, "172.20.0.1")));
+    assert_eq!((e.min_port, e.max_port, e.vni), (100, 200, 5));
+    let r = proto::ListNeighborNatsResponse::from(vec![neighbor]);
+    let e = &r.nat_entries[0];
+    assert_eq!(e.nat_ip, None);
+    assert_eq!(e.underlay_route, b"fc00:2::1");
+    assert_eq!(e.actual_nat_ip, Some(ip(0, "172.20.0.1")));
+}
+
+#[test]
+fn firewall_rule_always_has_its_parts() {
+    let rule = FirewallRule {
+        id: "fw1".into(),
+        direction: TrafficDirection::Ingress,
+        action: FirewallAction::Accept,
+        priority: 0,
+        source: "0.0.0.0/0".parse().unwrap(),
+        destination: "fc00::/64".parse().unwrap(),
+        filter: ProtocolFilter::Any,
+    };
+    let r = proto::GetFirewallRuleResponse::from(rule.clone());
+    assert_eq!(r.status, success());
+    let w = r.rule.unwrap();
+    assert_eq!(
+        w.protocol_filter,
+        Some(proto::ProtocolFilter { filter: None })
+    );
+    assert_eq!(w.source_prefix, Some(prefix(0, "0.0.0.0", 0)));
+    assert_eq!(w.destination_prefix, Some(prefix(1, "fc00::", 64)));
+    assert_eq!(w.action, proto::FirewallAction::Accept as i32);
+    let r = proto::ListFirewallRulesResponse::from(vec![rule]);
+    assert!(r.rules[0].protocol_filter.is_some());
+    let r = proto::CreateFirewallRuleResponse::from(String::from("fw1"));
+    assert_eq!((r.status, r.rule_id), (success(), b"fw1".to_vec()));
+}
+
+#[test]
+fn capture_status_forms() {
+    let r = proto::CaptureStatusResponse::from(None);
+    assert_eq!(
+        (r.status, r.is_active, r.capture_config),
+        (success(), false, None)
+    );
+    let running: CaptureStatus = Some(CaptureConfig {
+        sink_node: "fc00::9".parse().unwrap(),
+        udp_src_port: 1,
+        udp_dst_port: 2,
+        interfaces: vec![
+            CapturedInterface::Pf(0),
+            CapturedInterface::Vf("vm1".into()),
+        ],
+    });
+    let r = proto::CaptureStatusResponse::from(running);
+    assert!(r.is_active);
+    let c = r.capture_config.unwrap();
+    assert_eq!(c.sink_node_ip, Some(ip(1, "fc00::9")));
+    assert_eq!(c.interfaces[0].spec, Some(Spec::PfIndex(0)));
+    assert_eq!(c.interfaces[1].interface_type, 1);
+    assert_eq!(c.interfaces[1].spec, Some(Spec::VfName(b"vm1".to_vec())));
+    assert!(c.interfaces.iter().all(|i| i.filter.is_empty()));
+    assert_eq!(proto::CaptureStopResponse::from(3).stopped_interface_cnt, 3);
+}
+
+/// The field path a client conversion must name, and a mutation that breaks it.
+type FieldCase<P> = (&'static str, fn(&mut P));
+
+/// Each mutation of a valid response makes the client conversion fail naming `field`.
+fn check_fields<P, M>(base: fn() -> P, cases: &[FieldCase<P>])
+where
+    M: TryFrom<P, Error = ResponseError> + Debug,
+{
+    if let Err(e) = M::try_from(base()) {
+        panic!("the base response must convert, got {e}");
+    }
+    for (field, mutate) in cases {
+        let mut p = base();
+        mutate(&mut p);
+        match M::try_from(p) {
+            Ok(m) => panic!("{field}: expected an error, got {m:?}"),
+            Err(e) => assert_eq!(e.field, *field, "{e}"),
+        }
+    }
+}
+
+#[test]
+fn client_interface_fields() {
+    fn base() -> proto::Interface {
+        proto::GetInterfaceResponse::from(interface())
+            .interface
+            .unwrap()
+    }
+    check_fields::<_, Interface>(
+        base,
+        &[
+            ("Interface.primary_ipv4", |i| i.primary_ipv4.clear()),
+            ("Interface.primary_ipv4", |i| {
+                i.primary_ipv4 = b"::".to_vec()
+            }),
+            ("Interface.primary_ipv6", |i| {
+                i.primary_ipv6 = b"1.2.3.4".to_vec()
+            }),
+            ("Interface.underlay_route", |i| i.underlay_route.clear()),
+        ],
+    );
+    check_fields::<proto::GetInterfaceResponse, Interface>(
+        || proto::GetInterfaceResponse::from(interface()),
+        &[
+            ("GetInterfaceResponse.interface", |r| r.interface = None),
+            ("Interface.primary_ipv6", |r| {
+                r.interface.as_mut().unwrap().primary_ipv6 = b"x".to_vec()
+            }),
+        ],
+    );
+    check_fields::<proto::CreateInterfaceResponse, CreatedInterface>(
+        || {
+            proto::CreateInterfaceResponse::from(CreatedInterface {
+                underlay_route: Ipv6Addr::LOCALHOST,
+                vf_name: "dtapvf_0".into(),
+            })
+        },
+        &[("CreateInterfaceResponse.underlay_route", |r| {
+            r.underlay_route = b"127.0.0.1".to_vec()
+        })],
+    );
+    // Absent optional parts read as empty: no metering params, no VF.
+    let mut i = base();
+    i.metering_params = None;
+    assert_eq!(
+        Interface::try_from(i).unwrap().metering,
+        Metering::default()
+    );
+    let r = proto::CreateInterfaceResponse {
+        status: success(),
+        underlay_route: b"::1".to_vec(),
+        vf: None,
+    };
+    assert_eq!(CreatedInterface::try_from(r).unwrap().vf_name, "");
+}
+
+#[test]
+fn client_prefix_and_route_fields() {
+    fn entry() -> proto::Prefix {
+        proto::Prefix {
+            underlay_route: b"fc00::1".to_vec(),
+            ..prefix(0, "10.0.0.0", 8)
+        }
+    }
+    check_fields::<_, PrefixEntry>(
+        entry,
+        &[
+            ("Prefix.ip", |p| p.ip = None),
+            ("Prefix.ip", |p| p.ip = Some(ip(3, "10.0.0.0"))),
+            ("Prefix.length", |p| p.length = 33),
+            ("Prefix.underlay_route", |p| p.underlay_route.clear()),
+        ],
+    );
+    fn route() -> proto::Route {
+        proto::Route {
+            prefix: Some(prefix(1, "fc00::", 64)),
+            nexthop_vni: 1,
+            nexthop_address: Some(ip(1, "fc00::1")),
+            weight: 0,
+        }
+    }
+    check_fields::<_, Route>(
+        route,
+        &[
+            ("Route.prefix", |r| r.prefix = None),
+            ("Route.prefix.ip", |r| {
+                r.prefix.as_mut().unwrap().ip = Some(ip(0, "fc00::"))
+            }),
+            ("Route.prefix.length", |r| {
+                r.prefix.as_mut().unwrap().length = 129
+            }),
+            ("Route.nexthop_address", |r| r.nexthop_address = None),
+        ],
+    );
+}
+
+#[test]
+fn client_vip_lb_nat_fields() {
+    check_fields::<proto::GetVipResponse, Vip>(
+        || proto::GetVipResponse {
+            status: success(),
+            vip_ip: Some(ip(0, "1.2.3.4")),
+            underlay_route: b"fc00::1".to_vec(),
+        },
+        &[
+            ("GetVipResponse.vip_ip", |r| r.vip_ip = None),
+            ("GetVipResponse.underlay_route", |r| {
+                r.underlay_route = b"1.2.3.4".to_vec()
+            }),
+        ],
+    );
+    fn lb_port(port: u32, protocol: proto::Protocol) -> proto::LbPort {
+        proto::LbPort {
+            port,
+            protocol: protocol as i32,
+        }
+    }
+    check_fields::<proto::GetLoadBalancerResponse, LoadBalancer>(
+        || proto::GetLoadBalancerResponse {
+            status: success(),
+            loadbalanced_ip: Some(ip(0, "1.2.3.4")),
+            vni: 3,
+            loadbalanced_ports: vec![lb_port(80, proto::Protocol::Tcp)],
+            underlay_route: b"fc00::1".to_vec(),
+        },
+        &[
+            ("GetLoadBalancerResponse.loadbalanced_ip", |r| {
+                r.loadbalanced_ip = None
+            }),
+            ("GetLoadBalancerResponse.loadbalanced_ports.port", |r| {
+                r.loadbalanced_ports[0].port = 65536
+            }),
+            ("GetLoadBalancerResponse.loadbalanced_ports.port", |r| {
+                r.loadbalanced_ports[0].port = 0
+            }),
+            ("GetLoadBalancerResponse.loadbalanced_ports.protocol", |r| {
+                r.loadbalanced_ports[0] = lb_port(80, proto::Protocol::Icmp)
+            }),
+            ("GetLoadBalancerResponse.underlay_route", |r| {
+                r.underlay_route.clear()
+            }),
+        ],
+    );
+    check_fields::<proto::Loadbalancer, LoadBalancer>(
+        || proto::Loadbalancer {
+            id: b"lb1".to_vec(),
+            vni: 1,
+            ip: Some(ip(1, "fc00::10")),
+            ports: vec![lb_port(53, proto::Protocol::Udp)],
+            underlay_route: b"fc00::1".to_vec(),
+        },
+        &[
+            ("Loadbalancer.ip", |r| r.ip = Some(ip(1, ""))),
+            ("Loadbalancer.ports.protocol", |r| r.ports[0].protocol = 99),
+            ("Loadbalancer.ports.port", |r| r.ports[0].port = u32::MAX),
+            ("Loadbalancer.underlay_route", |r| {
+                r.underlay_route = b"x".to_vec()
+            }),
+        ],
+    );
+    check_fields::<proto::ListLoadBalancerTargetsResponse, Vec<Ipv6Addr>>(
+        || proto::ListLoadBalancerTargetsResponse {
+            status: success(),
+            target_ips: vec![ip(1, "fc00::1")],
+        },
+        &[("ListLoadBalancerTargetsResponse.target_ips", |r| {
+            r.target_ips.push(ip(0, "1.1.1.1"))
+        })],
+    );
+    check_fields::<proto::GetNatResponse, Nat>(
+        || proto::GetNatResponse {
+            status: success(),
+            nat_ip: Some(ip(0, "1.2.3.4")),
+            min_port: 0,
+            max_port: 65535,
+            underlay_route: b"fc00::1".to_vec(),
+        },
+        &[
+            ("GetNatResponse.nat_ip", |r| r.nat_ip = None),
+            ("GetNatResponse.min_port", |r| r.min_port = 65536),
+            ("GetNatResponse.max_port", |r| r.max_port = 65536),
+            ("GetNatResponse.underlay_route", |r| {
+                r.underlay_route.clear()
+            }),
+        ],
+    );
+    fn entry() -> proto::NatEntry {
+        proto::NatEntry {
+            nat_ip: Some(ip(0, "10.0.0.1")),
+            min_port: 1,
+            max_port: 2,
+            underlay_route: Vec::new(),
+            vni: 0,
+            actual_nat_ip: Some(ip(0, "1.2.3.4")),
+        }
+    }
+    check_fields::<_, NatEntry>(
+        entry,
+        &[
+            ("NatEntry.nat_ip", |e| e.nat_ip = None),
+            ("NatEntry.nat_ip", |e| e.nat_ip = Some(ip(1, "::1"))),
+            ("NatEntry.underlay_route", |e| {
+                e.underlay_route = b"1.2.3.4".to_vec()
+            }),
+            ("NatEntry.actual_nat_ip", |e| e.actual_nat_ip = None),
+            ("NatEntry.min_port", |e| e.min_port = 1 << 16),
+            ("NatEntry.max_port", |e| e.max_port = 1 << 16),
+        ],
+    );
+    // A neighbour entry is told apart by its underlay; it needs no nat_ip.
+    let mut e = entry();
+    e.nat_ip = None;
+    e.underlay_route = b"fc00:2::1".to_vec();
+    assert!(matches!(
+        NatEntry::try_from(e).unwrap().kind,
+        NatKind::Neighbor { .. }
+    ));
+}
+
+fn rule() -> proto::FirewallRule {
+    proto::FirewallRule {
+        id: b"fw1".to_vec(),
+        direction: 1,
+        action: 1,
+        priority: 1000,
+        source_prefix: Some(prefix(0, "10.0.0.0", 8)),
+        destination_prefix: Some(prefix(1, "::", 0)),
+        protocol_filter: Some(proto::ProtocolFilter {
+            filter: Some(Filter::Tcp(proto::TcpFilter {
+                src_port_lower: -1,
+                src_port_upper: -1,
+                dst_port_lower: 80,
+                dst_port_upper: 80,
+            })),
+        }),
+    }
+}
+
+fn tcp(r: &mut proto::FirewallRule) -> &mut proto::TcpFilter {
+    match r.protocol_filter.as_mut().and_then(|f| f.filter.as_mut()) {
+        Some(Filter::Tcp(t)) => t,
+        other => panic!("expected TCP, found {other:?}"),
+    }
+}
+
+#[test]
+fn client_firewall_fields() {
+    check_fields::<_, FirewallRule>(
+        rule,
+        &[
+            ("FirewallRule.direction", |r| r.direction = 2),
+            ("FirewallRule.action", |r| r.action = -1),
+            ("FirewallRule.priority", |r| r.priority = 65536),
+            ("FirewallRule.source_prefix", |r| r.source_prefix = None),
+            ("FirewallRule.source_prefix.ip", |r| {
+                r.source_prefix = Some(prefix(1, "1.0.0.0", 8))
+            }),
+            ("FirewallRule.source_prefix.length", |r| {
+                r.source_prefix = Some(prefix(0, "1.0.0.0", 33))
+            }),
+            ("FirewallRule.destination_prefix", |r| {
+                r.destination_prefix = None
+            }),
+            ("FirewallRule.destination_prefix.ip", |r| {
+                r.destination_prefix.as_mut().unwrap().ip = None
+            }),
+            ("FirewallRule.destination_prefix.length", |r| {
+                r.destination_prefix.as_mut().unwrap().length = 200
+            }),
+            ("FirewallRule.protocol_filter.tcp.src_port_lower", |r| {
+                tcp(r).src_port_lower = -2
+            }),
+            ("FirewallRule.protocol_filter.tcp.src_port_upper", |r| {
+                tcp(r).src_port_upper = 65536
+            }),
+            ("FirewallRule.protocol_filter.tcp.dst_port_lower", |r| {
+                tcp(r).dst_port_lower = -7
+            }),
+            ("FirewallRule.protocol_filter.tcp.dst_port_upper", |r| {
+                tcp(r).dst_port_upper = 1 << 20
+            }),
+            ("FirewallRule.protocol_filter.udp.dst_port_upper", |r| {
+                r.protocol_filter = Some(proto::ProtocolFilter {
+                    filter: Some(Filter::Udp(proto::UdpFilter {
+                        dst_port_upper: 70000,
+                        ..Default::default()
+                    })),
+                })
+            }),
+            ("FirewallRule.protocol_filter.icmp.icmp_type", |r| {
+                r.protocol_filter = Some(proto::ProtocolFilter {
+                    filter: Some(Filter::Icmp(proto::IcmpFilter {
+                        icmp_type: 256,
+                        icmp_code: 0,
+                    })),
+                })
+            }),
+            ("FirewallRule.protocol_filter.icmp.icmp_code", |r| {
+                r.protocol_filter = Some(proto::ProtocolFilter {
+                    filter: Some(Filter::Icmp(proto::IcmpFilter {
+                        icmp_type: -1,
+                        icmp_code: -2,
+                    })),
+                })
+            }),
+        ],
+    );
+    check_fields::<proto::GetFirewallRuleResponse, FirewallRule>(
+        || proto::GetFirewallRuleResponse {
+            status: success(),
+            rule: Some(rule()),
+        },
+        &[("GetFirewallRuleResponse.rule", |r| r.rule = None)],
+    );
+    // Upstream's CreateFirewallRule answer is a NUL-padded buffer.
+    let mut padded = b"fw1".to_vec();
+    padded.resize(64, 0);
+    let r = proto::CreateFirewallRuleResponse {
+        status: success(),
+        rule_id: padded,
+    };
+    assert_eq!(String::try_from(r).unwrap(), "fw1");
+    // A missing filter reads as "any protocol".
+    let mut r = rule();
+    r.protocol_filter = None;
+    assert_eq!(
+        FirewallRule::try_from(r).unwrap().filter,
+        ProtocolFilter::Any
+    );
+}
+
+#[test]
+fn client_capture_and_underlay_fields() {
+    fn running() -> proto::CaptureStatusResponse {
+        proto::CaptureStatusResponse {
+            status: success(),
+            is_active: true,
+            capture_config: Some(proto::CaptureConfig {
+                sink_node_ip: Some(ip(1, "fc00::9")),
+                udp_src_port: 1,
+                udp_dst_port: 2,
+                interfaces: vec![proto::CapturedInterface {
+                    interface_type: 0,
+                    filter: Vec::new(),
+                    spec: Some(Spec::PfIndex(1)),
+                }],
+            }),
+        }
+    }
+    fn config(r: &mut proto::CaptureStatusResponse) -> &mut proto::CaptureConfig {
+        r.capture_config.as_mut().unwrap()
+    }
+    check_fields::<_, CaptureStatus>(
+        running,
+        &[
+            ("CaptureStatusResponse.capture_config", |r| {
+                r.capture_config = None
+            }),
+            ("CaptureConfig.sink_node_ip", |r| {
+                config(r).sink_node_ip = None
+            }),
+            ("CaptureConfig.sink_node_ip", |r| {
+                config(r).sink_node_ip = Some(ip(1, "1.1.1.1"))
+            }),
+            ("CaptureConfig.udp_src_port", |r| {
+                config(r).udp_src_port = 65536
+            }),
+            ("CaptureConfig.udp_dst_port", |r| {
+                config(r).udp_dst_port = 65536
+            }),
+            ("CaptureConfig.interfaces.interface_type", |r| {
+                config(r).interfaces[0].interface_type = 9
+            }),
+            ("CaptureConfig.interfaces.pf_index", |r| {
+                config(r).interfaces[0].spec = Some(Spec::PfIndex(256))
+            }),
+            ("CaptureConfig.interfaces", |r| {
+                config(r).interfaces[0].interface_type = 1;
+                config(r).interfaces[0].spec = None;
+            }),
+        ],
+    );
+    let idle = proto::CaptureStatusResponse {
+        status: success(),
+        is_active: false,
+        capture_config: None,
+    };
+    assert_eq!(CaptureStatus::try_from(idle), Ok(None));
+
+    macro_rules! underlay_field {
+        ($($response:ident),+) => {$(
+            let r = proto::$response {
+                status: success(),
+                underlay_route: b"10.0.0.1".to_vec(),
+            };
+            let e = Ipv6Addr::try_from(r).unwrap_err();
+            assert_eq!(e.field, concat!(stringify!($response), ".underlay_route"));
+        )+};
+    }
+    underlay_field!(
+        CreatePrefixResponse,
+        CreateLoadBalancerPrefixResponse,
+        CreateVipResponse,
+        CreateNatResponse,
+        CreateLoadBalancerResponse
+    );
+}
