@@ -5,10 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod client;
+mod fake_daemon;
 mod golden;
 mod requests;
 mod requests_lb_nat;
+mod requests_routes;
 mod requests_rules;
-mod responses;
+mod responses_client;
+mod responses_server;
 mod round_trip;
 mod table;
