@@ -3,34 +3,25 @@
 
 use std::time::Duration;
 
+use dpservice::client::ConnectOptions;
 use dpservice::proto;
 use dpservice::proto::dpd_kironcore_client::DpdKironcoreClient;
-use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::error::CliError;
 
 /// The generated gRPC client over one connection.
 pub type Client = DpdKironcoreClient<Channel>;
 
-/// Connects to `address` (`host:port`, `[v6]:port`), retrying until `timeout`.
+/// Connects to `address` (`host:port`, `[v6]:port`), retrying until `timeout`, with
+/// the shared client's connection logic; the calls themselves carry no deadline.
 ///
-/// Every address the host name resolves to is tried. The error text is upstream's,
-/// whatever the reason, since scripts match on it.
+/// The error text is upstream's whatever the reason, since scripts match on it.
 pub async fn connect(address: &str, timeout: Duration) -> Result<Client, CliError> {
-    let fail = || CliError::client(format!("error connecting to {address}: context deadline exceeded"));
-    let endpoint = Endpoint::from_shared(format!("http://{address}")).map_err(|_| fail())?;
-    let deadline = Instant::now() + timeout;
-    let mut backoff = Duration::from_millis(10);
-    loop {
-        match tokio::time::timeout_at(deadline, endpoint.connect()).await {
-            Ok(Ok(channel)) => return Ok(DpdKironcoreClient::new(channel)),
-            Ok(Err(_)) if Instant::now() + backoff < deadline => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_millis(250));
-            }
-            _ => return Err(fail()),
-        }
+    let opts = ConnectOptions { connect_timeout: timeout, wait_for_ready: true, call_timeout: None };
+    match dpservice::client::Client::connect(address, &opts).await {
+        Ok(client) => Ok(client.raw()),
+        Err(_) => Err(CliError::client(format!("error connecting to {address}: context deadline exceeded"))),
     }
 }
 
