@@ -24,47 +24,78 @@ pub struct Prepared {
 impl Prepared {
     /// `dpservice-cli get` style path of the found command.
     pub fn command_path(&self) -> String {
-        std::iter::once("dpservice-cli").chain(self.path.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once("dpservice-cli")
+            .chain(self.path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
 /// Finds the command path of `raw` (program name first) in `root`.
 pub fn prepare(root: &Command, raw: &[OsString]) -> Prepared {
     let tokens: Vec<OsString> = raw.iter().skip(1).cloned().collect();
-    let text: Vec<String> = tokens.iter().map(|t| t.to_string_lossy().into_owned()).collect();
+    let text: Vec<String> = tokens
+        .iter()
+        .map(|t| t.to_string_lossy().into_owned())
+        .collect();
     let mut consumed = vec![false; tokens.len()];
     let mut path = Vec::new();
     let mut cmd = root;
     let mut globals: Vec<&Arg> = Vec::new();
     loop {
         globals.extend(cmd.get_arguments().filter(|a| a.is_global_set()));
-        let Some(i) = next_word(&text, &consumed, cmd, &globals) else { break };
+        let Some(i) = next_word(&text, &consumed, cmd, &globals) else {
+            break;
+        };
         if path.is_empty() && text[i].eq_ignore_ascii_case("help") {
             consumed[i] = true;
             path.push("help".to_owned());
             canonicalize_help_path(root, &text, &mut consumed, &mut path);
             break;
         }
-        let Some(sub) = find_subcommand(cmd, &text[i]) else { break };
+        let Some(sub) = find_subcommand(cmd, &text[i]) else {
+            break;
+        };
         consumed[i] = true;
         path.push(sub.get_name().to_owned());
         cmd = sub;
     }
     let mut args = Vec::with_capacity(raw.len());
-    args.push(raw.first().cloned().unwrap_or_else(|| OsString::from("dpservice-cli")));
+    args.push(
+        raw.first()
+            .cloned()
+            .unwrap_or_else(|| OsString::from("dpservice-cli")),
+    );
     args.extend(path.iter().map(OsString::from));
-    args.extend(tokens.into_iter().zip(&consumed).filter(|(_, c)| !**c).map(|(t, _)| t));
-    Prepared { args, path, raw: text }
+    args.extend(
+        tokens
+            .into_iter()
+            .zip(&consumed)
+            .filter(|(_, c)| !**c)
+            .map(|(t, _)| t),
+    );
+    Prepared {
+        args,
+        path,
+        raw: text,
+    }
 }
 
 /// `help get iface`: the words after `help` name a command path too.
-fn canonicalize_help_path(root: &Command, text: &[String], consumed: &mut [bool], path: &mut Vec<String>) {
+fn canonicalize_help_path(
+    root: &Command,
+    text: &[String],
+    consumed: &mut [bool],
+    path: &mut Vec<String>,
+) {
     let mut cmd = root;
     for i in 0..text.len() {
         if consumed[i] || text[i].starts_with('-') {
             continue;
         }
-        let Some(sub) = find_subcommand(cmd, &text[i]) else { break };
+        let Some(sub) = find_subcommand(cmd, &text[i]) else {
+            break;
+        };
         consumed[i] = true;
         path.push(sub.get_name().to_owned());
         cmd = sub;
@@ -74,7 +105,8 @@ fn canonicalize_help_path(root: &Command, text: &[String], consumed: &mut [bool]
 /// A subcommand by name or alias, ignoring case (cobra's `EnableCaseInsensitive`).
 pub fn find_subcommand<'a>(cmd: &'a Command, word: &str) -> Option<&'a Command> {
     cmd.get_subcommands().find(|s| {
-        s.get_name().eq_ignore_ascii_case(word) || s.get_all_aliases().any(|a| a.eq_ignore_ascii_case(word))
+        s.get_name().eq_ignore_ascii_case(word)
+            || s.get_all_aliases().any(|a| a.eq_ignore_ascii_case(word))
     })
 }
 
@@ -89,7 +121,9 @@ fn next_word(text: &[String], consumed: &[bool], cmd: &Command, globals: &[&Arg]
             return None;
         }
         if let Some(name) = s.strip_prefix("--") {
-            if !s.contains('=') && takes_value(cmd, globals, |a| a.get_long() == Some(name), name == "help") {
+            if !s.contains('=')
+                && takes_value(cmd, globals, |a| a.get_long() == Some(name), name == "help")
+            {
                 k += 1;
             }
             continue;
@@ -115,9 +149,14 @@ fn takes_value(cmd: &Command, globals: &[&Arg], is: impl Fn(&Arg) -> bool, is_he
     if is_help {
         return false;
     }
-    let arg = cmd.get_arguments().find(|a| is(a)).or_else(|| globals.iter().copied().find(|a| is(a)));
+    let arg = cmd
+        .get_arguments()
+        .find(|a| is(a))
+        .or_else(|| globals.iter().copied().find(|a| is(a)));
     match arg {
-        Some(a) => a.get_action().takes_values() && !a.get_num_args().is_some_and(|r| r.min_values() == 0),
+        Some(a) => {
+            a.get_action().takes_values() && a.get_num_args().is_none_or(|r| r.min_values() != 0)
+        }
         None => true,
     }
 }
@@ -125,13 +164,20 @@ fn takes_value(cmd: &Command, globals: &[&Arg], is: impl Fn(&Arg) -> bool, is_he
 /// The output format named on the raw command line, for rendering errors: the first
 /// `-o X`, `-o=X`, `--output X` or `--output=X` (`-oX` does not count), as upstream.
 pub fn early_output(raw: &[OsString]) -> String {
-    let args: Vec<String> = raw.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = raw
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     for (i, a) in args.iter().enumerate() {
         if a == "--output" || a == "-o" {
             if let Some(v) = args.get(i + 1) {
                 return v.clone();
             }
-        } else if let Some(v) = a.strip_prefix("--output=").or_else(|| a.strip_prefix("-o=")) {
+        } else if let Some(v) = a
+            .strip_prefix("--output=")
+            .or_else(|| a.strip_prefix("-o="))
+        {
             return v.to_owned();
         }
     }
@@ -140,12 +186,18 @@ pub fn early_output(raw: &[OsString]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn prep(line: &str) -> (Vec<String>, String) {
         let raw: Vec<OsString> = line.split(' ').map(OsString::from).collect();
         let p = prepare(&crate::cli::command(), &raw);
-        let args = p.args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+        let args = p
+            .args
+            .iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         (args, p.command_path())
     }
 
@@ -157,7 +209,17 @@ mod tests {
         let (args, _) = prep("cli --address localhost:1 get version");
         assert_eq!(args, ["get", "version", "--address", "localhost:1"]);
         let (args, _) = prep("cli add vip --interface-id vm1 --vip 1.2.3.4");
-        assert_eq!(args, ["create", "virtualip", "--interface-id", "vm1", "--vip", "1.2.3.4"]);
+        assert_eq!(
+            args,
+            [
+                "create",
+                "virtualip",
+                "--interface-id",
+                "vm1",
+                "--vip",
+                "1.2.3.4"
+            ]
+        );
     }
 
     #[test]

@@ -48,26 +48,44 @@ pub const CLIENT_ERROR_CODE: u32 = 1000;
 impl CliError {
     /// A client error with this full text.
     pub fn client(msg: impl Into<String>) -> CliError {
-        CliError { context: Vec::new(), cause: Cause::Client(msg.into()) }
+        CliError {
+            context: Vec::new(),
+            cause: Cause::Client(msg.into()),
+        }
     }
 
     /// A service error (`[error code N] NAME`).
     pub fn service(code: u32, name: impl Into<String>) -> CliError {
-        CliError { context: Vec::new(), cause: Cause::Service { code, name: name.into() } }
+        CliError {
+            context: Vec::new(),
+            cause: Cause::Service {
+                code,
+                name: name.into(),
+            },
+        }
     }
 
     /// A gRPC-level error; `UNIMPLEMENTED` becomes the protocol-mismatch client error.
     pub fn grpc(status: &tonic::Status) -> CliError {
         let cause = match status.code() {
             tonic::Code::Unimplemented => Cause::ProtocolMismatch,
-            code => Cause::Grpc { code: code as i32, message: status.message().to_owned() },
+            code => Cause::Grpc {
+                code: code as i32,
+                message: status.message().to_owned(),
+            },
         };
-        CliError { context: Vec::new(), cause }
+        CliError {
+            context: Vec::new(),
+            cause,
+        }
     }
 
     /// Failures already printed; the run ends with `exit`.
     pub fn reported(exit: u8) -> CliError {
-        CliError { context: Vec::new(), cause: Cause::Reported(exit) }
+        CliError {
+            context: Vec::new(),
+            cause: Cause::Reported(exit),
+        }
     }
 
     /// Prepends a context (`error getting interface`).
@@ -94,7 +112,10 @@ impl CliError {
             Cause::Service { code, name } if name.is_empty() => format!("error code {code}"),
             Cause::Service { code, name } => format!("[error code {code}] {name}"),
             Cause::Grpc { code, message } => {
-                format!("rpc error: code = {} desc = {message}", grpc_code_name(*code))
+                format!(
+                    "rpc error: code = {} desc = {message}",
+                    grpc_code_name(*code)
+                )
             }
             Cause::ProtocolMismatch => return PROTOCOL_MISMATCH.to_owned(),
             Cause::Reported(_) => String::new(),
@@ -136,7 +157,9 @@ impl CliError {
         };
         ErrorObject {
             kind: "Error",
-            spec: ErrorSpec { source: self.source() },
+            spec: ErrorSpec {
+                source: self.source(),
+            },
             status: crate::objects::Status { code, message },
         }
     }
@@ -205,13 +228,17 @@ pub fn grpc_code_name(code: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]
     fn three_sources_render_as_upstream() {
         let e = CliError::service(201, "NOT_FOUND").context("error getting interface");
         assert_eq!(e.render("json"), "{\"kind\":\"Error\",\"spec\":{\"source\":\"server\"},\"status\":{\"code\":201,\"message\":\"NOT_FOUND\"}}\n");
-        assert_eq!(e.render("name"), "server error: error getting interface: [error code 201] NOT_FOUND\n");
+        assert_eq!(
+            e.render("name"),
+            "server error: error getting interface: [error code 201] NOT_FOUND\n"
+        );
         assert_eq!(e.exit_code(), 2);
         assert_eq!(
             e.render("yaml"),
@@ -227,7 +254,9 @@ mod tests {
         );
         assert_eq!(g.exit_code(), 1);
 
-        let c = CliError::client("invalid argument \"xxx\" for \"--vip\" flag: ParseAddr(\"xxx\"): unable to parse IP");
+        let c = CliError::client(
+            "invalid argument \"xxx\" for \"--vip\" flag: ParseAddr(\"xxx\"): unable to parse IP",
+        );
         assert_eq!(c.render("json"), "{\"kind\":\"Error\",\"spec\":{\"source\":\"client\"},\"status\":{\"code\":1000,\"message\":\"invalid argument \\\"xxx\\\" for \\\"--vip\\\" flag: ParseAddr(\\\"xxx\\\"): unable to parse IP\"}}\n");
         assert_eq!(c.exit_code(), 1);
 

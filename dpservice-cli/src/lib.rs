@@ -71,7 +71,8 @@ fn execute(raw: &[OsString], out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
     };
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| CliError::client(e.to_string().trim().to_owned()))?;
+    let cli = Cli::from_arg_matches(&matches)
+        .map_err(|e| CliError::client(e.to_string().trim().to_owned()))?;
     let Some(verb) = cli.verb else {
         if cli.version {
             let _ = writeln!(out, "dpservice-cli version {VERSION}");

@@ -26,9 +26,9 @@ fn context(err: &clap::Error, kind: ContextKind) -> Option<String> {
 pub fn translate(err: &clap::Error, prepared: &Prepared) -> ParseFailure {
     let client = |msg: String| ParseFailure::Error(CliError::client(msg));
     match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => {
-            ParseFailure::Help(err.render().to_string())
-        }
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        | ErrorKind::DisplayVersion => ParseFailure::Help(err.render().to_string()),
         ErrorKind::ValueValidation => match context(err, ContextKind::Custom) {
             Some(msg) => client(msg),
             None => client(fallback(err)),
@@ -39,9 +39,15 @@ pub fn translate(err: &clap::Error, prepared: &Prepared) -> ParseFailure {
                 let name = long.split('=').next().unwrap_or_default();
                 client(format!("unknown flag: --{name}"))
             } else if let Some(short) = arg.strip_prefix('-') {
-                client(unknown_shorthand(short.chars().next().unwrap_or('-'), prepared))
+                client(unknown_shorthand(
+                    short.chars().next().unwrap_or('-'),
+                    prepared,
+                ))
             } else {
-                client(format!("unknown command \"{arg}\" for \"{}\"", prepared.command_path()))
+                client(format!(
+                    "unknown command \"{arg}\" for \"{}\"",
+                    prepared.command_path()
+                ))
             }
         }
         ErrorKind::InvalidSubcommand => {
@@ -54,7 +60,12 @@ pub fn translate(err: &clap::Error, prepared: &Prepared) -> ParseFailure {
         }
         ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::TooFewValues => {
             let arg = context(err, ContextKind::InvalidArg).unwrap_or_default();
-            let long = arg.trim_start_matches('-').split([' ', '=', '[']).next().unwrap_or_default().to_owned();
+            let long = arg
+                .trim_start_matches('-')
+                .split([' ', '=', '['])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             client(needs_argument(&long, prepared))
         }
         _ => client(fallback(err)),

@@ -10,7 +10,10 @@ use support::fake::{err, ok, Fake};
 use support::{dead_port, run_cli, words};
 
 fn nowhere(line: &str) -> support::Run {
-    let mut args = vec![format!("--address=127.0.0.1:{}", dead_port()), "--connect-timeout=300ms".to_owned()];
+    let mut args = vec![
+        format!("--address=127.0.0.1:{}", dead_port()),
+        "--connect-timeout=300ms".to_owned(),
+    ];
     args.extend(words(line));
     run_cli(&args)
 }
@@ -20,18 +23,31 @@ fn service_errors_exit_2_in_text_json_yaml() {
     let f = Fake::start();
     f.script(|s| {
         for _ in 0..2 {
-            s.get_interface.push_back(Ok(proto::GetInterfaceResponse { status: err(201, "NOT_FOUND"), interface: None }));
+            s.get_interface.push_back(Ok(proto::GetInterfaceResponse {
+                status: err(201, "NOT_FOUND"),
+                interface: None,
+            }));
         }
-        s.get_load_balancer.push_back(Ok(proto::GetLoadBalancerResponse { status: err(201, "NOT_FOUND"), ..Default::default() }));
+        s.get_load_balancer
+            .push_back(Ok(proto::GetLoadBalancerResponse {
+                status: err(201, "NOT_FOUND"),
+                ..Default::default()
+            }));
     });
     let r = f.cli("-o json get interface --id=nope");
     assert_eq!(r.stdout, "{\"kind\":\"Error\",\"spec\":{\"source\":\"server\"},\"status\":{\"code\":201,\"message\":\"NOT_FOUND\"}}\n");
     assert_eq!(r.code, 2);
     let r = f.cli("get interface --id=nope");
-    assert_eq!(r.stdout, "server error: error getting interface: [error code 201] NOT_FOUND\n");
+    assert_eq!(
+        r.stdout,
+        "server error: error getting interface: [error code 201] NOT_FOUND\n"
+    );
     assert_eq!(r.code, 2);
     let r = f.cli("-o yaml get lb --id=my_lb");
-    assert_eq!(r.stdout, "kind: Error\nspec:\n  source: server\nstatus:\n  code: 201\n  message: NOT_FOUND\n");
+    assert_eq!(
+        r.stdout,
+        "kind: Error\nspec:\n  source: server\nstatus:\n  code: 201\n  message: NOT_FOUND\n"
+    );
     assert_eq!(r.code, 2);
 }
 
@@ -40,13 +56,17 @@ fn grpc_errors_keep_code_and_message_exit_1() {
     let f = Fake::start();
     f.script(|s| {
         for _ in 0..2 {
-            s.check_initialized.push_back(Err(tonic::Status::aborted("not initialized")));
+            s.check_initialized
+                .push_back(Err(tonic::Status::aborted("not initialized")));
         }
-        s.create_interface.push_back(Err(tonic::Status::invalid_argument(
-            "Invalid ipv4_config.primary_address and ipv6_config.primary_address combination",
-        )));
-        s.reset_vni.push_back(Err(tonic::Status::aborted("not initialized")));
-        s.get_version.push_back(Err(tonic::Status::unimplemented("unknown method")));
+        s.create_interface
+            .push_back(Err(tonic::Status::invalid_argument(
+                "Invalid ipv4_config.primary_address and ipv6_config.primary_address combination",
+            )));
+        s.reset_vni
+            .push_back(Err(tonic::Status::aborted("not initialized")));
+        s.get_version
+            .push_back(Err(tonic::Status::unimplemented("unknown method")));
     });
     let r = f.cli("-o json get init");
     assert_eq!(r.stdout, "{\"kind\":\"Error\",\"spec\":{\"source\":\"grpc\"},\"status\":{\"code\":10,\"message\":\"not initialized\"}}\n");
@@ -55,10 +75,15 @@ fn grpc_errors_keep_code_and_message_exit_1() {
     assert_eq!(r.stdout, "grpc error: error checking initialization status: rpc error: code = Aborted desc = not initialized\n");
     assert_eq!(r.code, 1);
     // The harness compares this one literally (test_grpc_client_grpc_error).
-    let r = f.cli("-o json add interface --id=vm4 --device=net_tap5 --vni=100 --ipv4=0.0.0.0 --ipv6=::");
+    let r = f
+        .cli("-o json add interface --id=vm4 --device=net_tap5 --vni=100 --ipv4=0.0.0.0 --ipv6=::");
     assert_eq!(r.stdout, "{\"kind\":\"Error\",\"spec\":{\"source\":\"grpc\"},\"status\":{\"code\":3,\"message\":\"Invalid ipv4_config.primary_address and ipv6_config.primary_address combination\"}}\n");
     let sent = &f.seen().create_interface[0];
-    assert_eq!(sent.ipv4_config.as_ref().unwrap().primary_address, b"0.0.0.0", "values are forwarded unchecked");
+    assert_eq!(
+        sent.ipv4_config.as_ref().unwrap().primary_address,
+        b"0.0.0.0",
+        "values are forwarded unchecked"
+    );
     // Upstream swallowed this one (defect 6); we report it.
     let r = f.cli("-o json reset vni --vni=7");
     assert_eq!(r.stdout, "{\"kind\":\"Error\",\"spec\":{\"source\":\"grpc\"},\"status\":{\"code\":10,\"message\":\"not initialized\"}}\n");
@@ -72,16 +97,25 @@ fn grpc_errors_keep_code_and_message_exit_1() {
 fn nothing_listening_is_a_client_error_after_the_timeout() {
     let port = dead_port();
     let start = std::time::Instant::now();
-    let r = run_cli(&words(&format!("--connect-timeout=1s --address=localhost:{port} -o json get init")));
+    let r = run_cli(&words(&format!(
+        "--connect-timeout=1s --address=localhost:{port} -o json get init"
+    )));
     let waited = start.elapsed();
     assert_eq!(
         r.stdout,
         format!("{{\"kind\":\"Error\",\"spec\":{{\"source\":\"client\"}},\"status\":{{\"code\":1000,\"message\":\"error creating dpdk client: error connecting to localhost:{port}: context deadline exceeded\"}}}}\n")
     );
     assert_eq!(r.code, 1);
-    assert!(waited >= std::time::Duration::from_millis(900), "retried until the timeout, took {waited:?}");
-    assert!(nowhere("list interfaces").stdout.starts_with("client error: error getting dpdk client: error connecting"));
-    assert!(nowhere("list prefixes").stdout.starts_with("client error: error creating client: error connecting"));
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "retried until the timeout, took {waited:?}"
+    );
+    assert!(nowhere("list interfaces")
+        .stdout
+        .starts_with("client error: error getting dpdk client: error connecting"));
+    assert!(nowhere("list prefixes")
+        .stdout
+        .starts_with("client error: error creating client: error connecting"));
 }
 
 #[test]
@@ -155,13 +189,23 @@ fn checks_after_connecting_and_before_calling() {
         assert_eq!(r.code, 1);
     }
     let seen = f.seen();
-    assert!(seen.create_firewall_rule.is_empty() && seen.create_load_balancer.is_empty() && seen.capture_start.is_empty());
+    assert!(
+        seen.create_firewall_rule.is_empty()
+            && seen.create_load_balancer.is_empty()
+            && seen.capture_start.is_empty()
+    );
 }
 
 #[test]
 fn init_refuses_an_initialized_daemon() {
     let f = Fake::start();
-    f.script(|s| s.check_initialized.push_back(Ok(proto::CheckInitializedResponse { status: ok(), uuid: "u-1".into() })));
+    f.script(|s| {
+        s.check_initialized
+            .push_back(Ok(proto::CheckInitializedResponse {
+                status: ok(),
+                uuid: "u-1".into(),
+            }))
+    });
     let r = f.cli("-o json init");
     assert_eq!(r.stdout, "{\"kind\":\"Error\",\"spec\":{\"source\":\"client\"},\"status\":{\"code\":1000,\"message\":\"error dp-service already initialized, uuid: u-1\"}}\n");
     assert!(f.seen().initialize.is_empty());
@@ -170,47 +214,87 @@ fn init_refuses_an_initialized_daemon() {
 #[test]
 fn groups_without_a_noun_print_help_then_fail() {
     let r = nowhere("get");
-    assert!(r.stdout.contains("Usage:") && r.stdout.contains("interface"), "{}", r.stdout);
-    assert!(r.stdout.ends_with("client error: subcommand is required\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Usage:") && r.stdout.contains("interface"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.ends_with("client error: subcommand is required\n"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.code, 1);
     let r = nowhere("-o json list");
     assert!(r.stdout.ends_with("{\"kind\":\"Error\",\"spec\":{\"source\":\"client\"},\"status\":{\"code\":1000,\"message\":\"subcommand is required\"}}\n"));
     let r = nowhere("get interface --help");
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("--id <string>") && r.stdout.contains("--address <string>"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--id <string>") && r.stdout.contains("--address <string>"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn version_flag_and_completion() {
     let r = run_cli(&words("-v"));
-    assert_eq!(r.stdout, format!("dpservice-cli version {}\n", dpservice::version::VERSION));
+    assert_eq!(
+        r.stdout,
+        format!("dpservice-cli version {}\n", dpservice::version::VERSION)
+    );
     assert_eq!(r.code, 0);
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let r = run_cli(&words(&format!("completion {shell}")));
         assert_eq!(r.code, 0);
-        assert!(r.stdout.contains("dpservice-cli") && r.stdout.len() > 1000, "{shell}");
+        assert!(
+            r.stdout.contains("dpservice-cli") && r.stdout.len() > 1000,
+            "{shell}"
+        );
     }
     let script = run_cli(&words("completion bash")).stdout;
     let path = std::env::temp_dir().join(format!("dpcli-compl-{}.bash", std::process::id()));
     std::fs::write(&path, script).unwrap();
-    let out = std::process::Command::new("bash").arg("-c").arg(format!("source {} && complete -p dpservice-cli", path.display())).output().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p dpservice-cli",
+            path.display()
+        ))
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "bash cannot source it: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "bash cannot source it: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn case_insensitive_commands_and_flags_anywhere() {
     let f = Fake::start();
     f.script(|s| {
-        s.get_interface.push_back(Ok(proto::GetInterfaceResponse { status: err(201, "NOT_FOUND"), interface: None }));
-        s.check_vni_in_use.push_back(Ok(proto::CheckVniInUseResponse { status: ok(), in_use: false }));
+        s.get_interface.push_back(Ok(proto::GetInterfaceResponse {
+            status: err(201, "NOT_FOUND"),
+            interface: None,
+        }));
+        s.check_vni_in_use
+            .push_back(Ok(proto::CheckVniInUseResponse {
+                status: ok(),
+                in_use: false,
+            }));
     });
     let r = f.cli("--id=vm9 -o json GET Iface");
     assert_eq!(r.code, 2, "{}", r.stdout);
     assert_eq!(f.seen().get_interface[0].interface_id, b"vm9");
     let r = f.cli("get vni --vni 0x10 --vni-type=1 --vni=010 -ojson");
     assert_eq!(r.stdout, "{\"kind\":\"Vni\",\"metadata\":{\"vni\":8,\"vni_type\":1},\"spec\":{\"in_use\":false},\"status\":{\"code\":0,\"message\":\"Success\"}}\n");
-    assert_eq!(f.seen().check_vni_in_use[0].vni, 8, "the last repeated value wins, base prefixes work");
+    assert_eq!(
+        f.seen().check_vni_in_use[0].vni,
+        8,
+        "the last repeated value wins, base prefixes work"
+    );
 }
 
 #[test]
@@ -226,9 +310,16 @@ fn objects_from_files() {
     std::fs::write(&yaml, "kind: Route\nmetadata:\n  vni: 100\nspec:\n  prefix: 10.0.0.0/8\n  next_hop:\n    vni: 0\n    address: fc00::1\n").unwrap();
     let f = Fake::start();
     f.script(|s| {
-        s.create_vip.push_back(Ok(proto::CreateVipResponse { status: ok(), underlay_route: b"fc00::9".to_vec() }));
-        s.create_prefix.push_back(Ok(proto::CreatePrefixResponse { status: err(301, "ROUTE_EXISTS"), underlay_route: vec![] }));
-        s.create_route.push_back(Ok(proto::CreateRouteResponse { status: ok() }));
+        s.create_vip.push_back(Ok(proto::CreateVipResponse {
+            status: ok(),
+            underlay_route: b"fc00::9".to_vec(),
+        }));
+        s.create_prefix.push_back(Ok(proto::CreatePrefixResponse {
+            status: err(301, "ROUTE_EXISTS"),
+            underlay_route: vec![],
+        }));
+        s.create_route
+            .push_back(Ok(proto::CreateRouteResponse { status: ok() }));
     });
     let r = f.cli(&format!("create -f {},{}", json.display(), yaml.display()));
     assert_eq!(
@@ -236,18 +327,32 @@ fn objects_from_files() {
         "virtualip/on interface: vm2 created\nError creating Prefix: [error code 301] ROUTE_EXISTS\nroute/10.0.0.0/8-0 created\n"
     );
     assert_eq!(r.code, 2, "a service error among the objects");
-    assert_eq!(f.seen().create_route[0].route.as_ref().unwrap().nexthop_address.as_ref().unwrap().address, b"fc00::1");
+    assert_eq!(
+        f.seen().create_route[0]
+            .route
+            .as_ref()
+            .unwrap()
+            .nexthop_address
+            .as_ref()
+            .unwrap()
+            .address,
+        b"fc00::1"
+    );
 
     f.script(|s| {
-        s.delete_vip.push_back(Ok(proto::DeleteVipResponse { status: ok() }));
-        s.delete_prefix.push_back(Ok(proto::DeletePrefixResponse { status: ok() }));
+        s.delete_vip
+            .push_back(Ok(proto::DeleteVipResponse { status: ok() }));
+        s.delete_prefix
+            .push_back(Ok(proto::DeletePrefixResponse { status: ok() }));
     });
     let r = f.cli(&format!("-o json delete --filename={}", json.display()));
     assert_eq!(
         r.stdout,
         concat!(
-            r#"{"kind":"VirtualIP","metadata":{"interface_id":"vm2"},"spec":{"vip_ip":"20.20.20.30"},"status":{"code":0,"message":""}}"#, "\n",
-            r#"{"kind":"Prefix","metadata":{"interface_id":"vm2","vni":0},"spec":{"prefix":"20.20.20.0/24"},"status":{"code":0,"message":""}}"#, "\n",
+            r#"{"kind":"VirtualIP","metadata":{"interface_id":"vm2"},"spec":{"vip_ip":"20.20.20.30"},"status":{"code":0,"message":""}}"#,
+            "\n",
+            r#"{"kind":"Prefix","metadata":{"interface_id":"vm2","vni":0},"spec":{"prefix":"20.20.20.0/24"},"status":{"code":0,"message":""}}"#,
+            "\n",
         )
     );
     assert_eq!(r.code, 0);
@@ -255,6 +360,9 @@ fn objects_from_files() {
     let bad = dir.join("c.txt");
     std::fs::write(&bad, "x").unwrap();
     let r = f.cli(&format!("create -f {}", bad.display()));
-    assert_eq!(r.stdout, "client error: error collecting objects: unsupported extension \".txt\"\n");
+    assert_eq!(
+        r.stdout,
+        "client error: error collecting objects: unsupported extension \".txt\"\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

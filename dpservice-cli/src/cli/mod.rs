@@ -74,6 +74,8 @@ pub struct GlobalOpts {
 }
 
 /// The verbs.
+// Parsed once per run; boxing the big variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Creates one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]
@@ -129,12 +131,20 @@ pub struct Sources {
 
 /// `required flag(s) "a", "b" not set` for the absent ones, names sorted.
 pub fn require(flags: &[(&str, bool)]) -> Result<(), CliError> {
-    let mut missing: Vec<&str> = flags.iter().filter(|(_, present)| !present).map(|(n, _)| *n).collect();
+    let mut missing: Vec<&str> = flags
+        .iter()
+        .filter(|(_, present)| !present)
+        .map(|(n, _)| *n)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     missing.sort_unstable();
-    let list = missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ");
+    let list = missing
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(CliError::client(format!("required flag(s) {list} not set")))
 }
 
@@ -158,6 +168,7 @@ fn pflag_like(cmd: clap::Command) -> clap::Command {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     #[test]
     fn command_tree_is_valid() {
         super::command().debug_assert();

@@ -57,7 +57,9 @@ pub struct CaptureCmd {
 #[derive(Debug, Subcommand)]
 pub enum CaptureNoun {
     /// Start capturing packets of PFs and VFs to a sink
-    #[command(after_help = "Example:\n  dpservice-cli capture start --sink-node-ip=fc00:2::64:0:1 --udp-src-port=30000 --udp-dst-port=30100 --pf=0 --vf=vm1,vm2")]
+    #[command(
+        after_help = "Example:\n  dpservice-cli capture start --sink-node-ip=fc00:2::64:0:1 --udp-src-port=30000 --udp-dst-port=30100 --pf=0 --vf=vm1,vm2"
+    )]
     Start(CaptureStart),
     /// Stop capturing packets on all interfaces
     #[command(after_help = "Example:\n  dpservice-cli capture stop")]
@@ -130,7 +132,10 @@ impl Completion {
     pub fn shell(&self) -> Result<&str, crate::error::CliError> {
         use crate::error::CliError;
         if self.shell.len() != 1 {
-            return Err(CliError::client(format!("accepts 1 arg(s), received {}", self.shell.len())));
+            return Err(CliError::client(format!(
+                "accepts 1 arg(s), received {}",
+                self.shell.len()
+            )));
         }
         let shell = self.shell[0].as_str();
         if !SHELLS.contains(&shell) {

@@ -31,7 +31,12 @@ pub fn go<T: GoParse>() -> Go<T> {
 impl<T: GoParse> TypedValueParser for Go<T> {
     type Value = T::Out;
 
-    fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T::Out, clap::Error> {
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<T::Out, clap::Error> {
         let s = value.to_string_lossy();
         T::parse(&s).map_err(|inner| flag_error(cmd, arg, &s, &inner))
     }
@@ -49,7 +54,11 @@ pub fn flag_display_name(arg: &Arg) -> String {
 
 fn flag_error(cmd: &Command, arg: Option<&Arg>, value: &str, inner: &str) -> clap::Error {
     let name = arg.map(flag_display_name).unwrap_or_default();
-    let msg = format!("invalid argument {} for {} flag: {inner}", go_quote(value), go_quote(&name));
+    let msg = format!(
+        "invalid argument {} for {} flag: {inner}",
+        go_quote(value),
+        go_quote(&name)
+    );
     let mut err = clap::Error::new(ErrorKind::ValueValidation).with_cmd(cmd);
     err.insert(ContextKind::Custom, ContextValue::String(msg));
     err
@@ -61,7 +70,9 @@ pub struct U32;
 impl GoParse for U32 {
     type Out = u32;
     fn parse(s: &str) -> Result<u32, String> {
-        number::parse_uint(s, 32).map(|v| v as u32).map_err(|e| e.to_string())
+        number::parse_uint(s, 32)
+            .map(|v| v as u32)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -71,7 +82,9 @@ pub struct U8;
 impl GoParse for U8 {
     type Out = u8;
     fn parse(s: &str) -> Result<u8, String> {
-        number::parse_uint(s, 8).map(|v| v as u8).map_err(|e| e.to_string())
+        number::parse_uint(s, 8)
+            .map(|v| v as u8)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -91,7 +104,9 @@ pub struct I32;
 impl GoParse for I32 {
     type Out = i32;
     fn parse(s: &str) -> Result<i32, String> {
-        number::parse_int(s, 32).map(|v| v as i32).map_err(|e| e.to_string())
+        number::parse_int(s, 32)
+            .map(|v| v as i32)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -18,10 +18,16 @@ pub type Client = DpdKironcoreClient<Channel>;
 ///
 /// The error text is upstream's whatever the reason, since scripts match on it.
 pub async fn connect(address: &str, timeout: Duration) -> Result<Client, CliError> {
-    let opts = ConnectOptions { connect_timeout: timeout, wait_for_ready: true, call_timeout: None };
+    let opts = ConnectOptions {
+        connect_timeout: timeout,
+        wait_for_ready: true,
+        call_timeout: None,
+    };
     match dpservice::client::Client::connect(address, &opts).await {
         Ok(client) => Ok(client.raw()),
-        Err(_) => Err(CliError::client(format!("error connecting to {address}: context deadline exceeded"))),
+        Err(_) => Err(CliError::client(format!(
+            "error connecting to {address}: context deadline exceeded"
+        ))),
     }
 }
 
@@ -36,7 +42,10 @@ pub fn status_error(status: Option<&proto::Status>) -> Option<CliError> {
 /// The printed status of a reply (`{0,"Success"}` as the daemon sends it).
 pub fn reply_status(status: Option<&proto::Status>) -> crate::objects::Status {
     status
-        .map(|s| crate::objects::Status { code: s.code, message: s.message.clone() })
+        .map(|s| crate::objects::Status {
+            code: s.code,
+            message: s.message.clone(),
+        })
         .unwrap_or_default()
 }
 

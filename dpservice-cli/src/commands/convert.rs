@@ -16,7 +16,9 @@ pub fn addr(b: &[u8], what: &str) -> Result<Option<Addr>, CliError> {
     if b.is_empty() {
         return Ok(None);
     }
-    parse_addr(&text(b)).map(Some).map_err(|e| CliError::client(format!("error parsing {what}: {e}")))
+    parse_addr(&text(b))
+        .map(Some)
+        .map_err(|e| CliError::client(format!("error parsing {what}: {e}")))
 }
 
 /// An `IpAddress` message; absent or empty means absent.
@@ -26,26 +28,41 @@ pub fn ip(a: Option<&proto::IpAddress>, what: &str) -> Result<Option<Addr>, CliE
 
 /// The `IpAddress` a request carries: family from the address, text as Go prints it.
 pub fn to_ip(a: &Addr) -> proto::IpAddress {
-    let ipver = if a.is_v4() { proto::IpVersion::Ipv4 } else { proto::IpVersion::Ipv6 };
-    proto::IpAddress { ipver: ipver as i32, address: a.to_string().into_bytes() }
+    let ipver = if a.is_v4() {
+        proto::IpVersion::Ipv4
+    } else {
+        proto::IpVersion::Ipv6
+    };
+    proto::IpAddress {
+        ipver: ipver as i32,
+        address: a.to_string().into_bytes(),
+    }
 }
 
 /// A request prefix: address and length, host bits kept.
 pub fn to_prefix(p: &IpPrefix) -> proto::Prefix {
-    proto::Prefix { ip: Some(to_ip(&p.addr)), length: u32::from(p.len), underlay_route: Vec::new() }
+    proto::Prefix {
+        ip: Some(to_ip(&p.addr)),
+        length: u32::from(p.len),
+        underlay_route: Vec::new(),
+    }
 }
 
 /// A reply prefix (address and length), as written by the daemon.
 pub fn prefix(p: Option<&proto::Prefix>) -> Result<IpPrefix, CliError> {
-    let a = ip(p.and_then(|p| p.ip.as_ref()), "prefix address")?
-        .ok_or_else(|| CliError::client("error parsing prefix address: ParseAddr(\"\"): unable to parse IP"))?;
+    let a = ip(p.and_then(|p| p.ip.as_ref()), "prefix address")?.ok_or_else(|| {
+        CliError::client("error parsing prefix address: ParseAddr(\"\"): unable to parse IP")
+    })?;
     let len = p.map_or(0, |p| p.length);
-    Ok(IpPrefix { addr: a, len: len.min(128) as u8 })
+    Ok(IpPrefix {
+        addr: a,
+        len: len.min(128) as u8,
+    })
 }
 
 /// An interface as get/list print it.
 pub fn interface(i: &proto::Interface) -> Result<Interface, CliError> {
-    let m = i.metering_params.clone().unwrap_or_default();
+    let m = i.metering_params.unwrap_or_default();
     Ok(Interface {
         kind: "Interface",
         metadata: InterfaceMeta { id: text(&i.id) },
@@ -55,7 +72,10 @@ pub fn interface(i: &proto::Interface) -> Result<Interface, CliError> {
             ipv4: addr(&i.primary_ipv4, "primary ipv4")?,
             ipv6: addr(&i.primary_ipv6, "primary ipv6")?,
             underlay_route: addr(&i.underlay_route, "underlay ip")?,
-            metering: Some(Metering { total_rate: m.total_rate, public_rate: m.public_rate }),
+            metering: Some(Metering {
+                total_rate: m.total_rate,
+                public_rate: m.public_rate,
+            }),
             hostname: i.hostname.clone(),
             ..InterfaceSpec::default()
         },
@@ -64,11 +84,21 @@ pub fn interface(i: &proto::Interface) -> Result<Interface, CliError> {
 }
 
 /// A prefix of `interface_id` as lists print it.
-pub fn prefix_item(kind: &'static str, interface_id: &str, p: &proto::Prefix) -> Result<Prefix, CliError> {
+pub fn prefix_item(
+    kind: &'static str,
+    interface_id: &str,
+    p: &proto::Prefix,
+) -> Result<Prefix, CliError> {
     Ok(Prefix {
         kind,
-        metadata: PrefixMeta { interface_id: interface_id.to_owned(), vni: 0 },
-        spec: PrefixSpec { prefix: prefix(Some(p))?, underlay_route: addr(&p.underlay_route, "underlay route")? },
+        metadata: PrefixMeta {
+            interface_id: interface_id.to_owned(),
+            vni: 0,
+        },
+        spec: PrefixSpec {
+            prefix: prefix(Some(p))?,
+            underlay_route: addr(&p.underlay_route, "underlay route")?,
+        },
         status: Status::empty(),
     })
 }
@@ -80,7 +110,10 @@ pub fn route(vni: u32, r: &proto::Route) -> Result<Route, CliError> {
         metadata: RouteMeta { vni },
         spec: RouteSpec {
             prefix: Some(prefix(r.prefix.as_ref())?),
-            next_hop: Some(NextHop { vni: r.nexthop_vni, address: ip(r.nexthop_address.as_ref(), "next hop address")? }),
+            next_hop: Some(NextHop {
+                vni: r.nexthop_vni,
+                address: ip(r.nexthop_address.as_ref(), "next hop address")?,
+            }),
         },
         status: Status::empty(),
     })
@@ -88,7 +121,13 @@ pub fn route(vni: u32, r: &proto::Route) -> Result<Route, CliError> {
 
 /// Load-balancer ports as printed (protocol enum number, port).
 pub fn lb_ports(ports: &[proto::LbPort]) -> Vec<LbPort> {
-    ports.iter().map(|p| LbPort { protocol: p.protocol as u32, port: p.port }).collect()
+    ports
+        .iter()
+        .map(|p| LbPort {
+            protocol: p.protocol as u32,
+            port: p.port,
+        })
+        .collect()
 }
 
 /// A load balancer of `list loadbalancers`.
@@ -107,14 +146,25 @@ pub fn loadbalancer(lb: &proto::Loadbalancer) -> Result<LoadBalancer, CliError> 
 }
 
 /// A firewall rule of `interface_id`.
-pub fn firewall_rule(interface_id: &str, r: &proto::FirewallRule) -> Result<FirewallRule, CliError> {
-    let prefix = |p: Option<&proto::Prefix>| prefix(p).map_err(|e| e.context("error converting prefix"));
+pub fn firewall_rule(
+    interface_id: &str,
+    r: &proto::FirewallRule,
+) -> Result<FirewallRule, CliError> {
+    let prefix =
+        |p: Option<&proto::Prefix>| prefix(p).map_err(|e| e.context("error converting prefix"));
     Ok(FirewallRule {
         kind: "FirewallRule",
-        metadata: FirewallRuleMeta { interface_id: interface_id.to_owned() },
+        metadata: FirewallRuleMeta {
+            interface_id: interface_id.to_owned(),
+        },
         spec: FirewallRuleSpec {
             id: text(&r.id),
-            direction: if r.direction == 0 { "Ingress" } else { "Egress" }.to_owned(),
+            direction: if r.direction == 0 {
+                "Ingress"
+            } else {
+                "Egress"
+            }
+            .to_owned(),
             action: if r.action == 0 { "Drop" } else { "Accept" }.to_owned(),
             priority: r.priority,
             source_prefix: Some(prefix(r.source_prefix.as_ref())?),
@@ -130,7 +180,10 @@ pub fn protocol_filter(f: &proto::ProtocolFilter) -> ProtocolFilter {
     use proto::protocol_filter::Filter;
     match &f.filter {
         None => ProtocolFilter::Any,
-        Some(Filter::Icmp(i)) => ProtocolFilter::Icmp(IcmpFilter { icmp_type: i.icmp_type, icmp_code: i.icmp_code }),
+        Some(Filter::Icmp(i)) => ProtocolFilter::Icmp(IcmpFilter {
+            icmp_type: i.icmp_type,
+            icmp_code: i.icmp_code,
+        }),
         Some(Filter::Tcp(t)) => ProtocolFilter::Tcp(PortFilter {
             src_port_lower: t.src_port_lower,
             src_port_upper: t.src_port_upper,
@@ -151,7 +204,10 @@ pub fn to_protocol_filter(f: &ProtocolFilter) -> proto::ProtocolFilter {
     use proto::protocol_filter::Filter;
     let filter = match f {
         ProtocolFilter::Any => None,
-        ProtocolFilter::Icmp(i) => Some(Filter::Icmp(proto::IcmpFilter { icmp_type: i.icmp_type, icmp_code: i.icmp_code })),
+        ProtocolFilter::Icmp(i) => Some(Filter::Icmp(proto::IcmpFilter {
+            icmp_type: i.icmp_type,
+            icmp_code: i.icmp_code,
+        })),
         ProtocolFilter::Tcp(p) => Some(Filter::Tcp(proto::TcpFilter {
             src_port_lower: p.src_port_lower,
             src_port_upper: p.src_port_upper,

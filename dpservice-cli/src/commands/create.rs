@@ -16,39 +16,65 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     match noun {
         CreateNoun::Interface(a) => {
             a.extra.check()?;
-            require(&[("id", a.id.is_some()), ("vni", a.vni.is_some()), ("ipv4", a.ipv4.is_some()), ("device", a.device.is_some())])?;
+            require(&[
+                ("id", a.id.is_some()),
+                ("vni", a.vni.is_some()),
+                ("ipv4", a.ipv4.is_some()),
+                ("device", a.device.is_some()),
+            ])?;
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = Interface {
                 kind: "",
-                metadata: InterfaceMeta { id: a.id.unwrap_or_default() },
+                metadata: InterfaceMeta {
+                    id: a.id.unwrap_or_default(),
+                },
                 spec: InterfaceSpec {
                     vni: a.vni.unwrap_or_default(),
                     device: a.device.unwrap_or_default(),
                     ipv4: a.ipv4,
                     ipv6: Some(a.ipv6),
                     underlay_route: Some(a.underlay),
-                    pxe: Some(Pxe { next_server: a.pxe_server, boot_filename: a.pxe_file_name }),
-                    metering: Some(Metering { total_rate: a.total_meter_rate, public_rate: a.public_meter_rate }),
+                    pxe: Some(Pxe {
+                        next_server: a.pxe_server,
+                        boot_filename: a.pxe_file_name,
+                    }),
+                    metering: Some(Metering {
+                        total_rate: a.total_meter_rate,
+                        public_rate: a.public_meter_rate,
+                    }),
                     hostname: a.hostname,
                     ..InterfaceSpec::default()
                 },
                 status: Status::empty(),
             };
-            let obj = interface(&mut c, obj).await.map_err(|e| e.context("error creating interface"))?;
+            let obj = interface(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating interface"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
         CreateNoun::Prefix(a) => {
             a.extra.check()?;
-            require(&[("prefix", a.prefix.is_some()), ("interface-id", a.interface_id.is_some())])?;
+            require(&[
+                ("prefix", a.prefix.is_some()),
+                ("interface-id", a.interface_id.is_some()),
+            ])?;
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = Prefix {
                 kind: "Prefix",
-                metadata: PrefixMeta { interface_id: a.interface_id.unwrap_or_default(), vni: 0 },
-                spec: PrefixSpec { prefix: a.prefix.unwrap_or_else(default_prefix), underlay_route: Some(a.underlay) },
+                metadata: PrefixMeta {
+                    interface_id: a.interface_id.unwrap_or_default(),
+                    vni: 0,
+                },
+                spec: PrefixSpec {
+                    prefix: a.prefix.unwrap_or_else(default_prefix),
+                    underlay_route: Some(a.underlay),
+                },
                 status: Status::empty(),
             };
-            let obj = prefix(&mut c, obj).await.map_err(|e| e.context("error creating prefix"))?;
+            let obj = prefix(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating prefix"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
@@ -64,27 +90,44 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
             let hop_ip = a.next_hop_ip.unwrap_or_else(Addr::unspecified_v6);
             let obj = Route {
                 kind: "Route",
-                metadata: RouteMeta { vni: a.vni.unwrap_or_default() },
+                metadata: RouteMeta {
+                    vni: a.vni.unwrap_or_default(),
+                },
                 spec: RouteSpec {
                     prefix: a.prefix,
-                    next_hop: Some(NextHop { vni: a.next_hop_vni.unwrap_or_default(), address: Some(hop_ip.clone()) }),
+                    next_hop: Some(NextHop {
+                        vni: a.next_hop_vni.unwrap_or_default(),
+                        address: Some(hop_ip.clone()),
+                    }),
                 },
                 status: Status::empty(),
             };
-            let obj = route(&mut c, obj).await.map_err(|e| e.context("error creating route"))?;
+            let obj = route(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating route"))?;
             ctx.print(&obj, &format!("created, Next Hop IP: {hop_ip}"))
         }
         CreateNoun::Virtualip(a) => {
             a.extra.check()?;
-            require(&[("vip", a.vip.is_some()), ("interface-id", a.interface_id.is_some())])?;
+            require(&[
+                ("vip", a.vip.is_some()),
+                ("interface-id", a.interface_id.is_some()),
+            ])?;
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = VirtualIp {
                 kind: "VirtualIP",
-                metadata: VirtualIpMeta { interface_id: a.interface_id.unwrap_or_default() },
-                spec: VirtualIpSpec { vip_ip: a.vip, underlay_route: Some(a.underlay) },
+                metadata: VirtualIpMeta {
+                    interface_id: a.interface_id.unwrap_or_default(),
+                },
+                spec: VirtualIpSpec {
+                    vip_ip: a.vip,
+                    underlay_route: Some(a.underlay),
+                },
                 status: Status::empty(),
             };
-            let obj = virtual_ip(&mut c, obj).await.map_err(|e| e.context("error creating virtual ip"))?;
+            let obj = virtual_ip(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating virtual ip"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
@@ -104,39 +147,67 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
                 .map_err(|e| CliError::client(format!("error converting port: {e}")))?;
             let obj = LoadBalancer {
                 kind: "LoadBalancer",
-                metadata: LoadBalancerMeta { id: a.id.unwrap_or_default() },
-                spec: LoadBalancerSpec { vni: a.vni.unwrap_or_default(), vip: a.vip, ports, underlay_route: Some(a.underlay) },
+                metadata: LoadBalancerMeta {
+                    id: a.id.unwrap_or_default(),
+                },
+                spec: LoadBalancerSpec {
+                    vni: a.vni.unwrap_or_default(),
+                    vip: a.vip,
+                    ports,
+                    underlay_route: Some(a.underlay),
+                },
                 status: Status::empty(),
             };
-            let obj = loadbalancer(&mut c, obj).await.map_err(|e| e.context("error creating loadbalancer"))?;
+            let obj = loadbalancer(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating loadbalancer"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
         CreateNoun::Lbprefix(a) => {
             a.extra.check()?;
-            require(&[("prefix", a.prefix.is_some()), ("interface-id", a.interface_id.is_some())])?;
+            require(&[
+                ("prefix", a.prefix.is_some()),
+                ("interface-id", a.interface_id.is_some()),
+            ])?;
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = LoadBalancerPrefix {
                 kind: "LoadBalancerPrefix",
-                metadata: LoadBalancerPrefixMeta { interface_id: a.interface_id.unwrap_or_default() },
-                spec: PrefixSpec { prefix: a.prefix.unwrap_or_else(default_prefix), underlay_route: Some(a.underlay) },
+                metadata: LoadBalancerPrefixMeta {
+                    interface_id: a.interface_id.unwrap_or_default(),
+                },
+                spec: PrefixSpec {
+                    prefix: a.prefix.unwrap_or_else(default_prefix),
+                    underlay_route: Some(a.underlay),
+                },
                 status: Status::empty(),
             };
-            let obj = lb_prefix(&mut c, obj).await.map_err(|e| e.context("error creating loadbalancer prefix"))?;
+            let obj = lb_prefix(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating loadbalancer prefix"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
         CreateNoun::Lbtarget(a) => {
             a.extra.check()?;
-            require(&[("target-ip", a.target_ip.is_some()), ("lb-id", a.lb_id.is_some())])?;
+            require(&[
+                ("target-ip", a.target_ip.is_some()),
+                ("lb-id", a.lb_id.is_some()),
+            ])?;
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = LoadBalancerTarget {
                 kind: "LoadBalancerTarget",
-                metadata: LoadBalancerTargetMeta { loadbalancer_id: a.lb_id.unwrap_or_default() },
-                spec: LoadBalancerTargetSpec { target_ip: a.target_ip },
+                metadata: LoadBalancerTargetMeta {
+                    loadbalancer_id: a.lb_id.unwrap_or_default(),
+                },
+                spec: LoadBalancerTargetSpec {
+                    target_ip: a.target_ip,
+                },
                 status: Status::empty(),
             };
-            let obj = lb_target(&mut c, obj).await.map_err(|e| e.context("error creating loadbalancer target"))?;
+            let obj = lb_target(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating loadbalancer target"))?;
             ctx.print(&obj, "created")
         }
         CreateNoun::Nat(a) => {
@@ -150,7 +221,9 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
             let mut c = ctx.connect("error creating dpdk client").await?;
             let obj = Nat {
                 kind: "Nat",
-                metadata: NatMeta { interface_id: a.interface_id.unwrap_or_default() },
+                metadata: NatMeta {
+                    interface_id: a.interface_id.unwrap_or_default(),
+                },
                 spec: NatSpec {
                     nat_ip: a.nat_ip,
                     min_port: a.minport.unwrap_or_default(),
@@ -161,7 +234,9 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
                 },
                 status: Status::empty(),
             };
-            let obj = nat(&mut c, obj).await.map_err(|e| e.context("error creating nat"))?;
+            let obj = nat(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating nat"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
@@ -186,7 +261,9 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
                 },
                 status: Status::empty(),
             };
-            let obj = neighbor_nat(&mut c, obj).await.map_err(|e| e.context("error creating neighbor nat"))?;
+            let obj = neighbor_nat(&mut c, obj)
+                .await
+                .map_err(|e| e.context("error creating neighbor nat"))?;
             let op = created_on(obj.spec.underlay_route.as_ref());
             ctx.print(&obj, &op)
         }
@@ -195,7 +272,10 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 }
 
 fn default_prefix() -> crate::syntax::Prefix {
-    crate::syntax::Prefix { addr: Addr::unspecified_v6(), len: 0 }
+    crate::syntax::Prefix {
+        addr: Addr::unspecified_v6(),
+        len: 0,
+    }
 }
 
 /// `created, underlay route: <addr>`.
@@ -211,7 +291,9 @@ fn bytes_of(a: Option<&Addr>) -> Vec<u8> {
 fn returned_underlay(b: &[u8]) -> Result<Option<Addr>, CliError> {
     match convert::addr(b, "underlay route")? {
         Some(a) => Ok(Some(a)),
-        None => Err(CliError::client("error parsing underlay route: ParseAddr(\"\"): unable to parse IP")),
+        None => Err(CliError::client(
+            "error parsing underlay route: ParseAddr(\"\"): unable to parse IP",
+        )),
     }
 }
 
@@ -226,30 +308,50 @@ pub fn lb_port(spec: &str) -> Result<LbPort, String> {
         "sctp" => 132,
         _ => return Err("unsupported protocol".to_owned()),
     };
-    let port = parts.next().ok_or_else(|| "missing port number".to_owned())?;
+    let port = parts
+        .next()
+        .ok_or_else(|| "missing port number".to_owned())?;
     let port = atoi(port).map_err(|e| format!("error parsing port number: {e}"))?;
-    Ok(LbPort { protocol, port: port as u32 })
+    Ok(LbPort {
+        protocol,
+        port: port as u32,
+    })
 }
 
 /// `CreateInterface`; the object gets the underlay and VF the daemon returned.
 pub async fn interface(c: &mut super::Client, mut obj: Interface) -> Result<Interface, CliError> {
     let s = &obj.spec;
-    let pxe = s.pxe.as_ref().filter(|p| !p.next_server.is_empty() && !p.boot_filename.is_empty());
+    let pxe = s
+        .pxe
+        .as_ref()
+        .filter(|p| !p.next_server.is_empty() && !p.boot_filename.is_empty());
     let metering = s.metering.clone().unwrap_or_default();
     let r = rpc!(c.create_interface(proto::CreateInterfaceRequest {
         interface_type: proto::InterfaceType::Virtual as i32,
         interface_id: obj.metadata.id.clone().into_bytes(),
         vni: s.vni,
-        ipv4_config: s.ipv4.as_ref().map(|a| proto::IpConfig { primary_address: a.to_string().into_bytes() }),
-        ipv6_config: s.ipv6.as_ref().map(|a| proto::IpConfig { primary_address: a.to_string().into_bytes() }),
-        pxe_config: pxe.map(|p| proto::PxeConfig { next_server: p.next_server.clone(), boot_filename: p.boot_filename.clone() }),
+        ipv4_config: s.ipv4.as_ref().map(|a| proto::IpConfig {
+            primary_address: a.to_string().into_bytes()
+        }),
+        ipv6_config: s.ipv6.as_ref().map(|a| proto::IpConfig {
+            primary_address: a.to_string().into_bytes()
+        }),
+        pxe_config: pxe.map(|p| proto::PxeConfig {
+            next_server: p.next_server.clone(),
+            boot_filename: p.boot_filename.clone()
+        }),
         device_name: s.device.clone(),
-        metering_parameters: Some(proto::MeteringParams { total_rate: metering.total_rate, public_rate: metering.public_rate }),
+        metering_parameters: Some(proto::MeteringParams {
+            total_rate: metering.total_rate,
+            public_rate: metering.public_rate
+        }),
         preferred_underlay_route: bytes_of(s.underlay_route.as_ref()),
         hostname: s.hostname.clone(),
     }))?;
     obj.spec.underlay_route = returned_underlay(&r.underlay_route)?;
-    obj.spec.virtual_function = Some(VirtualFunction { name: r.vf.map(|v| v.name).unwrap_or_default() });
+    obj.spec.virtual_function = Some(VirtualFunction {
+        name: r.vf.map(|v| v.name).unwrap_or_default(),
+    });
     obj.status = reply_status(r.status.as_ref());
     Ok(obj)
 }
@@ -268,8 +370,12 @@ pub async fn prefix(c: &mut super::Client, mut obj: Prefix) -> Result<Prefix, Cl
 
 /// `CreateRoute` (weight 100).
 pub async fn route(c: &mut super::Client, mut obj: Route) -> Result<Route, CliError> {
-    let Some(p) = obj.spec.prefix.as_ref() else { return Err(CliError::client("prefix needs to be specified")) };
-    let Some(hop) = obj.spec.next_hop.as_ref() else { return Err(CliError::client("nextHop needs to be specified")) };
+    let Some(p) = obj.spec.prefix.as_ref() else {
+        return Err(CliError::client("prefix needs to be specified"));
+    };
+    let Some(hop) = obj.spec.next_hop.as_ref() else {
+        return Err(CliError::client("nextHop needs to be specified"));
+    };
     let r = rpc!(c.create_route(proto::CreateRouteRequest {
         vni: obj.metadata.vni,
         route: Some(proto::Route {
@@ -296,12 +402,23 @@ pub async fn virtual_ip(c: &mut super::Client, mut obj: VirtualIp) -> Result<Vir
 }
 
 /// `CreateLoadBalancer` (ports in the given order).
-pub async fn loadbalancer(c: &mut super::Client, mut obj: LoadBalancer) -> Result<LoadBalancer, CliError> {
+pub async fn loadbalancer(
+    c: &mut super::Client,
+    mut obj: LoadBalancer,
+) -> Result<LoadBalancer, CliError> {
     let r = rpc!(c.create_load_balancer(proto::CreateLoadBalancerRequest {
         loadbalancer_id: obj.metadata.id.clone().into_bytes(),
         loadbalanced_ip: obj.spec.vip.as_ref().map(to_ip),
         vni: obj.spec.vni,
-        loadbalanced_ports: obj.spec.ports.iter().map(|p| proto::LbPort { port: p.port, protocol: p.protocol as i32 }).collect(),
+        loadbalanced_ports: obj
+            .spec
+            .ports
+            .iter()
+            .map(|p| proto::LbPort {
+                port: p.port,
+                protocol: p.protocol as i32
+            })
+            .collect(),
         preferred_underlay_route: bytes_of(obj.spec.underlay_route.as_ref()),
     }))?;
     obj.spec.underlay_route = returned_underlay(&r.underlay_route)?;
@@ -310,23 +427,33 @@ pub async fn loadbalancer(c: &mut super::Client, mut obj: LoadBalancer) -> Resul
 }
 
 /// `CreateLoadBalancerPrefix`.
-pub async fn lb_prefix(c: &mut super::Client, mut obj: LoadBalancerPrefix) -> Result<LoadBalancerPrefix, CliError> {
-    let r = rpc!(c.create_load_balancer_prefix(proto::CreateLoadBalancerPrefixRequest {
-        interface_id: obj.metadata.interface_id.clone().into_bytes(),
-        prefix: Some(to_prefix(&obj.spec.prefix)),
-        preferred_underlay_route: bytes_of(obj.spec.underlay_route.as_ref()),
-    }))?;
+pub async fn lb_prefix(
+    c: &mut super::Client,
+    mut obj: LoadBalancerPrefix,
+) -> Result<LoadBalancerPrefix, CliError> {
+    let r = rpc!(
+        c.create_load_balancer_prefix(proto::CreateLoadBalancerPrefixRequest {
+            interface_id: obj.metadata.interface_id.clone().into_bytes(),
+            prefix: Some(to_prefix(&obj.spec.prefix)),
+            preferred_underlay_route: bytes_of(obj.spec.underlay_route.as_ref()),
+        })
+    )?;
     obj.spec.underlay_route = returned_underlay(&r.underlay_route)?;
     obj.status = reply_status(r.status.as_ref());
     Ok(obj)
 }
 
 /// `CreateLoadBalancerTarget`.
-pub async fn lb_target(c: &mut super::Client, mut obj: LoadBalancerTarget) -> Result<LoadBalancerTarget, CliError> {
-    let r = rpc!(c.create_load_balancer_target(proto::CreateLoadBalancerTargetRequest {
-        loadbalancer_id: obj.metadata.loadbalancer_id.clone().into_bytes(),
-        target_ip: obj.spec.target_ip.as_ref().map(to_ip),
-    }))?;
+pub async fn lb_target(
+    c: &mut super::Client,
+    mut obj: LoadBalancerTarget,
+) -> Result<LoadBalancerTarget, CliError> {
+    let r = rpc!(
+        c.create_load_balancer_target(proto::CreateLoadBalancerTargetRequest {
+            loadbalancer_id: obj.metadata.loadbalancer_id.clone().into_bytes(),
+            target_ip: obj.spec.target_ip.as_ref().map(to_ip),
+        })
+    )?;
     obj.status = reply_status(r.status.as_ref());
     Ok(obj)
 }
@@ -346,7 +473,10 @@ pub async fn nat(c: &mut super::Client, mut obj: Nat) -> Result<Nat, CliError> {
 }
 
 /// `CreateNeighborNat` (the underlay is required).
-pub async fn neighbor_nat(c: &mut super::Client, mut obj: NeighborNat) -> Result<NeighborNat, CliError> {
+pub async fn neighbor_nat(
+    c: &mut super::Client,
+    mut obj: NeighborNat,
+) -> Result<NeighborNat, CliError> {
     let Some(underlay) = obj.spec.underlay_route.as_ref() else {
         return Err(CliError::client("underlayRoute needs to be specified"));
     };
@@ -374,7 +504,10 @@ async fn firewall_rule_cmd(a: CreateFirewallRule, ctx: &mut Ctx<'_>) -> Result<(
         ("dst", a.dst.is_some()),
     ];
     match a.protocol.as_str() {
-        "icmp" | "1" => flags.extend([("icmp-type", a.icmp_type.is_some()), ("icmp-code", a.icmp_code.is_some())]),
+        "icmp" | "1" => flags.extend([
+            ("icmp-type", a.icmp_type.is_some()),
+            ("icmp-code", a.icmp_code.is_some()),
+        ]),
         "tcp" | "6" | "udp" | "17" => {
             flags.push(("src-port-min", a.src_port_min.is_some()));
             if a.src_port_min.is_some_and(|p| p != -1) {
@@ -404,14 +537,20 @@ async fn firewall_rule_cmd(a: CreateFirewallRule, ctx: &mut Ctx<'_>) -> Result<(
         "tcp" | "6" => ProtocolFilter::Tcp(check_ports(ports)?),
         "udp" | "17" => ProtocolFilter::Udp(check_ports(ports)?),
         "" => ProtocolFilter::Any,
-        _ => return Err(CliError::client("protocol can be only: icmp = 1/tcp = 6/udp = 17")),
+        _ => {
+            return Err(CliError::client(
+                "protocol can be only: icmp = 1/tcp = 6/udp = 17",
+            ))
+        }
     };
     if a.priority > 65536 {
         return Err(CliError::client("priority can be only: <0,65536"));
     }
     let obj = FirewallRule {
         kind: "FirewallRule",
-        metadata: FirewallRuleMeta { interface_id: a.interface_id.unwrap_or_default() },
+        metadata: FirewallRuleMeta {
+            interface_id: a.interface_id.unwrap_or_default(),
+        },
         spec: FirewallRuleSpec {
             id: a.rule_id.unwrap_or_default(),
             direction: a.direction.unwrap_or_default(),
@@ -423,32 +562,55 @@ async fn firewall_rule_cmd(a: CreateFirewallRule, ctx: &mut Ctx<'_>) -> Result<(
         },
         status: Status::empty(),
     };
-    let obj = firewall_rule(&mut c, obj).await.map_err(|e| e.context("error creating firewall rule"))?;
+    let obj = firewall_rule(&mut c, obj)
+        .await
+        .map_err(|e| e.context("error creating firewall rule"))?;
     ctx.print(&obj, "created")
 }
 
 fn check_ports(p: PortFilter) -> Result<PortFilter, CliError> {
     let ok = |v: i32| v == -1 || (1..=65535).contains(&v);
-    if ![p.src_port_lower, p.src_port_upper, p.dst_port_lower, p.dst_port_upper].into_iter().all(ok) {
+    if ![
+        p.src_port_lower,
+        p.src_port_upper,
+        p.dst_port_lower,
+        p.dst_port_upper,
+    ]
+    .into_iter()
+    .all(ok)
+    {
         return Err(CliError::client("ports can only be -1 or <1,65535>"));
     }
     if p.src_port_lower > p.src_port_upper || p.dst_port_lower > p.dst_port_upper {
-        return Err(CliError::client("min port must be lower or equal to max port"));
+        return Err(CliError::client(
+            "min port must be lower or equal to max port",
+        ));
     }
     Ok(p)
 }
 
 /// `CreateFirewallRule`, after normalising the action and direction words.
-pub async fn firewall_rule(c: &mut super::Client, mut obj: FirewallRule) -> Result<FirewallRule, CliError> {
+pub async fn firewall_rule(
+    c: &mut super::Client,
+    mut obj: FirewallRule,
+) -> Result<FirewallRule, CliError> {
     let action = match obj.spec.action.to_lowercase().as_str() {
         "accept" | "allow" | "1" => ("Accept", proto::FirewallAction::Accept),
         "drop" | "deny" | "0" => ("Drop", proto::FirewallAction::Drop),
-        _ => return Err(CliError::client("firewall action can be only: drop/deny/0|accept/allow/1")),
+        _ => {
+            return Err(CliError::client(
+                "firewall action can be only: drop/deny/0|accept/allow/1",
+            ))
+        }
     };
     let direction = match obj.spec.direction.to_lowercase().as_str() {
         "ingress" | "0" => ("Ingress", proto::TrafficDirection::Ingress),
         "egress" | "1" => ("Egress", proto::TrafficDirection::Egress),
-        _ => return Err(CliError::client("traffic direction can be only: Ingress = 0/Egress = 1")),
+        _ => {
+            return Err(CliError::client(
+                "traffic direction can be only: Ingress = 0/Egress = 1",
+            ))
+        }
     };
     let Some(src) = obj.spec.source_prefix.as_ref() else {
         return Err(CliError::client("source prefix needs to be specified"));
@@ -465,7 +627,11 @@ pub async fn firewall_rule(c: &mut super::Client, mut obj: FirewallRule) -> Resu
             priority: obj.spec.priority,
             source_prefix: Some(to_prefix(src)),
             destination_prefix: Some(to_prefix(dst)),
-            protocol_filter: obj.spec.protocol_filter.as_ref().map(convert::to_protocol_filter),
+            protocol_filter: obj
+                .spec
+                .protocol_filter
+                .as_ref()
+                .map(convert::to_protocol_filter),
         }),
     }))?;
     obj.spec.action = action.0.to_owned();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::delete::{self, Target};
+use super::delete::{self, Key};
 use super::{create, Client, Ctx};
 use crate::cli::parsers::flatten;
 use crate::cli::Sources;
@@ -55,7 +55,8 @@ impl FileObject {
 pub async fn create(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let mut c = ctx.connect("error creating dpdk client").await?;
     ctx.format()?;
-    let objects = collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
+    let objects =
+        collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
     let mut exit = 0;
     for obj in objects {
         let kind = obj.kind();
@@ -71,12 +72,15 @@ pub async fn create(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError
 pub async fn delete(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let mut c = ctx.connect("error creating dpdk client").await?;
     ctx.format()?;
-    let objects = collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
+    let objects =
+        collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
     let mut exit = 0;
     for obj in objects {
         let kind = obj.kind();
         let Some((target, key)) = delete_target(&obj) else {
-            ctx.write(&format!("Error deleting {kind} : unsupported object {kind}\n"));
+            ctx.write(&format!(
+                "Error deleting {kind} : unsupported object {kind}\n"
+            ));
             exit = exit.max(EXIT_CLIENT);
             continue;
         };
@@ -119,7 +123,9 @@ async fn create_one(c: &mut Client, obj: FileObject, ctx: &mut Ctx<'_>) -> Resul
         FileObject::Nat(o) => ctx.print(&create::nat(c, o).await?, OP),
         FileObject::NeighborNat(o) => ctx.print(&create::neighbor_nat(c, o).await?, OP),
         FileObject::FirewallRule(o) => ctx.print(&create::firewall_rule(c, o).await?, OP),
-        FileObject::Unsupported(kind) => Err(CliError::client(format!("unsupported object {kind}"))),
+        FileObject::Unsupported(kind) => {
+            Err(CliError::client(format!("unsupported object {kind}")))
+        }
     }
 }
 
@@ -144,46 +150,70 @@ fn text(a: Option<&Addr>) -> String {
 }
 
 /// The delete call of an object and the key its failure line names.
-fn delete_target(obj: &FileObject) -> Option<(Target, String)> {
-    let any = || IpPrefix { addr: Addr::unspecified_v6(), len: 0 };
+fn delete_target(obj: &FileObject) -> Option<(Key, String)> {
+    let any = || IpPrefix {
+        addr: Addr::unspecified_v6(),
+        len: 0,
+    };
     Some(match obj {
-        FileObject::Interface(o) => (Target::Interface(o.metadata.id.clone()), o.metadata.id.clone()),
+        FileObject::Interface(o) => (Key::Interface(o.metadata.id.clone()), o.metadata.id.clone()),
         FileObject::Prefix(o) => {
             let id = o.metadata.interface_id.clone();
             let key = format!("{id}/{}", o.spec.prefix);
-            (Target::Prefix(id, o.spec.prefix.clone()), key)
+            (Key::Prefix(id, o.spec.prefix.clone()), key)
         }
         FileObject::Route(o) => {
             let p = o.spec.prefix.clone().unwrap_or_else(any);
             let key = format!("{}:{p}-0:invalid IP", o.metadata.vni);
-            (Target::Route(o.metadata.vni, p), key)
+            (Key::Route(o.metadata.vni, p), key)
         }
-        FileObject::VirtualIp(o) => {
-            (Target::VirtualIp(o.metadata.interface_id.clone()), o.metadata.interface_id.clone())
-        }
-        FileObject::LoadBalancer(o) => (Target::LoadBalancer(o.metadata.id.clone()), o.metadata.id.clone()),
+        FileObject::VirtualIp(o) => (
+            Key::VirtualIp(o.metadata.interface_id.clone()),
+            o.metadata.interface_id.clone(),
+        ),
+        FileObject::LoadBalancer(o) => (
+            Key::LoadBalancer(o.metadata.id.clone()),
+            o.metadata.id.clone(),
+        ),
         FileObject::LbPrefix(o) => {
             let id = o.metadata.interface_id.clone();
             let key = format!("{id}-{}", o.spec.prefix);
-            (Target::LbPrefix(id, o.spec.prefix.clone()), key)
+            (Key::LbPrefix(id, o.spec.prefix.clone()), key)
         }
         FileObject::LbTarget(o) => {
             let id = o.metadata.loadbalancer_id.clone();
-            let ip = o.spec.target_ip.clone().unwrap_or_else(Addr::unspecified_v6);
+            let ip = o
+                .spec
+                .target_ip
+                .clone()
+                .unwrap_or_else(Addr::unspecified_v6);
             let key = format!("{id}-{}", text(o.spec.target_ip.as_ref()));
-            (Target::LbTarget(id, ip), key)
+            (Key::LbTarget(id, ip), key)
         }
-        FileObject::Nat(o) => (Target::Nat(o.metadata.interface_id.clone()), o.metadata.interface_id.clone()),
+        FileObject::Nat(o) => (
+            Key::Nat(o.metadata.interface_id.clone()),
+            o.metadata.interface_id.clone(),
+        ),
         FileObject::NeighborNat(o) => {
             let s = &o.spec;
-            let key = format!("{}-{}:<{},{}>", s.vni, text(o.metadata.nat_ip.as_ref()), s.min_port, s.max_port);
-            let ip = o.metadata.nat_ip.clone().unwrap_or_else(Addr::unspecified_v6);
-            (Target::NeighborNat(ip, s.vni, s.min_port, s.max_port), key)
+            let key = format!(
+                "{}-{}:<{},{}>",
+                s.vni,
+                text(o.metadata.nat_ip.as_ref()),
+                s.min_port,
+                s.max_port
+            );
+            let ip = o
+                .metadata
+                .nat_ip
+                .clone()
+                .unwrap_or_else(Addr::unspecified_v6);
+            (Key::NeighborNat(ip, s.vni, s.min_port, s.max_port), key)
         }
         FileObject::FirewallRule(o) => {
             let id = o.metadata.interface_id.clone();
             let key = format!("{id}-{}", o.spec.id);
-            (Target::FirewallRule(id, o.spec.id.clone()), key)
+            (Key::FirewallRule(id, o.spec.id.clone()), key)
         }
         FileObject::Unsupported(_) => return None,
     })
@@ -194,14 +224,23 @@ fn collect(sources: &[String]) -> Result<Vec<FileObject>, CliError> {
     let mut objects = Vec::new();
     for source in sources {
         for file in files_of(source)? {
-            let ext = file.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            let ext = file
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
             let yaml = match ext.as_str() {
                 ".json" => false,
                 ".yaml" | ".yml" => true,
-                _ => return Err(CliError::client(format!("unsupported extension {}", go_quote(&ext)))),
+                _ => {
+                    return Err(CliError::client(format!(
+                        "unsupported extension {}",
+                        go_quote(&ext)
+                    )))
+                }
             };
-            let content = std::fs::read_to_string(&file)
-                .map_err(|e| CliError::client(format!("open {}: {}", file.display(), os_error(&e))))?;
+            let content = std::fs::read_to_string(&file).map_err(|e| {
+                CliError::client(format!("open {}: {}", file.display(), os_error(&e)))
+            })?;
             for doc in documents(&content, yaml)? {
                 objects.push(decode(doc)?);
             }
@@ -224,19 +263,32 @@ fn os_error(e: &std::io::Error) -> String {
 fn files_of(source: &str) -> Result<Vec<PathBuf>, CliError> {
     let path = match scheme_of(source) {
         None => source.to_owned(),
-        Some(("file", rest)) => rest.strip_prefix("//").map_or(rest, |r| &r[r.find('/').unwrap_or(r.len())..]).to_owned(),
-        Some((scheme, _)) => return Err(CliError::client(format!("unsupported source scheme {scheme}"))),
+        Some(("file", rest)) => rest
+            .strip_prefix("//")
+            .map_or(rest, |r| &r[r.find('/').unwrap_or(r.len())..])
+            .to_owned(),
+        Some((scheme, _)) => {
+            return Err(CliError::client(format!(
+                "unsupported source scheme {scheme}"
+            )))
+        }
     };
     let meta = std::fs::metadata(&path).map_err(|e| {
-        CliError::client(format!("error stat-ing file source {path}: stat {path}: {}", os_error(&e)))
+        CliError::client(format!(
+            "error stat-ing file source {path}: stat {path}: {}",
+            os_error(&e)
+        ))
     })?;
     if !meta.is_dir() {
         return Ok(vec![PathBuf::from(path)]);
     }
     let entries = std::fs::read_dir(&path)
         .map_err(|e| CliError::client(format!("error reading dir {path}: {}", os_error(&e))))?;
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| !Path::is_dir(p)).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| !Path::is_dir(p))
+        .collect();
     files.sort();
     Ok(files)
 }
@@ -247,7 +299,7 @@ fn scheme_of(s: &str) -> Option<(&str, &str)> {
     let mut chars = scheme.chars();
     let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then(|| (scheme, rest))
+    valid.then_some((scheme, rest))
 }
 
 /// The documents of a JSON stream or a multi-document YAML file.
@@ -272,7 +324,11 @@ fn documents(content: &str, yaml: bool) -> Result<Vec<Value>, CliError> {
 /// Keys of every object lowercased: Go's decoder matches field names case-insensitively.
 fn lowercase_keys(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k.to_lowercase(), lowercase_keys(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k.to_lowercase(), lowercase_keys(v)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.into_iter().map(lowercase_keys).collect()),
         other => other,
     }
@@ -287,8 +343,14 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     fn of(kind: &'a str, v: Option<&Value>) -> Result<Fields<'a>, CliError> {
         match v {
-            None | Some(Value::Null) => Ok(Fields { kind, map: Map::new() }),
-            Some(Value::Object(m)) => Ok(Fields { kind, map: m.clone() }),
+            None | Some(Value::Null) => Ok(Fields {
+                kind,
+                map: Map::new(),
+            }),
+            Some(Value::Object(m)) => Ok(Fields {
+                kind,
+                map: m.clone(),
+            }),
             Some(_) => Err(bad(kind, "expected an object")),
         }
     }
@@ -311,7 +373,9 @@ impl<'a> Fields<'a> {
     fn int<T: TryFrom<i64>>(&self, key: &str) -> Result<T, CliError> {
         let n = match self.map.get(key) {
             None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| bad(self.kind, &format!("field {key} out of range")))?,
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| bad(self.kind, &format!("field {key} out of range")))?,
             Some(_) => return Err(bad(self.kind, &format!("field {key} must be a number"))),
         };
         T::try_from(n).map_err(|_| bad(self.kind, &format!("field {key} out of range")))
@@ -320,14 +384,18 @@ impl<'a> Fields<'a> {
     fn addr(&self, key: &str) -> Result<Option<Addr>, CliError> {
         match self.string(key)?.as_str() {
             "" => Ok(None),
-            s => parse_addr(s).map(Some).map_err(|e| bad(self.kind, &e.to_string())),
+            s => parse_addr(s)
+                .map(Some)
+                .map_err(|e| bad(self.kind, &e.to_string())),
         }
     }
 
     fn prefix(&self, key: &str) -> Result<Option<IpPrefix>, CliError> {
         match self.string(key)?.as_str() {
             "" => Ok(None),
-            s => parse_prefix(s).map(Some).map_err(|e| bad(self.kind, &e.to_string())),
+            s => parse_prefix(s)
+                .map(Some)
+                .map_err(|e| bad(self.kind, &e.to_string())),
         }
     }
 }
@@ -340,7 +408,9 @@ fn bad(kind: &str, why: &str) -> CliError {
 fn decode(doc: Value) -> Result<FileObject, CliError> {
     let doc = lowercase_keys(doc);
     let Value::Object(top) = &doc else {
-        return Err(CliError::client("error decoding object: expected kind, metadata and spec"));
+        return Err(CliError::client(
+            "error decoding object: expected kind, metadata and spec",
+        ));
     };
     let kind = match top.get("kind") {
         Some(Value::String(k)) => k.clone(),
@@ -353,7 +423,9 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
     Ok(match k {
         "Interface" => FileObject::Interface(Interface {
             kind: "Interface",
-            metadata: InterfaceMeta { id: meta.string("id")? },
+            metadata: InterfaceMeta {
+                id: meta.string("id")?,
+            },
             spec: InterfaceSpec {
                 vni: spec.int("vni")?,
                 device: spec.string("device")?,
@@ -362,11 +434,21 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
                 underlay_route: spec.addr("underlay_route")?,
                 pxe: spec
                     .sub("pxe")?
-                    .map(|p| Ok::<_, CliError>(Pxe { next_server: p.string("next_server")?, boot_filename: p.string("boot_filename")? }))
+                    .map(|p| {
+                        Ok::<_, CliError>(Pxe {
+                            next_server: p.string("next_server")?,
+                            boot_filename: p.string("boot_filename")?,
+                        })
+                    })
                     .transpose()?,
                 metering: spec
                     .sub("metering")?
-                    .map(|m| Ok::<_, CliError>(Metering { total_rate: m.int("total_rate")?, public_rate: m.int("public_rate")? }))
+                    .map(|m| {
+                        Ok::<_, CliError>(Metering {
+                            total_rate: m.int("total_rate")?,
+                            public_rate: m.int("public_rate")?,
+                        })
+                    })
                     .transpose()?,
                 hostname: spec.string("hostname")?,
                 ..InterfaceSpec::default()
@@ -375,7 +457,10 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }),
         "Prefix" => FileObject::Prefix(Prefix {
             kind: "Prefix",
-            metadata: PrefixMeta { interface_id: meta.string("interface_id")?, vni: meta.int("vni")? },
+            metadata: PrefixMeta {
+                interface_id: meta.string("interface_id")?,
+                vni: meta.int("vni")?,
+            },
             spec: PrefixSpec {
                 prefix: spec.prefix("prefix")?.unwrap_or_else(zero_prefix),
                 underlay_route: spec.addr("underlay_route")?,
@@ -384,20 +469,32 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }),
         "Route" => FileObject::Route(Route {
             kind: "Route",
-            metadata: RouteMeta { vni: meta.int("vni")? },
+            metadata: RouteMeta {
+                vni: meta.int("vni")?,
+            },
             spec: RouteSpec {
                 prefix: spec.prefix("prefix")?,
                 next_hop: spec
                     .sub("next_hop")?
-                    .map(|h| Ok::<_, CliError>(NextHop { vni: h.int("vni")?, address: h.addr("address")? }))
+                    .map(|h| {
+                        Ok::<_, CliError>(NextHop {
+                            vni: h.int("vni")?,
+                            address: h.addr("address")?,
+                        })
+                    })
                     .transpose()?,
             },
             status: st(),
         }),
         "VirtualIP" => FileObject::VirtualIp(VirtualIp {
             kind: "VirtualIP",
-            metadata: VirtualIpMeta { interface_id: meta.string("interface_id")? },
-            spec: VirtualIpSpec { vip_ip: spec.addr("vip_ip")?, underlay_route: spec.addr("underlay_route")? },
+            metadata: VirtualIpMeta {
+                interface_id: meta.string("interface_id")?,
+            },
+            spec: VirtualIpSpec {
+                vip_ip: spec.addr("vip_ip")?,
+                underlay_route: spec.addr("underlay_route")?,
+            },
             status: st(),
         }),
         "LoadBalancer" => {
@@ -405,12 +502,17 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
             if let Some(Value::Array(items)) = spec.map.get("loadbalanced_ports") {
                 for item in items {
                     let p = Fields::of(k, Some(item))?;
-                    ports.push(LbPort { protocol: p.int("protocol")?, port: p.int("port")? });
+                    ports.push(LbPort {
+                        protocol: p.int("protocol")?,
+                        port: p.int("port")?,
+                    });
                 }
             }
             FileObject::LoadBalancer(LoadBalancer {
                 kind: "LoadBalancer",
-                metadata: LoadBalancerMeta { id: meta.string("id")? },
+                metadata: LoadBalancerMeta {
+                    id: meta.string("id")?,
+                },
                 spec: LoadBalancerSpec {
                     vni: spec.int("vni")?,
                     vip: spec.addr("loadbalanced_ip")?,
@@ -422,7 +524,9 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }
         "LoadBalancerPrefix" => FileObject::LbPrefix(LoadBalancerPrefix {
             kind: "LoadBalancerPrefix",
-            metadata: LoadBalancerPrefixMeta { interface_id: meta.string("interface_id")? },
+            metadata: LoadBalancerPrefixMeta {
+                interface_id: meta.string("interface_id")?,
+            },
             spec: PrefixSpec {
                 prefix: spec.prefix("prefix")?.unwrap_or_else(zero_prefix),
                 underlay_route: spec.addr("underlay_route")?,
@@ -431,13 +535,19 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }),
         "LoadBalancerTarget" => FileObject::LbTarget(LoadBalancerTarget {
             kind: "LoadBalancerTarget",
-            metadata: LoadBalancerTargetMeta { loadbalancer_id: meta.string("loadbalancer_id")? },
-            spec: LoadBalancerTargetSpec { target_ip: spec.addr("target_ip")? },
+            metadata: LoadBalancerTargetMeta {
+                loadbalancer_id: meta.string("loadbalancer_id")?,
+            },
+            spec: LoadBalancerTargetSpec {
+                target_ip: spec.addr("target_ip")?,
+            },
             status: st(),
         }),
         "Nat" => FileObject::Nat(Nat {
             kind: "Nat",
-            metadata: NatMeta { interface_id: meta.string("interface_id")? },
+            metadata: NatMeta {
+                interface_id: meta.string("interface_id")?,
+            },
             spec: NatSpec {
                 nat_ip: spec.addr("nat_ip")?,
                 min_port: spec.int("min_port")?,
@@ -450,7 +560,9 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }),
         "NeighborNat" => FileObject::NeighborNat(NeighborNat {
             kind: "NeighborNat",
-            metadata: NeighborNatMeta { nat_ip: meta.addr("nat_ip")? },
+            metadata: NeighborNatMeta {
+                nat_ip: meta.addr("nat_ip")?,
+            },
             spec: NeighborNatSpec {
                 vni: spec.int("vni")?,
                 min_port: spec.int("min_port")?,
@@ -461,7 +573,9 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
         }),
         "FirewallRule" => FileObject::FirewallRule(FirewallRule {
             kind: "FirewallRule",
-            metadata: FirewallRuleMeta { interface_id: meta.string("interface_id")? },
+            metadata: FirewallRuleMeta {
+                interface_id: meta.string("interface_id")?,
+            },
             spec: FirewallRuleSpec {
                 id: spec.string("id")?,
                 direction: spec.string("direction")?,
@@ -473,23 +587,37 @@ fn decode(doc: Value) -> Result<FileObject, CliError> {
             },
             status: st(),
         }),
-        "InterfaceList" | "PrefixList" | "RouteList" | "LoadBalancerList" | "LoadBalancerTargetList" | "NatList"
+        "InterfaceList"
+        | "PrefixList"
+        | "RouteList"
+        | "LoadBalancerList"
+        | "LoadBalancerTargetList"
+        | "NatList"
         | "Vni" => FileObject::Unsupported(kind.clone()),
         other => {
             let q = go_quote(other);
-            return Err(CliError::client(format!("error creating new {other}: no type {q} registered")));
+            return Err(CliError::client(format!(
+                "error creating new {other}: no type {q} registered"
+            )));
         }
     })
 }
 
 fn zero_prefix() -> IpPrefix {
-    IpPrefix { addr: Addr::new(std::net::Ipv4Addr::UNSPECIFIED.into()), len: 0 }
+    IpPrefix {
+        addr: Addr::new(std::net::Ipv4Addr::UNSPECIFIED.into()),
+        len: 0,
+    }
 }
 
 /// `protocol_filter` in the output shape: `{"Filter": {"Tcp": {...}}}` (keys any case).
 fn protocol_filter(spec: &Fields<'_>) -> Result<Option<ProtocolFilter>, CliError> {
-    let Some(pf) = spec.sub("protocol_filter")? else { return Ok(None) };
-    let Some(filter) = pf.sub("filter")? else { return Ok(Some(ProtocolFilter::Any)) };
+    let Some(pf) = spec.sub("protocol_filter")? else {
+        return Ok(None);
+    };
+    let Some(filter) = pf.sub("filter")? else {
+        return Ok(Some(ProtocolFilter::Any));
+    };
     let ports = |f: &Fields<'_>| -> Result<PortFilter, CliError> {
         Ok(PortFilter {
             src_port_lower: f.int("src_port_lower")?,
@@ -505,7 +633,10 @@ fn protocol_filter(spec: &Fields<'_>) -> Result<Option<ProtocolFilter>, CliError
         return Ok(Some(ProtocolFilter::Udp(ports(&u)?)));
     }
     if let Some(i) = filter.sub("icmp")? {
-        return Ok(Some(ProtocolFilter::Icmp(IcmpFilter { icmp_type: i.int("icmp_type")?, icmp_code: i.int("icmp_code")? })));
+        return Ok(Some(ProtocolFilter::Icmp(IcmpFilter {
+            icmp_type: i.int("icmp_type")?,
+            icmp_code: i.int("icmp_code")?,
+        })));
     }
     Ok(Some(ProtocolFilter::Any))
 }
@@ -521,27 +652,49 @@ mod tests {
 {"Kind":"Prefix","Metadata":{"Interface_ID":"vm2"},"spec":{"prefix":"20.20.20.0/24"}}"#;
         let docs = documents(json, false).unwrap();
         let objs: Vec<FileObject> = docs.into_iter().map(|d| decode(d).unwrap()).collect();
-        assert!(matches!(&objs[0], FileObject::VirtualIp(v) if v.metadata.interface_id == "vm2"
-            && v.spec.vip_ip.as_ref().unwrap().to_string() == "20.20.20.30"));
-        assert!(matches!(&objs[1], FileObject::Prefix(p) if p.metadata.interface_id == "vm2"
-            && p.spec.prefix.to_string() == "20.20.20.0/24"));
+        assert!(
+            matches!(&objs[0], FileObject::VirtualIp(v) if v.metadata.interface_id == "vm2"
+            && v.spec.vip_ip.as_ref().unwrap().to_string() == "20.20.20.30")
+        );
+        assert!(
+            matches!(&objs[1], FileObject::Prefix(p) if p.metadata.interface_id == "vm2"
+            && p.spec.prefix.to_string() == "20.20.20.0/24")
+        );
 
         let yaml = "kind: FirewallRule\nmetadata:\n  interface_id: vm1\nspec:\n  id: r1\n  action: accept\n  direction: ingress\n  source_prefix: 1.2.3.4/16\n  destination_prefix: 0.0.0.0/0\n  protocol_filter:\n    Filter:\n      Tcp:\n        src_port_lower: -1\n---\nkind: Nat\nmetadata:\n  interface_id: vm3\nspec:\n  nat_ip: 1.1.1.1\n  min_port: 100\n  max_port: 200\n";
-        let objs: Vec<FileObject> = documents(yaml, true).unwrap().into_iter().map(|d| decode(d).unwrap()).collect();
-        let FileObject::FirewallRule(r) = &objs[0] else { panic!("{objs:?}") };
-        assert_eq!(r.spec.protocol_filter.unwrap().text(), "tcp:{src_port_lower:-1}");
-        assert_eq!(r.spec.source_prefix.as_ref().unwrap().to_string(), "1.2.3.4/16");
+        let objs: Vec<FileObject> = documents(yaml, true)
+            .unwrap()
+            .into_iter()
+            .map(|d| decode(d).unwrap())
+            .collect();
+        let FileObject::FirewallRule(r) = &objs[0] else {
+            panic!("{objs:?}")
+        };
+        assert_eq!(
+            r.spec.protocol_filter.unwrap().text(),
+            "tcp:{src_port_lower:-1}"
+        );
+        assert_eq!(
+            r.spec.source_prefix.as_ref().unwrap().to_string(),
+            "1.2.3.4/16"
+        );
         assert!(matches!(&objs[1], FileObject::Nat(n) if n.spec.max_port == 200));
     }
 
     #[test]
     fn unknown_kinds_and_sources_fail_like_upstream() {
         let doc: Value = serde_json::from_str(r#"{"kind":"Bogus"}"#).unwrap();
-        assert_eq!(decode(doc).unwrap_err().text(), r#"error creating new Bogus: no type "Bogus" registered"#);
+        assert_eq!(
+            decode(doc).unwrap_err().text(),
+            r#"error creating new Bogus: no type "Bogus" registered"#
+        );
         assert_eq!(
             files_of("/nonexistent/x.json").unwrap_err().text(),
             "error stat-ing file source /nonexistent/x.json: stat /nonexistent/x.json: no such file or directory"
         );
-        assert_eq!(files_of("http://x/y.json").unwrap_err().text(), "unsupported source scheme http");
+        assert_eq!(
+            files_of("http://x/y.json").unwrap_err().text(),
+            "unsupported source scheme http"
+        );
     }
 }

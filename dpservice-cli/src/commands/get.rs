@@ -6,7 +6,10 @@ use dpservice::version::{PROTOCOL_VERSION, VERSION};
 use super::conn::{reply_status, rpc};
 use super::convert::{self, ip};
 use super::{list, Client, Ctx};
-use crate::cli::{require, GetByInterface, GetFirewallRule, GetInterface, GetLoadBalancer, GetNoun, GetVni, NoFlags};
+use crate::cli::{
+    require, GetByInterface, GetFirewallRule, GetInterface, GetLoadBalancer, GetNoun, GetVni,
+    NoFlags,
+};
 use crate::error::CliError;
 use crate::objects::*;
 
@@ -34,7 +37,10 @@ async fn interface(a: GetInterface, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         return list::interfaces_with(&mut c, "", ctx).await;
     }
     let err = |e: CliError| e.context("error getting interface");
-    let reply = rpc!(c.get_interface(proto::GetInterfaceRequest { interface_id: a.id.clone().into_bytes() })).map_err(err)?;
+    let reply = rpc!(c.get_interface(proto::GetInterfaceRequest {
+        interface_id: a.id.clone().into_bytes()
+    }))
+    .map_err(err)?;
     let mut iface = convert::interface(&reply.interface.unwrap_or_default()).map_err(err)?;
     if ctx.wide() {
         add_wide(&mut c, &mut iface).await;
@@ -54,10 +60,14 @@ pub async fn add_wide(c: &mut Client, iface: &mut Interface) {
 
 /// `GetNat` as a printed `Nat` (VNI always 0).
 pub async fn get_nat(c: &mut Client, id: &str) -> Result<Nat, CliError> {
-    let r = rpc!(c.get_nat(proto::GetNatRequest { interface_id: id.as_bytes().to_vec() }))?;
+    let r = rpc!(c.get_nat(proto::GetNatRequest {
+        interface_id: id.as_bytes().to_vec()
+    }))?;
     Ok(Nat {
         kind: "Nat",
-        metadata: NatMeta { interface_id: id.to_owned() },
+        metadata: NatMeta {
+            interface_id: id.to_owned(),
+        },
         spec: NatSpec {
             nat_ip: ip(r.nat_ip.as_ref(), "nat ip")?,
             min_port: r.min_port,
@@ -72,10 +82,14 @@ pub async fn get_nat(c: &mut Client, id: &str) -> Result<Nat, CliError> {
 
 /// `GetVip` as a printed `VirtualIP`.
 pub async fn get_vip(c: &mut Client, id: &str) -> Result<VirtualIp, CliError> {
-    let r = rpc!(c.get_vip(proto::GetVipRequest { interface_id: id.as_bytes().to_vec() }))?;
+    let r = rpc!(c.get_vip(proto::GetVipRequest {
+        interface_id: id.as_bytes().to_vec()
+    }))?;
     Ok(VirtualIp {
         kind: "VirtualIP",
-        metadata: VirtualIpMeta { interface_id: id.to_owned() },
+        metadata: VirtualIpMeta {
+            interface_id: id.to_owned(),
+        },
         spec: VirtualIpSpec {
             vip_ip: ip(r.vip_ip.as_ref(), "virtual ip address")?,
             underlay_route: convert::addr(&r.underlay_route, "underlay route")?,
@@ -117,8 +131,10 @@ async fn loadbalancer(a: GetLoadBalancer, ctx: &mut Ctx<'_>) -> Result<(), CliEr
         return list::loadbalancers_with(&mut c, "", ctx).await;
     }
     let err = |e: CliError| e.context("error getting loadbalancer");
-    let r = rpc!(c.get_load_balancer(proto::GetLoadBalancerRequest { loadbalancer_id: a.id.clone().into_bytes() }))
-        .map_err(err)?;
+    let r = rpc!(c.get_load_balancer(proto::GetLoadBalancerRequest {
+        loadbalancer_id: a.id.clone().into_bytes()
+    }))
+    .map_err(err)?;
     let lb = LoadBalancer {
         kind: "LoadBalancer",
         metadata: LoadBalancerMeta { id: a.id },
@@ -150,7 +166,12 @@ async fn nat(a: GetByInterface, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
             Err(e) => return Err(err(e)),
         }
     }
-    let list = NatList { kind: "NatList", metadata: NatListMeta::default(), status: Status::empty(), items };
+    let list = NatList {
+        kind: "NatList",
+        metadata: NatListMeta::default(),
+        status: Status::empty(),
+        items,
+    };
     ctx.print(&list, "")
 }
 
@@ -179,8 +200,11 @@ async fn vni(a: GetVni, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     require(&[("vni", a.vni.is_some()), ("vni-type", a.vni_type.is_some())])?;
     let (vni, vni_type) = (a.vni.unwrap_or_default(), a.vni_type.unwrap_or_default());
     let mut c = ctx.connect("error creating dpdk client").await?;
-    let r = rpc!(c.check_vni_in_use(proto::CheckVniInUseRequest { vni, r#type: i32::from(vni_type) }))
-        .map_err(|e| e.context("error getting vni"))?;
+    let r = rpc!(c.check_vni_in_use(proto::CheckVniInUseRequest {
+        vni,
+        r#type: i32::from(vni_type)
+    }))
+    .map_err(|e| e.context("error getting vni"))?;
     let obj = Vni {
         kind: "Vni",
         metadata: VniMeta { vni, vni_type },
@@ -207,7 +231,10 @@ async fn version(a: NoFlags, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let obj = Version {
         kind: "Version",
         metadata: meta,
-        spec: VersionSpec { service_protocol: r.service_protocol, service_version: r.service_version },
+        spec: VersionSpec {
+            service_protocol: r.service_protocol,
+            service_version: r.service_version,
+        },
         status: reply_status(r.status.as_ref()),
     };
     ctx.print(&obj, "")

@@ -30,14 +30,18 @@ pub struct Ctx<'a> {
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("global", &self.global).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("global", &self.global)
+            .finish_non_exhaustive()
     }
 }
 
 impl Ctx<'_> {
     /// Connects; `what` is the command's prefix for connection failures.
     pub async fn connect(&self, what: &str) -> Result<Client, CliError> {
-        connect(&self.global.address, self.global.connect_timeout).await.map_err(|e| e.context(what))
+        connect(&self.global.address, self.global.connect_timeout)
+            .await
+            .map_err(|e| e.context(what))
     }
 
     /// Whether `-w` was given.
@@ -68,49 +72,77 @@ impl Ctx<'_> {
 pub async fn run(verb: Verb, global: &GlobalOpts, out: &mut dyn Write) -> Result<(), CliError> {
     match verb {
         Verb::Get(g) => {
-            let mut ctx = Ctx { global, default_output: "table", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "table",
+                out,
+            };
             match g.noun {
                 Some(noun) => get::run(noun, &mut ctx).await,
                 None => Err(subcommand_required()),
             }
         }
         Verb::List(l) => {
-            let mut ctx = Ctx { global, default_output: "table", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "table",
+                out,
+            };
             match l.noun {
                 Some(noun) => list::run(noun, &mut ctx).await,
                 None => Err(subcommand_required()),
             }
         }
         Verb::Create(c) => {
-            let mut ctx = Ctx { global, default_output: "name", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "name",
+                out,
+            };
             match c.noun {
                 Some(noun) => create::run(noun, &mut ctx).await,
                 None => files::create(&c.sources, &mut ctx).await,
             }
         }
         Verb::Delete(d) => {
-            let mut ctx = Ctx { global, default_output: "name", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "name",
+                out,
+            };
             match d.noun {
                 Some(noun) => delete::run(noun, &mut ctx).await,
                 None => files::delete(&d.sources, &mut ctx).await,
             }
         }
         Verb::Reset(r) => {
-            let mut ctx = Ctx { global, default_output: "name", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "name",
+                out,
+            };
             match r.noun {
                 Some(crate::cli::ResetNoun::Vni(v)) => other::reset_vni(v, &mut ctx).await,
                 None => Err(subcommand_required()),
             }
         }
         Verb::Capture(c) => {
-            let mut ctx = Ctx { global, default_output: "table", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "table",
+                out,
+            };
             match c.noun {
                 Some(noun) => other::capture(noun, &mut ctx).await,
                 None => Err(subcommand_required()),
             }
         }
         Verb::Init(i) => {
-            let mut ctx = Ctx { global, default_output: "", out };
+            let mut ctx = Ctx {
+                global,
+                default_output: "",
+                out,
+            };
             other::init(i, &mut ctx).await
         }
         Verb::Completion(_) => Ok(()),

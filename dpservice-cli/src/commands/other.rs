@@ -16,11 +16,17 @@ pub async fn init(a: Init, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     a.extra.check()?;
     let mut c = ctx.connect("error creating dpdk client").await?;
     match rpc!(c.check_initialized(proto::CheckInitializedRequest {})) {
-        Ok(r) => return Err(CliError::client(format!("error dp-service already initialized, uuid: {}", r.uuid))),
+        Ok(r) => {
+            return Err(CliError::client(format!(
+                "error dp-service already initialized, uuid: {}",
+                r.uuid
+            )))
+        }
         Err(e) if e.text().contains("not initialized") => {}
         Err(_) => return Err(CliError::client("error checking initialization")),
     }
-    let r = rpc!(c.initialize(proto::InitializeRequest {})).map_err(|e| e.context("error initializing"))?;
+    let r = rpc!(c.initialize(proto::InitializeRequest {}))
+        .map_err(|e| e.context("error initializing"))?;
     let obj = Initialized {
         kind: "Initialized",
         metadata: NoMeta {},
@@ -40,10 +46,17 @@ pub async fn reset_vni(a: ResetVni, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         "ipv4" | "0" => 0,
         "ipv6" | "1" => 1,
         "both" | "2" => 2,
-        _ => return Err(CliError::client("VNI type can be only: ipv4 = 0/ipv6 = 1/both = 2")),
+        _ => {
+            return Err(CliError::client(
+                "VNI type can be only: ipv4 = 0/ipv6 = 1/both = 2",
+            ))
+        }
     };
-    let r = rpc!(c.reset_vni(proto::ResetVniRequest { vni, r#type: i32::from(vni_type) }))
-        .map_err(|e| e.context("error resetting vni"))?;
+    let r = rpc!(c.reset_vni(proto::ResetVniRequest {
+        vni,
+        r#type: i32::from(vni_type)
+    }))
+    .map_err(|e| e.context("error resetting vni"))?;
     let obj = Vni {
         kind: "Vni",
         metadata: VniMeta { vni, vni_type },
@@ -60,11 +73,14 @@ pub async fn capture(noun: CaptureNoun, ctx: &mut Ctx<'_>) -> Result<(), CliErro
         CaptureNoun::Stop(a) => {
             a.extra.check()?;
             let mut c = ctx.connect("error creating dpdk client").await?;
-            let r = rpc!(c.capture_stop(proto::CaptureStopRequest {})).map_err(|e| e.context("error stopping capturing"))?;
+            let r = rpc!(c.capture_stop(proto::CaptureStopRequest {}))
+                .map_err(|e| e.context("error stopping capturing"))?;
             let obj = CaptureStop {
                 kind: "",
                 metadata: NoMeta {},
-                spec: CaptureStopSpec { iface_cnt: r.stopped_interface_cnt },
+                spec: CaptureStopSpec {
+                    iface_cnt: r.stopped_interface_cnt,
+                },
                 status: reply_status(r.status.as_ref()),
             };
             ctx.print(&obj, "Packet capturing stopped \n")
@@ -89,16 +105,36 @@ pub async fn capture(noun: CaptureNoun, ctx: &mut Ctx<'_>) -> Result<(), CliErro
                 };
                 for i in &cfg.interfaces {
                     let (kind, info) = match (&i.spec, i.interface_type) {
-                        (Some(Spec::PfIndex(n)), t) if t == proto::CaptureInterfaceType::SinglePf as i32 => ("pf", n.to_string()),
-                        (Some(Spec::VfName(n)), t) if t == proto::CaptureInterfaceType::SingleVf as i32 => ("vf", convert::text(n)),
-                        (None, t) if t == proto::CaptureInterfaceType::SinglePf as i32 => ("pf", "0".to_owned()),
-                        (None, t) if t == proto::CaptureInterfaceType::SingleVf as i32 => ("vf", String::new()),
+                        (Some(Spec::PfIndex(n)), t)
+                            if t == proto::CaptureInterfaceType::SinglePf as i32 =>
+                        {
+                            ("pf", n.to_string())
+                        }
+                        (Some(Spec::VfName(n)), t)
+                            if t == proto::CaptureInterfaceType::SingleVf as i32 =>
+                        {
+                            ("vf", convert::text(n))
+                        }
+                        (None, t) if t == proto::CaptureInterfaceType::SinglePf as i32 => {
+                            ("pf", "0".to_owned())
+                        }
+                        (None, t) if t == proto::CaptureInterfaceType::SingleVf as i32 => {
+                            ("vf", String::new())
+                        }
                         _ => return Err(err(CliError::client("unsupported interface type"))),
                     };
-                    spec.interfaces.push(CaptureInterface { interface_type: kind.to_owned(), interface_info: info });
+                    spec.interfaces.push(CaptureInterface {
+                        interface_type: kind.to_owned(),
+                        interface_info: info,
+                    });
                 }
             }
-            let obj = CaptureStatus { kind: "", metadata: NoMeta {}, spec, status: reply_status(r.status.as_ref()) };
+            let obj = CaptureStatus {
+                kind: "",
+                metadata: NoMeta {},
+                spec,
+                status: reply_status(r.status.as_ref()),
+            };
             ctx.print(&obj, "")
         }
     }
@@ -131,9 +167,13 @@ async fn start(a: StartArgs, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     let mut shown = Vec::new();
     let mut wire = Vec::new();
     if !a.pf.is_empty() {
-        let pfs = pf_indexes(&a.pf).map_err(|e| CliError::client(format!("error converting PF indexes: {e}")))?;
+        let pfs = pf_indexes(&a.pf)
+            .map_err(|e| CliError::client(format!("error converting PF indexes: {e}")))?;
         for (text, n) in pfs {
-            shown.push(CaptureInterface { interface_type: "pf".to_owned(), interface_info: text });
+            shown.push(CaptureInterface {
+                interface_type: "pf".to_owned(),
+                interface_info: text,
+            });
             wire.push(proto::CapturedInterface {
                 interface_type: proto::CaptureInterfaceType::SinglePf as i32,
                 filter: Vec::new(),
@@ -143,7 +183,10 @@ async fn start(a: StartArgs, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     }
     if !a.vf.is_empty() {
         for vf in a.vf.split(',') {
-            shown.push(CaptureInterface { interface_type: "vf".to_owned(), interface_info: vf.to_owned() });
+            shown.push(CaptureInterface {
+                interface_type: "vf".to_owned(),
+                interface_info: vf.to_owned(),
+            });
             wire.push(proto::CapturedInterface {
                 interface_type: proto::CaptureInterfaceType::SingleVf as i32,
                 filter: Vec::new(),
@@ -165,13 +208,17 @@ async fn start(a: StartArgs, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         }),
     }))
     .map_err(|e| e.context("error initializing packet capturing"))?;
-    let sink = config.sink.as_ref().map_or_else(|| "invalid IP".to_owned(), ToString::to_string);
+    let sink = config
+        .sink
+        .as_ref()
+        .map_or_else(|| "invalid IP".to_owned(), ToString::to_string);
     let obj = CaptureStart {
         kind: "CaptureStart",
-        metadata: CaptureStartMeta { capture_config: config },
+        metadata: CaptureStartMeta {
+            capture_config: config,
+        },
         spec: CaptureStartSpec { interfaces: shown },
         status: reply_status(r.status.as_ref()),
     };
     ctx.print(&obj, &format!("Packet capturing initialized: {sink}\n"))
 }
-

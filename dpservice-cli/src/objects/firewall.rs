@@ -139,7 +139,10 @@ impl ProtocolFilter {
             ProtocolFilter::Tcp(p) => format!("tcp:{{{}}}", ports(p)),
             ProtocolFilter::Udp(p) => format!("udp:{{{}}}", ports(p)),
             ProtocolFilter::Icmp(i) => {
-                format!("icmp:{{{}}}", fields(&[("icmp_type", i.icmp_type), ("icmp_code", i.icmp_code)]))
+                format!(
+                    "icmp:{{{}}}",
+                    fields(&[("icmp_type", i.icmp_type), ("icmp_code", i.icmp_code)])
+                )
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{ser_addr, is_zero_u64, Named, Nat, Status, VirtualIp};
+use super::{is_zero_u64, ser_addr, Named, Nat, Status, VirtualIp};
 use crate::syntax::Addr;
 
 /// An interface object.
@@ -34,10 +34,18 @@ pub struct InterfaceSpec {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub device: String,
     /// Primary IPv4 address.
-    #[serde(rename = "primary_ipv4", skip_serializing_if = "Option::is_none", serialize_with = "ser_addr")]
+    #[serde(
+        rename = "primary_ipv4",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_addr"
+    )]
     pub ipv4: Option<Addr>,
     /// Primary IPv6 address.
-    #[serde(rename = "primary_ipv6", skip_serializing_if = "Option::is_none", serialize_with = "ser_addr")]
+    #[serde(
+        rename = "primary_ipv6",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_addr"
+    )]
     pub ipv6: Option<Addr>,
     /// The underlay address of the interface.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_addr")]

@@ -31,7 +31,11 @@ pub struct LoadBalancerSpec {
     /// The VNI.
     pub vni: u32,
     /// The balanced (virtual) address.
-    #[serde(rename = "loadbalanced_ip", skip_serializing_if = "Option::is_none", serialize_with = "ser_addr")]
+    #[serde(
+        rename = "loadbalanced_ip",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_addr"
+    )]
     pub vip: Option<Addr>,
     /// The balanced ports, in order.
     #[serde(rename = "loadbalanced_ports", skip_serializing_if = "Vec::is_empty")]

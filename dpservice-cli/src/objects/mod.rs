@@ -14,12 +14,24 @@ pub mod sort;
 
 use serde::{Serialize, Serializer};
 
-pub use firewall::{FirewallRule, FirewallRuleMeta, FirewallRuleSpec, IcmpFilter, PortFilter, ProtocolFilter};
+pub use firewall::{
+    FirewallRule, FirewallRuleMeta, FirewallRuleSpec, IcmpFilter, PortFilter, ProtocolFilter,
+};
 pub use interface::{Interface, InterfaceMeta, InterfaceSpec, Metering, Pxe, VirtualFunction};
-pub use lb::{LbPort, LoadBalancer, LoadBalancerMeta, LoadBalancerSpec, LoadBalancerTarget, LoadBalancerTargetMeta, LoadBalancerTargetSpec};
+pub use lb::{
+    LbPort, LoadBalancer, LoadBalancerMeta, LoadBalancerSpec, LoadBalancerTarget,
+    LoadBalancerTargetMeta, LoadBalancerTargetSpec,
+};
 pub use nat::{Nat, NatListMeta, NatMeta, NatSpec, NeighborNat, NeighborNatMeta, NeighborNatSpec};
-pub use network::{LoadBalancerPrefix, LoadBalancerPrefixMeta, NextHop, Prefix, PrefixMeta, PrefixSpec, Route, RouteMeta, RouteSpec, VirtualIp, VirtualIpMeta, VirtualIpSpec};
-pub use service::{CaptureConfig, CaptureInterface, CaptureStart, CaptureStartMeta, CaptureStartSpec, CaptureStatus, CaptureStatusSpec, CaptureStop, CaptureStopSpec, Initialized, InitializedSpec, Version, VersionMeta, VersionSpec, Vni, VniMeta, VniSpec};
+pub use network::{
+    LoadBalancerPrefix, LoadBalancerPrefixMeta, NextHop, Prefix, PrefixMeta, PrefixSpec, Route,
+    RouteMeta, RouteSpec, VirtualIp, VirtualIpMeta, VirtualIpSpec,
+};
+pub use service::{
+    CaptureConfig, CaptureInterface, CaptureStart, CaptureStartMeta, CaptureStartSpec,
+    CaptureStatus, CaptureStatusSpec, CaptureStop, CaptureStopSpec, Initialized, InitializedSpec,
+    Version, VersionMeta, VersionSpec, Vni, VniMeta, VniSpec,
+};
 
 use crate::syntax;
 
@@ -35,7 +47,10 @@ pub struct Status {
 impl Status {
     /// `{0, "Success"}`: what the daemon's reply carried.
     pub fn success() -> Status {
-        Status { code: 0, message: dpservice::status::SUCCESS_MESSAGE.to_owned() }
+        Status {
+            code: 0,
+            message: dpservice::status::SUCCESS_MESSAGE.to_owned(),
+        }
     }
 
     /// `{0, ""}`: objects assembled by the client (list items, aggregate lists).

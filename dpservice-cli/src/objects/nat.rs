@@ -49,7 +49,11 @@ pub struct NatSpec {
 impl Nat {
     /// The `-w` table cell: `<nat ip> <<min>, <max>>`.
     pub fn summary(&self) -> String {
-        let ip = self.spec.nat_ip.as_ref().map_or_else(|| "<nil>".to_owned(), ToString::to_string);
+        let ip = self
+            .spec
+            .nat_ip
+            .as_ref()
+            .map_or_else(|| "<nil>".to_owned(), ToString::to_string);
         format!("{ip} <{}, {}>", self.spec.min_port, self.spec.max_port)
     }
 }
@@ -114,6 +118,9 @@ impl Named for NeighborNat {
         self.kind
     }
     fn name(&self) -> String {
-        self.metadata.nat_ip.as_ref().map_or_else(|| "invalid IP".to_owned(), ToString::to_string)
+        self.metadata
+            .nat_ip
+            .as_ref()
+            .map_or_else(|| "invalid IP".to_owned(), ToString::to_string)
     }
 }

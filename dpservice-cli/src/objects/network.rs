@@ -51,7 +51,11 @@ impl Named for Route {
         self.kind
     }
     fn name(&self) -> String {
-        let prefix = self.spec.prefix.as_ref().map_or_else(|| "invalid Prefix".to_owned(), ToString::to_string);
+        let prefix = self
+            .spec
+            .prefix
+            .as_ref()
+            .map_or_else(|| "invalid Prefix".to_owned(), ToString::to_string);
         let vni = self.spec.next_hop.as_ref().map_or(0, |n| n.vni);
         format!("{prefix}-{vni}")
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{is_zero_u32, ser_addr, NoMeta, Named, Status};
+use super::{is_zero_u32, ser_addr, Named, NoMeta, Status};
 use crate::syntax::Addr;
 
 /// `Initialized`: the daemon's instance UUID.
@@ -110,7 +110,10 @@ impl Named for Version {
         self.kind
     }
     fn name(&self) -> String {
-        format!("{}-{}", self.metadata.client_name, self.metadata.client_protocol)
+        format!(
+            "{}-{}",
+            self.metadata.client_name, self.metadata.client_protocol
+        )
     }
 }
 
@@ -118,7 +121,11 @@ impl Named for Version {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CaptureConfig {
     /// Sink address.
-    #[serde(rename = "sink_node_ipv6", skip_serializing_if = "Option::is_none", serialize_with = "ser_addr")]
+    #[serde(
+        rename = "sink_node_ipv6",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_addr"
+    )]
     pub sink: Option<Addr>,
     /// UDP source port.
     #[serde(skip_serializing_if = "is_zero_u32")]
@@ -170,7 +177,11 @@ impl Named for CaptureStart {
         self.kind
     }
     fn name(&self) -> String {
-        self.metadata.capture_config.sink.as_ref().map_or_else(|| "invalid IP".to_owned(), ToString::to_string)
+        self.metadata
+            .capture_config
+            .sink
+            .as_ref()
+            .map_or_else(|| "invalid IP".to_owned(), ToString::to_string)
     }
 }
 

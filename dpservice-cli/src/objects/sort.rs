@@ -18,7 +18,12 @@ fn ptext(p: Option<&IpPrefix>) -> String {
 pub fn interfaces(items: &mut [Interface], key: &str) {
     let ipv4 = |i: &Interface| text(i.spec.ipv4.as_ref());
     match key.to_lowercase().as_str() {
-        "vni" => items.sort_by(|a, b| a.spec.vni.cmp(&b.spec.vni).then_with(|| ipv4(a).cmp(&ipv4(b)))),
+        "vni" => items.sort_by(|a, b| {
+            a.spec
+                .vni
+                .cmp(&b.spec.vni)
+                .then_with(|| ipv4(a).cmp(&ipv4(b)))
+        }),
         "device" => items.sort_by(|a, b| a.spec.device.cmp(&b.spec.device)),
         "ipv4" => items.sort_by(|a, b| ipv4(a).cmp(&ipv4(b)).then(a.spec.vni.cmp(&b.spec.vni))),
         "ipv6" => items.sort_by_cached_key(|i| text(i.spec.ipv6.as_ref())),
@@ -56,7 +61,12 @@ pub fn lb_targets(items: &mut [LoadBalancerTarget], _key: &str) {
 pub fn loadbalancers(items: &mut [LoadBalancer], key: &str) {
     let vip = |l: &LoadBalancer| text(l.spec.vip.as_ref());
     match key.to_lowercase().as_str() {
-        "vni" => items.sort_by(|a, b| a.spec.vni.cmp(&b.spec.vni).then_with(|| vip(a).cmp(&vip(b)))),
+        "vni" => items.sort_by(|a, b| {
+            a.spec
+                .vni
+                .cmp(&b.spec.vni)
+                .then_with(|| vip(a).cmp(&vip(b)))
+        }),
         "ip" => items.sort_by(|a, b| vip(a).cmp(&vip(b)).then(a.spec.vni.cmp(&b.spec.vni))),
         "underlayroute" => items.sort_by_cached_key(|l| text(l.spec.underlay_route.as_ref())),
         _ => items.sort_by(|a, b| a.metadata.id.cmp(&b.metadata.id)),
@@ -80,7 +90,10 @@ pub fn nats(items: &mut [Nat], key: &str) {
         "minport" => items.sort_by_key(|n| n.spec.min_port),
         "maxport" => items.sort_by_key(|n| n.spec.max_port),
         "underlayroute" => items.sort_by(|a, b| {
-            present_first(a.spec.underlay_route.as_ref(), b.spec.underlay_route.as_ref())
+            present_first(
+                a.spec.underlay_route.as_ref(),
+                b.spec.underlay_route.as_ref(),
+            )
         }),
         _ => items.sort_by_key(|n| n.spec.vni),
     }
@@ -95,9 +108,8 @@ pub fn firewall_rules(items: &mut [FirewallRule], key: &str) {
             items.sort_by_cached_key(|r| ptext(r.spec.destination_prefix.as_ref()))
         }
         "action" => items.sort_by(|a, b| a.spec.action.cmp(&b.spec.action)),
-        "protocol" => {
-            items.sort_by_cached_key(|r| r.spec.protocol_filter.map(|f| f.text()).unwrap_or_default())
-        }
+        "protocol" => items
+            .sort_by_cached_key(|r| r.spec.protocol_filter.map(|f| f.text()).unwrap_or_default()),
         "priority" => items.sort_by_key(|r| r.spec.priority),
         _ => items.sort_by(|a, b| a.spec.id.cmp(&b.spec.id)),
     }

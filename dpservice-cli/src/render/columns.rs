@@ -19,7 +19,17 @@ fn names<T: Named>(items: &[T]) -> Vec<String> {
 
 /// Rows of the interface table (shared by the object and the list).
 fn interface_table(items: &[&Interface], wide: bool) -> Table {
-    let mut t = Table::new(&["ID", "VNI", "Device", "IPv4", "IPv6", "UnderlayRoute", "TotalTx", "PublicTx", "Hostname"]);
+    let mut t = Table::new(&[
+        "ID",
+        "VNI",
+        "Device",
+        "IPv4",
+        "IPv6",
+        "UnderlayRoute",
+        "TotalTx",
+        "PublicTx",
+        "Hostname",
+    ]);
     let vf_needed = items.iter().any(|i| i.spec.virtual_function.is_some());
     if vf_needed {
         t.header.push("VirtualFunction".to_owned());
@@ -128,7 +138,14 @@ impl Render for Prefix {
         vec![self.name_line()]
     }
     fn table(&self, _wide: bool) -> Table {
-        prefix_table([(self.metadata.vni, &self.spec, self.metadata.interface_id.as_str())].into_iter())
+        prefix_table(
+            [(
+                self.metadata.vni,
+                &self.spec,
+                self.metadata.interface_id.as_str(),
+            )]
+            .into_iter(),
+        )
     }
 }
 
@@ -146,7 +163,11 @@ impl Render for PrefixList {
         names(&self.items)
     }
     fn table(&self, _wide: bool) -> Table {
-        prefix_table(self.items.iter().map(|p| (p.metadata.vni, &p.spec, p.metadata.interface_id.as_str())))
+        prefix_table(
+            self.items
+                .iter()
+                .map(|p| (p.metadata.vni, &p.spec, p.metadata.interface_id.as_str())),
+        )
     }
 }
 
@@ -181,8 +202,12 @@ fn protocol_name(n: u32) -> &'static str {
 fn lb_table(items: &[&LoadBalancer]) -> Table {
     let mut t = Table::new(&["ID", "VNI", "LbVipIP", "Lbports", "UnderlayRoute"]);
     for lb in items {
-        let ports: Vec<String> =
-            lb.spec.ports.iter().map(|p| format!("{}/{}", protocol_name(p.protocol), p.port)).collect();
+        let ports: Vec<String> = lb
+            .spec
+            .ports
+            .iter()
+            .map(|p| format!("{}/{}", protocol_name(p.protocol), p.port))
+            .collect();
         t.rows.push(vec![
             Cell::text(&lb.metadata.id),
             Cell::num(lb.spec.vni),
@@ -220,7 +245,8 @@ fn target_table(items: &[&LoadBalancerTarget]) -> Table {
             Some(_) => Cell::num_text("IPV6"),
             None => Cell::text("<nil>"),
         };
-        t.rows.push(vec![version, addr(target.spec.target_ip.as_ref())]);
+        t.rows
+            .push(vec![version, addr(target.spec.target_ip.as_ref())]);
     }
     t
 }
@@ -244,9 +270,17 @@ impl Render for LoadBalancerTargetList {
 }
 
 fn nat_table(items: &[&Nat]) -> Table {
-    let per_interface = items.first().is_some_and(|n| !n.metadata.interface_id.is_empty());
+    let per_interface = items
+        .first()
+        .is_some_and(|n| !n.metadata.interface_id.is_empty());
     if per_interface {
-        let mut t = Table::new(&["InterfaceID", "NatIP", "MinPort", "MaxPort", "UnderlayRoute"]);
+        let mut t = Table::new(&[
+            "InterfaceID",
+            "NatIP",
+            "MinPort",
+            "MaxPort",
+            "UnderlayRoute",
+        ]);
         for n in items {
             t.rows.push(vec![
                 Cell::text(&n.metadata.interface_id),
@@ -258,9 +292,21 @@ fn nat_table(items: &[&Nat]) -> Table {
         }
         return t;
     }
-    let mut t = Table::new(&["VNI", "IP", "MinPort", "MaxPort", "UnderlayRoute", "NatIP", "NatType"]);
+    let mut t = Table::new(&[
+        "VNI",
+        "IP",
+        "MinPort",
+        "MaxPort",
+        "UnderlayRoute",
+        "NatIP",
+        "NatType",
+    ]);
     for n in items {
-        let kind = if n.spec.underlay_route.is_none() { "Local" } else { "Neighbor" };
+        let kind = if n.spec.underlay_route.is_none() {
+            "Local"
+        } else {
+            "Neighbor"
+        };
         t.rows.push(vec![
             Cell::num(n.spec.vni),
             addr(n.spec.nat_ip.as_ref()),
@@ -310,7 +356,16 @@ impl Render for NeighborNat {
 }
 
 fn fwrule_table(items: &[&FirewallRule]) -> Table {
-    let mut t = Table::new(&["InterfaceID", "RuleID", "Direction", "Src", "Dst", "Action", "Protocol", "Priority"]);
+    let mut t = Table::new(&[
+        "InterfaceID",
+        "RuleID",
+        "Direction",
+        "Src",
+        "Dst",
+        "Action",
+        "Protocol",
+        "Priority",
+    ]);
     for r in items {
         let s = &r.spec;
         t.rows.push(vec![
@@ -376,7 +431,13 @@ impl Render for Version {
         vec![self.name_line()]
     }
     fn table(&self, _wide: bool) -> Table {
-        let mut t = Table::new(&["ServiceProto", "ServiceVersion", "ClientName", "ClientProto", "ClientVersion"]);
+        let mut t = Table::new(&[
+            "ServiceProto",
+            "ServiceVersion",
+            "ClientName",
+            "ClientProto",
+            "ClientVersion",
+        ]);
         t.rows.push(vec![
             Cell::text(&self.spec.service_protocol),
             Cell::text(&self.spec.service_version),
@@ -392,7 +453,11 @@ impl Render for Version {
 fn capture_cells(interfaces: &[CaptureInterface]) -> (Cell, Cell) {
     let (mut pf, mut vf) = (String::new(), String::new());
     for i in interfaces {
-        let target = if i.interface_type == "pf" { &mut pf } else { &mut vf };
+        let target = if i.interface_type == "pf" {
+            &mut pf
+        } else {
+            &mut vf
+        };
         target.push_str(&i.interface_info);
         target.push(' ');
     }
@@ -404,10 +469,22 @@ impl Render for CaptureStart {
         vec![self.name_line()]
     }
     fn table(&self, _wide: bool) -> Table {
-        let mut t = Table::new(&["SinkNodeIP", "UdpSrcPort", "UdpDstPort", "PF Interfaces", "VF Interfaces"]);
+        let mut t = Table::new(&[
+            "SinkNodeIP",
+            "UdpSrcPort",
+            "UdpDstPort",
+            "PF Interfaces",
+            "VF Interfaces",
+        ]);
         let c = &self.metadata.capture_config;
         let (pf, vf) = capture_cells(&self.spec.interfaces);
-        t.rows.push(vec![addr(c.sink.as_ref()), Cell::num(c.udp_src_port), Cell::num(c.udp_dst_port), pf, vf]);
+        t.rows.push(vec![
+            addr(c.sink.as_ref()),
+            Cell::num(c.udp_src_port),
+            Cell::num(c.udp_dst_port),
+            pf,
+            vf,
+        ]);
         t
     }
 }
@@ -428,7 +505,14 @@ impl Render for CaptureStatus {
         vec![self.name_line()]
     }
     fn table(&self, _wide: bool) -> Table {
-        let mut t = Table::new(&["Operation Status", "SinkNodeIP", "UdpSrcPort", "UdpDstPort", "PF Interfaces", "VF Interfaces"]);
+        let mut t = Table::new(&[
+            "Operation Status",
+            "SinkNodeIP",
+            "UdpSrcPort",
+            "UdpDstPort",
+            "PF Interfaces",
+            "VF Interfaces",
+        ]);
         if !self.spec.operation_status {
             let mut row = vec![Cell::text("NOT_ACTIVE")];
             row.extend((0..5).map(|_| Cell::text("")));

@@ -13,7 +13,10 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> String {
         let fmt = GoEscapes(PrettyFormatter::with_indent(b"  "));
         value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, fmt))
     } else {
-        value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, GoEscapes(CompactFormatter)))
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            GoEscapes(CompactFormatter),
+        ))
     };
     // Our types serialize infallibly into memory; a failure would be a bug, reported in
     // the output rather than by a panic.
@@ -28,7 +31,11 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> String {
 struct GoEscapes<F>(F);
 
 impl<F: Formatter> Formatter for GoEscapes<F> {
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             let escape = match c {
@@ -52,7 +59,11 @@ impl<F: Formatter> Formatter for GoEscapes<F> {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -64,7 +75,11 @@ impl<F: Formatter> Formatter for GoEscapes<F> {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -77,6 +92,7 @@ impl<F: Formatter> Formatter for GoEscapes<F> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::to_json;
     use serde_json::json;
 
@@ -92,6 +108,9 @@ mod tests {
     #[test]
     fn pretty_uses_two_spaces_and_empty_brackets() {
         let v = json!({"a": {}, "b": [], "c": [1]});
-        assert_eq!(to_json(&v, true), "{\n  \"a\": {},\n  \"b\": [],\n  \"c\": [\n    1\n  ]\n}\n");
+        assert_eq!(
+            to_json(&v, true),
+            "{\n  \"a\": {},\n  \"b\": [],\n  \"c\": [\n    1\n  ]\n}\n"
+        );
     }
 }

@@ -13,17 +13,26 @@ pub struct Cell {
 impl Cell {
     /// A text cell (left-aligned).
     pub fn text(s: impl Into<String>) -> Cell {
-        Cell { text: s.into(), numeric: false }
+        Cell {
+            text: s.into(),
+            numeric: false,
+        }
     }
 
     /// An integer cell (makes its column numeric if all cells are).
-    pub fn num(n: impl ToString) -> Cell {
-        Cell { text: n.to_string(), numeric: true }
+    pub fn num(n: impl Into<u64>) -> Cell {
+        Cell {
+            text: n.into().to_string(),
+            numeric: true,
+        }
     }
 
     /// An integer-typed cell with custom text (an enum printed by name).
     pub fn num_text(s: impl Into<String>) -> Cell {
-        Cell { text: s.into(), numeric: true }
+        Cell {
+            text: s.into(),
+            numeric: true,
+        }
     }
 }
 
@@ -39,12 +48,21 @@ pub struct Table {
 impl Table {
     /// A table with this header and no rows yet.
     pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Renders the table, one `\n`-terminated line per row, header first.
     pub fn render(&self) -> String {
-        let columns = self.rows.iter().map(Vec::len).chain([self.header.len()]).max().unwrap_or(0);
+        let columns = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
         let mut numeric = vec![true; columns];
         let mut widths = vec![0usize; columns];
         for (i, h) in self.header.iter().enumerate() {
@@ -83,11 +101,22 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::{Cell, Table};
 
     #[test]
     fn matches_upstream_layout() {
-        let mut t = Table::new(&["ID", "VNI", "Device", "IPv4", "IPv6", "UnderlayRoute", "TotalTx", "PublicTx", "Hostname"]);
+        let mut t = Table::new(&[
+            "ID",
+            "VNI",
+            "Device",
+            "IPv4",
+            "IPv6",
+            "UnderlayRoute",
+            "TotalTx",
+            "PublicTx",
+            "Hostname",
+        ]);
         let row = |id: &str, vni: u32, dev: &str, v4: &str, ul: &str, host: &str| {
             vec![
                 Cell::text(id),
@@ -96,15 +125,23 @@ mod tests {
                 Cell::text(v4),
                 Cell::text("::"),
                 Cell::text(ul),
-                Cell::num(0),
-                Cell::num(0),
+                Cell::num(0u32),
+                Cell::num(0u32),
                 Cell::text(host),
                 Cell::text(""),
                 Cell::text(""),
             ]
         };
-        t.rows.push(row("a1", 5, "d1", "1.1.1.1", "fc00:1::8000:0:1", "a<b>&c"));
-        t.rows.push(row("big", 16_777_215, "dbig", "9.9.9.1", "fc00:1::8000:0:5", ""));
+        t.rows
+            .push(row("a1", 5, "d1", "1.1.1.1", "fc00:1::8000:0:1", "a<b>&c"));
+        t.rows.push(row(
+            "big",
+            16_777_215,
+            "dbig",
+            "9.9.9.1",
+            "fc00:1::8000:0:5",
+            "",
+        ));
         assert_eq!(
             t.render(),
             concat!(

@@ -11,7 +11,10 @@ const BEST_WIDTH: usize = 80;
 /// Serializes `value` as a YAML document (no `---`, ends with a newline).
 pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> String {
     let value = serde_json::to_value(value).unwrap_or(Value::Null);
-    let mut w = Writer { out: String::new(), column: 0 };
+    let mut w = Writer {
+        out: String::new(),
+        column: 0,
+    };
     match &value {
         Value::Object(m) if !m.is_empty() => w.mapping(m, 0),
         Value::Array(a) if !a.is_empty() => w.sequence(a, 0),
@@ -149,7 +152,12 @@ impl Writer {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let inner = i != 0 && i + 1 != chars.len();
-                if breaks && !spaces && self.column > BEST_WIDTH && inner && chars.get(i + 1) != Some(&' ') {
+                if breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && inner
+                    && chars.get(i + 1) != Some(&' ')
+                {
                     self.break_line(indent);
                 } else {
                     self.put_char(c);
@@ -265,7 +273,11 @@ fn style(s: &str, key: bool) -> Style {
     }
     let a = analyze(s);
     if s.contains('\n') && !key {
-        return if a.block_allowed { Style::Literal } else { Style::Double };
+        return if a.block_allowed {
+            Style::Literal
+        } else {
+            Style::Double
+        };
     }
     if a.block_plain_allowed && !(key && a.multiline) {
         Style::Plain
@@ -286,12 +298,23 @@ struct Analysis {
 fn analyze(s: &str) -> Analysis {
     let chars: Vec<char> = s.chars().collect();
     if chars.is_empty() {
-        return Analysis { multiline: false, block_plain_allowed: false, single_allowed: true, block_allowed: false };
+        return Analysis {
+            multiline: false,
+            block_plain_allowed: false,
+            single_allowed: true,
+            block_allowed: false,
+        };
     }
-    let blankz = |i: usize| chars.get(i).is_none_or(|c| matches!(c, ' ' | '\t') || is_break(*c) || *c == '\0');
+    let blankz = |i: usize| {
+        chars
+            .get(i)
+            .is_none_or(|c| matches!(c, ' ' | '\t') || is_break(*c) || *c == '\0')
+    };
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
-    let (mut break_space, mut space_break, mut previous_space, mut previous_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break, mut previous_space, mut previous_break) =
+        (false, false, false, false);
     let (mut line_breaks, mut special) = (false, false);
     let mut preceded_by_ws = true;
     let last = chars.len() - 1;
@@ -299,9 +322,8 @@ fn analyze(s: &str) -> Analysis {
         let followed_by_ws = blankz(i + 1);
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
-                    block_indicators = true
-                }
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
                 '?' | ':' | '-' if followed_by_ws => block_indicators = true,
                 _ => {}
             }
@@ -336,7 +358,12 @@ fn analyze(s: &str) -> Analysis {
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
     }
-    let mut a = Analysis { multiline: line_breaks, block_plain_allowed: true, single_allowed: true, block_allowed: true };
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_allowed: true,
+        block_allowed: true,
+    };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain_allowed = false;
     }
@@ -379,7 +406,9 @@ fn resolves_to_string(s: &str) -> bool {
             let plain: String = s.chars().filter(|c| *c != '_').collect();
             let unsigned = plain.strip_prefix(['+', '-']).unwrap_or(&plain);
             let int = crate::syntax::number::parse_uint(unsigned, 64).is_ok();
-            let binary = unsigned.strip_prefix("0b").is_some_and(|b| !b.is_empty() && b.bytes().all(|c| c == b'0' || c == b'1'));
+            let binary = unsigned
+                .strip_prefix("0b")
+                .is_some_and(|b| !b.is_empty() && b.bytes().all(|c| c == b'0' || c == b'1'));
             !(int || binary || is_yaml_float(&plain))
         }
         _ => true,
@@ -419,7 +448,10 @@ fn is_base60_float(s: &str) -> bool {
     if !b.first().is_some_and(u8::is_ascii_digit) {
         return false;
     }
-    let mut i = 1 + b[1..].iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count();
+    let mut i = 1 + b[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || **c == b'_')
+        .count();
     let mut groups = 0;
     while b.get(i) == Some(&b':') {
         let d = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -433,7 +465,10 @@ fn is_base60_float(s: &str) -> bool {
         return false;
     }
     if b.get(i) == Some(&b'.') {
-        i += 1 + b[i + 1..].iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count();
+        i += 1 + b[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'_')
+            .count();
     }
     i == b.len()
 }
@@ -442,12 +477,25 @@ fn is_base60_float(s: &str) -> bool {
 fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     let num = |from: usize, min: usize, max: usize| {
-        let n = b[from.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let n = b[from.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         (min..=max).contains(&n).then_some(from + n)
     };
     let Some(i) = num(0, 4, 4) else { return false };
-    let Some(i) = (b.get(i) == Some(&b'-')).then(|| num(i + 1, 1, 2)).flatten() else { return false };
-    let Some(i) = (b.get(i) == Some(&b'-')).then(|| num(i + 1, 1, 2)).flatten() else { return false };
+    let Some(i) = (b.get(i) == Some(&b'-'))
+        .then(|| num(i + 1, 1, 2))
+        .flatten()
+    else {
+        return false;
+    };
+    let Some(i) = (b.get(i) == Some(&b'-'))
+        .then(|| num(i + 1, 1, 2))
+        .flatten()
+    else {
+        return false;
+    };
     i == b.len() || matches!(b[i], b'T' | b't' | b' ')
 }
 
@@ -463,11 +511,17 @@ fn key_order(a: &str, b: &str) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let number = |r: &[char]| {
             let end = r[i..].iter().take_while(|c| c.is_ascii_digit()).count() + i;
-            let n = r[i..end].iter().fold(0u128, |n, c| n * 10 + u128::from(*c as u8 - b'0'));
+            let n = r[i..end]
+                .iter()
+                .fold(0u128, |n, c| n * 10 + u128::from(*c as u8 - b'0'));
             (n, end)
         };
         let ((an, ae), (bn, be)) = (number(&ar), number(&br));
@@ -484,6 +538,7 @@ fn key_order(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use serde_json::json;
 

@@ -95,14 +95,23 @@ pub struct PrefixError {
 
 impl fmt::Display for PrefixError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "netip.ParsePrefix({}): {}", go_quote(&self.input), self.msg)
+        write!(
+            f,
+            "netip.ParsePrefix({}): {}",
+            go_quote(&self.input),
+            self.msg
+        )
     }
 }
 
 impl std::error::Error for PrefixError {}
 
 fn err(input: &str, msg: &'static str, at: Option<&str>) -> AddrError {
-    AddrError { input: input.to_owned(), msg, at: at.map(str::to_owned) }
+    AddrError {
+        input: input.to_owned(),
+        msg,
+        at: at.map(str::to_owned),
+    }
 }
 
 /// `netip.ParseAddr`: dotted IPv4 without leading zeros, or IPv6 with optional zone.
@@ -172,7 +181,10 @@ fn parse_v6(input: &str) -> Result<Addr, AddrError> {
         }
         None => (input, None),
     };
-    let zoned = |ip: [u8; 16]| Addr { ip: IpAddr::V6(Ipv6Addr::from(ip)), zone: zone.clone() };
+    let zoned = |ip: [u8; 16]| Addr {
+        ip: IpAddr::V6(Ipv6Addr::from(ip)),
+        zone: zone.clone(),
+    };
     let mut ip = [0u8; 16];
     let mut ellipsis: Option<usize> = None;
     if s.starts_with("::") {
@@ -188,7 +200,9 @@ fn parse_v6(input: &str) -> Result<Addr, AddrError> {
         let mut off = 0;
         let mut acc: u32 = 0;
         while off < b.len() {
-            let Some(d) = (b[off] as char).to_digit(16) else { break };
+            let Some(d) = (b[off] as char).to_digit(16) else {
+                break;
+            };
             acc = (acc << 4) + d;
             if acc > 0xffff {
                 return Err(err(input, "IPv6 field has value >=2^16", Some(s)));
@@ -225,7 +239,11 @@ fn parse_v6(input: &str) -> Result<Addr, AddrError> {
         if !s.starts_with(':') {
             return Err(err(input, "unexpected character, want colon", Some(s)));
         } else if s.len() == 1 {
-            return Err(err(input, "colon must be followed by more characters", Some(s)));
+            return Err(err(
+                input,
+                "colon must be followed by more characters",
+                Some(s),
+            ));
         }
         s = &s[1..];
         if s.starts_with(':') {
@@ -250,14 +268,21 @@ fn parse_v6(input: &str) -> Result<Addr, AddrError> {
         ip.copy_within(at..i, at + n);
         ip[at..at + n].fill(0);
     } else if ellipsis.is_some() {
-        return Err(err(input, "the :: must expand to at least one field of zeros", Some(s)));
+        return Err(err(
+            input,
+            "the :: must expand to at least one field of zeros",
+            Some(s),
+        ));
     }
     Ok(zoned(ip))
 }
 
 /// `netip.ParsePrefix`, keeping host bits.
 pub fn parse_prefix(s: &str) -> Result<Prefix, PrefixError> {
-    let fail = |msg: String| PrefixError { input: s.to_owned(), msg };
+    let fail = |msg: String| PrefixError {
+        input: s.to_owned(),
+        msg,
+    };
     let Some(slash) = s.rfind('/') else {
         return Err(fail("no '/'".to_owned()));
     };
@@ -275,11 +300,15 @@ pub fn parse_prefix(s: &str) -> Result<Prefix, PrefixError> {
     if !(0..=max).contains(&len) {
         return Err(fail("prefix length out of range".to_owned()));
     }
-    Ok(Prefix { addr, len: len as u8 })
+    Ok(Prefix {
+        addr,
+        len: len as u8,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn addr_err(s: &str) -> String {
@@ -291,20 +320,41 @@ mod tests {
         assert_eq!(parse_addr("10.0.0.1").unwrap().to_string(), "10.0.0.1");
         assert_eq!(parse_addr("FC00:0:0::0001").unwrap().to_string(), "fc00::1");
         assert_eq!(parse_addr("::").unwrap().to_string(), "::");
-        assert_eq!(parse_addr("::ffff:1.2.3.4").unwrap().to_string(), "::ffff:1.2.3.4");
+        assert_eq!(
+            parse_addr("::ffff:1.2.3.4").unwrap().to_string(),
+            "::ffff:1.2.3.4"
+        );
         assert_eq!(parse_addr("::1.2.3.4").unwrap().to_string(), "::102:304");
-        assert_eq!(parse_addr("fe80::1%eth0").unwrap().to_string(), "fe80::1%eth0");
-        assert_eq!(parse_addr("1:2:3:4:5:6:7:8").unwrap().to_string(), "1:2:3:4:5:6:7:8");
-        assert_eq!(parse_addr("1:0:0:4:0:0:0:8").unwrap().to_string(), "1:0:0:4::8");
+        assert_eq!(
+            parse_addr("fe80::1%eth0").unwrap().to_string(),
+            "fe80::1%eth0"
+        );
+        assert_eq!(
+            parse_addr("1:2:3:4:5:6:7:8").unwrap().to_string(),
+            "1:2:3:4:5:6:7:8"
+        );
+        assert_eq!(
+            parse_addr("1:0:0:4:0:0:0:8").unwrap().to_string(),
+            "1:0:0:4::8"
+        );
     }
 
     #[test]
     fn ipv4_errors() {
         assert_eq!(addr_err("xxx"), r#"ParseAddr("xxx"): unable to parse IP"#);
         assert_eq!(addr_err(""), r#"ParseAddr(""): unable to parse IP"#);
-        assert_eq!(addr_err("1.2.3"), r#"ParseAddr("1.2.3"): IPv4 address too short"#);
-        assert_eq!(addr_err("1.2.3.4.5"), r#"ParseAddr("1.2.3.4.5"): IPv4 address too long"#);
-        assert_eq!(addr_err("1.2.3.256"), r#"ParseAddr("1.2.3.256"): IPv4 field has value >255"#);
+        assert_eq!(
+            addr_err("1.2.3"),
+            r#"ParseAddr("1.2.3"): IPv4 address too short"#
+        );
+        assert_eq!(
+            addr_err("1.2.3.4.5"),
+            r#"ParseAddr("1.2.3.4.5"): IPv4 address too long"#
+        );
+        assert_eq!(
+            addr_err("1.2.3.256"),
+            r#"ParseAddr("1.2.3.256"): IPv4 field has value >255"#
+        );
         assert_eq!(
             addr_err("1.2.3.04"),
             r#"ParseAddr("1.2.3.04"): IPv4 field has octet with leading zero"#
@@ -326,7 +376,10 @@ mod tests {
             addr_err("1::2::3"),
             r#"ParseAddr("1::2::3"): multiple :: in address (at ":3")"#
         );
-        assert_eq!(addr_err("1:2"), r#"ParseAddr("1:2"): address string too short"#);
+        assert_eq!(
+            addr_err("1:2"),
+            r#"ParseAddr("1:2"): address string too short"#
+        );
         assert_eq!(
             addr_err("12345::"),
             r#"ParseAddr("12345::"): IPv6 field has value >=2^16 (at "12345::")"#
@@ -351,13 +404,28 @@ mod tests {
 
     #[test]
     fn prefixes_keep_host_bits() {
-        assert_eq!(parse_prefix("1.2.3.4/16").unwrap().to_string(), "1.2.3.4/16");
-        assert_eq!(parse_prefix("fc00::1/64").unwrap().to_string(), "fc00::1/64");
+        assert_eq!(
+            parse_prefix("1.2.3.4/16").unwrap().to_string(),
+            "1.2.3.4/16"
+        );
+        assert_eq!(
+            parse_prefix("fc00::1/64").unwrap().to_string(),
+            "fc00::1/64"
+        );
         let e = |s: &str| parse_prefix(s).unwrap_err().to_string();
         assert_eq!(e("1.2.3.4"), r#"netip.ParsePrefix("1.2.3.4"): no '/'"#);
-        assert_eq!(e("1.2.3.4/33"), r#"netip.ParsePrefix("1.2.3.4/33"): prefix length out of range"#);
-        assert_eq!(e("1.2.3.4/08"), r#"netip.ParsePrefix("1.2.3.4/08"): bad bits after slash: "08""#);
-        assert_eq!(e("1.2.3.4/x"), r#"netip.ParsePrefix("1.2.3.4/x"): bad bits after slash: "x""#);
+        assert_eq!(
+            e("1.2.3.4/33"),
+            r#"netip.ParsePrefix("1.2.3.4/33"): prefix length out of range"#
+        );
+        assert_eq!(
+            e("1.2.3.4/08"),
+            r#"netip.ParsePrefix("1.2.3.4/08"): bad bits after slash: "08""#
+        );
+        assert_eq!(
+            e("1.2.3.4/x"),
+            r#"netip.ParsePrefix("1.2.3.4/x"): bad bits after slash: "x""#
+        );
         assert_eq!(
             e("x/8"),
             r#"netip.ParsePrefix("x/8"): ParseAddr("x"): unable to parse IP"#

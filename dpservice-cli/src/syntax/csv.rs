@@ -28,7 +28,11 @@ pub fn split_record(s: &str) -> Result<Vec<String>, CsvError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    let line = s.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    let line = s
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
     let chars: Vec<char> = line.chars().collect();
     let mut fields = Vec::new();
     let mut i = 0;
@@ -38,7 +42,12 @@ pub fn split_record(s: &str) -> Result<Vec<String>, CsvError> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err(CsvError { column: i + 1, bare: false }),
+                    None => {
+                        return Err(CsvError {
+                            column: i + 1,
+                            bare: false,
+                        })
+                    }
                     Some('"') if chars.get(i + 1) == Some(&'"') => {
                         field.push('"');
                         i += 2;
@@ -47,7 +56,12 @@ pub fn split_record(s: &str) -> Result<Vec<String>, CsvError> {
                         i += 1;
                         match chars.get(i) {
                             None | Some(',') => break,
-                            Some(_) => return Err(CsvError { column: i + 1, bare: false }),
+                            Some(_) => {
+                                return Err(CsvError {
+                                    column: i + 1,
+                                    bare: false,
+                                })
+                            }
                         }
                     }
                     Some(&c) => {
@@ -60,7 +74,12 @@ pub fn split_record(s: &str) -> Result<Vec<String>, CsvError> {
             while let Some(&c) = chars.get(i) {
                 match c {
                     ',' => break,
-                    '"' => return Err(CsvError { column: i + 1, bare: true }),
+                    '"' => {
+                        return Err(CsvError {
+                            column: i + 1,
+                            bare: true,
+                        })
+                    }
                     c => field.push(c),
                 }
                 i += 1;
@@ -77,6 +96,7 @@ pub fn split_record(s: &str) -> Result<Vec<String>, CsvError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::split_record;
 
     #[test]

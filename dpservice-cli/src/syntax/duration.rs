@@ -77,7 +77,10 @@ pub fn parse_duration(orig: &str) -> Result<i64, DurationError> {
         if int_len == 0 && frac_len == 0 {
             return Err(invalid());
         }
-        let unit_len = s.bytes().take_while(|c| *c != b'.' && !c.is_ascii_digit()).count();
+        let unit_len = s
+            .bytes()
+            .take_while(|c| *c != b'.' && !c.is_ascii_digit())
+            .count();
         if unit_len == 0 {
             return Err(DurationError(format!(
                 "time: missing unit in duration {}",
@@ -93,7 +96,10 @@ pub fn parse_duration(orig: &str) -> Result<i64, DurationError> {
                 go_quote(orig)
             )));
         };
-        let mut v = whole.checked_mul(nanos).filter(|v| *v <= MAX).ok_or_else(invalid)?;
+        let mut v = whole
+            .checked_mul(nanos)
+            .filter(|v| *v <= MAX)
+            .ok_or_else(invalid)?;
         if frac > 0 {
             v += (frac as f64 * (nanos as f64 / scale)) as u128;
         }
@@ -113,6 +119,7 @@ pub fn parse_duration(orig: &str) -> Result<i64, DurationError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::parse_duration;
 
     #[test]

@@ -27,7 +27,11 @@ pub struct NumError {
 
 impl NumError {
     fn new(func: &'static str, input: &str, kind: NumErrorKind) -> NumError {
-        NumError { func, input: input.to_owned(), kind }
+        NumError {
+            func,
+            input: input.to_owned(),
+            kind,
+        }
     }
 }
 
@@ -37,7 +41,12 @@ impl fmt::Display for NumError {
             NumErrorKind::Syntax => "invalid syntax",
             NumErrorKind::Range => "value out of range",
         };
-        write!(f, "strconv.{}: parsing {}: {why}", self.func, go_quote(&self.input))
+        write!(
+            f,
+            "strconv.{}: parsing {}: {why}",
+            self.func,
+            go_quote(&self.input)
+        )
     }
 }
 
@@ -65,7 +74,11 @@ fn parse_uint_as(s0: &str, bits: u32, func: &'static str) -> Result<u64, NumErro
     } else {
         (10, bytes)
     };
-    let max: u64 = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let max: u64 = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     let mut n: u64 = 0;
     let mut underscores = false;
     for &c in digits {
@@ -137,7 +150,7 @@ fn underscores_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -183,13 +196,17 @@ pub fn atoi(s: &str) -> Result<i64, NumError> {
     let mut n: i64 = 0;
     for c in digits.bytes() {
         let d = i64::from(c - b'0');
-        n = n.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(range)?;
+        n = n
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or_else(range)?;
     }
     Ok(if neg { -n } else { n })
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -206,20 +223,44 @@ mod tests {
     #[test]
     fn uint_errors_read_like_go() {
         let msg = |s: &str, bits| parse_uint(s, bits).unwrap_err().to_string();
-        assert_eq!(msg("x", 32), r#"strconv.ParseUint: parsing "x": invalid syntax"#);
-        assert_eq!(msg("-1", 32), r#"strconv.ParseUint: parsing "-1": invalid syntax"#);
+        assert_eq!(
+            msg("x", 32),
+            r#"strconv.ParseUint: parsing "x": invalid syntax"#
+        );
+        assert_eq!(
+            msg("-1", 32),
+            r#"strconv.ParseUint: parsing "-1": invalid syntax"#
+        );
         // Go's literal syntax allows `_` between digits, also in decimal.
         assert_eq!(parse_uint("1_000", 32), Ok(1000));
-        assert_eq!(msg("1__0", 32), r#"strconv.ParseUint: parsing "1__0": invalid syntax"#);
-        assert_eq!(msg("_1", 32), r#"strconv.ParseUint: parsing "_1": invalid syntax"#);
-        assert_eq!(msg("08", 32), r#"strconv.ParseUint: parsing "08": invalid syntax"#);
-        assert_eq!(msg("0x", 32), r#"strconv.ParseUint: parsing "0x": invalid syntax"#);
-        assert_eq!(msg("", 32), r#"strconv.ParseUint: parsing "": invalid syntax"#);
+        assert_eq!(
+            msg("1__0", 32),
+            r#"strconv.ParseUint: parsing "1__0": invalid syntax"#
+        );
+        assert_eq!(
+            msg("_1", 32),
+            r#"strconv.ParseUint: parsing "_1": invalid syntax"#
+        );
+        assert_eq!(
+            msg("08", 32),
+            r#"strconv.ParseUint: parsing "08": invalid syntax"#
+        );
+        assert_eq!(
+            msg("0x", 32),
+            r#"strconv.ParseUint: parsing "0x": invalid syntax"#
+        );
+        assert_eq!(
+            msg("", 32),
+            r#"strconv.ParseUint: parsing "": invalid syntax"#
+        );
         assert_eq!(
             msg("4294967296", 32),
             r#"strconv.ParseUint: parsing "4294967296": value out of range"#
         );
-        assert_eq!(msg("256", 8), r#"strconv.ParseUint: parsing "256": value out of range"#);
+        assert_eq!(
+            msg("256", 8),
+            r#"strconv.ParseUint: parsing "256": value out of range"#
+        );
     }
 
     #[test]

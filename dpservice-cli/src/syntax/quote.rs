@@ -48,6 +48,7 @@ fn is_format(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::go_quote;
 
     #[test]

@@ -112,7 +112,10 @@ impl Fake {
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
@@ -125,7 +128,11 @@ impl Fake {
                     .unwrap();
             });
         });
-        Fake { state, port, _shutdown: tx }
+        Fake {
+            state,
+            port,
+            _shutdown: tx,
+        }
     }
 
     /// Queues replies.
@@ -148,27 +155,49 @@ impl Fake {
 
 /// `Status {0, "Success"}`.
 pub fn ok() -> Option<proto::Status> {
-    Some(proto::Status { code: 0, message: "Success".into() })
+    Some(proto::Status {
+        code: 0,
+        message: "Success".into(),
+    })
 }
 
 /// A service error status.
 pub fn err(code: u32, name: &str) -> Option<proto::Status> {
-    Some(proto::Status { code, message: name.into() })
+    Some(proto::Status {
+        code,
+        message: name.into(),
+    })
 }
 
 /// An `IpAddress` from text.
 pub fn ip(s: &str) -> Option<proto::IpAddress> {
     let ipver = if s.contains(':') { 1 } else { 0 };
-    Some(proto::IpAddress { ipver, address: s.as_bytes().to_vec() })
+    Some(proto::IpAddress {
+        ipver,
+        address: s.as_bytes().to_vec(),
+    })
 }
 
 /// A wire prefix.
 pub fn prefix(addr: &str, len: u32, underlay: &str) -> proto::Prefix {
-    proto::Prefix { ip: ip(addr), length: len, underlay_route: underlay.as_bytes().to_vec() }
+    proto::Prefix {
+        ip: ip(addr),
+        length: len,
+        underlay_route: underlay.as_bytes().to_vec(),
+    }
 }
 
 /// A wire interface.
-pub fn iface(id: &str, vni: u32, dev: &str, v4: &str, v6: &str, ul: &str, rates: (u64, u64), host: &str) -> proto::Interface {
+pub fn iface(
+    id: &str,
+    vni: u32,
+    dev: &str,
+    v4: &str,
+    v6: &str,
+    ul: &str,
+    rates: (u64, u64),
+    host: &str,
+) -> proto::Interface {
     proto::Interface {
         id: id.as_bytes().to_vec(),
         vni,
@@ -176,7 +205,10 @@ pub fn iface(id: &str, vni: u32, dev: &str, v4: &str, v6: &str, ul: &str, rates:
         primary_ipv6: v6.as_bytes().to_vec(),
         underlay_route: ul.as_bytes().to_vec(),
         pci_name: dev.into(),
-        metering_params: Some(proto::MeteringParams { total_rate: rates.0, public_rate: rates.1 }),
+        metering_params: Some(proto::MeteringParams {
+            total_rate: rates.0,
+            public_rate: rates.1,
+        }),
         hostname: host.into(),
     }
 }

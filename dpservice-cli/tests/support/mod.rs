@@ -4,7 +4,13 @@
 //! records every request, so a test can pin down both the bytes the CLI prints and the
 //! fields it sends. (End-to-end tests against the real daemon live in `daemon.rs`.)
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_arguments
+)]
 
 pub mod fake;
 
@@ -26,7 +32,11 @@ pub struct Run {
 
 /// Runs the CLI with `args` (split on whitespace) and `extra` appended verbatim.
 pub fn run_cli(args: &[String]) -> Run {
-    let out = Command::new(CLI).args(args).env_remove("DP_GRPC_PORT").output().expect("run dpservice-cli");
+    let out = Command::new(CLI)
+        .args(args)
+        .env_remove("DP_GRPC_PORT")
+        .output()
+        .expect("run dpservice-cli");
     Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
