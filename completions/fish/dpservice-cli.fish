@@ -2655,7 +2655,7 @@ complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" 
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" -s o -l output -d 'Output format: json, yaml, table or name (default depends on the verb)' -r
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" -l pretty -d 'Indent JSON output' -r
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" -s w -l wide -d 'Also fetch and show each interface\'s NAT and virtual IP (get/list interfaces)' -r
-complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand help; and not __fish_seen_subcommand_from create get list delete reset init capture completion help" -f -a "create" -d 'Creates one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]'
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand help; and not __fish_seen_subcommand_from create get list delete reset init capture completion help" -f -a "get" -d 'Gets one of [interface virtualip loadbalancer nat firewallrule vni version init lbprefix lbtarget prefix route]'
 complete -c dpservice-cli -n "__fish_dpservice_cli_using_subcommand help; and not __fish_seen_subcommand_from create get list delete reset init capture completion help" -f -a "list" -d 'Lists one of [firewallrules interfaces prefixes lbprefixes routes lbtargets nats loadbalancers]'

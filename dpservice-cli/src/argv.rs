@@ -102,6 +102,17 @@ fn canonicalize_help_path(
     }
 }
 
+/// The first command word of `raw` (program name first) at `cmd`'s level.
+pub fn first_word(cmd: &Command, raw: &[OsString]) -> Option<String> {
+    let text: Vec<String> = raw
+        .iter()
+        .skip(1)
+        .map(|t| t.to_string_lossy().into_owned())
+        .collect();
+    let globals: Vec<&Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
+    next_word(&text, &vec![false; text.len()], cmd, &globals).map(|i| text[i].clone())
+}
+
 /// A subcommand by name or alias, ignoring case (cobra's `EnableCaseInsensitive`).
 pub fn find_subcommand<'a>(cmd: &'a Command, word: &str) -> Option<&'a Command> {
     cmd.get_subcommands().find(|s| {

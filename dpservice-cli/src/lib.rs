@@ -54,7 +54,7 @@ pub fn run_with(raw: &[OsString], out: &mut dyn Write) -> u8 {
 }
 
 fn execute(raw: &[OsString], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut root = cli::command();
+    let mut root = cli::command_for(raw);
     if let Some(port) = std::env::var("DP_GRPC_PORT").ok().filter(|p| !p.is_empty()) {
         root = root.mut_arg("address", |a| a.default_value(format!("localhost:{port}")));
     }
@@ -71,9 +71,9 @@ fn execute(raw: &[OsString], out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
     };
-    let cli = Cli::from_arg_matches(&matches)
-        .map_err(|e| CliError::client(e.to_string().trim().to_owned()))?;
-    let Some(verb) = cli.verb else {
+    let bad = |e: clap::Error| CliError::client(e.to_string().trim().to_owned());
+    let cli = Cli::from_arg_matches(&matches).map_err(bad)?;
+    let Some(verb) = cli::verb_of(&matches).map_err(bad)? else {
         if cli.version {
             let _ = writeln!(out, "dpservice-cli version {VERSION}");
             return Ok(());

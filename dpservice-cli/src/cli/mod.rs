@@ -46,9 +46,6 @@ pub struct Cli {
     #[arg(short = 'v', long = "version", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "false", value_parser = go::<Bool>(), value_name = "bool")]
     pub version: bool,
-    /// The verb.
-    #[command(subcommand)]
-    pub verb: Option<Verb>,
 }
 
 /// Flags defined once and accepted anywhere on the line.
@@ -73,34 +70,124 @@ pub struct GlobalOpts {
     pub wide: bool,
 }
 
-/// The verbs.
+/// The verbs (parsed with the derive; built from [`VERBS`]).
 // Parsed once per run; boxing the big variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Verb {
-    /// Creates one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]
-    #[command(visible_alias = "add", disable_help_subcommand = true)]
+    /// `create` / `add`.
     Create(CreateCmd),
-    /// Gets one of [interface virtualip loadbalancer nat firewallrule vni version init lbprefix lbtarget prefix route]
-    #[command(disable_help_subcommand = true)]
+    /// `get`.
     Get(GetCmd),
-    /// Lists one of [firewallrules interfaces prefixes lbprefixes routes lbtargets nats loadbalancers]
-    #[command(disable_help_subcommand = true)]
+    /// `list`.
     List(ListCmd),
-    /// Deletes one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]
-    #[command(visible_alias = "del", disable_help_subcommand = true)]
+    /// `delete` / `del`.
     Delete(DeleteCmd),
-    /// Resets one of [vni]
-    #[command(disable_help_subcommand = true)]
+    /// `reset`.
     Reset(ResetCmd),
-    /// Initial set up of the daemon (only if it is not initialized yet)
-    #[command(after_help = "Example:\n  dpservice-cli init")]
+    /// `init`.
     Init(Init),
-    /// Gets one of [start stop status]
-    #[command(disable_help_subcommand = true)]
+    /// `capture`.
     Capture(CaptureCmd),
-    /// Generate a shell completion script (bash, zsh, fish, powershell)
+    /// `completion`.
     Completion(Completion),
+}
+
+/// How one verb appears on the command line and in help.
+struct VerbDef {
+    name: &'static str,
+    alias: Option<&'static str>,
+    about: &'static str,
+    after_help: Option<&'static str>,
+    /// A group of nouns (no `help` subcommand of its own).
+    group: bool,
+    args: fn(clap::Command) -> clap::Command,
+}
+
+/// Every verb, in help order. Building only the verb a line uses keeps start-up cheap.
+const VERBS: &[VerbDef] = &[
+    VerbDef {
+        name: "create",
+        alias: Some("add"),
+        about: "Creates one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]",
+        after_help: None,
+        group: true,
+        args: <CreateCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "get",
+        alias: None,
+        about: "Gets one of [interface virtualip loadbalancer nat firewallrule vni version init lbprefix lbtarget prefix route]",
+        after_help: None,
+        group: true,
+        args: <GetCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "list",
+        alias: None,
+        about: "Lists one of [firewallrules interfaces prefixes lbprefixes routes lbtargets nats loadbalancers]",
+        after_help: None,
+        group: true,
+        args: <ListCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "delete",
+        alias: Some("del"),
+        about: "Deletes one of [interface prefix route virtualip loadbalancer lbprefix lbtarget nat neighbornat firewallrule]",
+        after_help: None,
+        group: true,
+        args: <DeleteCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "reset",
+        alias: None,
+        about: "Resets one of [vni]",
+        after_help: None,
+        group: true,
+        args: <ResetCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "init",
+        alias: None,
+        about: "Initial set up of the daemon (only if it is not initialized yet)",
+        after_help: Some("Example:\n  dpservice-cli init"),
+        group: false,
+        args: <Init as Args>::augment_args,
+    },
+    VerbDef {
+        name: "capture",
+        alias: None,
+        about: "Gets one of [start stop status]",
+        after_help: None,
+        group: true,
+        args: <CaptureCmd as Args>::augment_args,
+    },
+    VerbDef {
+        name: "completion",
+        alias: None,
+        about: "Generate a shell completion script (bash, zsh, fish, powershell)",
+        after_help: None,
+        group: false,
+        args: <Completion as Args>::augment_args,
+    },
+];
+
+fn verb_command(d: &VerbDef) -> clap::Command {
+    let mut cmd = (d.args)(clap::Command::new(d.name)).about(d.about);
+    if let Some(alias) = d.alias {
+        cmd = cmd.visible_alias(alias);
+    }
+    if let Some(after) = d.after_help {
+        cmd = cmd.after_help(after);
+    }
+    cmd.disable_help_subcommand(d.group)
+}
+
+/// The verb definition named (or aliased) `word`, ignoring case.
+fn find_verb(word: &str) -> Option<&'static VerbDef> {
+    VERBS.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(word) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(word))
+    })
 }
 
 /// Positional words a leaf received (leaves take none; spec §2).
@@ -150,7 +237,35 @@ pub fn require(flags: &[(&str, bool)]) -> Result<(), CliError> {
 
 /// The complete, post-processed command tree (also what the docs are generated from).
 pub fn command() -> clap::Command {
-    pflag_like(Cli::command())
+    command_with(|_| true)
+}
+
+/// The command tree with only the verbs `keep` accepts.
+fn command_with(keep: impl Fn(&str) -> bool) -> clap::Command {
+    let verbs = VERBS.iter().filter(|d| keep(d.name)).map(verb_command);
+    pflag_like(Cli::command().subcommands(verbs))
+}
+
+/// The command tree a command line needs: just its verb when it names one (the rest
+/// of the tree only matters for help and for mistyped verbs).
+pub fn command_for(raw: &[std::ffi::OsString]) -> clap::Command {
+    let root = command_with(|_| false);
+    match crate::argv::first_word(&root, raw)
+        .as_deref()
+        .and_then(find_verb)
+    {
+        Some(verb) => command_with(|name| name == verb.name),
+        None => command(),
+    }
+}
+
+/// The verb of a parse, if the line named one.
+pub fn verb_of(matches: &clap::ArgMatches) -> Result<Option<Verb>, clap::Error> {
+    use clap::FromArgMatches;
+    match matches.subcommand_name() {
+        Some(_) => Verb::from_arg_matches(matches).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn pflag_like(cmd: clap::Command) -> clap::Command {
@@ -172,5 +287,54 @@ mod tests {
     #[test]
     fn command_tree_is_valid() {
         super::command().debug_assert();
+    }
+
+    #[test]
+    fn a_verb_alone_is_built_exactly_as_in_the_full_tree() {
+        let mut full = super::command();
+        full.build();
+        for verb in super::VERBS {
+            let mut pruned = super::command_with(|n| n == verb.name);
+            pruned.build();
+            let (Some(a), Some(b)) = (
+                full.find_subcommand(verb.name),
+                pruned.find_subcommand(verb.name),
+            ) else {
+                panic!("{} missing", verb.name);
+            };
+            assert_eq!(
+                a.clone().render_long_help().to_string(),
+                b.clone().render_long_help().to_string()
+            );
+            for (x, y) in a.get_subcommands().zip(b.get_subcommands()) {
+                assert_eq!(
+                    x.clone().render_long_help().to_string(),
+                    y.clone().render_long_help().to_string()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lines_get_only_their_verb() {
+        let raw = |s: &str| {
+            s.split(' ')
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+        };
+        let names = |c: &clap::Command| {
+            c.get_subcommands()
+                .map(|s| s.get_name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&super::command_for(&raw("cli -o json ADD iface --id=x"))),
+            ["create"]
+        );
+        assert_eq!(
+            names(&super::command_for(&raw("cli --address x get version"))),
+            ["get"]
+        );
+        assert_eq!(names(&super::command_for(&raw("cli frob"))).len(), 8);
     }
 }
