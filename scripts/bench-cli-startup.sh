@@ -32,10 +32,13 @@ fi
 
 "$bin/dpservice-cli" --address="$address" get version >/dev/null
 
-true_line=$("$ex/spawn_bench" true "$runs" "$(command -v true)")
-bare_line=$("$ex/spawn_bench" bare_client "$runs" "$ex/bare_client" "$address")
-cli_line=$("$ex/spawn_bench" "dpservice-cli get version" "$runs" "$bin/dpservice-cli" --address="$address" get version)
-printf '%s\n%s\n%s\n' "$true_line" "$bare_line" "$cli_line"
+# The three commands run interleaved, so machine load affects them alike.
+lines=$("$ex/spawn_bench" "$runs" \
+    "true=$(command -v true)" \
+    "bare_client=$ex/bare_client $address" \
+    "dpservice-cli get version=$bin/dpservice-cli --address=$address get version")
+printf '%s\n' "$lines"
+true_line=$(sed -n 1p <<<"$lines"); bare_line=$(sed -n 2p <<<"$lines"); cli_line=$(sed -n 3p <<<"$lines")
 
 median() { sed -E 's/.*"median_us":([0-9]+).*/\1/' <<<"$1"; }
 t=$(median "$true_line"); b=$(median "$bare_line"); c=$(median "$cli_line")
