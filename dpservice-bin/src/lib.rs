@@ -1,5 +1,7 @@
 //! `dpservice-bin`: the dataplane daemon.
 
+pub mod state;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
