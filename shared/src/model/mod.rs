@@ -13,6 +13,7 @@
 
 mod addr;
 mod capture;
+mod convert;
 mod error;
 mod firewall;
 mod interface;
@@ -25,10 +26,11 @@ mod vip;
 
 pub use addr::{format_ip, parse_ip_text, IpPrefix, PrefixError};
 pub use capture::{CaptureConfig, CaptureStatus, CapturedInterface};
+pub use convert::{FromRequest, RequestContext, ServiceResponse};
 pub use error::{InvalidArgument, ResponseError};
 pub use firewall::{
-    FirewallAction, FirewallRule, IcmpFilter, PortFilter, PortRange, ProtocolFilter,
-    TrafficDirection,
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, PortFilter,
+    PortRange, ProtocolFilter, TrafficDirection,
 };
 pub use interface::{CreateInterface, CreatedInterface, Interface, Metering, Pxe};
 pub use lb::{CreateLoadBalancer, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget};
