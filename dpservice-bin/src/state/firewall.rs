@@ -8,7 +8,10 @@
 
 use std::net::IpAddr;
 
-use dpservice::model::{FirewallAction, FirewallRule, ProtocolFilter, TrafficDirection};
+use dpservice::model::{
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ProtocolFilter,
+    TrafficDirection,
+};
 use dpservice::status::ServiceError;
 
 use super::State;
@@ -141,10 +144,10 @@ impl State {
     /// `DROP`, **208** rule limit. Returns the rule ID (§13 #1).
     pub fn create_firewall_rule(
         &mut self,
-        interface_id: &str,
-        rule: FirewallRule,
+        req: CreateFirewallRule,
     ) -> Result<String, ServiceError> {
-        let (port, vf) = self.sub_object_owner(interface_id)?;
+        let CreateFirewallRule { interface_id, rule } = req;
+        let (port, vf) = self.sub_object_owner(&interface_id)?;
         if vf.firewall.get(&rule.id).is_some() {
             return Err(ServiceError::AlreadyExists);
         }
@@ -163,30 +166,22 @@ impl State {
     }
 
     /// `GetFirewallRule`: **205**, **201**.
-    pub fn get_firewall_rule(
-        &self,
-        interface_id: &str,
-        rule_id: &str,
-    ) -> Result<FirewallRule, ServiceError> {
-        let (_, vf) = self.sub_object_owner(interface_id)?;
+    pub fn get_firewall_rule(&self, req: &FirewallRuleRef) -> Result<FirewallRule, ServiceError> {
+        let (_, vf) = self.sub_object_owner(&req.interface_id)?;
         vf.firewall
-            .get(rule_id)
+            .get(&req.rule_id)
             .cloned()
             .ok_or(ServiceError::NotFound)
     }
 
     /// `DeleteFirewallRule`: **205**, **201**.
-    pub fn delete_firewall_rule(
-        &mut self,
-        interface_id: &str,
-        rule_id: &str,
-    ) -> Result<(), ServiceError> {
-        let (port, vf) = self.sub_object_owner(interface_id)?;
+    pub fn delete_firewall_rule(&mut self, req: &FirewallRuleRef) -> Result<(), ServiceError> {
+        let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let i = vf
             .firewall
             .rules
             .iter()
-            .position(|r| r.id == rule_id)
+            .position(|r| r.id == req.rule_id)
             .ok_or(ServiceError::NotFound)?;
         if let Some(vf) = self.vf_mut(port) {
             vf.firewall.rules.remove(i);

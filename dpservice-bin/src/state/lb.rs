@@ -214,17 +214,17 @@ impl State {
         Ok(())
     }
 
-    /// `ListLoadBalancerTargets`: the targets of one LB (ascending), or with an empty
-    /// ID those of every LB in creation order; **422** unknown LB.
-    pub fn list_lb_targets(&self, id: &str) -> Result<Vec<Ipv6Addr>, ServiceError> {
-        if id.is_empty() {
+    /// `ListLoadBalancerTargets`: the targets of one LB (ascending), or without an ID
+    /// (empty on the wire) those of every LB in creation order; **422** unknown LB.
+    pub fn list_lb_targets(&self, id: Option<&str>) -> Result<Vec<Ipv6Addr>, ServiceError> {
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
             return Ok(self
                 .lbs
                 .in_creation_order()
                 .into_iter()
                 .flat_map(|lb| lb.targets.iter().copied())
                 .collect());
-        }
+        };
         let lb = self.lbs.get(id).ok_or(ServiceError::NoLb)?;
         Ok(lb.targets.clone())
     }

@@ -126,6 +126,14 @@ fn ipv4_only(ip: IpAddr) -> Result<Ipv4Addr, ServiceError> {
     }
 }
 
+/// A NAT listing filter: `None` or `0.0.0.0` for all, else an IPv4 address (**204**).
+fn nat_filter(filter: Option<IpAddr>) -> Result<Option<Ipv4Addr>, ServiceError> {
+    match filter.map(ipv4_only).transpose()? {
+        Some(ip) if ip.is_unspecified() => Ok(None),
+        other => Ok(other),
+    }
+}
+
 impl State {
     /// `CreateVip`: **205**, **204** IPv6, **401** underlay, **343** the interface has a
     /// VIP, **323** the address is already translated in the VNI (VIP, NAT or neighbour
@@ -241,14 +249,14 @@ impl State {
         Ok(())
     }
 
-    /// `ListLocalNats`: **204** for an IPv6 filter; `0.0.0.0` lists every local NAT.
-    /// Ascending by VNI, newest first within a VNI (what upstream's test expects).
-    pub fn list_local_nats(&self, filter: IpAddr) -> Result<Vec<NatEntry>, ServiceError> {
-        let filter = ipv4_only(filter)?;
+    /// `ListLocalNats`: **204** for an IPv6 filter; `None` (`0.0.0.0`) lists every local
+    /// NAT. Ascending by VNI, newest first within a VNI (what upstream's test expects).
+    pub fn list_local_nats(&self, filter: Option<IpAddr>) -> Result<Vec<NatEntry>, ServiceError> {
+        let filter = nat_filter(filter)?;
         let mut found: Vec<_> = self
             .interfaces()
             .filter_map(|(_, vf)| Some((vf, vf.nat?)))
-            .filter(|(_, nat)| filter.is_unspecified() || nat.ip == filter)
+            .filter(|(_, nat)| filter.is_none_or(|f| nat.ip == f))
             .collect();
         found.sort_by_key(|(vf, nat)| (vf.vni, std::cmp::Reverse(nat.seq)));
         Ok(found
@@ -315,14 +323,18 @@ impl State {
         Ok(())
     }
 
-    /// `ListNeighborNats`: **204** for an IPv6 filter; `0.0.0.0` = all; creation order.
-    pub fn list_neighbor_nats(&self, filter: IpAddr) -> Result<Vec<NatEntry>, ServiceError> {
-        let filter = ipv4_only(filter)?;
+    /// `ListNeighborNats`: **204** for an IPv6 filter; `None` (`0.0.0.0`) = all; in
+    /// creation order.
+    pub fn list_neighbor_nats(
+        &self,
+        filter: Option<IpAddr>,
+    ) -> Result<Vec<NatEntry>, ServiceError> {
+        let filter = nat_filter(filter)?;
         Ok(self
             .nat
             .neighbors
             .iter()
-            .filter(|n| filter.is_unspecified() || n.ip == filter)
+            .filter(|n| filter.is_none_or(|f| n.ip == f))
             .map(|n| NatEntry {
                 kind: NatKind::Neighbor {
                     underlay_route: n.underlay,

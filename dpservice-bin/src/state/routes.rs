@@ -43,10 +43,10 @@ impl State {
         Ok(())
     }
 
-    /// `ListRoutes`: the external IPv4 routes of `vni` (0: of every VNI), ascending by
-    /// (VNI, address, length). IPv6 routes are never listed (§13 #3). **206** for a VNI
-    /// without tables.
-    pub fn list_routes(&self, vni: u32) -> Result<Vec<Route>, ServiceError> {
+    /// `ListRoutes`: the external IPv4 routes of `vni` (`None`, VNI 0 on the wire: of
+    /// every VNI), ascending by (VNI, address, length). IPv6 routes are never listed
+    /// (§13 #3). **206** for a VNI without tables.
+    pub fn list_routes(&self, vni: Option<u32>) -> Result<Vec<Route>, ServiceError> {
         let mut routes = Vec::new();
         let mut add = |vni: u32, entries: &mut dyn Iterator<Item = &RouteEntry>| {
             for e in entries {
@@ -64,13 +64,16 @@ impl State {
                 }
             }
         };
-        if vni == 0 {
-            for (v, tables) in self.vnis.iter() {
-                add(v, &mut tables.v4().iter());
+        match vni {
+            None => {
+                for (v, tables) in self.vnis.iter() {
+                    add(v, &mut tables.v4().iter());
+                }
             }
-        } else {
-            let tables = self.vnis.get(vni).ok_or(ServiceError::NoVni)?;
-            add(vni, &mut tables.v4().iter());
+            Some(vni) => {
+                let tables = self.vnis.get(vni).ok_or(ServiceError::NoVni)?;
+                add(vni, &mut tables.v4().iter());
+            }
         }
         routes.sort_by_key(|r| (r.vni, r.prefix.addr(), r.prefix.len()));
         Ok(routes)

@@ -141,7 +141,7 @@ fn delete_interface_cascades_and_frees_everything() {
     s.create_nat(&nat("vm1", "172.20.0.2", 100, 200)).unwrap();
     s.create_prefix(&prefix("vm1", "1.2.3.0/24")).unwrap();
     s.create_lb_prefix(&prefix("vm1", "1.2.4.0/24")).unwrap();
-    s.create_firewall_rule("vm1", rule("r1", FirewallAction::Accept))
+    s.create_firewall_rule(fw_create("vm1", rule("r1", FirewallAction::Accept)))
         .unwrap();
     assert_eq!(s.vnf_table().len(), 6);
     assert_eq!(before_vm1, "2");

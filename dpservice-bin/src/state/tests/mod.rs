@@ -17,10 +17,10 @@ mod routes;
 pub(super) use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(super) use dpservice::model::{
-    CaptureConfig, CapturedInterface, CreateInterface, CreateLoadBalancer, CreateNat, CreatePrefix,
-    CreateVip, FirewallAction, FirewallRule, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget,
-    Metering, NatKind, NeighborNat, NeighborNatKey, PrefixRef, ProtocolFilter, Route, RouteKey,
-    TrafficDirection, VniQuery, VniType,
+    CaptureConfig, CapturedInterface, CreateFirewallRule, CreateInterface, CreateLoadBalancer,
+    CreateNat, CreatePrefix, CreateVip, FirewallAction, FirewallRule, FirewallRuleRef, IpPrefix,
+    L4Protocol, LbPort, LoadBalancerTarget, Metering, NatKind, NeighborNat, NeighborNatKey,
+    PrefixRef, ProtocolFilter, Route, RouteKey, TrafficDirection, VniQuery, VniType,
 };
 pub(super) use dpservice::status::ServiceError as E;
 
@@ -194,6 +194,20 @@ pub(super) fn rule(id: &str, action: FirewallAction) -> FirewallRule {
         source: pfx("1.2.3.4/16"),
         destination: pfx("0.0.0.0/0"),
         filter: ProtocolFilter::Any,
+    }
+}
+
+pub(super) fn fw_create(id: &str, rule: FirewallRule) -> CreateFirewallRule {
+    CreateFirewallRule {
+        interface_id: id.into(),
+        rule,
+    }
+}
+
+pub(super) fn fw_ref(id: &str, rule_id: &str) -> FirewallRuleRef {
+    FirewallRuleRef {
+        interface_id: id.into(),
+        rule_id: rule_id.into(),
     }
 }
 

@@ -121,7 +121,7 @@ fn local_nat_listing() {
     s.create_nat(&nat("vm2", "172.20.0.2", 200, 300)).unwrap();
     s.create_nat(&nat("vm3", "172.20.0.3", 1, 2)).unwrap();
     let show = |s: &State, f: &str| -> Vec<(u32, Ipv4Addr, Ipv4Addr)> {
-        s.list_local_nats(ip(f))
+        s.list_local_nats(Some(ip(f)))
             .unwrap()
             .into_iter()
             .map(|e| match e.kind {
@@ -140,9 +140,13 @@ fn local_nat_listing() {
     );
     let all = show(&s, "0.0.0.0");
     assert_eq!(all.len(), 3);
+    assert_eq!(s.list_local_nats(None).unwrap().len(), 3);
     assert_eq!(all[0].0, 50);
     assert!(show(&s, "9.9.9.9").is_empty());
-    assert_eq!(s.list_local_nats(ip("1234::1")).unwrap_err(), E::BadIpVer);
+    assert_eq!(
+        s.list_local_nats(Some(ip("1234::1"))).unwrap_err(),
+        E::BadIpVer
+    );
 }
 
 // ---- neighbour NAT ----
@@ -157,7 +161,7 @@ fn neighbor_nats() {
         s.delete_neighbor_nat(&neigh_key("1234::1", 1, 1, 2))
     });
     assert_eq!(
-        s.list_neighbor_nats(ip("1234::1")).unwrap_err(),
+        s.list_neighbor_nats(Some(ip("1234::1"))).unwrap_err(),
         E::BadIpVer
     );
     s.create_neighbor_nat(&neigh("172.20.0.2", 1, 100, 200))
@@ -178,13 +182,13 @@ fn neighbor_nats() {
     s.create_neighbor_nat(&neigh("172.20.0.3", 1, 100, 200))
         .unwrap();
     let listed: Vec<_> = s
-        .list_neighbor_nats(ip("172.20.0.2"))
+        .list_neighbor_nats(Some(ip("172.20.0.2")))
         .unwrap()
         .iter()
         .map(|e| (e.min_port, e.max_port))
         .collect();
     assert_eq!(listed, [(100, 200), (200, 201)]);
-    assert_eq!(s.list_neighbor_nats(ip("0.0.0.0")).unwrap().len(), 3);
+    assert_eq!(s.list_neighbor_nats(Some(ip("0.0.0.0"))).unwrap().len(), 3);
     let entry = s
         .nat_tables()
         .neighbor_lookup(1, a4("172.20.0.2"), 150)

@@ -19,18 +19,18 @@ fn last_user_frees_vni_with_neighbor_nats_and_dnat() {
     // the LB keeps the VNI (and the neighbour range) alive
     s.delete_interface("vm1").unwrap();
     assert!(s.check_vni_in_use(q(100, VniType::Ipv6)).unwrap());
-    assert_eq!(s.list_neighbor_nats(ip("0.0.0.0")).unwrap().len(), 1);
-    assert_eq!(s.list_routes(100).unwrap().len(), 1);
+    assert_eq!(s.list_neighbor_nats(Some(ip("0.0.0.0"))).unwrap().len(), 1);
+    assert_eq!(s.list_routes(Some(100)).unwrap().len(), 1);
     s.delete_load_balancer("lb1").unwrap();
     assert!(!s.check_vni_in_use(q(100, VniType::Ipv4)).unwrap());
-    assert_eq!(s.list_routes(100).unwrap_err(), E::NoVni);
+    assert_eq!(s.list_routes(Some(100)).unwrap_err(), E::NoVni);
     fails(&mut s, E::NotFound, |s| {
         s.delete_neighbor_nat(&neigh_key("172.20.0.2", 100, 1000, 2000))
     });
     // a new user of the VNI starts with empty tables, and the former NAT IP is free
     s.create_interface(iface("vm1", "net_tap2", 100, "10.0.0.1", "::"))
         .unwrap();
-    assert!(s.list_routes(100).unwrap().is_empty());
+    assert!(s.list_routes(Some(100)).unwrap().is_empty());
     s.create_vip(&vip("vm1", "172.20.0.2")).unwrap();
 }
 
@@ -44,7 +44,7 @@ fn neighbor_nats_of_other_vnis_survive_a_vni_purge() {
     s.create_neighbor_nat(&neigh("172.20.0.2", 200, 2000, 3000))
         .unwrap();
     s.delete_interface("vm1").unwrap();
-    let left = s.list_neighbor_nats(ip("0.0.0.0")).unwrap();
+    let left = s.list_neighbor_nats(Some(ip("0.0.0.0"))).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].vni, 200);
     assert!(s.nat_tables().dnat_lookup(200, a4("172.20.0.2")).is_some());
@@ -65,13 +65,16 @@ fn initialize_wipes_routes_and_neighbor_nats() {
         .unwrap();
     s.initialize().unwrap();
     assert!(s.is_initialized());
-    assert!(s.list_routes(100).unwrap().is_empty());
+    assert!(s.list_routes(Some(100)).unwrap().is_empty());
     assert_eq!(s.route_lookup(100, ip("2002::1")), None);
     assert_eq!(s.route_lookup(100, ip("1.2.3.1")), None);
     // interface routes are back
     assert_eq!(local_port(&s, 100, "10.0.0.1"), Some(2));
     assert_eq!(local_port(&s, 100, "2001::2"), Some(3));
-    assert!(s.list_neighbor_nats(ip("0.0.0.0")).unwrap().is_empty());
+    assert!(s
+        .list_neighbor_nats(Some(ip("0.0.0.0")))
+        .unwrap()
+        .is_empty());
     assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.9")).is_none());
     // the alias record and its underlay stay (as upstream)
     assert_eq!(s.list_prefixes("vm1").unwrap().len(), 1);
@@ -97,8 +100,8 @@ fn reset_vni_and_check_vni() {
     // unknown VNI: nothing to do
     s.reset_vni(q(999, VniType::Both)).unwrap();
     s.reset_vni(q(100, VniType::Both)).unwrap();
-    assert!(s.list_routes(100).unwrap().is_empty());
-    assert_eq!(s.list_routes(200).unwrap().len(), 1);
+    assert!(s.list_routes(Some(100)).unwrap().is_empty());
+    assert_eq!(s.list_routes(Some(200)).unwrap().len(), 1);
     assert_eq!(local_port(&s, 100, "10.0.0.1"), Some(2));
     assert_eq!(local_port(&s, 200, "10.0.0.1"), Some(4));
     assert!(s.check_vni_in_use(q(200, VniType::Ipv6)).unwrap());
@@ -149,7 +152,7 @@ fn routes_create_delete_and_errors() {
     fails(&mut s, E::RouteNotFound, |s| {
         s.delete_route(&key("1.2.3.4/24"))
     });
-    assert_eq!(s.list_routes(999).unwrap_err(), E::NoVni);
+    assert_eq!(s.list_routes(Some(999)).unwrap_err(), E::NoVni);
 }
 
 #[test]
@@ -170,7 +173,7 @@ fn route_listing_order_and_ipv6_invisibility() {
     s.create_route(&route(100, "2002::/64", "fc00:2::1"))
         .unwrap();
     let listed: Vec<String> = s
-        .list_routes(100)
+        .list_routes(Some(100))
         .unwrap()
         .iter()
         .map(|r| r.prefix.to_string())
@@ -187,7 +190,7 @@ fn route_listing_order_and_ipv6_invisibility() {
     // IPv6 routes work but are not listed
     assert!(s.route_lookup(100, ip("2002::5")).is_some());
     let all: Vec<(u32, String)> = s
-        .list_routes(0)
+        .list_routes(None)
         .unwrap()
         .iter()
         .map(|r| (r.vni, r.prefix.to_string()))
@@ -195,15 +198,15 @@ fn route_listing_order_and_ipv6_invisibility() {
     assert_eq!(all.len(), 5);
     assert_eq!(all[0], (7, "8.8.8.0/24".to_string()));
     // deleting the first and re-adding it restores the list (upstream's list test)
-    let before = s.list_routes(100).unwrap();
+    let before = s.list_routes(Some(100)).unwrap();
     s.delete_route(&RouteKey {
         vni: 100,
         prefix: pfx("0.0.0.0/0"),
     })
     .unwrap();
-    assert_eq!(s.list_routes(100).unwrap()[..], before[1..]);
+    assert_eq!(s.list_routes(Some(100)).unwrap()[..], before[1..]);
     s.create_route(&before[0]).unwrap();
-    assert_eq!(s.list_routes(100).unwrap(), before);
+    assert_eq!(s.list_routes(Some(100)).unwrap(), before);
 }
 
 #[test]
