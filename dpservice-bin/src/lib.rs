@@ -1,5 +1,6 @@
 //! `dpservice-bin`: the dataplane daemon.
 
+pub mod grpc;
 pub mod state;
 
 use std::process::ExitCode;
