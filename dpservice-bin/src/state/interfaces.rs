@@ -8,8 +8,8 @@ use dpservice::status::ServiceError;
 
 use super::routes::interface_route;
 use super::{
-    FirewallRules, NatConfig, NicType, PortId, PortKind, PrefixRecord, State, VipConfig, Vnf,
-    VnfKind,
+    FirewallRules, FlowPurge, NatConfig, NicType, PortId, PortKind, PrefixRecord, State, VipConfig,
+    Vnf, VnfKind,
 };
 
 /// The configuration of the interface on a VM port; what the packet path needs about
@@ -169,6 +169,11 @@ impl State {
         }
         self.underlays.release(&vf.underlay);
         self.iface_ids.remove(interface_id);
+        self.purge_flows(FlowPurge::Interface {
+            port,
+            vni: vf.vni,
+            ipv4: vf.ipv4,
+        });
         if self.vnis.release(vf.vni) {
             self.purge_vni(vf.vni);
         }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use dpservice::model::{CreateLoadBalancer, LbPort, LoadBalancer, LoadBalancerTarget};
 use dpservice::status::ServiceError;
 
-use super::{MaglevTable, State, Vnf, VnfKind};
+use super::{FlowPurge, MaglevTable, State, Vnf, VnfKind};
 
 /// A load balancer as the packet path uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +158,9 @@ impl State {
         let key = self.lbs.ids.remove(id).ok_or(ServiceError::NotFound)?;
         if let Some(lb) = self.lbs.by_addr.remove(&key) {
             self.underlays.release(&lb.underlay);
+            for target in lb.targets {
+                self.purge_flows(FlowPurge::LbTarget { target });
+            }
         }
         if self.vnis.release(key.0) {
             self.purge_vni(key.0);
@@ -210,6 +213,7 @@ impl State {
             .map_err(|_| ServiceError::NotFound)?;
         lb.targets.remove(pos);
         lb.maglev = MaglevTable::build(&lb.targets);
+        self.purge_flows(FlowPurge::LbTarget { target });
         self.touch();
         Ok(())
     }

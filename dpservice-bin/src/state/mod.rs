@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpservice::status::ServiceError;
 
@@ -161,6 +161,51 @@ pub fn random_seed() -> u64 {
         .finish()
 }
 
+/// Connection-tracking flows that a configuration change made stale (dataplane.md §7.7).
+///
+/// The state does not own the flow table; it queues these and the worker applies them
+/// to conntrack after each control-plane call ([`State::take_flow_purges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowPurge {
+    /// An interface went: flows created on its port, and flows in its VNI whose
+    /// original destination is its IPv4.
+    Interface {
+        /// The port.
+        port: PortId,
+        /// Its VNI.
+        vni: u32,
+        /// Its IPv4, if it had one.
+        ipv4: Option<Ipv4Addr>,
+    },
+    /// A VIP went: flows created on the port with NAT type VIP.
+    Vip {
+        /// The VM's port.
+        port: PortId,
+    },
+    /// A NAT went: flows created on the port with NAT type network-local.
+    Nat {
+        /// The VM's port.
+        port: PortId,
+    },
+    /// A neighbour range went: flows in the VNI towards the NAT IP with a destination
+    /// port in `[min_port, max_port)`.
+    NeighborNat {
+        /// VNI.
+        vni: u32,
+        /// Public NAT address.
+        ip: Ipv4Addr,
+        /// First port.
+        min_port: u16,
+        /// End, exclusive.
+        max_port: u16,
+    },
+    /// A load-balancer target went: flows whose stored underlay destination is it.
+    LbTarget {
+        /// The target's underlay.
+        target: Ipv6Addr,
+    },
+}
+
 /// The whole control-plane state. See the module documentation.
 #[derive(Debug)]
 pub struct State {
@@ -181,6 +226,8 @@ pub struct State {
     next_seq: u64,
     /// Bumped by every successful change, so a mirror knows when to republish.
     version: u64,
+    /// Flows to remove, for the worker.
+    flow_purges: Vec<FlowPurge>,
 }
 
 impl State {
@@ -213,6 +260,7 @@ impl State {
             initialized: false,
             next_seq: 0,
             version: 0,
+            flow_purges: Vec::new(),
         }
     }
 
@@ -292,6 +340,11 @@ impl State {
         &self.capture
     }
 
+    /// The flows made stale by the calls since the last take, oldest first.
+    pub fn take_flow_purges(&mut self) -> Vec<FlowPurge> {
+        std::mem::take(&mut self.flow_purges)
+    }
+
     // ---- Initialize ----
 
     /// `Initialize`: empties every VNI's route tables and re-adds each interface's own
@@ -300,10 +353,7 @@ impl State {
     pub fn initialize(&mut self) -> Result<(), ServiceError> {
         self.vnis.clear_routes(None);
         self.reinstall_interface_routes(None);
-        let gone = self.nat.remove_neighbors_where(|_| true);
-        for (ip, vni) in gone {
-            self.refresh_dnat(ip, vni);
-        }
+        self.remove_neighbor_nats(|_| true);
         self.initialized = true;
         self.touch();
         Ok(())
@@ -340,9 +390,10 @@ impl State {
     /// Called when the last user of a VNI went: its neighbour NATs and DNAT entries go
     /// with its route tables (grpc-api.md §10.8).
     fn purge_vni(&mut self, vni: u32) {
-        let gone = self.nat.remove_neighbors_where(|n| n.vni == vni);
-        for (ip, vni) in gone {
-            self.refresh_dnat(ip, vni);
-        }
+        self.remove_neighbor_nats(|n| n.vni == vni);
+    }
+
+    fn purge_flows(&mut self, purge: FlowPurge) {
+        self.flow_purges.push(purge);
     }
 }

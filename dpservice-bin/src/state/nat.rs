@@ -16,7 +16,7 @@ use dpservice::model::{
 };
 use dpservice::status::ServiceError;
 
-use super::{PortId, State, Vnf, VnfKind};
+use super::{FlowPurge, PortId, State, Vnf, VnfKind};
 
 /// An interface's 1:1 public IPv4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,21 +101,14 @@ impl NatTables {
     pub fn neighbors(&self) -> &[NeighborNatEntry] {
         &self.neighbors
     }
+}
 
-    /// Removes the neighbour ranges `pred` selects; returns their (address, VNI).
-    pub(super) fn remove_neighbors_where(
-        &mut self,
-        mut pred: impl FnMut(&NeighborNatEntry) -> bool,
-    ) -> Vec<(Ipv4Addr, u32)> {
-        let mut gone = Vec::new();
-        self.neighbors.retain(|n| {
-            let remove = pred(n);
-            if remove {
-                gone.push((n.ip, n.vni));
-            }
-            !remove
-        });
-        gone
+fn neighbor_purge(n: &NeighborNatEntry) -> FlowPurge {
+    FlowPurge::NeighborNat {
+        vni: n.vni,
+        ip: n.ip,
+        min_port: n.min_port,
+        max_port: n.max_port,
     }
 }
 
@@ -317,8 +310,9 @@ impl State {
                     && n.max_port == req.max_port
             })
             .ok_or(ServiceError::NotFound)?;
-        self.nat.neighbors.remove(i);
+        let gone = self.nat.neighbors.remove(i);
         self.refresh_dnat(ip, req.vni);
+        self.purge_flows(neighbor_purge(&gone));
         self.touch();
         Ok(())
     }
@@ -364,6 +358,7 @@ impl State {
         if let Some(vip) = vf.vip.take() {
             self.underlays.release(&vip.underlay);
             self.refresh_dnat(vip.ip, vni);
+            self.purge_flows(FlowPurge::Vip { port });
         }
     }
 
@@ -377,6 +372,24 @@ impl State {
         if let Some(nat) = vf.nat.take() {
             self.underlays.release(&nat.underlay);
             self.refresh_dnat(nat.ip, vni);
+            self.purge_flows(FlowPurge::Nat { port });
+        }
+    }
+
+    /// Removes the neighbour ranges `pred` selects (Initialize, a freed VNI), with
+    /// their DNAT entries and flows.
+    pub(super) fn remove_neighbor_nats(&mut self, mut pred: impl FnMut(&NeighborNatEntry) -> bool) {
+        let mut gone = Vec::new();
+        self.nat.neighbors.retain(|n| {
+            let remove = pred(n);
+            if remove {
+                gone.push(*n);
+            }
+            !remove
+        });
+        for n in gone {
+            self.refresh_dnat(n.ip, n.vni);
+            self.purge_flows(neighbor_purge(&n));
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod capture;
 mod firewall;
+mod flows;
 mod interfaces;
 mod lb;
 mod nat;
