@@ -1,0 +1,8 @@
+//! The gRPC side of the daemon. It never touches tables: every request is a closure
+//! sent to the worker (`crate::worker::WorkerHandle::exec`).
+//!
+//! - [`server`]: listener, keepalive, reflection, service registration;
+//! - [`health`]: `grpc.health.v1.Health` with upstream's exact behaviour.
+
+pub mod health;
+pub mod server;
