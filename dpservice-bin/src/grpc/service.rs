@@ -27,6 +27,7 @@ use dpservice::version::VERSION;
 use tonic::{Request, Response, Status};
 
 use crate::state::State;
+use crate::worker::WorkerHandle;
 
 /// Message of the `ABORTED` error before `Initialize` (clients match on it).
 pub const NOT_INITIALIZED: &str = "not initialized";
@@ -39,6 +40,19 @@ pub trait StateExecutor: Send + Sync + 'static {
     where
         R: Send + 'static,
         F: FnOnce(&mut State) -> R + Send + 'static;
+}
+
+/// The worker runs the closures on its [`Dataplane`](crate::worker::Dataplane).
+impl StateExecutor for WorkerHandle {
+    async fn exec<R, F>(&self, f: F) -> Option<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut State) -> R + Send + 'static,
+    {
+        WorkerHandle::exec(self, move |dp| f(&mut dp.state))
+            .await
+            .ok()
+    }
 }
 
 /// The `DPDKironcore` service.

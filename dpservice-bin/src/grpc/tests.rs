@@ -1,5 +1,5 @@
-//! The service layer over a real state thread: gate, validation messages, status codes,
-//! default fields on failure, Initialize.
+//! The service layer over the real worker thread: gate, validation messages, status
+//! codes, default fields on failure, Initialize.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,12 +9,16 @@ use dpservice::proto::*;
 use tonic::{Code, Request};
 
 use super::service::{DpService, NOT_INITIALIZED};
-use super::testing::{DeadExecutor, ThreadExecutor};
 use crate::state::{PortInfo, PortKind, State, StateConfig};
+use crate::worker::{Dataplane, Worker, WorkerHandle};
 
 const HOST: &str = "fc00:1::1";
 
-fn service() -> DpService<ThreadExecutor> {
+fn service() -> DpService<WorkerHandle> {
+    service_and_worker().0
+}
+
+fn service_and_worker() -> (DpService<WorkerHandle>, Worker) {
     let ports = vec![
         PortInfo {
             id: 0,
@@ -37,13 +41,11 @@ fn service() -> DpService<ThreadExecutor> {
     ];
     let mut cfg = StateConfig::new(HOST.parse().unwrap(), ports);
     cfg.deterministic_underlays = true;
-    DpService::new(
-        ThreadExecutor::spawn(State::new(cfg)),
-        HOST.parse().unwrap(),
-    )
+    let (worker, handle) = Worker::spawn(Dataplane::new(State::new(cfg))).unwrap();
+    (DpService::new(handle, HOST.parse().unwrap()), worker)
 }
 
-async fn initialized() -> DpService<ThreadExecutor> {
+async fn initialized() -> DpService<WorkerHandle> {
     let svc = service();
     svc.initialize(Request::new(InitializeRequest {}))
         .await
@@ -409,7 +411,8 @@ async fn version_and_lists() {
 
 #[tokio::test]
 async fn a_missing_worker_is_internal() {
-    let svc = DpService::new(DeadExecutor, HOST.parse().unwrap());
+    let (svc, worker) = service_and_worker();
+    worker.stop().unwrap();
     let err = svc
         .initialize(Request::new(InitializeRequest {}))
         .await

@@ -69,17 +69,8 @@ pub struct PortInfo {
     pub kind: PortKind,
 }
 
-/// `--nic-type`: decides whether metering takes effect (grpc-api.md §10.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum NicType {
-    /// Mellanox (ConnectX): metering is applied and validated.
-    Mellanox,
-    /// TAP devices: metering is ignored and reported as 0/0.
-    #[default]
-    Tap,
-    /// BlueField-2: metering is ignored like TAP.
-    Bluefield2,
-}
+/// `--nic-type`: metering takes effect on Mellanox only (grpc-api.md §10.6).
+pub use crate::config::NicType;
 
 /// Table capacities. The defaults are upstream's fixed sizes (grpc-api.md §10.9); a test
 /// may lower them to reach the limits cheaply, production must never go below them.
@@ -145,7 +136,7 @@ impl StateConfig {
             host_underlay,
             ports,
             deterministic_underlays: false,
-            nic_type: NicType::default(),
+            nic_type: NicType::Tap,
             underlay_seed: random_seed(),
             capture_supported: false,
             limits: Limits::default(),
