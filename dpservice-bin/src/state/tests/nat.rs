@@ -217,3 +217,37 @@ fn neighbor_nats() {
         .unwrap();
     assert!(s.nat_tables().dnat_lookup(1, a4("172.20.0.2")).is_none());
 }
+
+#[test]
+fn dnat_and_neighbor_limits() {
+    let mut cfg = config();
+    cfg.limits.dnat_entries = 2;
+    cfg.limits.neighbor_nats = 3;
+    let mut s = State::new(cfg);
+    s.create_interface(iface("vm1", "net_tap2", 1, "10.0.0.1", "::"))
+        .unwrap();
+    s.create_interface(iface("vm2", "net_tap3", 1, "10.0.0.2", "::"))
+        .unwrap();
+    s.create_vip(&vip("vm1", "172.20.0.1")).unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.2", 1, 1, 2))
+        .unwrap();
+    // a new address needs a new DNAT entry: no room
+    fails(&mut s, E::DnatCreate, |s| {
+        s.create_vip(&vip("vm2", "172.20.0.3"))
+    });
+    fails(&mut s, E::DnatCreate, |s| {
+        s.create_nat(&nat("vm2", "172.20.0.3", 1, 2))
+    });
+    fails(&mut s, E::DnatCreate, |s| {
+        s.create_neighbor_nat(&neigh("172.20.0.3", 1, 1, 2))
+    });
+    // an address that is already translated shares its entry
+    s.create_nat(&nat("vm2", "172.20.0.2", 2, 3)).unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.2", 1, 3, 4))
+        .unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.2", 1, 4, 5))
+        .unwrap();
+    fails(&mut s, E::OutOfMemory, |s| {
+        s.create_neighbor_nat(&neigh("172.20.0.2", 1, 5, 6))
+    });
+}
