@@ -154,12 +154,10 @@ mod tests {
     use crate::worker::{Dataplane, Worker};
 
     fn worker() -> (Worker, WorkerHandle) {
-        Worker::spawn(Dataplane::new(State::new(StateConfig {
-            host_underlay: "fc00:1::1".parse().unwrap(),
-            ports: Vec::new(),
-            deterministic_underlays: true,
-            nic_type: crate::config::NicType::Tap,
-        })))
+        Worker::spawn(Dataplane::new(State::new(StateConfig::new(
+            "fc00:1::1".parse().unwrap(),
+            Vec::new(),
+        ))))
         .unwrap()
     }
 

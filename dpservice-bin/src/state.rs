@@ -5,8 +5,6 @@
 
 use std::net::Ipv6Addr;
 
-pub use crate::config::NicType;
-
 /// DPDK-style port number (`--vdev` order).
 pub type PortId = u16;
 
@@ -34,6 +32,18 @@ pub enum PortKind {
     Vf,
 }
 
+/// `--nic-type` as the state sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NicType {
+    /// Mellanox.
+    Mellanox,
+    /// TAP devices.
+    #[default]
+    Tap,
+    /// BlueField-2.
+    Bluefield2,
+}
+
 /// What the state needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct StateConfig {
@@ -45,6 +55,18 @@ pub struct StateConfig {
     pub deterministic_underlays: bool,
     /// `--nic-type`.
     pub nic_type: NicType,
+}
+
+impl StateConfig {
+    /// Upstream's defaults for the rest.
+    pub fn new(host_underlay: Ipv6Addr, ports: Vec<PortInfo>) -> StateConfig {
+        StateConfig {
+            host_underlay,
+            ports,
+            deterministic_underlays: false,
+            nic_type: NicType::default(),
+        }
+    }
 }
 
 /// The control-plane state (placeholder: holds the configuration only).

@@ -261,12 +261,10 @@ mod tests {
     use crate::state::StateConfig;
 
     fn dataplane() -> Dataplane {
-        Dataplane::new(State::new(StateConfig {
-            host_underlay: "fc00:1::1".parse().unwrap(),
-            ports: Vec::new(),
-            deterministic_underlays: true,
-            nic_type: crate::config::NicType::Tap,
-        }))
+        Dataplane::new(State::new(StateConfig::new(
+            "fc00:1::1".parse().unwrap(),
+            Vec::new(),
+        )))
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use options::{ColorMode, LogFormat, NicType, Options};
 pub use vdev::{Mac, TapSpec};
 pub use virtsvc::{VirtsvcProto, VirtsvcSpec, VirtualService};
 
-use crate::state::{PortId, PortInfo, StateConfig};
+use crate::state::{self, PortId, PortInfo, StateConfig};
 
 /// Most DHCP DNS servers (option 6 holds at most 255 bytes).
 pub const MAX_DHCP_DNS: usize = 63;
@@ -110,12 +110,14 @@ impl Config {
 
     /// What the control-plane state is built from.
     pub fn state_config(&self) -> StateConfig {
-        StateConfig {
-            host_underlay: self.underlay,
-            ports: self.ports.clone(),
-            deterministic_underlays: self.static_underlay,
-            nic_type: self.nic_type,
-        }
+        let mut cfg = StateConfig::new(self.underlay, self.ports.clone());
+        cfg.deterministic_underlays = self.static_underlay;
+        cfg.nic_type = match self.nic_type {
+            NicType::Mellanox => state::NicType::Mellanox,
+            NicType::Tap => state::NicType::Tap,
+            NicType::Bluefield2 => state::NicType::Bluefield2,
+        };
+        cfg
     }
 }
 
