@@ -83,7 +83,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
     let health = HealthReporter::new();
-    let grpc = GrpcServer::start(listener, handle.clone(), &health, {
+    let grpc = GrpcServer::start(listener, handle.clone(), cfg.underlay, &health, {
         let tx = fatal_tx.clone();
         move |msg| {
             let _ = tx.send(msg);

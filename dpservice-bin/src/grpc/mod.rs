@@ -2,7 +2,14 @@
 //! sent to the worker (`crate::worker::WorkerHandle::exec`).
 //!
 //! - [`server`]: listener, keepalive, reflection, service registration;
-//! - [`health`]: `grpc.health.v1.Health` with upstream's exact behaviour.
+//! - [`health`]: `grpc.health.v1.Health` with upstream's exact behaviour;
+//! - [`service`]: the `DPDKironcore` service handlers.
 
 pub mod health;
 pub mod server;
+pub mod service;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;

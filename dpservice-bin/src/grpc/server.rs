@@ -12,7 +12,11 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::Server;
 
+use dpservice::proto::dpd_kironcore_server::DpdKironcoreServer;
+
 use super::health::HealthReporter;
+use super::service::{DpService, StateExecutor};
+use crate::state::State;
 use crate::worker::WorkerHandle;
 
 /// Upstream's keepalive time.
@@ -87,6 +91,7 @@ impl GrpcServer {
     pub fn start(
         listener: std::net::TcpListener,
         worker: WorkerHandle,
+        host_underlay: Ipv6Addr,
         health: &HealthReporter,
         on_failure: impl FnOnce(String) + Send + 'static,
     ) -> Result<GrpcServer, ServerError> {
@@ -108,7 +113,7 @@ impl GrpcServer {
             .add_service(HealthServer::new(health.service()))
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
-        let router = add_dpservice(router, worker);
+        let router = add_dpservice(router, worker, host_underlay);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let result = router
@@ -150,11 +155,23 @@ impl GrpcServer {
     }
 }
 
-/// The dpservice API (`dpdkironcore.v1.DPDKironcore`).
-///
-/// PLACEHOLDER until `crate::grpc::service` (the 42 handlers, by the `state`
-/// engineer) is merged: nothing is registered, so every DPDKironcore method answers
-/// gRPC UNIMPLEMENTED; health and reflection work.
-fn add_dpservice(router: Router, _worker: WorkerHandle) -> Router {
-    router
+/// The dpservice API (`dpdkironcore.v1.DPDKironcore`), its handlers running their
+/// state calls on the worker.
+fn add_dpservice(router: Router, worker: WorkerHandle, host_underlay: Ipv6Addr) -> Router {
+    router.add_service(DpdKironcoreServer::new(DpService::new(
+        worker,
+        host_underlay,
+    )))
+}
+
+impl StateExecutor for WorkerHandle {
+    async fn exec<R, F>(&self, f: F) -> Option<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut State) -> R + Send + 'static,
+    {
+        WorkerHandle::exec(self, move |dp| f(&mut dp.state))
+            .await
+            .ok()
+    }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod cmdline;
+mod dpservice_api;
 mod grpc_server;
 mod ha;
 mod lifecycle;
