@@ -12,6 +12,7 @@
     clippy::too_many_arguments
 )]
 
+pub mod daemon;
 pub mod fake;
 
 use std::process::Command;
