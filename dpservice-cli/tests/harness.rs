@@ -86,10 +86,7 @@ fn upstream_harness_calls() {
     let vm2 = json!({"vni": 100, "device": "net_tap3", "primary_ipv4": "172.32.10.6", "primary_ipv6": "2001::10:6", "underlay_route": ul2, "metering": {}});
     assert_eq!(ok(&d, "get interface --id=vm1")["spec"], vm1);
     assert_eq!(ok(&d, "get interface --id=vm2")["spec"], vm2);
-    assert_eq!(
-        specs(&ok(&d, "list interfaces")),
-        vec![vm1.clone(), vm2.clone()]
-    );
+    assert_eq!(specs(&ok(&d, "list interfaces")), vec![vm1, vm2]);
     fails(
         &d,
         "add interface --id=vm2 --device=net_tap3 --vni=100 --ipv4=172.32.10.6 --ipv6=2001::10:6",
