@@ -197,6 +197,34 @@ fn checks_after_connecting_and_before_calling() {
 }
 
 #[test]
+fn unknown_output_format_fails_after_the_call() {
+    let f = Fake::start();
+    f.script(|s| {
+        s.get_version.push_back(Ok(proto::GetVersionResponse {
+            status: ok(),
+            ..Default::default()
+        }));
+        s.get_interface.push_back(Ok(proto::GetInterfaceResponse {
+            status: err(201, "NOT_FOUND"),
+            interface: None,
+        }));
+    });
+    let r = f.cli("-o xml get version");
+    assert_eq!(
+        r.stdout,
+        "client error: error creating renderer: unknown renderer \"xml\"\n"
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(f.seen().get_version.len(), 1, "the call was made first");
+    // A failing call is reported first.
+    let r = f.cli("-o xml get interface --id=x");
+    assert_eq!(
+        r.stdout,
+        "server error: error getting interface: [error code 201] NOT_FOUND\n"
+    );
+}
+
+#[test]
 fn init_refuses_an_initialized_daemon() {
     let f = Fake::start();
     f.script(|s| {

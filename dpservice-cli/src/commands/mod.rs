@@ -3,6 +3,7 @@
 mod conn;
 mod convert;
 mod create;
+mod create_calls;
 mod delete;
 mod files;
 mod get;
