@@ -225,6 +225,40 @@ fn unknown_output_format_fails_after_the_call() {
 }
 
 #[test]
+fn dp_grpc_port_sets_the_default_address_and_short_flags_take_equals() {
+    let f = Fake::start();
+    f.script(|s| {
+        s.check_vni_in_use
+            .push_back(Ok(proto::CheckVniInUseResponse {
+                status: ok(),
+                in_use: true,
+            }));
+    });
+    let out = std::process::Command::new(support::CLI)
+        .args([
+            "get",
+            "vni",
+            "--vni=1",
+            "--vni-type=0",
+            "-o=json",
+            "--pretty=true",
+        ])
+        .env("DP_GRPC_PORT", f.port.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\n  \"kind\": \"Vni\",\n  \"metadata\": {\n    \"vni\": 1,\n    \"vni_type\": 0\n  },\n  \"spec\": {\n    \"in_use\": true\n  },\n  \"status\": {\n    \"code\": 0,\n    \"message\": \"Success\"\n  }\n}\n"
+    );
+    let help = std::process::Command::new(support::CLI)
+        .args(["get", "--help"])
+        .env("DP_GRPC_PORT", "4242")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("[default: localhost:4242]"));
+}
+
+#[test]
 fn init_refuses_an_initialized_daemon() {
     let f = Fake::start();
     f.script(|s| {
