@@ -4,7 +4,7 @@ use dpservice::proto;
 
 use super::conn::{reply_status, rpc};
 use super::convert::{self, to_ip};
-use super::get::add_wide;
+use super::get::{get_nat, get_vip};
 use super::{Client, Ctx};
 use crate::cli::{ListLbTargets, ListNats, ListNoun, ListPrefixes, ListRoutes, SortOnly};
 use crate::error::CliError;
@@ -71,8 +71,16 @@ pub async fn interfaces_with(
 ) -> Result<(), CliError> {
     let (mut items, status) = list_interfaces(c).await?;
     if ctx.wide() {
+        // Upstream asks for every NAT first, then for every VIP; errors mean "none".
         for iface in &mut items {
-            add_wide(c, iface).await;
+            if let Ok(nat) = get_nat(c, &iface.metadata.id).await {
+                iface.spec.nat = Some(Box::new(nat));
+            }
+        }
+        for iface in &mut items {
+            if let Ok(vip) = get_vip(c, &iface.metadata.id).await {
+                iface.spec.vip = Some(Box::new(vip));
+            }
         }
     }
     sort::interfaces(&mut items, sort_by);
