@@ -49,7 +49,7 @@ async fn interface(a: GetInterface, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
 }
 
 /// `-w`: the interface's NAT and VIP, where it has them (errors ignored).
-pub async fn add_wide(c: &mut Client, iface: &mut Interface) {
+async fn add_wide(c: &mut Client, iface: &mut Interface) {
     if let Ok(nat) = get_nat(c, &iface.metadata.id).await {
         iface.spec.nat = Some(Box::new(nat));
     }
