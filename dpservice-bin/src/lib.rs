@@ -1,5 +1,7 @@
 //! `dpservice-bin`: the dataplane daemon.
 
+pub mod wire;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};

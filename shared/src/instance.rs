@@ -36,14 +36,20 @@ pub struct Instance {
 impl Instance {
     /// Validates a prefix; an empty one means the default.
     pub fn new(prefix: &str) -> Result<Instance, FilePrefixError> {
-        let prefix = if prefix.is_empty() { DEFAULT_FILE_PREFIX } else { prefix };
+        let prefix = if prefix.is_empty() {
+            DEFAULT_FILE_PREFIX
+        } else {
+            prefix
+        };
         if prefix.len() > MAX_FILE_PREFIX_LEN {
             return Err(FilePrefixError::TooLong(prefix.to_owned()));
         }
         if prefix.contains('/') || prefix == "." || prefix == ".." || prefix.contains('\0') {
             return Err(FilePrefixError::NotAName(prefix.to_owned()));
         }
-        Ok(Instance { prefix: prefix.to_owned() })
+        Ok(Instance {
+            prefix: prefix.to_owned(),
+        })
     }
 
     /// The tools' rule: the option if given and non-empty, else `DP_FILE_PREFIX`, else `rte`.
@@ -93,9 +99,18 @@ mod tests {
 
     #[test]
     fn bad_prefixes_are_refused() {
-        assert!(matches!(Instance::new(&"x".repeat(32)), Err(FilePrefixError::TooLong(_))));
+        assert!(matches!(
+            Instance::new(&"x".repeat(32)),
+            Err(FilePrefixError::TooLong(_))
+        ));
         assert!(Instance::new(&"x".repeat(31)).is_ok());
-        assert!(matches!(Instance::new("../etc"), Err(FilePrefixError::NotAName(_))));
-        assert!(matches!(Instance::new(".."), Err(FilePrefixError::NotAName(_))));
+        assert!(matches!(
+            Instance::new("../etc"),
+            Err(FilePrefixError::NotAName(_))
+        ));
+        assert!(matches!(
+            Instance::new(".."),
+            Err(FilePrefixError::NotAName(_))
+        ));
     }
 }

@@ -152,16 +152,25 @@ mod tests {
         assert_eq!(ServiceError::SnatExists.code(), 343);
         assert_eq!(ServiceError::BackIpDel.to_string(), "BACKIP_DEL");
         let status = proto::Status::from(ServiceError::RouteExists);
-        assert_eq!((status.code, status.message.as_str()), (301, "ROUTE_EXISTS"));
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (301, "ROUTE_EXISTS")
+        );
     }
 
     #[test]
     fn outcome_reads_status() {
         assert_eq!(outcome(None), Ok(()));
         assert_eq!(outcome(Some(&success())), Ok(()));
-        let s = proto::Status { code: 205, message: "NO_VM".into() };
+        let s = proto::Status {
+            code: 205,
+            message: "NO_VM".into(),
+        };
         assert_eq!(outcome(Some(&s)), Err(Ok(ServiceError::NoVm)));
-        let s = proto::Status { code: 777, message: String::new() };
+        let s = proto::Status {
+            code: 777,
+            message: String::new(),
+        };
         assert_eq!(outcome(Some(&s)), Err(Err(777)));
     }
 }

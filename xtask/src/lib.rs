@@ -46,7 +46,10 @@ fn man_pages(
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone().name(full_name.to_owned())).render(&mut buf)?;
     files.push((PathBuf::from(format!("man/{full_name}.1")), buf));
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help" && !s.is_hide_set()) {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help" && !s.is_hide_set())
+    {
         man_pages(sub, &format!("{full_name}-{}", sub.get_name()), files)?;
     }
     Ok(())

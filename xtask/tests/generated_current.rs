@@ -24,7 +24,10 @@ fn every_binary_has_completions_for_three_shells() -> anyhow::Result<()> {
             format!("completions/fish/{name}.fish"),
             format!("man/{name}.1"),
         ] {
-            assert!(files.iter().any(|(p, _)| *p == PathBuf::from(&path)), "missing {path}");
+            assert!(
+                files.iter().any(|(p, _)| *p == PathBuf::from(&path)),
+                "missing {path}"
+            );
         }
     }
     Ok(())
