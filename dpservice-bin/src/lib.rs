@@ -1,5 +1,6 @@
 //! `dpservice-bin`: the dataplane daemon.
 
+pub mod hash;
 pub mod wire;
 
 use std::process::ExitCode;
