@@ -1,6 +1,8 @@
 //! `dpservice-bin`: the dataplane daemon.
 
+pub mod graph;
 pub mod hash;
+pub mod port;
 pub mod wire;
 
 use std::process::ExitCode;

@@ -1,0 +1,3 @@
+//! The packet graph.
+
+pub mod meta;
