@@ -1,0 +1,39 @@
+//! The typed domain model over the raw protobuf messages.
+//!
+//! Addresses are `std::net` types and prefixes are [`IpPrefix`], never text. Conversions
+//! (in each module) go both ways:
+//! - requests: model → proto for clients, proto → model for the server, where the
+//!   server-side conversion *is* upstream's validation: it checks fields in upstream's
+//!   order and fails with [`InvalidArgument`], whose text is upstream's exact
+//!   `INVALID_ARGUMENT` message (grpc-api.md §9);
+//! - responses: model → proto for the server (filling every field the Go client needs,
+//!   §4.6), proto → model for clients, failing with [`ResponseError`] naming the field.
+//!
+//! Absent sub-messages read as their default instance (§4.3).
+
+mod addr;
+mod capture;
+mod error;
+mod firewall;
+mod interface;
+mod lb;
+mod nat;
+mod prefix;
+mod route;
+mod system;
+mod vip;
+
+pub use addr::{format_ip, parse_ip_text, IpPrefix, PrefixError};
+pub use capture::{CaptureConfig, CaptureStatus, CapturedInterface};
+pub use error::{InvalidArgument, ResponseError};
+pub use firewall::{
+    FirewallAction, FirewallRule, IcmpFilter, PortFilter, PortRange, ProtocolFilter,
+    TrafficDirection,
+};
+pub use interface::{CreateInterface, CreatedInterface, Interface, Metering, Pxe};
+pub use lb::{CreateLoadBalancer, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget};
+pub use nat::{CreateNat, Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey};
+pub use prefix::{CreatePrefix, PrefixEntry, PrefixRef};
+pub use route::{Route, RouteKey};
+pub use system::{ClientVersion, ServiceVersion, VniQuery, VniType};
+pub use vip::{CreateVip, Vip};
