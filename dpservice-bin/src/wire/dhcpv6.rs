@@ -87,6 +87,15 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
+/// The options in `data` (the bytes after the fixed header).
+pub fn options(data: &[u8]) -> Options<'_> {
+    Options {
+        data,
+        pos: 0,
+        done: false,
+    }
+}
+
 /// Iterator over `(code, value)` of top-level options. An option whose value runs past the
 /// end yields `Err` once and ends the iteration.
 #[derive(Debug, Clone)]
