@@ -2,4 +2,7 @@
 //! transmits, and golden-byte tests per node and packet walk.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod framework;
 mod harness;
+mod local;
+mod overlay;
