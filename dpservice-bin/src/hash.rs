@@ -63,17 +63,17 @@ fn word(key: &[u8], i: usize) -> u32 {
     u32::from_le_bytes(w)
 }
 
-/// DPDK's `rte_jhash`: the general lookup3 form over any byte length.
-pub fn jhash_bytes(key: &[u8], initval: u32) -> u32 {
-    let len = key.len();
+/// lookup3 over `len` bytes given as little-endian words (zero-padded at the end).
+#[inline(always)]
+fn jhash_core(len: usize, initval: u32, word: impl Fn(usize) -> u32) -> u32 {
     let init = GOLDEN.wrapping_add(len as u32).wrapping_add(initval);
     let (mut a, mut b, mut c) = (init, init, init);
     let mut rest = len;
     let mut w = 0;
     while rest > 12 {
-        a = a.wrapping_add(word(key, w));
-        b = b.wrapping_add(word(key, w + 1));
-        c = c.wrapping_add(word(key, w + 2));
+        a = a.wrapping_add(word(w));
+        b = b.wrapping_add(word(w + 1));
+        c = c.wrapping_add(word(w + 2));
         mix(&mut a, &mut b, &mut c);
         w += 3;
         rest -= 12;
@@ -81,15 +81,20 @@ pub fn jhash_bytes(key: &[u8], initval: u32) -> u32 {
     if rest == 0 {
         return c;
     }
-    a = a.wrapping_add(word(key, w));
+    a = a.wrapping_add(word(w));
     if rest > 4 {
-        b = b.wrapping_add(word(key, w + 1));
+        b = b.wrapping_add(word(w + 1));
     }
     if rest > 8 {
-        c = c.wrapping_add(word(key, w + 2));
+        c = c.wrapping_add(word(w + 2));
     }
     finalize(&mut a, &mut b, &mut c);
     c
+}
+
+/// DPDK's `rte_jhash`: the general lookup3 form over any byte length.
+pub fn jhash_bytes(key: &[u8], initval: u32) -> u32 {
+    jhash_core(key.len(), initval, |i| word(key, i))
 }
 
 /// The hash of an upstream table. Upstream picks DPDK's 1/2/3-word short forms for keys
@@ -139,6 +144,25 @@ fn addr_bytes(a: &IpAddr) -> ([u8; 16], u8) {
     }
 }
 
+/// Writes the four little-endian words of an address in key form; returns `is_v6`.
+#[inline(always)]
+fn addr_words(a: &IpAddr, out: &mut [u32]) -> u32 {
+    match a {
+        IpAddr::V4(v4) => {
+            out[0] = v4.to_bits();
+            out[1..4].fill(0);
+            0
+        }
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            for (i, w) in out.iter_mut().enumerate().take(4) {
+                *w = u32::from_le_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]]);
+            }
+            1
+        }
+    }
+}
+
 impl FlowKey {
     /// The packed 44-byte key of §19.2.
     pub fn to_bytes(&self) -> [u8; 44] {
@@ -157,9 +181,19 @@ impl FlowKey {
         b
     }
 
-    /// The flow hash (uplink choice, Maglev): `jhash(key, 44)`.
+    /// The flow hash (uplink choice, Maglev): `jhash(key, 44)`, computed from the words of
+    /// the packed key without building it.
+    #[inline]
     pub fn hash(&self) -> u32 {
-        jhash_bytes(&self.to_bytes(), SEED)
+        let mut w = [0u32; 11];
+        let (dst_v6, src_v6) = (
+            addr_words(&self.l3_dst, &mut w[0..4]),
+            addr_words(&self.l3_src, &mut w[5..9]),
+        );
+        w[4] = dst_v6 | u32::from(self.proto) << 8 | u32::from(self.port_dst) << 16;
+        w[9] = src_v6 | u32::from(self.vnf_type) << 8 | u32::from(self.src) << 16;
+        w[10] = self.vni;
+        jhash_core(44, SEED, |i| w[i])
     }
 }
 
@@ -422,6 +456,26 @@ mod tests {
         assert_eq!(h, 0xcb18_0130);
         assert_eq!(h % 10, 6);
         assert_eq!(Wcmp::new(50).choose(h, true, true), Uplink::Pf1);
+    }
+
+    #[test]
+    fn word_form_equals_packed_bytes() {
+        let v6 = |s: &str| IpAddr::V6(s.parse().unwrap());
+        let keys = [
+            lb_key("45.86.6.6"),
+            FlowKey {
+                l3_dst: v6("2000:100:2::1"),
+                l3_src: v6("64:ff9b::2d56:606"),
+                proto: 58,
+                port_dst: 0xabcd,
+                src: 129,
+                vni: 0x00ff_fffe,
+                vnf_type: vnf_type::NAT,
+            },
+        ];
+        for k in keys {
+            assert_eq!(k.hash(), jhash_bytes(&k.to_bytes(), SEED), "{k:?}");
+        }
     }
 
     #[test]

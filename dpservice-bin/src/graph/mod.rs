@@ -5,8 +5,10 @@
 //! [`driver::PortSet`] does exactly that over [`crate::port::Port`]s.
 //!
 //! Nodes are functions `fn(&mut Ctx, &mut Buf) -> Next` in `nodes/`, one file per node.
-//! Packets move between per-node queues by pointer; every move is counted per node, every
-//! drop per reason, and reported to the trace sink while tracing is on.
+//! A burst is walked packet by packet to completion (node after node until a transmit
+//! queue or `drop`), which keeps a packet hot in cache and needs no queue between nodes;
+//! every node visit is counted (objects per packet, calls per burst), every drop per
+//! reason, and every edge is reported to the trace sink while tracing is on.
 
 pub mod config;
 pub mod driver;
@@ -17,7 +19,7 @@ pub mod ports;
 pub mod trace;
 
 mod nodes;
-pub(crate) mod state_standin;
+pub mod state_standin;
 
 #[cfg(test)]
 mod tests;
@@ -34,7 +36,7 @@ pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 
 /// The control-plane state the nodes read. TEMPORARY: points at the stand-in until the
 /// real `crate::state` is merged; switch this one line then.
-pub(crate) use state_standin as state;
+pub use state_standin as state;
 
 use crate::hash::Wcmp;
 use crate::port::{Buf, PacketBuf, Pool, PortId};
@@ -76,7 +78,8 @@ impl Ctx<'_> {
 
 /// Queues, counters, the pool and the tracer: everything a packet move touches.
 struct Fabric {
-    queues: Vec<Vec<PacketBuf>>,
+    /// Packets received and not yet walked (the input of `cls`).
+    entry: Vec<PacketBuf>,
     tx: Vec<Vec<PacketBuf>>,
     stats: Vec<NodeStats>,
     names: Vec<String>,
@@ -147,14 +150,17 @@ impl Fabric {
         self.pool.free(pkt);
     }
 
-    #[inline]
+    /// Moves a packet that leaves a node to a transmit queue or `drop` (or, from a
+    /// source node, into `cls`).
+    #[inline(always)]
     fn route(&mut self, from: NodeId, next: Next, pkt: PacketBuf) {
         match next {
             Next::Node(n) => {
                 if self.tracer.active {
                     self.trace(TraceKind::Edge, from, Some(n.id()), &pkt, pkt.meta.in_port);
                 }
-                self.queues[n as usize].push(pkt);
+                debug_assert_eq!(n, Node::Cls, "only source nodes queue for a node");
+                self.entry.push(pkt);
             }
             Next::Tx(port) => {
                 let idx = usize::from(port);
@@ -172,27 +178,6 @@ impl Fabric {
         }
     }
 }
-
-/// Nodes with input queues, in the order one pass runs them (recirculation from
-/// `ipip_encap` to `cls` is picked up by the next pass).
-const RUN_ORDER: [Node; 16] = [
-    Node::Cls,
-    Node::Arp,
-    Node::Ipv6Nd,
-    Node::IpipDecap,
-    Node::Conntrack,
-    Node::Dhcp,
-    Node::Dhcpv6,
-    Node::Lb,
-    Node::Dnat,
-    Node::Ipv4Lookup,
-    Node::Ipv6Lookup,
-    Node::Snat,
-    Node::Firewall,
-    Node::PacketRelay,
-    Node::IpipEncap,
-    Node::Virtsvc,
-];
 
 /// The packet graph of one worker.
 pub struct Graph {
@@ -238,9 +223,7 @@ impl Graph {
             exists[tx] = true;
         }
         let fabric = Fabric {
-            queues: (0..Node::COUNT)
-                .map(|_| Vec::with_capacity(cfg.burst_size))
-                .collect(),
+            entry: Vec::with_capacity(cfg.burst_size),
             tx: (0..slots)
                 .map(|_| Vec::with_capacity(cfg.burst_size))
                 .collect(),
@@ -372,59 +355,16 @@ impl Graph {
         }
     }
 
-    /// Runs every node until no packet is left between nodes; packets end in transmit
-    /// queues or are dropped. Returns the number of node invocations.
+    /// Walks every received packet through the nodes until it is queued for transmission
+    /// or dropped. Returns the number of packets walked.
     pub fn run(&mut self, state: &State, now: Instant) -> usize {
         self.fabric.tracer.refresh();
-        let mut calls = 0;
-        loop {
-            let mut pass = 0;
-            for node in RUN_ORDER {
-                if !self.fabric.queues[node as usize].is_empty() {
-                    self.run_node(node, state, now);
-                    pass += 1;
-                }
-            }
-            if pass == 0 {
-                return calls;
-            }
-            calls += pass;
-        }
-    }
-
-    fn run_node(&mut self, node: Node, state: &State, now: Instant) {
-        use nodes::*;
-        match node {
-            Node::Cls => self.run_with(node, state, now, cls::process),
-            Node::Arp => self.run_with(node, state, now, arp::process),
-            Node::Ipv6Nd => self.run_with(node, state, now, ipv6_nd::process),
-            Node::Dhcp => self.run_with(node, state, now, dhcp::process),
-            Node::Dhcpv6 => self.run_with(node, state, now, dhcpv6::process),
-            Node::IpipDecap => self.run_with(node, state, now, ipip_decap::process),
-            Node::Conntrack => self.run_with(node, state, now, conntrack::process),
-            Node::Lb => self.run_with(node, state, now, lb::process),
-            Node::Dnat => self.run_with(node, state, now, dnat::process),
-            Node::Ipv4Lookup => self.run_with(node, state, now, ipv4_lookup::process),
-            Node::Ipv6Lookup => self.run_with(node, state, now, ipv6_lookup::process),
-            Node::Snat => self.run_with(node, state, now, snat::process),
-            Node::Firewall => self.run_with(node, state, now, firewall::process),
-            Node::PacketRelay => self.run_with(node, state, now, packet_relay::process),
-            Node::IpipEncap => self.run_with(node, state, now, ipip_encap::process),
-            Node::Virtsvc => self.run_with(node, state, now, virtsvc::process),
-            Node::RxPeriodic | Node::Drop => {}
-        }
-    }
-
-    #[inline]
-    fn run_with<F>(&mut self, node: Node, state: &State, now: Instant, f: F)
-    where
-        F: Fn(&mut Ctx<'_>, &mut Buf) -> Next,
-    {
-        let mut input = std::mem::take(&mut self.fabric.queues[node as usize]);
-        {
-            let s = &mut self.fabric.stats[node as usize];
-            s.calls += 1;
-            s.objs += input.len() as u64;
+        let mut input = std::mem::take(&mut self.fabric.entry);
+        let walked = input.len();
+        // a node's calls count bursts it saw packets in: compare objects before and after
+        let mut before = [0u64; Node::COUNT];
+        for (b, s) in before.iter_mut().zip(&self.fabric.stats) {
+            *b = s.objs;
         }
         let mut cx = Ctx {
             state,
@@ -435,21 +375,47 @@ impl Graph {
             events: &mut self.events,
             now,
         };
+        let fabric = &mut self.fabric;
         for mut pkt in input.drain(..) {
-            let next = f(&mut cx, &mut pkt);
-            debug_assert!(
-                edge_allowed(node, next),
-                "{} -> {next:?} is not an edge",
-                node.name()
-            );
-            self.fabric.route(node.id(), next, pkt);
+            let mut node = Node::Cls;
+            loop {
+                fabric.stats[node as usize].objs += 1;
+                let next = dispatch(node, &mut cx, &mut pkt);
+                debug_assert!(
+                    edge_allowed(node, next),
+                    "{} -> {next:?} is not an edge",
+                    node.name()
+                );
+                match next {
+                    Next::Node(n) => {
+                        if fabric.tracer.active {
+                            fabric.trace(
+                                TraceKind::Edge,
+                                node.id(),
+                                Some(n.id()),
+                                &pkt,
+                                pkt.meta.in_port,
+                            );
+                        }
+                        node = n;
+                    }
+                    _ => {
+                        fabric.route(node.id(), next, pkt);
+                        break;
+                    }
+                }
+            }
         }
-        // keep the allocation for the next burst (the queue may have been refilled by
-        // recirculation in the meantime: append, do not overwrite)
-        let q = &mut self.fabric.queues[node as usize];
-        if q.is_empty() {
-            *q = input;
+        for (s, b) in fabric.stats.iter_mut().zip(before) {
+            if s.objs != b {
+                s.calls += 1;
+            }
         }
+        // keep the allocation for the next burst
+        if fabric.entry.is_empty() {
+            fabric.entry = input;
+        }
+        walked
     }
 
     /// The `tx-<port>` node: hands the port's queued packets to `send`, which must transmit
@@ -599,6 +565,32 @@ impl Graph {
     /// The host underlay (`--ipv6`).
     pub fn host_underlay(&self) -> Ipv6Addr {
         self.cfg.host_underlay
+    }
+}
+
+/// Runs one node on one packet.
+#[inline(always)]
+fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    use nodes::*;
+    match node {
+        Node::Cls => cls::process(cx, pkt),
+        Node::Arp => arp::process(cx, pkt),
+        Node::Ipv6Nd => ipv6_nd::process(cx, pkt),
+        Node::Dhcp => dhcp::process(cx, pkt),
+        Node::Dhcpv6 => dhcpv6::process(cx, pkt),
+        Node::IpipDecap => ipip_decap::process(cx, pkt),
+        Node::Conntrack => conntrack::process(cx, pkt),
+        Node::Lb => lb::process(cx, pkt),
+        Node::Dnat => dnat::process(cx, pkt),
+        Node::Ipv4Lookup => ipv4_lookup::process(cx, pkt),
+        Node::Ipv6Lookup => ipv6_lookup::process(cx, pkt),
+        Node::Snat => snat::process(cx, pkt),
+        Node::Firewall => firewall::process(cx, pkt),
+        Node::PacketRelay => packet_relay::process(cx, pkt),
+        Node::IpipEncap => ipip_encap::process(cx, pkt),
+        Node::Virtsvc => virtsvc::process(cx, pkt),
+        // source and sink nodes are not walked
+        Node::RxPeriodic | Node::Drop => Next::Drop(DropReason::NotHandled),
     }
 }
 

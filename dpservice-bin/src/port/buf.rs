@@ -195,6 +195,11 @@ impl Pool {
         self.free.push(b);
     }
 
+    /// Buffers created so far (the pool never shrinks).
+    pub fn created(&self) -> usize {
+        self.created
+    }
+
     /// Buffers currently handed out.
     pub fn in_use(&self) -> usize {
         self.created - self.free.len()
