@@ -436,7 +436,7 @@ pub(crate) mod tests {
         ) -> Option<Vec<u8>> {
             let deadline = Instant::now() + timeout;
             let mut buf = [0u8; 2048];
-            while Instant::now() < deadline {
+            loop {
                 // SAFETY: `buf` is a live byte buffer of the length passed.
                 let rc = unsafe {
                     libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
@@ -447,6 +447,9 @@ pub(crate) mod tests {
                         return Some(f.to_vec());
                     }
                     continue;
+                }
+                if Instant::now() >= deadline {
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }

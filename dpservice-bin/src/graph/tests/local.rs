@@ -118,7 +118,7 @@ fn arp_drops() {
     h.send_dropped(VF0, &bad, DropReason::NotIp);
 }
 
-fn dhcp_request(msg_type: u8, extra_opts: &[u8]) -> Vec<u8> {
+pub(super) fn dhcp_request(msg_type: u8, extra_opts: &[u8]) -> Vec<u8> {
     let mut bootp = vec![1, 1, 6, 0, 0x12, 0x34, 0x56, 0x78, 0, 0, 0x80, 0];
     bootp.extend_from_slice(&[0; 16]); // ciaddr, yiaddr, siaddr, giaddr
     bootp.extend_from_slice(&VM1M);
@@ -136,7 +136,7 @@ fn dhcp_request(msg_type: u8, extra_opts: &[u8]) -> Vec<u8> {
     eth(MacAddr::BROADCAST, VM1_MAC, ethertype::IPV4, &ip)
 }
 
-fn dhcp_answer(msg_type: u8, ip_cksum: [u8; 2], udp_cksum: [u8; 2]) -> Vec<u8> {
+pub(super) fn dhcp_answer(msg_type: u8, ip_cksum: [u8; 2], udp_cksum: [u8; 2]) -> Vec<u8> {
     cat(&[
         &VM1M,
         &VF0M,
@@ -262,7 +262,7 @@ fn dhcp_drops() {
     );
 }
 
-fn dhcpv6_solicit(vf_mac: MacAddr) -> Vec<u8> {
+pub(super) fn dhcpv6_solicit(vf_mac: MacAddr) -> Vec<u8> {
     let msg = cat(&[
         &[1, 0xaa, 0xbb, 0xcc],
         &[0, 1, 0, 10, 0, 3, 0, 1],
@@ -290,11 +290,9 @@ const VM_LL_BYTES: [u8; 16] = [
 ];
 const GW6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
-#[test]
-fn dhcpv6_solicit_gets_advertise_golden() {
-    let mut h = Harness::new(pytest_config());
-    let out = h.send_one(VF0, &dhcpv6_solicit(VM1_MAC), VF0);
-    let expect = cat(&[
+/// The ADVERTISE answering `dhcpv6_solicit` on VF0.
+pub(super) fn dhcpv6_advertise() -> Vec<u8> {
+    cat(&[
         &VM1M,
         &VF0M,
         &[0x86, 0xdd],
@@ -329,8 +327,14 @@ fn dhcpv6_solicit_gets_advertise_golden() {
         &[
             0x20, 0x02, 0x48, 0x61, 0x48, 0x61, 0, 0, 0, 0, 0, 0, 0, 0, 0x64, 0x64,
         ],
-    ]);
-    assert_eq!(out, expect);
+    ])
+}
+
+#[test]
+fn dhcpv6_solicit_gets_advertise_golden() {
+    let mut h = Harness::new(pytest_config());
+    let out = h.send_one(VF0, &dhcpv6_solicit(VM1_MAC), VF0);
+    assert_eq!(out, dhcpv6_advertise());
 }
 
 #[test]
@@ -415,7 +419,7 @@ fn bump_lengths(f: &mut [u8], add: u16) {
     f[58..60].copy_from_slice(&pl.to_be_bytes());
 }
 
-fn neighbor_solicit(target: Ipv6Addr) -> Vec<u8> {
+pub(super) fn neighbor_solicit(target: Ipv6Addr) -> Vec<u8> {
     let icmp = cat(&[
         &[135, 0, 0, 0, 0, 0, 0, 0],
         &target.octets(),
@@ -437,11 +441,9 @@ fn neighbor_solicit(target: Ipv6Addr) -> Vec<u8> {
     )
 }
 
-#[test]
-fn neighbor_solicitation_for_gateway_golden() {
-    let mut h = Harness::new(pytest_config());
-    let out = h.send_one(VF0, &neighbor_solicit(GW6.into()), VF0);
-    let expect = cat(&[
+/// The NA answering `neighbor_solicit(fe80::1)` on VF0.
+pub(super) fn gateway_na() -> Vec<u8> {
+    cat(&[
         &VM1M,
         &VF0M,
         &[0x86, 0xdd, 0x60, 0, 0, 0, 0, 32, 58, 255],
@@ -451,8 +453,14 @@ fn neighbor_solicitation_for_gateway_golden() {
         &GW6,
         &[2, 1],
         &VF0M,
-    ]);
-    assert_eq!(out, expect);
+    ])
+}
+
+#[test]
+fn neighbor_solicitation_for_gateway_golden() {
+    let mut h = Harness::new(pytest_config());
+    let out = h.send_one(VF0, &neighbor_solicit(GW6.into()), VF0);
+    assert_eq!(out, gateway_na());
     assert_eq!(h.graph.port(VF0).unwrap().neigh_mac, VM1_MAC);
 }
 

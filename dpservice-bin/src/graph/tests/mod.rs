@@ -6,3 +6,4 @@ mod framework;
 mod harness;
 mod local;
 mod overlay;
+mod tap_scenarios;
