@@ -1,11 +1,13 @@
 //! The crate every dpservice binary shares.
 //!
+//! - [`client`]: the async gRPC client that speaks the model;
 //! - [`instance`]: the file prefix that names a daemon instance, and the paths it implies;
 //! - [`model`]: the typed domain model over the raw messages, with conversions;
 //! - [`proto`]: the wire contract (`dpdkironcore.v1` and `grpc.health.v1`), generated code;
 //! - [`status`]: the table of service error codes carried in `Status.code`;
 //! - [`version`]: the one version string of the suite.
 
+pub mod client;
 pub mod instance;
 pub mod model;
 pub mod proto;

@@ -25,7 +25,9 @@ fn every_binary_has_completions_for_three_shells() -> anyhow::Result<()> {
             format!("man/{name}.1"),
         ] {
             assert!(
-                files.iter().any(|(p, _)| *p == PathBuf::from(&path)),
+                files
+                    .iter()
+                    .any(|(p, _)| p.as_path() == std::path::Path::new(&path)),
                 "missing {path}"
             );
         }

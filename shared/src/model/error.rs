@@ -13,6 +13,12 @@ impl InvalidArgument {
     }
 }
 
+impl From<InvalidArgument> for tonic::Status {
+    fn from(err: InvalidArgument) -> tonic::Status {
+        tonic::Status::invalid_argument(err.0)
+    }
+}
+
 /// A response from the daemon did not carry a well-formed value in a field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {field} in the daemon's response: {problem}")]

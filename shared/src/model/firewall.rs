@@ -95,3 +95,21 @@ pub struct FirewallRule {
     /// Layer-4 filter.
     pub filter: ProtocolFilter,
 }
+
+/// `CreateFirewallRule`: a rule for an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateFirewallRule {
+    /// The interface the rule belongs to.
+    pub interface_id: String,
+    /// The rule.
+    pub rule: FirewallRule,
+}
+
+/// `GetFirewallRule` / `DeleteFirewallRule`: one rule of an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirewallRuleRef {
+    /// The interface the rule belongs to.
+    pub interface_id: String,
+    /// The rule ID.
+    pub rule_id: String,
+}

@@ -1,7 +1,7 @@
 //! The typed domain model over the raw protobuf messages.
 //!
 //! Addresses are `std::net` types and prefixes are [`IpPrefix`], never text. Conversions
-//! (in each module) go both ways:
+//! (in `convert/`, one module per area) go both ways:
 //! - requests: model → proto for clients, proto → model for the server, where the
 //!   server-side conversion *is* upstream's validation: it checks fields in upstream's
 //!   order and fails with [`InvalidArgument`], whose text is upstream's exact
@@ -9,10 +9,14 @@
 //! - responses: model → proto for the server (filling every field the Go client needs,
 //!   §4.6), proto → model for clients, failing with [`ResponseError`] naming the field.
 //!
-//! Absent sub-messages read as their default instance (§4.3).
+//! Absent sub-messages read as their default instance (§4.3). A server handler converts
+//! with [`RequestContext::parse`] (the context knows the host's underlay /64, §10.10),
+//! answers with the model → response `From`, and reports failures with
+//! [`ServiceResponse::failure`].
 
 mod addr;
 mod capture;
+mod convert;
 mod error;
 mod firewall;
 mod interface;
@@ -25,10 +29,11 @@ mod vip;
 
 pub use addr::{format_ip, parse_ip_text, IpPrefix, PrefixError};
 pub use capture::{CaptureConfig, CaptureStatus, CapturedInterface};
+pub use convert::{FromRequest, RequestContext, ServiceResponse};
 pub use error::{InvalidArgument, ResponseError};
 pub use firewall::{
-    FirewallAction, FirewallRule, IcmpFilter, PortFilter, PortRange, ProtocolFilter,
-    TrafficDirection,
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, PortFilter,
+    PortRange, ProtocolFilter, TrafficDirection,
 };
 pub use interface::{CreateInterface, CreatedInterface, Interface, Metering, Pxe};
 pub use lb::{CreateLoadBalancer, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget};

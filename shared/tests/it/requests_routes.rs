@@ -1,0 +1,210 @@
+//! Server request conversions: alias and LB prefixes, routes, VIPs.
+
+use std::net::IpAddr;
+
+use dpservice::model::{CreatePrefix, CreateVip, PrefixRef, Route, RouteKey};
+use dpservice::proto;
+
+use crate::table::{check_table, convert, ip, prefix, Case, BAD_UNDERLAY, GOOD_UNDERLAY};
+macro_rules! prefix_tables {
+    ($create:ident, $delete:ident) => {{
+        fn create() -> proto::$create {
+            proto::$create {
+                interface_id: b"vm1".to_vec(),
+                prefix: Some(prefix(0, "10.1.0.0", 24)),
+                preferred_underlay_route: Vec::new(),
+            }
+        }
+        fn delete() -> proto::$delete {
+            proto::$delete {
+                interface_id: b"vm1".to_vec(),
+                prefix: Some(prefix(0, "10.1.0.0", 24)),
+            }
+        }
+        let cases: &[Case<proto::$create>] = &[
+            ("Invalid interface_id", |r| r.interface_id.clear()),
+            ("Invalid prefix.ip", |r| {
+                r.prefix = Some(prefix(0, "10.1.0", 24))
+            }),
+            ("Invalid prefix.length", |r| {
+                r.prefix.as_mut().unwrap().length = 256
+            }),
+            ("Invalid preferred_underlay_route", |r| {
+                r.preferred_underlay_route = BAD_UNDERLAY.to_vec()
+            }),
+        ];
+        check_table::<_, CreatePrefix>(create, cases);
+        let cases: &[Case<proto::$delete>] = &[
+            ("Invalid interface_id", |r| r.interface_id = vec![b'x'; 64]),
+            ("Invalid prefix.ip", |r| {
+                r.prefix.as_mut().unwrap().ip = Some(ip(2, "10.1.0.0"))
+            }),
+            ("Invalid prefix.length", |r| {
+                r.prefix.as_mut().unwrap().length = 1 << 20
+            }),
+        ];
+        check_table::<_, PrefixRef>(delete, cases);
+
+        let misc: &[Case<proto::$create>] = &[
+            ("Invalid prefix.ip", |r| r.prefix = None),
+            ("Invalid prefix.ip", |r| {
+                r.prefix = Some(prefix(0, "fc00::", 64))
+            }),
+            ("Invalid prefix.length", |r| {
+                r.prefix = Some(prefix(0, "10.0.0.0", 33))
+            }),
+            ("Invalid prefix.length", |r| {
+                r.prefix = Some(prefix(1, "fc00::", 129))
+            }),
+        ];
+        for (message, mutate) in misc {
+            let mut r = create();
+            mutate(&mut r);
+            assert_eq!(convert::<_, CreatePrefix>(r), *message);
+        }
+        // The address is kept as given (not masked), the underlay inside is ignored.
+        let mut r = create();
+        r.prefix = Some(proto::Prefix {
+            underlay_route: b"garbage".to_vec(),
+            ..prefix(1, "fc00:1::5", 64)
+        });
+        r.preferred_underlay_route = GOOD_UNDERLAY.to_vec();
+        let m = CreatePrefix::try_from(r).unwrap();
+        assert_eq!(m.prefix.to_string(), "fc00:1::5/64");
+        assert_eq!(
+            m.preferred_underlay,
+            Some("fc00:1::8000:0:1".parse().unwrap())
+        );
+        let m = PrefixRef::try_from(delete()).unwrap();
+        assert_eq!(
+            (m.interface_id.as_str(), m.prefix.to_string()),
+            ("vm1", "10.1.0.0/24".into())
+        );
+    }};
+}
+
+#[test]
+fn alias_prefix_requests() {
+    prefix_tables!(CreatePrefixRequest, DeletePrefixRequest);
+}
+
+#[test]
+fn lb_prefix_requests() {
+    prefix_tables!(
+        CreateLoadBalancerPrefixRequest,
+        DeleteLoadBalancerPrefixRequest
+    );
+}
+
+fn create_route() -> proto::CreateRouteRequest {
+    proto::CreateRouteRequest {
+        vni: 100,
+        route: Some(proto::Route {
+            prefix: Some(prefix(0, "10.2.0.0", 16)),
+            nexthop_vni: 200,
+            nexthop_address: Some(ip(1, "fc00:2::1")),
+            weight: 100,
+        }),
+    }
+}
+
+fn route(r: &mut proto::CreateRouteRequest) -> &mut proto::Route {
+    r.route.as_mut().unwrap()
+}
+
+#[test]
+fn route_requests() {
+    // Routes check the length before the address.
+    let cases: &[Case<proto::CreateRouteRequest>] = &[
+        ("Invalid route.prefix.length", |r| {
+            route(r).prefix.as_mut().unwrap().length = 256
+        }),
+        ("Invalid route.prefix.ip", |r| {
+            route(r).prefix.as_mut().unwrap().ip = Some(ip(0, "10.2.0"))
+        }),
+        ("Invalid route.prefix.length", |r| {
+            route(r).prefix.as_mut().unwrap().length = 33
+        }),
+        ("Invalid route.nexthop_address", |r| {
+            route(r).nexthop_address = Some(ip(1, "fc00::2::1"))
+        }),
+    ];
+    check_table::<_, Route>(create_route, cases);
+    let m = Route::try_from(create_route()).unwrap();
+    assert_eq!(
+        m,
+        Route {
+            vni: 100,
+            prefix: "10.2.0.0/16".parse().unwrap(),
+            nexthop_vni: 200,
+            nexthop: "fc00:2::1".parse().unwrap(),
+        }
+    );
+    // An IPv4 next hop passes (the daemon answers 204); an absent route has no address.
+    let mut r = create_route();
+    route(&mut r).nexthop_address = Some(ip(0, "1.2.3.4"));
+    assert_eq!(
+        Route::try_from(r).unwrap().nexthop,
+        IpAddr::from([1, 2, 3, 4])
+    );
+    let r = proto::CreateRouteRequest {
+        vni: 1,
+        route: None,
+    };
+    assert_eq!(convert::<_, Route>(r), "Invalid route.prefix.ip");
+    let mut r = create_route();
+    route(&mut r).nexthop_address = None;
+    assert_eq!(convert::<_, Route>(r), "Invalid route.nexthop_address");
+
+    fn delete() -> proto::DeleteRouteRequest {
+        proto::DeleteRouteRequest {
+            vni: 7,
+            route: Some(proto::Route {
+                prefix: Some(prefix(1, "fc00:5::", 48)),
+                ..Default::default()
+            }),
+        }
+    }
+    let cases: &[Case<proto::DeleteRouteRequest>] = &[
+        ("Invalid route.prefix.length", |r| {
+            r.route.as_mut().unwrap().prefix.as_mut().unwrap().length = 300
+        }),
+        ("Invalid route.prefix.ip", |r| {
+            r.route.as_mut().unwrap().prefix.as_mut().unwrap().ip = Some(ip(0, "fc00:5::"))
+        }),
+    ];
+    check_table::<_, RouteKey>(delete, cases);
+    let m = RouteKey::try_from(delete()).unwrap();
+    assert_eq!((m.vni, m.prefix.to_string()), (7, "fc00:5::/48".into()));
+
+    let list = |vni| Option::<u32>::try_from(proto::ListRoutesRequest { vni });
+    assert_eq!((list(0), list(5)), (Ok(None), Ok(Some(5))));
+}
+
+#[test]
+fn vip_requests() {
+    fn create() -> proto::CreateVipRequest {
+        proto::CreateVipRequest {
+            interface_id: b"vm1".to_vec(),
+            vip_ip: Some(ip(0, "172.16.0.1")),
+            preferred_underlay_route: GOOD_UNDERLAY.to_vec(),
+        }
+    }
+    let cases: &[Case<proto::CreateVipRequest>] = &[
+        ("Invalid interface_id", |r| r.interface_id.clear()),
+        ("Invalid vip_ip", |r| r.vip_ip = None),
+        ("Invalid preferred_underlay_route", |r| {
+            r.preferred_underlay_route = b"fc00:1::8000:0:1:2:3".to_vec()
+        }),
+    ];
+    check_table::<_, CreateVip>(create, cases);
+    let m = CreateVip::try_from(create()).unwrap();
+    assert_eq!(m.ip, IpAddr::from([172, 16, 0, 1]));
+    // An IPv6 VIP passes (the daemon answers 204).
+    let mut r = create();
+    r.vip_ip = Some(ip(1, "fc00::5"));
+    assert_eq!(
+        CreateVip::try_from(r).unwrap().ip,
+        "fc00::5".parse::<IpAddr>().unwrap()
+    );
+}
