@@ -2,7 +2,7 @@
 //! "receive a burst per port → run the graph → transmit", for the worker loop (busy: call
 //! [`PortSet::poll`] again; idle: sleep on [`PortSet::poll_fds`]).
 
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
 use super::state::State;
@@ -126,7 +126,7 @@ impl PortSet {
     /// Descriptors to sleep on while idle: those of receiving ports. Ports without a
     /// descriptor that are receiving make `all_pollable` false (the worker must not sleep
     /// long then).
-    pub fn poll_fds(&self, graph: &Graph, out: &mut Vec<RawFd>) -> bool {
+    pub fn poll_fds<'a>(&'a self, graph: &Graph, out: &mut Vec<BorrowedFd<'a>>) -> bool {
         out.clear();
         let mut all_pollable = true;
         for (id, port) in self.iter() {

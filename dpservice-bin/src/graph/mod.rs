@@ -11,6 +11,7 @@
 //! reason, and every edge is reported to the trace sink while tracing is on.
 
 pub mod config;
+pub mod datapath;
 pub mod driver;
 pub mod drop;
 pub mod meta;

@@ -6,7 +6,7 @@
 //!   (counting it): the lock-free source/sink a benchmark needs.
 
 use std::collections::VecDeque;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{PacketBuf, Pool, Port, PortStats};
@@ -193,7 +193,7 @@ impl Port for MemoryPort {
         sent
     }
 
-    fn poll_fd(&self) -> Option<RawFd> {
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
 

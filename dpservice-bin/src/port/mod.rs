@@ -7,9 +7,10 @@
 
 pub mod buf;
 pub mod memory;
+pub mod netlink;
 pub mod tap;
 
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
 pub use buf::{Buf, PacketBuf, Pool};
 
@@ -61,7 +62,7 @@ pub trait Port: Send {
 
     /// A descriptor that becomes readable when frames wait, or `None` if the port cannot
     /// wake a sleeping worker (then the worker must poll it).
-    fn poll_fd(&self) -> Option<RawFd>;
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>>;
 
     /// Counters since the port was opened.
     fn stats(&self) -> PortStats;

@@ -8,7 +8,7 @@
 
 use std::ffi::c_void;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::{PacketBuf, Pool, Port, PortStats};
 use crate::wire::MacAddr;
@@ -327,8 +327,8 @@ impl Port for TapPort {
         done
     }
 
-    fn poll_fd(&self) -> Option<RawFd> {
-        Some(self.fd.as_raw_fd())
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.fd.as_fd())
     }
 
     fn stats(&self) -> PortStats {
