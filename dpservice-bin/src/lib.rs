@@ -1,39 +1,69 @@
 //! `dpservice-bin`: the dataplane daemon.
+//!
+//! - [`config`]: command line, configuration file, resolved [`config::Config`];
+//! - [`logging`]: upstream's text and JSON log lines on stdout;
+//! - [`daemon`]: start-up, signals, shutdown;
+//! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
+//! - [`ha`]: active/standby by lock file;
+//! - [`worker`]: the single thread that owns and mutates the dataplane;
+//! - [`grpc`]: the gRPC server (health, reflection, the dpservice API);
+//! - [`state`]: the control-plane state;
+//! - [`wire`]: zero-copy views of the protocols on the packet path;
+//! - [`port`]: packet devices (TAP, in-memory) behind one trait;
+//! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
+//! - [`hash`]: upstream's wire-visible hash functions.
 
+pub mod config;
+pub mod daemon;
 pub mod graph;
+pub mod grpc;
+pub mod ha;
 pub mod hash;
+pub mod logging;
 pub mod port;
+pub mod runtime_dir;
+pub mod state;
 pub mod wire;
+pub mod worker;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
 use dpservice::version::VERSION;
 
-/// The dpservice options (the part after `--`).
-#[derive(Debug, Parser)]
-#[command(
-    name = "dpservice-bin",
-    about = "The dpservice dataplane daemon",
-    disable_version_flag = true
-)]
-pub struct Args {
-    /// Print the version and exit
-    #[arg(short = 'v', long)]
-    pub version: bool,
-}
-
-/// The clap definition, for completions and man pages.
+/// The clap definition of the dpservice options, for completions and man pages.
 pub fn command() -> clap::Command {
-    Args::command()
+    config::options::command()
 }
 
-/// Entry point of the binary.
+/// Entry point of the binary: exit 0 after `--help`/`--version` or a clean shutdown,
+/// 1 on a bad command line or a start-up failure.
 pub fn run() -> ExitCode {
-    let args = Args::parse();
-    if args.version {
-        println!("DP Service version {VERSION}");
-        return ExitCode::SUCCESS;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let dp_conf = std::env::var_os(config::file::ENV_VAR);
+    let cfg = match config::load(&args, dp_conf.as_deref()) {
+        Ok(config::Invocation::Print(text)) => {
+            // a closed pipe (`| head`) is not an error
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Ok(config::Invocation::Run(cfg)) => cfg,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = logging::init(&cfg) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    tracing::info!("Starting DP Service version {VERSION}");
+    match daemon::run(*cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("dpservice-bin: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,177 @@
+//! The process: start-up in upstream's order, waiting for a signal, and a shutdown that
+//! ends within a few seconds with the gRPC port, the HA lock and the runtime directory
+//! given back (dataplane.md §1.5).
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::config::{self, Config};
+use crate::grpc::health::HealthReporter;
+use crate::grpc::server::{self, GrpcServer, ServerError};
+use crate::ha::Standby;
+use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
+use crate::state::State;
+use crate::worker::{Dataplane, Worker};
+
+/// How long running gRPC calls may take to finish at shutdown.
+pub const GRPC_GRACE: Duration = Duration::from_secs(2);
+
+/// Why the daemon failed (exit status 1).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The async runtime or a thread could not start.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        /// Which part.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Runtime directory.
+    #[error(transparent)]
+    RuntimeDir(#[from] RuntimeDirError),
+    /// gRPC server.
+    #[error(transparent)]
+    Grpc(#[from] ServerError),
+    /// `--debug-coredumps`.
+    #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
+    Coredumps(std::io::Error),
+    /// A part of the running daemon failed (HA lock, gRPC server).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+fn start_err(what: &'static str) -> impl FnOnce(std::io::Error) -> DaemonError {
+    move |source| DaemonError::Start { what, source }
+}
+
+/// Runs the daemon until SIGINT/SIGTERM (Ok) or a fatal error.
+pub fn run(cfg: Config) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("grpc")
+        .enable_all()
+        .build()
+        .map_err(start_err("the gRPC runtime"))?;
+    let result = runtime.block_on(serve(cfg));
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
+}
+
+/// Why the daemon stops.
+enum Stop {
+    Signal(i32),
+    Fatal(String),
+}
+
+async fn serve(cfg: Config) -> Result<(), DaemonError> {
+    let mut sigint = signal(SignalKind::interrupt()).map_err(start_err("signal handling"))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(start_err("signal handling"))?;
+    log_configuration(&cfg);
+    if cfg.debug_coredumps {
+        std::fs::write("/proc/self/coredump_filter", "0x7f\n").map_err(DaemonError::Coredumps)?;
+    }
+    let runtime_dir = RuntimeDir::create(&cfg.instance.runtime_dir(), cfg.instance.prefix())?;
+    let listener = server::bind(cfg.grpc_port)?;
+
+    // The packet path (ports from cfg.taps, graph) joins the dataplane here.
+    let dataplane = Dataplane::new(State::new(cfg.state_config()));
+    let (worker, handle) = Worker::spawn(dataplane).map_err(start_err("the worker thread"))?;
+
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
+    let health = HealthReporter::new();
+    let grpc = GrpcServer::start(listener, handle.clone(), cfg.underlay, &health, {
+        let tx = fatal_tx.clone();
+        move |msg| {
+            let _ = tx.send(msg);
+        }
+    })?;
+    let standby = Standby::spawn(cfg.active_lockfile.clone(), handle, move |e| {
+        let _ = fatal_tx.send(e.to_string());
+    })
+    .map_err(start_err("the standby thread"))?;
+
+    let stop = tokio::select! {
+        _ = sigint.recv() => Stop::Signal(libc_signal::SIGINT),
+        _ = sigterm.recv() => Stop::Signal(libc_signal::SIGTERM),
+        Some(msg) = fatal_rx.recv() => Stop::Fatal(msg),
+    };
+    if let Stop::Signal(n) = stop {
+        // plain stdout, as upstream: whoever sent the signal may be waiting for it
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\n\nSignal {n} received, preparing to exit...\n");
+        let _ = out.flush();
+    }
+    // the handler is one-shot: a second signal ends the process at once
+    tokio::spawn(async move {
+        let n = tokio::select! {
+            _ = sigint.recv() => libc_signal::SIGINT,
+            _ = sigterm.recv() => libc_signal::SIGTERM,
+        };
+        std::process::exit(128 + n);
+    });
+
+    tracing::info!("Stopping service...");
+    health.set_serving(false);
+    standby.release();
+    grpc.shutdown(GRPC_GRACE).await;
+    if worker.stop().is_err() {
+        tracing::error!("The worker thread had panicked");
+    }
+    drop(runtime_dir);
+    tracing::info!("Service stopped");
+    match stop {
+        Stop::Signal(_) => Ok(()),
+        Stop::Fatal(msg) => Err(DaemonError::Fatal(msg)),
+    }
+}
+
+/// Signal numbers (Linux), without a libc dependency for two constants.
+mod libc_signal {
+    pub const SIGINT: i32 = 2;
+    pub const SIGTERM: i32 = 15;
+}
+
+fn log_configuration(cfg: &Config) {
+    tracing::info!(
+        file_prefix = cfg.instance.prefix(),
+        source = config::describe_source(cfg),
+        nic_type = config::choice_name(&cfg.nic_type),
+        grpc_port = cfg.grpc_port,
+        underlay = %cfg.underlay,
+        "Configuration"
+    );
+    for port in &cfg.ports {
+        tracing::info!(
+            port_id = port.id,
+            device = port.device.as_str(),
+            ifname = port.kernel_name.as_str(),
+            role = format!("{:?}", port.kind),
+            "Port"
+        );
+    }
+    if let Some(id) = cfg.sync_port {
+        tracing::info!(port_id = id, "HA sync port");
+    }
+    for id in &cfg.unused_ports {
+        tracing::warn!(
+            port_id = *id,
+            "Port matches neither --pf0, --pf1, --vf-pattern nor --sync-tap; it stays unused"
+        );
+    }
+    for option in &cfg.eal.ignored {
+        tracing::info!(
+            option = option.as_str(),
+            "EAL option has no effect in the software backend"
+        );
+    }
+    for device in &cfg.eal.allow {
+        tracing::warn!(
+            device = device.as_str(),
+            "PCI device ignored: PCI ports need the DPDK backend"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The gRPC side of the daemon. It never touches tables: every request is a closure
+//! sent to the worker (`crate::worker::WorkerHandle::exec`).
+//!
+//! - [`server`]: listener, keepalive, reflection, service registration;
+//! - [`health`]: `grpc.health.v1.Health` with upstream's exact behaviour;
+//! - [`service`]: the 42 `DPDKironcore` handlers.
+
+pub mod health;
+pub mod server;
+pub mod service;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,62 @@
+//! High availability: two daemons on one lock file.
+
+use std::time::{Duration, Instant};
+
+use dpservice::proto::health::v1::health_check_response::ServingStatus;
+use dpservice::proto::health::v1::HealthCheckRequest;
+
+use crate::support::{unique_id, Daemon, NetNs};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_takes_over_within_1_s_of_sigkill() {
+    let ns = NetNs::new("ha");
+    let lock = std::env::temp_dir().join(format!("dpservice-ha-{}.lock", unique_id()));
+    let lockfile = format!("--active-lockfile={}", lock.display());
+
+    let mut active = Daemon::builder().netns(&ns).arg(&lockfile).spawn();
+    active
+        .wait_for_log("Starting packet processing", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
+
+    let backup = Daemon::builder().netns(&ns).arg(&lockfile).spawn();
+    backup
+        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", backup.logs()));
+    // a backup serves gRPC but processes no packets
+    assert!(backup
+        .wait_for_log("Becoming active", Duration::from_millis(300))
+        .is_none());
+    let mut health = backup.health_client().await;
+    let status = health
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        status.status(),
+        ServingStatus::Serving,
+        "a backup reports SERVING"
+    );
+
+    let killed = Instant::now();
+    active.kill();
+    let became = backup
+        .wait_for_log("Starting packet processing", Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("backup never took over:\n{}", backup.logs()));
+    let takeover = became.saturating_duration_since(killed);
+    println!("HA takeover after SIGKILL of the active instance: {takeover:?}");
+    assert!(
+        takeover < Duration::from_secs(1),
+        "takeover took {takeover:?}"
+    );
+
+    // the same connection keeps working on the new active instance
+    let status = health
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status(), ServingStatus::Serving);
+    drop(backup);
+    let _ = std::fs::remove_file(&lock);
+}

@@ -1,0 +1,191 @@
+//! Start-up, running side by side, and shutdown of the real daemon.
+
+use std::net::{Ipv6Addr, TcpListener};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use crate::support::{in_netns, unique_id, Daemon, NetNs};
+
+/// Whether the port can be bound again in the daemon's namespace (it was released).
+fn port_is_free(d: &Daemon) -> bool {
+    let ns = d
+        .netns()
+        .map(|n| std::path::Path::new("/run/netns").join(n));
+    let port = d.grpc_port();
+    in_netns(ns.as_deref(), move || {
+        Ok(TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).is_ok())
+    })
+    .unwrap()
+}
+
+fn stops_cleanly_on(signal: Signal, number: i32) {
+    let mut d = Daemon::start();
+    assert!(d.runtime_dir().join("config").exists(), "runtime dir made");
+    assert!(!port_is_free(&d));
+    let sent = Instant::now();
+    d.signal(signal);
+    let status = d
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("still running 5 s after signal {number}:\n{}", d.logs()));
+    let took = sent.elapsed();
+    println!("exit after signal {number}: {took:?}");
+    assert_eq!(status.code(), Some(0), "{}", d.logs());
+    let logs = d.logs();
+    assert!(
+        logs.contains(&format!(
+            "\n\nSignal {number} received, preparing to exit...\n"
+        )),
+        "{logs}"
+    );
+    assert!(!d.runtime_dir().exists(), "runtime dir removed");
+    assert!(port_is_free(&d), "gRPC port released");
+}
+
+#[test]
+fn sigterm_exits_0_within_5_s_and_cleans_up() {
+    stops_cleanly_on(Signal::TERM, 15);
+}
+
+#[test]
+fn sigint_exits_0_within_5_s_and_cleans_up() {
+    stops_cleanly_on(Signal::INT, 2);
+}
+
+#[test]
+fn two_daemons_side_by_side() {
+    let ns = NetNs::new("pair");
+    let a = Daemon::builder().netns(&ns).spawn();
+    let b = Daemon::builder().netns(&ns).spawn();
+    assert_ne!(a.prefix(), b.prefix());
+    assert_ne!(a.grpc_port(), b.grpc_port());
+    assert!(a.runtime_dir().is_dir() && b.runtime_dir().is_dir());
+    // each answers on its own port, in the same namespace
+    a.wait_serving(Duration::from_secs(2));
+    b.wait_serving(Duration::from_secs(2));
+    println!(
+        "a: prefix {} port {}; b: prefix {} port {}",
+        a.prefix(),
+        a.grpc_port(),
+        b.prefix(),
+        b.grpc_port()
+    );
+}
+
+#[test]
+fn same_file_prefix_twice_is_refused() {
+    let ns = NetNs::new("prefix");
+    let a = Daemon::builder().netns(&ns).spawn();
+    let mut b = Daemon::builder()
+        .netns(&ns)
+        .eal(format!("--file-prefix={}", a.prefix()))
+        .no_wait()
+        .spawn();
+    let status = b
+        .wait_exit(Duration::from_secs(10))
+        .expect("second daemon must stop");
+    assert_eq!(status.code(), Some(1));
+    assert!(b.logs().contains("another dpservice"), "{}", b.logs());
+    assert!(
+        a.runtime_dir().join("config").exists(),
+        "the first keeps its directory"
+    );
+}
+
+#[test]
+fn busy_grpc_port_is_refused() {
+    let ns = NetNs::new("port");
+    let a = Daemon::builder().netns(&ns).spawn();
+    let mut b = Daemon::builder()
+        .netns(&ns)
+        .arg(format!("--grpc-port={}", a.grpc_port()))
+        .no_wait()
+        .spawn();
+    let status = b
+        .wait_exit(Duration::from_secs(10))
+        .expect("second daemon must stop");
+    assert_eq!(status.code(), Some(1));
+    assert!(b.logs().contains("cannot listen for gRPC"), "{}", b.logs());
+    assert!(
+        !b.runtime_dir().exists(),
+        "runtime dir of the failed start removed"
+    );
+}
+
+#[test]
+fn runs_with_only_dp_conf_in_its_environment() {
+    let d = Daemon::start();
+    let environ = std::fs::read(format!("/proc/{}/environ", d.pid())).unwrap();
+    assert_eq!(
+        environ, b"DP_CONF=\0",
+        "the harness starts it like upstream's runner"
+    );
+}
+
+#[test]
+fn starts_from_a_config_file() {
+    let id = unique_id();
+    let dir = std::env::temp_dir().join(format!("dpconf-start-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("dpservice.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pf0 {id}a\npf1 {id}b\nvf-pattern {id}v\nnic-type tap\nno-offload\nlog-format json\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::builder()
+        .without_ports()
+        .env("DP_CONF", conf.to_str().unwrap())
+        .eal(format!("--vdev=net_tap0,iface={id}a"))
+        .eal(format!("--vdev=net_tap1,iface={id}b"))
+        .eal(format!("--vdev=net_tap2,iface={id}v0"))
+        .spawn();
+    assert!(
+        d.logs().contains("\"logger\": \"service\""),
+        "log-format from the file: {}",
+        d.logs()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn json_logs_carry_upstreams_keys() {
+    let d = Daemon::builder().arg("--log-format=json").spawn();
+    d.wait_for_log("Becoming active", Duration::from_secs(5))
+        .unwrap();
+    let logs = d.logs();
+    let mut lines = 0;
+    for line in logs.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for key in ["ts", "thread_id", "thread_name", "level", "logger", "msg"] {
+            assert!(v.get(key).is_some(), "{key} missing in {line}");
+        }
+        lines += 1;
+    }
+    assert!(lines >= 3, "{logs}");
+    assert!(logs.contains("\"thread_name\": \"standby\", \"level\": \"Info\", \"logger\": \"service\", \"msg\": \"Becoming active\""), "{logs}");
+    assert!(
+        logs.contains("\"logger\": \"grpc\", \"msg\": \"Server started and listening\""),
+        "{logs}"
+    );
+}
+
+#[test]
+fn text_logs_look_like_upstreams() {
+    let d = Daemon::start();
+    let logs = d.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("Starting DP Service version"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    // 2024-05-01 12:00:00.123 1(control) I SERVICE: Starting DP Service version v0.4.0 [...]
+    let fields: Vec<&str> = line.splitn(6, ' ').collect();
+    assert_eq!(fields[0].len(), 10, "{line}");
+    assert_eq!(fields[1].len(), 12, "{line}");
+    assert!(fields[2].ends_with("(control)"), "{line}");
+    assert_eq!(fields[3], "I", "{line}");
+    assert_eq!(fields[4], "SERVICE:", "{line}");
+}

@@ -1,0 +1,13 @@
+//! Integration tests of dpservice-bin: the real binary, started by the harness in
+//! `tests/support`. One test binary for the crate; add a module per subject.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod api;
+mod cmdline;
+mod grpc_server;
+mod ha;
+mod lifecycle;
