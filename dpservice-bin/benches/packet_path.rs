@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion, Throughput};
 use dpservice::model::{CreateInterface, IpPrefix, Metering, Route};
 use dpservice_bin::graph::driver::PortSet;
-use dpservice_bin::graph::state::{PortInfo, PortKind, State, StateConfig};
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::memory::MemoryPort;
 use dpservice_bin::port::{PacketBuf, Pool, Port, PortId};
+use dpservice_bin::state::{PortInfo, PortKind, State, StateConfig};
 use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
 use dpservice_bin::wire::{ip_proto, ipv4, ipv6};
 

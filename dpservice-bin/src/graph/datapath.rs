@@ -53,6 +53,8 @@ pub struct Datapath {
     router_macs: Vec<RouterMacSearch>,
     /// NICs list their own MAC as a router neighbour; TAP setups do not (§17.4).
     skip_own_mac: bool,
+    /// `Initialize` has been seen.
+    initialized: bool,
 }
 
 impl Datapath {
@@ -90,29 +92,60 @@ impl Datapath {
             next_link_check: now + LINK_CHECK,
             router_macs,
             skip_own_mac: false,
+            initialized: false,
         }
     }
 
-    /// Opens the TAP devices of `--vdev` (port ids in list order) with their roles and
-    /// builds the graph over them. The HA sync TAP is not part of it.
+    /// Opens TAP devices (with their port ids, as numbered by `--vdev` order) and builds
+    /// the graph over those with a role; role-less ones are kept open and idle. The HA
+    /// sync TAP is not among them.
     pub fn open_taps(
         cfg: GraphConfig,
-        taps: &[(TapConfig, PortRole)],
+        taps: &[(PortId, TapConfig, Option<PortRole>)],
         now: Instant,
     ) -> Result<Datapath, TapError> {
         let mut ports = PortSet::new();
         let mut gports = Vec::with_capacity(taps.len());
-        for (id, (tap, role)) in taps.iter().enumerate() {
-            let id = id as PortId;
+        for (id, tap, role) in taps {
             let port = TapPort::open(tap)?;
-            gports.push(GraphPort {
-                id,
-                role: *role,
-                mac: port.mac(),
-            });
-            ports.insert(id, Box::new(port));
+            if let Some(role) = role {
+                gports.push(GraphPort {
+                    id: *id,
+                    role: *role,
+                    mac: port.mac(),
+                });
+            }
+            ports.insert(*id, Box::new(port));
         }
         Ok(Datapath::new(Graph::new(cfg, &gports), ports, now))
+    }
+
+    /// Follows the control plane after each request: VF ports run while an interface
+    /// exists on them (CreateInterface starts the port, DeleteInterface stops it), and
+    /// `Initialize` slows the maintenance frames down.
+    pub fn sync_with_state(&mut self, state: &State) {
+        let vfs: Vec<(PortId, bool)> = self
+            .graph
+            .ports()
+            .iter()
+            .filter(|p| !p.is_pf())
+            .map(|p| (p.id, p.started))
+            .collect();
+        for (port, started) in vfs {
+            let wanted = state.vf(port).is_some();
+            let result = match (wanted, started) {
+                (true, false) => self.interface_created(port),
+                (false, true) => self.interface_deleted(port),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(port, error = %e, "Cannot change the state of a VM port");
+            }
+        }
+        if state.is_initialized() && !self.initialized {
+            self.initialized = true;
+            self.maintenance.on_initialize();
+        }
     }
 
     /// With NICs (not `--nic-type=tap`), a router entry with the port's own MAC is ignored.
@@ -161,6 +194,7 @@ impl Datapath {
 
     /// gRPC `Initialize` succeeded: the maintenance frames back off (§17.2).
     pub fn initialized(&mut self) {
+        self.initialized = true;
         self.maintenance.on_initialize();
     }
 

@@ -17,10 +17,10 @@ pub mod drop;
 pub mod meta;
 pub mod node;
 pub mod ports;
+pub mod setup;
 pub mod trace;
 
 mod nodes;
-pub mod state_standin;
 
 #[cfg(test)]
 mod tests;
@@ -35,9 +35,8 @@ pub use nodes::rx_periodic::MaintenanceTimer;
 pub use ports::{GraphPort, PortRole, PortState, PortTable};
 pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 
-/// The control-plane state the nodes read. TEMPORARY: points at the stand-in until the
-/// real `crate::state` is merged; switch this one line then.
-pub use state_standin as state;
+/// The control-plane state the nodes read (through its packet-path accessors only).
+pub(crate) use crate::state;
 
 use crate::hash::Wcmp;
 use crate::port::{Buf, PacketBuf, Pool, PortId};

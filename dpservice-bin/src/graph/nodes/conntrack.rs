@@ -81,6 +81,28 @@ fn extract(pkt: &mut Buf) -> Result<usize, DropReason> {
     Ok(l4_at)
 }
 
+/// IPv4 from a VF: NAT if the source is the interface's address and it has a NAT, else
+/// LB prefix if the source /32 is one of the port's load-balancer prefixes. (Upstream
+/// looks the source up in the whole VNI's SNAT table; a VM sending with another VM's
+/// address is the only case where the two differ.)
+fn vf_ipv4_vnf_type(cx: &Ctx<'_>, port: crate::port::PortId, src: std::net::Ipv4Addr) -> u8 {
+    let Some(vf) = cx.state.vf(port) else {
+        return vnf_type::UNDEFINED;
+    };
+    if vf.ipv4 == Some(src) && vf.nat.is_some() {
+        return vnf_type::NAT;
+    }
+    let host = IpAddr::V4(src);
+    if vf
+        .lb_prefixes
+        .iter()
+        .any(|p| p.prefix.len() == 32 && p.prefix.addr() == host)
+    {
+        return vnf_type::LB_ALIAS_PFX;
+    }
+    vnf_type::UNDEFINED
+}
+
 /// The flow key of §7.2 (ICMP errors keyed by their embedded packet).
 fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<FlowKey, DropReason> {
     let m = &pkt.meta;
@@ -95,10 +117,9 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
             _ => vnf_type::UNDEFINED,
         }
     } else {
-        match m.dst {
-            IpAddr::V6(d) if is_nat64(&d) => vnf_type::NAT,
-            // IPv4 from a VF: NAT if the source has a NAT in this VNI, LB prefix if the
-            // source is one of the port's LB prefixes — needs the NAT tables (packet path II)
+        match (m.dst, m.src) {
+            (IpAddr::V6(d), _) if is_nat64(&d) => vnf_type::NAT,
+            (IpAddr::V4(_), IpAddr::V4(src)) => vf_ipv4_vnf_type(cx, m.in_port, src),
             _ => vnf_type::UNDEFINED,
         }
     };

@@ -364,9 +364,10 @@ fn datapath_learns_the_router_mac_from_the_kernel() {
             persist: false,
         };
         let taps = [
-            (tap(0, "dtap0", PF0_MAC), PortRole::Pf0),
-            (tap(1, "dtap1", PF1_MAC), PortRole::Pf1),
-            (tap(2, "dtapvf_0", VF0_MAC), PortRole::Vf),
+            (0, tap(0, "dtap0", PF0_MAC), Some(PortRole::Pf0)),
+            (1, tap(1, "dtap1", PF1_MAC), Some(PortRole::Pf1)),
+            (2, tap(2, "dtapvf_0", VF0_MAC), Some(PortRole::Vf)),
+            (3, tap(3, "dtapunused", VF1_MAC), None),
         ];
         let t0 = std::time::Instant::now();
         let mut dp = Datapath::open_taps(pytest_config(), &taps, t0).unwrap();

@@ -176,6 +176,25 @@ impl Harness {
         out
     }
 
+    /// Sends and returns the metadata of every packet queued for transmission.
+    pub fn send_meta(&mut self, port: PortId, frame: &[u8]) -> Vec<crate::graph::meta::Meta> {
+        let mut pkts = vec![self.graph.pool_mut().alloc_frame(frame).unwrap()];
+        self.graph.rx(port, &mut pkts);
+        self.graph.run(&self.state, self.now);
+        let mut out = Vec::new();
+        for port in [PF0, PF1, VF0, VF1, VF2] {
+            self.graph.flush_tx(port, |q, pool| {
+                let n = q.len();
+                for b in q.drain(..) {
+                    out.push(b.meta);
+                    pool.free(b);
+                }
+                n
+            });
+        }
+        out
+    }
+
     /// Sends and expects exactly one frame out, on `out_port`.
     pub fn send_one(&mut self, port: PortId, frame: &[u8], out_port: PortId) -> Vec<u8> {
         let mut out = self.send(port, frame);

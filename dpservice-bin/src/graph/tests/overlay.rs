@@ -3,10 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dpservice::model::{CreatePrefix, IpPrefix, Route};
+use dpservice::model::{CreatePrefix, CreateVip, IpPrefix, Route};
 
 use super::harness::*;
-use crate::graph::state::{Vnf, VnfKind};
 use crate::graph::{DropReason, GraphConfig};
 use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::ip_proto;
@@ -179,14 +178,14 @@ fn no_transit_between_uplinks() {
     let mut h = Harness::new(pytest_config());
     add_remote_routes(&mut h);
     // a VIP-type underlay is routed; routing back to the uplink is refused
-    let vip_ul = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 7);
-    let vnf = Vnf {
-        kind: VnfKind::Vip,
-        port: Some(VF0),
-        vni: 100,
-        prefix: None,
-    };
-    h.state.insert_vnf(vip_ul, vnf);
+    let vip_ul = h
+        .state
+        .create_vip(&CreateVip {
+            interface_id: "vm1".into(),
+            ip: IpAddr::V4(Ipv4Addr::new(172, 20, 0, 1)),
+            preferred_underlay: None,
+        })
+        .unwrap();
     let inner = ipv4_packet(
         Ipv4Addr::new(45, 86, 6, 6),
         REMOTE_IP,
@@ -388,4 +387,45 @@ fn full_tx_queue_drops_and_counts() {
         0,
         "dropped buffers return to the pool"
     );
+}
+
+#[test]
+fn flow_hash_key_carries_the_vnf_type() {
+    use crate::hash::{vnf_type, FlowKey};
+    use dpservice::model::CreateNat;
+    let mut h = Harness::new(pytest_config());
+    let key = |vnf: u8| FlowKey {
+        l3_dst: IpAddr::V4(VM2_IP),
+        l3_src: IpAddr::V4(VM1_IP),
+        proto: ip_proto::UDP,
+        port_dst: 80,
+        src: 1234,
+        vni: 100,
+        vnf_type: vnf,
+    };
+    let frame = vm_udp4(VM1_MAC, VF0_MAC, VM1_IP, VM2_IP, 1234, 80);
+    let meta = h.send_meta(VF0, &frame);
+    assert_eq!(meta[0].flow_hash, key(vnf_type::UNDEFINED).hash());
+    // a NAT on the sender's interface marks its IPv4 flows
+    h.state
+        .create_nat(&CreateNat {
+            interface_id: "vm1".into(),
+            ip: IpAddr::V4(Ipv4Addr::new(172, 21, 1, 1)),
+            min_port: 100,
+            max_port: 102,
+            preferred_underlay: None,
+        })
+        .unwrap();
+    let meta = h.send_meta(VF0, &frame);
+    assert_eq!(meta[0].flow_hash, key(vnf_type::NAT).hash());
+    // from an uplink the VNF type counts (interface VNFs are keyed as undefined)
+    let meta = h.send_meta(PF0, &tunnel4(NEIGH_UL, VM1_UL, &frame[14..]));
+    let mut k = key(vnf_type::UNDEFINED);
+    k.l3_src = IpAddr::V4(VM1_IP);
+    assert_eq!(
+        meta[0].flow_hash,
+        k.hash(),
+        "interface VNFs are keyed as undefined"
+    );
+    assert_eq!(meta[0].tun.dst_vni, 100);
 }
