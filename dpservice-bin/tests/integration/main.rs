@@ -11,3 +11,4 @@ mod cmdline;
 mod grpc_server;
 mod ha;
 mod lifecycle;
+mod packets;
