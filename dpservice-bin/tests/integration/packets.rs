@@ -1,7 +1,8 @@
 //! Packets through the real daemon: pytest's port layout (`dtap0`, `dtap1`,
 //! `dtapvf_0..2`) in a private namespace, configured over gRPC. Each daemon TAP is
-//! joined (tc mirred both ways) to a TAP the test opens with the port library, so the test plays the VMs and
-//! the underlay router with plain frames and checks the bytes that come back.
+//! joined (tc mirred both ways) to a TAP the test opens with the port library, so the
+//! test plays the VMs and the underlay router with plain frames and checks the bytes
+//! that come back.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
