@@ -530,3 +530,23 @@ fn overlay_forwarding_through_the_daemon() {
         assert_eq!(got[20], 4);
     }
 }
+
+/// CPU time (user + system) of a process, from /proc, in USER_HZ ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn idle_daemon_sleeps() {
+    let rig = Rig::start(&[]);
+    rig.configure();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(rig.daemon.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(rig.daemon.pid()) - before;
+    // a polling worker would burn the whole 2 s (200 ticks)
+    assert!(used <= 10, "idle daemon used {used} ticks of CPU in 2 s");
+}
