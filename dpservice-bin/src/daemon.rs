@@ -36,6 +36,9 @@ pub enum DaemonError {
     /// gRPC server.
     #[error(transparent)]
     Grpc(#[from] ServerError),
+    /// A `--vdev` TAP device.
+    #[error(transparent)]
+    Ports(#[from] crate::port::tap::TapError),
     /// `--debug-coredumps`.
     #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
     Coredumps(std::io::Error),
@@ -77,8 +80,9 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     let runtime_dir = RuntimeDir::create(&cfg.instance.runtime_dir(), cfg.instance.prefix())?;
     let listener = server::bind(cfg.grpc_port)?;
 
-    // The packet path (ports from cfg.taps, graph) joins the dataplane here.
-    let dataplane = Dataplane::new(State::new(cfg.state_config()));
+    // ports (all --vdev TAPs but the sync port) and the packet graph
+    let packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
+    let dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
     let (worker, handle) = Worker::spawn(dataplane).map_err(start_err("the worker thread"))?;
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();

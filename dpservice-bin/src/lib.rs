@@ -7,15 +7,23 @@
 //! - [`ha`]: active/standby by lock file;
 //! - [`worker`]: the single thread that owns and mutates the dataplane;
 //! - [`grpc`]: the gRPC server (health, reflection, the dpservice API);
-//! - [`state`]: the control-plane state.
+//! - [`state`]: the control-plane state;
+//! - [`wire`]: zero-copy views of the protocols on the packet path;
+//! - [`port`]: packet devices (TAP, in-memory) behind one trait;
+//! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
+//! - [`hash`]: upstream's wire-visible hash functions.
 
 pub mod config;
 pub mod daemon;
+pub mod graph;
 pub mod grpc;
 pub mod ha;
+pub mod hash;
 pub mod logging;
+pub mod port;
 pub mod runtime_dir;
 pub mod state;
+pub mod wire;
 pub mod worker;
 
 use std::io::Write as _;

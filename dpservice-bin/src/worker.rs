@@ -17,6 +17,7 @@ use std::time::Instant;
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::graph::datapath::Datapath;
 use crate::state::State;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
@@ -30,6 +31,9 @@ pub struct Dataplane {
     /// HA role: false while standing by (rx reads nothing), true once the active lock
     /// is held. Flipped on this thread by [`Dataplane::become_active`].
     pub active: bool,
+    /// The packet path: graph, ports and their timers (`None`: a control-plane-only
+    /// dataplane, as in tests of the gRPC layer).
+    pub packets: Option<Datapath>,
 }
 
 impl Dataplane {
@@ -38,6 +42,15 @@ impl Dataplane {
         Dataplane {
             state,
             active: false,
+            packets: None,
+        }
+    }
+
+    /// A dataplane in standby that forwards packets on `packets`' ports.
+    pub fn with_packets(state: State, packets: Datapath) -> Dataplane {
+        Dataplane {
+            packets: Some(packets),
+            ..Dataplane::new(state)
         }
     }
 
@@ -45,30 +58,46 @@ impl Dataplane {
     pub fn become_active(&mut self) {
         if !self.active {
             self.active = true;
+            if let Some(p) = self.packets.as_mut() {
+                p.graph.set_active(true);
+            }
             tracing::info!("Starting packet processing");
         }
     }
 
-    /// Packet-path hook: processes what the ports have (when active); returns whether
-    /// anything was done, so the worker keeps polling while busy. No ports yet.
+    /// Packet-path hook: processes what the ports have (when active) and the due
+    /// packet-path timers; returns whether packets moved, so the worker keeps polling
+    /// while busy.
     fn run_bursts(&mut self) -> bool {
-        false
+        match self.packets.as_mut() {
+            Some(p) => p.run_bursts(&self.state, Instant::now()),
+            None => false,
+        }
     }
 
     /// Packet-path hook: removes the conntrack flows that control-plane changes made
     /// stale (`State::take_flow_purges`). No flow table yet: the queue is only emptied.
     fn purge_stale_flows(&mut self) {
         let _ = self.state.take_flow_purges();
+        // VF ports follow their interfaces (CreateInterface / DeleteInterface)
+        if let Some(p) = self.packets.as_mut() {
+            p.sync_with_state(&self.state);
+        }
     }
 
     /// Packet-path hook: descriptors the worker also sleeps on (port fds).
     fn sleep_fds(&self) -> Vec<BorrowedFd<'_>> {
-        Vec::new()
+        self.packets
+            .as_ref()
+            .map(Datapath::sleep_fds)
+            .unwrap_or_default()
     }
 
     /// Packet-path hook: when the worker must wake at the latest (timers).
     fn next_deadline(&self) -> Option<Instant> {
-        None
+        self.packets
+            .as_ref()
+            .map(|p| p.next_deadline(Instant::now()))
     }
 }
 

@@ -12,3 +12,4 @@ mod dpservice_api;
 mod grpc_server;
 mod ha;
 mod lifecycle;
+mod packets;

@@ -1,0 +1,335 @@
+//! Packet-path throughput on the in-memory backend: VF→VF, VF→PF encapsulation and PF→VF
+//! decapsulation of 64-byte frames, each against a bare rx→tx loop over the same ports in
+//! the same run (the cost of the graph itself).
+//!
+//! `cargo bench -p dpservice-bin --bench packet_path` runs the criterion groups and then
+//! prints one JSON line per case with packets per second of CPU time and the ratio to the
+//! bare loop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion, Throughput};
+use dpservice::model::{CreateInterface, IpPrefix, Metering, Route};
+use dpservice_bin::graph::driver::PortSet;
+use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
+use dpservice_bin::port::memory::MemoryPort;
+use dpservice_bin::port::{PacketBuf, Pool, Port, PortId};
+use dpservice_bin::state::{PortInfo, PortKind, State, StateConfig};
+use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
+use dpservice_bin::wire::{ip_proto, ipv4, ipv6};
+
+const BURST: usize = 64;
+const FRAME_LEN: usize = 64;
+const PF0: PortId = 0;
+const PF1: PortId = 1;
+const VF0: PortId = 2;
+const VF1: PortId = 3;
+const HOST_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1);
+const VM2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 2);
+const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
+const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
+const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
+
+fn mac(last: u8) -> MacAddr {
+    MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
+}
+
+/// A 64-byte Ethernet/IPv4/UDP frame (18 bytes of UDP payload).
+fn udp_frame(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    let mut f = vec![0u8; FRAME_LEN];
+    ethernet::emit(
+        &mut f,
+        mac(0),
+        MacAddr([0x52, 0x54, 0, 0, 0, 1]),
+        ethertype::IPV4,
+    );
+    let l4 = FRAME_LEN - ethernet::HEADER_LEN - ipv4::HEADER_LEN;
+    ipv4::Repr {
+        src,
+        dst,
+        protocol: ip_proto::UDP,
+        payload_len: l4 as u16,
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        flags_frag: 0,
+    }
+    .emit(&mut f[ethernet::HEADER_LEN..]);
+    let u = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
+    f[u..u + 2].copy_from_slice(&4000u16.to_be_bytes());
+    f[u + 2..u + 4].copy_from_slice(&80u16.to_be_bytes());
+    f[u + 4..u + 6].copy_from_slice(&(l4 as u16).to_be_bytes());
+    f
+}
+
+/// The 64-byte frame from a remote VM to vm2, in a tunnel to vm2's underlay.
+fn tunnel_frame() -> Vec<u8> {
+    let inner = udp_frame(REMOTE_IP, VM2_IP);
+    let mut f = vec![0u8; ethernet::HEADER_LEN + ipv6::HEADER_LEN];
+    ethernet::emit(
+        &mut f,
+        MacAddr([0x22; 6]),
+        MacAddr([0xaa; 6]),
+        ethertype::IPV6,
+    );
+    ipv6::Repr {
+        src: Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1),
+        dst: VM2_UL,
+        next_header: ip_proto::IPIP,
+        payload_len: (inner.len() - ethernet::HEADER_LEN) as u16,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut f[ethernet::HEADER_LEN..]);
+    f.extend_from_slice(&inner[ethernet::HEADER_LEN..]);
+    f
+}
+
+fn state() -> State {
+    let info = |id, kind, name: &str| PortInfo {
+        id,
+        device: format!("net_tap{id}"),
+        kernel_name: name.into(),
+        kind,
+    };
+    let ports = vec![
+        info(PF0, PortKind::Pf0, "dtap0"),
+        info(PF1, PortKind::Pf1, "dtap1"),
+        info(VF0, PortKind::Vf, "dtapvf_0"),
+        info(VF1, PortKind::Vf, "dtapvf_1"),
+    ];
+    let mut s = State::new(StateConfig::new(HOST_UL, ports));
+    for (id, dev, ip, ul) in [
+        (
+            "vm1",
+            "net_tap2",
+            VM1_IP,
+            Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 1),
+        ),
+        ("vm2", "net_tap3", VM2_IP, VM2_UL),
+    ] {
+        s.create_interface(CreateInterface {
+            id: id.into(),
+            vni: 100,
+            ipv4: Some(ip),
+            ipv6: None,
+            pxe: None,
+            device: dev.into(),
+            metering: Metering::default(),
+            preferred_underlay: Some(ul),
+            hostname: None,
+        })
+        .unwrap();
+    }
+    s.create_route(&Route {
+        vni: 100,
+        prefix: IpPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24).unwrap(),
+        nexthop_vni: 100,
+        nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
+    })
+    .unwrap();
+    s
+}
+
+/// A graph whose port `source` receives copies of `frame` without end; all ports discard
+/// what they send.
+struct Setup {
+    graph: Graph,
+    ports: PortSet,
+    state: State,
+    now: Instant,
+}
+
+fn setup(source: PortId, frame: &[u8]) -> Setup {
+    let macs = [MacAddr([0x22; 6]), MacAddr([0x23; 6]), mac(0), mac(1)];
+    let roles = [PortRole::Pf0, PortRole::Pf1, PortRole::Vf, PortRole::Vf];
+    let gports: Vec<GraphPort> = (0..4)
+        .map(|i| GraphPort {
+            id: i as PortId,
+            role: roles[i],
+            mac: macs[i],
+        })
+        .collect();
+    let cfg = GraphConfig {
+        host_underlay: HOST_UL,
+        burst_size: BURST,
+        ..GraphConfig::default()
+    };
+    let mut graph = Graph::new(cfg, &gports);
+    let mut ports = PortSet::new();
+    for g in &gports {
+        // only the source generates; the others only sink (their generator never runs)
+        let f: &[u8] = if g.id == source { frame } else { &[0u8; 60] };
+        ports.insert(
+            g.id,
+            Box::new(MemoryPort::generator(&format!("p{}", g.id), g.mac, f)),
+        );
+    }
+    for id in [VF0, VF1] {
+        graph.start_port(id);
+    }
+    // receive only on the source port
+    for id in [PF0, PF1, VF0, VF1] {
+        if id != source {
+            graph.stop_port(id);
+        }
+    }
+    graph.start_port(source);
+    graph.set_active(true);
+    Setup {
+        graph,
+        ports,
+        state: state(),
+        now: Instant::now(),
+    }
+}
+
+impl Setup {
+    fn round(&mut self) -> usize {
+        self.ports.poll(&mut self.graph, &self.state, self.now)
+    }
+}
+
+/// The bare loop: the same generator and sink, no graph.
+struct Bare {
+    src: MemoryPort,
+    dst: MemoryPort,
+    pool: Pool,
+    burst: Vec<PacketBuf>,
+}
+
+impl Bare {
+    fn new(frame: &[u8]) -> Bare {
+        Bare {
+            src: MemoryPort::generator("src", mac(0), frame),
+            dst: MemoryPort::generator("dst", mac(1), &[0; 60]),
+            pool: Pool::new(4096),
+            burst: Vec::with_capacity(BURST),
+        }
+    }
+
+    fn round(&mut self) -> usize {
+        let n = self.src.rx_burst(&mut self.pool, &mut self.burst, BURST);
+        self.dst.tx_burst(&mut self.burst, &mut self.pool);
+        n * 2
+    }
+}
+
+fn cases() -> Vec<(&'static str, PortId, PortId, Vec<u8>)> {
+    vec![
+        ("vf_to_vf", VF0, VF1, udp_frame(VM1_IP, VM2_IP)),
+        ("vf_to_pf_encap", VF0, PF0, udp_frame(VM1_IP, REMOTE_IP)),
+        ("pf_to_vf_decap", PF0, VF1, tunnel_frame()),
+    ]
+}
+
+fn check_walks() {
+    // every case really takes its path: all packets leave on the expected port
+    for (name, src, dst, frame) in cases() {
+        let mut s = setup(src, &frame);
+        assert_eq!(
+            s.round(),
+            2 * BURST,
+            "{name}: not every packet went through"
+        );
+        let tx = s
+            .ports
+            .stats()
+            .find(|(id, _)| *id == dst)
+            .unwrap()
+            .1
+            .tx_packets;
+        assert_eq!(tx, BURST as u64, "{name}: packets left elsewhere");
+    }
+}
+
+fn bench_graph(c: &mut Criterion) {
+    check_walks();
+    let mut group = c.benchmark_group("packet_path");
+    group.throughput(Throughput::Elements(BURST as u64));
+    for (name, src, _, frame) in cases() {
+        let mut bare = Bare::new(&frame);
+        group.bench_function(format!("{name}/bare_rx_tx"), |b| {
+            b.iter(|| black_box(bare.round()))
+        });
+        let mut s = setup(src, &frame);
+        group.bench_function(format!("{name}/graph"), |b| b.iter(|| black_box(s.round())));
+    }
+    group.finish();
+}
+
+/// CPU time this thread has used (user + system), from /proc in USER_HZ (1/100 s) ticks.
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = field(11) + field(12);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Packets per second of `round` (each round moves one burst) over `window` of wall time:
+/// (per wall second, per second of this thread's CPU time). The machine is shared, so the
+/// CPU-time figure is the one to compare.
+fn rate(mut round: impl FnMut() -> usize, window: Duration) -> (f64, f64) {
+    for _ in 0..1000 {
+        round();
+    }
+    let start = Instant::now();
+    let cpu0 = thread_cpu();
+    let mut rounds = 0u64;
+    while start.elapsed() < window {
+        for _ in 0..256 {
+            black_box(round());
+        }
+        rounds += 256;
+    }
+    let pkts = (rounds * BURST as u64) as f64;
+    let cpu = (thread_cpu() - cpu0).as_secs_f64().max(0.01);
+    (pkts / start.elapsed().as_secs_f64(), pkts / cpu)
+}
+
+fn report() {
+    // PACKET_PATH_PROFILE=<case>: only that case's graph loop for 5 s (for perf)
+    if let Ok(only) = std::env::var("PACKET_PATH_PROFILE") {
+        for (name, src, _, frame) in cases().into_iter().filter(|c| c.0 == only) {
+            let mut s = setup(src, &frame);
+            let (wall, cpu) = rate(|| s.round(), Duration::from_secs(5));
+            println!(
+                "{{\"case\":\"{name}\",\"mpps_wall\":{:.2},\"mpps_cpu\":{:.2}}}",
+                wall / 1e6,
+                cpu / 1e6
+            );
+        }
+        return;
+    }
+    for (name, src, _, frame) in cases() {
+        let mut bare = Bare::new(&frame);
+        let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
+        let mut s = setup(src, &frame);
+        let (_, graph) = rate(|| s.round(), Duration::from_secs(2));
+        println!(
+            "{{\"case\":\"{name}\",\"frame_bytes\":{},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
+            frame.len(),
+            graph / 1e6,
+            base / 1e6,
+            graph / base
+        );
+    }
+}
+
+criterion_group!(benches, bench_graph);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // the JSON summary only in a real benchmark run, not under `cargo test`
+    if std::env::args().any(|a| a == "--bench") {
+        report();
+    }
+}

@@ -1,0 +1,44 @@
+//! Daemon options the packet path needs, as plain values (the command-line parser fills
+//! them in).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Packet-path configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphConfig {
+    /// `--ipv6`: tunnel source for packets not tied to a VM.
+    pub host_underlay: Ipv6Addr,
+    /// `--dhcp-mtu` (DHCP option 26).
+    pub dhcp_mtu: u16,
+    /// `--dhcp-dns`, in order (DHCP option 6).
+    pub dhcp_dns: Vec<Ipv4Addr>,
+    /// `--dhcpv6-dns`, in order (DHCPv6 option 23).
+    pub dhcpv6_dns: Vec<Ipv6Addr>,
+    /// `--wcmp`: share of IPv4 tunnel egress on pf0, 0..=100.
+    pub wcmp_percent: u8,
+    /// `--enable-ipv6-overlay`: answer ND/RS and send periodic RA/NA.
+    pub ipv6_overlay: bool,
+    /// Behave like an upstream build with virtual services (adds the 169.254.1.0/24 route
+    /// to DHCP option 121). The daemon lists `--udp-virtsvc` in `--help`, so it is one.
+    pub virtual_services: bool,
+    /// Packets per rx burst (upstream: 256; 32–64 keeps caches warm).
+    pub burst_size: usize,
+    /// Packet buffers in the pool.
+    pub pool_size: usize,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            host_underlay: Ipv6Addr::UNSPECIFIED,
+            dhcp_mtu: 1500,
+            dhcp_dns: Vec::new(),
+            dhcpv6_dns: Vec::new(),
+            wcmp_percent: 100,
+            ipv6_overlay: false,
+            virtual_services: true,
+            burst_size: 64,
+            pool_size: 16 * 1024,
+        }
+    }
+}

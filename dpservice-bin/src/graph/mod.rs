@@ -1,0 +1,605 @@
+//! The packet graph: named nodes with upstream's names and edges (dataplane.md §3), driven
+//! with bursts of packets and the current time. Sans-I/O: the graph never reads a device
+//! or a clock; the worker hands it received bursts ([`Graph::rx`]), runs it
+//! ([`Graph::run`]) and empties its per-port transmit queues ([`Graph::flush_tx`]).
+//! [`driver::PortSet`] does exactly that over [`crate::port::Port`]s.
+//!
+//! Nodes are functions `fn(&mut Ctx, &mut Buf) -> Next` in `nodes/`, one file per node.
+//! A burst is walked packet by packet to completion (node after node until a transmit
+//! queue or `drop`), which keeps a packet hot in cache and needs no queue between nodes;
+//! every node visit is counted (objects per packet, calls per burst), every drop per
+//! reason, and every edge is reported to the trace sink while tracing is on.
+
+pub mod config;
+pub mod datapath;
+pub mod driver;
+pub mod drop;
+pub mod meta;
+pub mod node;
+pub mod ports;
+pub mod setup;
+pub mod trace;
+
+mod nodes;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::Ipv6Addr;
+use std::time::Instant;
+
+pub use config::GraphConfig;
+pub use drop::DropReason;
+pub use node::{Next, Node, NodeId, NodeStats, TxEdges};
+pub use nodes::rx_periodic::MaintenanceTimer;
+pub use ports::{GraphPort, PortRole, PortState, PortTable};
+pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
+
+/// The control-plane state the nodes read (through its packet-path accessors only).
+pub(crate) use crate::state;
+
+use crate::hash::Wcmp;
+use crate::port::{Buf, PacketBuf, Pool, PortId};
+use crate::wire::MacAddr;
+use meta::Meta;
+use state::State;
+use trace::Tracer;
+
+/// Something the control side must hear about (HA sync of learned VM MACs, §16.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphEvent {
+    /// A VF's `neigh_mac` (the VM's MAC) changed.
+    NeighMacChanged { port: PortId, mac: MacAddr },
+}
+
+/// What nodes see besides the packet.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a State,
+    pub cfg: &'a GraphConfig,
+    pub ports: &'a mut PortTable,
+    pub consts: &'a nodes::Consts,
+    pub wcmp: Wcmp,
+    pub events: &'a mut Vec<GraphEvent>,
+    #[allow(dead_code)] // conntrack (packet path II) ages flows with it
+    pub now: Instant,
+}
+
+impl Ctx<'_> {
+    /// Records the VM's MAC on a VF, reporting a change.
+    pub fn learn_neigh_mac(&mut self, port: PortId, mac: MacAddr) {
+        if let Some(p) = self.ports.get_mut(port) {
+            if p.neigh_mac != mac {
+                p.neigh_mac = mac;
+                self.events.push(GraphEvent::NeighMacChanged { port, mac });
+            }
+        }
+    }
+}
+
+/// Queues, counters, the pool and the tracer: everything a packet move touches.
+struct Fabric {
+    /// Packets received and not yet walked (the input of `cls`).
+    entry: Vec<PacketBuf>,
+    tx: Vec<Vec<PacketBuf>>,
+    stats: Vec<NodeStats>,
+    names: Vec<String>,
+    exists: Vec<bool>,
+    drops: [u64; DropReason::COUNT],
+    pool: Pool,
+    tracer: Tracer,
+    slots: usize,
+}
+
+impl Fabric {
+    #[inline]
+    fn rx_id(&self, port: PortId) -> NodeId {
+        NodeId((Node::COUNT + usize::from(port)) as u16)
+    }
+
+    #[inline]
+    fn tx_id(&self, port: PortId) -> NodeId {
+        NodeId((Node::COUNT + self.slots + usize::from(port)) as u16)
+    }
+
+    #[cold]
+    fn trace(
+        &mut self,
+        kind: TraceKind,
+        node: NodeId,
+        next: Option<NodeId>,
+        pkt: &Buf,
+        port: PortId,
+    ) {
+        let names = &self.names;
+        let ev = TraceEvent {
+            kind,
+            node: &names[node.index()],
+            next: next.map(|n| names[n.index()].as_str()),
+            port,
+            pkt_id: pkt.meta.pkt_id,
+            drop_reason: None,
+            frame: pkt.frame(),
+        };
+        self.tracer.emit(&ev);
+    }
+
+    #[inline]
+    fn drop_pkt(&mut self, from: NodeId, reason: DropReason, pkt: PacketBuf) {
+        self.drops[reason.index()] += 1;
+        self.stats[Node::Drop.id().index()].objs += 1;
+        if self.tracer.active {
+            self.trace(
+                TraceKind::Edge,
+                from,
+                Some(Node::Drop.id()),
+                &pkt,
+                pkt.meta.in_port,
+            );
+            let names = &self.names;
+            let ev = TraceEvent {
+                kind: TraceKind::Drop,
+                node: &names[Node::Drop.id().index()],
+                next: None,
+                port: pkt.meta.in_port,
+                pkt_id: pkt.meta.pkt_id,
+                drop_reason: Some(reason),
+                frame: pkt.frame(),
+            };
+            self.tracer.emit(&ev);
+        }
+        self.pool.free(pkt);
+    }
+
+    /// Moves a packet that leaves a node to a transmit queue or `drop` (or, from a
+    /// source node, into `cls`).
+    #[inline(always)]
+    fn route(&mut self, from: NodeId, next: Next, pkt: PacketBuf) {
+        match next {
+            Next::Node(n) => {
+                if self.tracer.active {
+                    self.trace(TraceKind::Edge, from, Some(n.id()), &pkt, pkt.meta.in_port);
+                }
+                debug_assert_eq!(n, Node::Cls, "only source nodes queue for a node");
+                self.entry.push(pkt);
+            }
+            Next::Tx(port) => {
+                let idx = usize::from(port);
+                if idx >= self.slots || !self.exists[self.tx_id(port).index()] {
+                    self.drop_pkt(from, DropReason::BadOutputPort, pkt);
+                    return;
+                }
+                if self.tracer.active {
+                    let to = self.tx_id(port);
+                    self.trace(TraceKind::Edge, from, Some(to), &pkt, pkt.meta.in_port);
+                }
+                self.tx[idx].push(pkt);
+            }
+            Next::Drop(reason) => self.drop_pkt(from, reason, pkt),
+        }
+    }
+}
+
+/// The packet graph of one worker.
+pub struct Graph {
+    cfg: GraphConfig,
+    ports: PortTable,
+    consts: nodes::Consts,
+    wcmp: Wcmp,
+    fabric: Fabric,
+    events: Vec<GraphEvent>,
+    next_pkt_id: u32,
+    active: bool,
+}
+
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Graph")
+            .field("cfg", &self.cfg)
+            .field("ports", &self.ports)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Graph {
+    /// A graph for these ports (uplinks and VFs; not the HA sync port). It starts
+    /// standby (receives nothing) until [`Graph::set_active`].
+    pub fn new(cfg: GraphConfig, ports: &[GraphPort]) -> Graph {
+        let table = PortTable::new(ports);
+        let slots = table.slots();
+        let total = Node::COUNT + 2 * slots;
+        let mut names = vec![String::new(); total];
+        let mut exists = vec![false; total];
+        for n in Node::ALL {
+            names[n as usize] = n.name().to_owned();
+            exists[n as usize] = true;
+        }
+        for p in table.iter() {
+            let rx = Node::COUNT + usize::from(p.id);
+            let tx = Node::COUNT + slots + usize::from(p.id);
+            names[rx] = node::rx_node_name(p.id);
+            names[tx] = node::tx_node_name(p.id);
+            exists[rx] = true;
+            exists[tx] = true;
+        }
+        let fabric = Fabric {
+            entry: Vec::with_capacity(cfg.burst_size),
+            tx: (0..slots)
+                .map(|_| Vec::with_capacity(cfg.burst_size))
+                .collect(),
+            stats: vec![NodeStats::default(); total],
+            names,
+            exists,
+            drops: [0; DropReason::COUNT],
+            pool: Pool::new(cfg.pool_size),
+            tracer: Tracer::new(),
+            slots,
+        };
+        Graph {
+            consts: nodes::Consts::new(&cfg),
+            wcmp: Wcmp::new(cfg.wcmp_percent),
+            cfg,
+            ports: table,
+            fabric,
+            events: Vec::new(),
+            next_pkt_id: 0,
+            active: false,
+        }
+    }
+
+    pub fn config(&self) -> &GraphConfig {
+        &self.cfg
+    }
+
+    // ---- instance and port control (called by the worker between bursts) ----
+
+    /// Active instances receive; standby ones only send periodic frames (§16.1).
+    pub fn set_active(&mut self, active: bool) {
+        self.active = active;
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    pub fn ports(&self) -> &PortTable {
+        &self.ports
+    }
+
+    pub fn port(&self, port: PortId) -> Option<&PortState> {
+        self.ports.get(port)
+    }
+
+    /// Marks a port started (CreateInterface for a VF): it receives from now on, and its
+    /// ARP cycle begins anew. The learned VM MAC is kept (§2.3).
+    pub fn start_port(&mut self, port: PortId) -> bool {
+        let Some(p) = self.ports.get_mut(port) else {
+            return false;
+        };
+        p.started = true;
+        p.arp_done = false;
+        true
+    }
+
+    /// Marks a port stopped (DeleteInterface).
+    pub fn stop_port(&mut self, port: PortId) -> bool {
+        let Some(p) = self.ports.get_mut(port) else {
+            return false;
+        };
+        p.started = false;
+        true
+    }
+
+    /// Link state of an uplink changed (§2.5); VFs are always up.
+    pub fn set_link(&mut self, port: PortId, up: bool) {
+        if let Some(p) = self.ports.get_mut(port) {
+            if p.is_pf() {
+                p.link_up = up;
+            }
+        }
+    }
+
+    /// Sets a port's neighbour MAC: the underlay router of a PF (§17.4) or, from HA sync,
+    /// the VM behind a VF. No event is reported.
+    pub fn set_neigh_mac(&mut self, port: PortId, mac: MacAddr) -> bool {
+        let Some(p) = self.ports.get_mut(port) else {
+            return false;
+        };
+        p.neigh_mac = mac;
+        true
+    }
+
+    /// Events since the last call (learned VM MACs).
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, GraphEvent> {
+        self.events.drain(..)
+    }
+
+    // ---- packets in and out ----
+
+    /// The buffer pool (for ports to receive into).
+    pub fn pool_mut(&mut self) -> &mut Pool {
+        &mut self.fabric.pool
+    }
+
+    fn next_id(&mut self) -> u32 {
+        self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
+        self.next_pkt_id
+    }
+
+    /// The `rx-<port>-0` node: takes a received burst (emptying `pkts`), stamps each packet
+    /// and queues it for `cls`.
+    pub fn rx(&mut self, port: PortId, pkts: &mut Vec<PacketBuf>) {
+        if pkts.is_empty() {
+            return;
+        }
+        self.fabric.tracer.refresh();
+        let known = self.ports.get(port).is_some();
+        let rx = self.fabric.rx_id(port);
+        if known {
+            let s = &mut self.fabric.stats[rx.index()];
+            s.calls += 1;
+            s.objs += pkts.len() as u64;
+        }
+        for mut pkt in pkts.drain(..) {
+            self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
+            pkt.meta = Meta::received(port, self.next_pkt_id);
+            if !known {
+                self.fabric
+                    .drop_pkt(Node::Cls.id(), DropReason::UnknownPort, pkt);
+                continue;
+            }
+            if self.fabric.tracer.active {
+                self.fabric.trace(TraceKind::Rx, rx, None, &pkt, port);
+            }
+            self.fabric.route(rx, Next::Node(Node::Cls), pkt);
+        }
+    }
+
+    /// Walks every received packet through the nodes until it is queued for transmission
+    /// or dropped. Returns the number of packets walked.
+    pub fn run(&mut self, state: &State, now: Instant) -> usize {
+        self.fabric.tracer.refresh();
+        let mut input = std::mem::take(&mut self.fabric.entry);
+        let walked = input.len();
+        // a node's calls count bursts it saw packets in: compare objects before and after
+        let mut before = [0u64; Node::COUNT];
+        for (b, s) in before.iter_mut().zip(&self.fabric.stats) {
+            *b = s.objs;
+        }
+        let mut cx = Ctx {
+            state,
+            cfg: &self.cfg,
+            ports: &mut self.ports,
+            consts: &self.consts,
+            wcmp: self.wcmp,
+            events: &mut self.events,
+            now,
+        };
+        let fabric = &mut self.fabric;
+        for mut pkt in input.drain(..) {
+            let mut node = Node::Cls;
+            loop {
+                fabric.stats[node as usize].objs += 1;
+                let next = dispatch(node, &mut cx, &mut pkt);
+                debug_assert!(
+                    edge_allowed(node, next),
+                    "{} -> {next:?} is not an edge",
+                    node.name()
+                );
+                match next {
+                    Next::Node(n) => {
+                        if fabric.tracer.active {
+                            fabric.trace(
+                                TraceKind::Edge,
+                                node.id(),
+                                Some(n.id()),
+                                &pkt,
+                                pkt.meta.in_port,
+                            );
+                        }
+                        node = n;
+                    }
+                    _ => {
+                        fabric.route(node.id(), next, pkt);
+                        break;
+                    }
+                }
+            }
+        }
+        for (s, b) in fabric.stats.iter_mut().zip(before) {
+            if s.objs != b {
+                s.calls += 1;
+            }
+        }
+        // keep the allocation for the next burst
+        if fabric.entry.is_empty() {
+            fabric.entry = input;
+        }
+        walked
+    }
+
+    /// The `tx-<port>` node: hands the port's queued packets to `send`, which must transmit
+    /// from the front and leave unsent packets in the vector (as [`crate::port::Port::tx_burst`]
+    /// does); those are dropped as `tx_queue_full`. Returns the number sent.
+    pub fn flush_tx<F>(&mut self, port: PortId, send: F) -> usize
+    where
+        F: FnOnce(&mut Vec<PacketBuf>, &mut Pool) -> usize,
+    {
+        let idx = usize::from(port);
+        if idx >= self.fabric.slots || self.fabric.tx[idx].is_empty() {
+            return 0;
+        }
+        let tx = self.fabric.tx_id(port);
+        let mut q = std::mem::take(&mut self.fabric.tx[idx]);
+        {
+            let s = &mut self.fabric.stats[tx.index()];
+            s.calls += 1;
+            s.objs += q.len() as u64;
+        }
+        if self.fabric.tracer.active {
+            for pkt in &q {
+                self.fabric.trace(TraceKind::Tx, tx, None, pkt, port);
+            }
+        }
+        let sent = send(&mut q, &mut self.fabric.pool);
+        for pkt in q.drain(..) {
+            self.fabric.drop_pkt(tx, DropReason::TxQueueFull, pkt);
+        }
+        if self.fabric.tx[idx].is_empty() {
+            self.fabric.tx[idx] = q;
+        }
+        sent
+    }
+
+    /// Packets waiting in a port's transmit queue.
+    pub fn tx_pending(&self, port: PortId) -> usize {
+        self.fabric.tx.get(usize::from(port)).map_or(0, Vec::len)
+    }
+
+    /// The `rx_periodic` node: queues the maintenance frames of §5.5 (ARP; with the IPv6
+    /// overlay also RA and unsolicited NA) for every started VF. Returns how many.
+    pub fn inject_periodic(&mut self, state: &State) -> usize {
+        self.fabric.tracer.refresh();
+        let mut frames = Vec::new();
+        nodes::rx_periodic::build(&self.cfg, &self.ports, state, &mut frames);
+        let src = Node::RxPeriodic.id();
+        let mut n = 0;
+        for (port, frame) in frames {
+            let Some(mut pkt) = self.fabric.pool.alloc_frame(frame.as_slice()) else {
+                break;
+            };
+            let id = self.next_id();
+            pkt.meta = Meta::received(port, id);
+            pkt.meta.l3_type = frame.ethertype();
+            self.fabric.route(src, Next::Tx(port), pkt);
+            n += 1;
+        }
+        if n > 0 {
+            let s = &mut self.fabric.stats[src.index()];
+            s.calls += 1;
+            s.objs += n as u64;
+        }
+        n
+    }
+
+    // ---- observation ----
+
+    /// Every node with its statistics, fixed nodes first.
+    pub fn node_stats(&self) -> impl Iterator<Item = (&str, NodeStats)> + '_ {
+        let f = &self.fabric;
+        (0..f.names.len())
+            .filter(|&i| f.exists[i])
+            .map(|i| (f.names[i].as_str(), f.stats[i]))
+    }
+
+    /// Statistics of one node by name.
+    pub fn node_stat(&self, name: &str) -> Option<NodeStats> {
+        self.node_stats().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+
+    /// Drops per reason.
+    pub fn drop_stats(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .iter()
+            .map(|&r| (r, self.fabric.drops[r.index()]))
+    }
+
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.fabric.drops[reason.index()]
+    }
+
+    /// Names of every node of this graph.
+    pub fn node_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.node_stats().map(|(n, _)| n)
+    }
+
+    /// Successor names of a node (`drop` first, as edge 0 upstream).
+    pub fn edges(&self, name: &str) -> Option<Vec<String>> {
+        let f = &self.fabric;
+        let idx = (0..f.names.len()).find(|&i| f.exists[i] && f.names[i] == name)?;
+        let mut out = Vec::new();
+        if idx != Node::Drop as usize {
+            out.push(Node::Drop.name().to_owned());
+        }
+        let pfs: Vec<PortId> = self
+            .ports
+            .iter()
+            .filter(|p| p.is_pf())
+            .map(|p| p.id)
+            .collect();
+        let vfs: Vec<PortId> = self
+            .ports
+            .iter()
+            .filter(|p| !p.is_pf())
+            .map(|p| p.id)
+            .collect();
+        if idx < Node::COUNT {
+            let n = Node::ALL[idx];
+            if n == Node::Drop {
+                return Some(out);
+            }
+            out.extend(n.fixed_edges().iter().map(|e| e.name().to_owned()));
+            let tx: Vec<PortId> = match n.tx_edges() {
+                TxEdges::None => Vec::new(),
+                TxEdges::Vfs => vfs,
+                TxEdges::Pfs => pfs,
+                TxEdges::All => self.ports.iter().map(|p| p.id).collect(),
+            };
+            out.extend(tx.into_iter().map(node::tx_node_name));
+        } else if idx < Node::COUNT + f.slots {
+            out.push(Node::Cls.name().to_owned());
+        }
+        Some(out)
+    }
+
+    /// The switch that turns tracing on and off (shareable with other threads).
+    pub fn trace_switch(&self) -> TraceSwitch {
+        self.fabric.tracer.switch.clone()
+    }
+
+    /// Installs (or removes) the trace sink.
+    pub fn set_trace_sink(&mut self, sink: Option<Box<dyn TraceSink>>) {
+        self.fabric.tracer.sink = sink;
+    }
+
+    /// The host underlay (`--ipv6`).
+    pub fn host_underlay(&self) -> Ipv6Addr {
+        self.cfg.host_underlay
+    }
+}
+
+/// Runs one node on one packet.
+#[inline(always)]
+fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    use nodes::*;
+    match node {
+        Node::Cls => cls::process(cx, pkt),
+        Node::Arp => arp::process(cx, pkt),
+        Node::Ipv6Nd => ipv6_nd::process(cx, pkt),
+        Node::Dhcp => dhcp::process(cx, pkt),
+        Node::Dhcpv6 => dhcpv6::process(cx, pkt),
+        Node::IpipDecap => ipip_decap::process(cx, pkt),
+        Node::Conntrack => conntrack::process(cx, pkt),
+        Node::Lb => lb::process(cx, pkt),
+        Node::Dnat => dnat::process(cx, pkt),
+        Node::Ipv4Lookup => ipv4_lookup::process(cx, pkt),
+        Node::Ipv6Lookup => ipv6_lookup::process(cx, pkt),
+        Node::Snat => snat::process(cx, pkt),
+        Node::Firewall => firewall::process(cx, pkt),
+        Node::PacketRelay => packet_relay::process(cx, pkt),
+        Node::IpipEncap => ipip_encap::process(cx, pkt),
+        Node::Virtsvc => virtsvc::process(cx, pkt),
+        // source and sink nodes are not walked
+        Node::RxPeriodic | Node::Drop => Next::Drop(DropReason::NotHandled),
+    }
+}
+
+/// Whether `node` may send to `next` (the declared edges of §3.1).
+fn edge_allowed(node: Node, next: Next) -> bool {
+    match next {
+        Next::Drop(_) => true,
+        Next::Node(n) => node.fixed_edges().contains(&n),
+        // the port kind is checked by the nodes themselves
+        Next::Tx(_) => node.tx_edges() != TxEdges::None,
+    }
+}

@@ -1,0 +1,79 @@
+//! `cls`: classification of every received (and recirculated) frame (dataplane.md §4).
+
+use crate::graph::drop::DropReason;
+use crate::graph::{Ctx, Next, Node};
+use crate::port::Buf;
+use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
+use crate::wire::icmpv6::msg_type;
+use crate::wire::{arp, be16, ip_proto, ipv6, ipv6_at};
+
+/// Offset of an ICMPv6 type directly after the fixed IPv6 header.
+const ICMPV6_TYPE: usize = ETH + ipv6::HEADER_LEN;
+
+pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    pkt.meta.reset_flow();
+    let f = pkt.frame();
+    if f.len() < ETH {
+        return Next::Drop(DropReason::NotEthernet);
+    }
+    match be16(f, 12) {
+        ethertype::ARP => {
+            let is_arp = arp::Packet::new_checked(&f[ETH..]).is_ok_and(|a| a.is_ethernet_ipv4());
+            return if is_arp {
+                Next::Node(Node::Arp)
+            } else {
+                Next::Drop(DropReason::NotIp)
+            };
+        }
+        ethertype::IPV4 | ethertype::IPV6 => {}
+        ethertype::VLAN | ethertype::QINQ => return Next::Drop(DropReason::NotEthernet),
+        _ => return Next::Drop(DropReason::NotIp),
+    }
+    let Some(port) = cx.ports.get(pkt.meta.in_port) else {
+        return Next::Drop(DropReason::UnknownPort);
+    };
+    let from_pf = port.is_pf();
+
+    if be16(f, 12) == ethertype::IPV4 {
+        if from_pf {
+            return Next::Drop(DropReason::Ipv4FromPf);
+        }
+        // (virtual-service requests are diverted here once virtual services exist)
+        let len = f.len();
+        pkt.meta.l3_type = ethertype::IPV4;
+        pkt.meta.l3_payload_length = (len - ETH) as u32;
+        return Next::Node(Node::Conntrack);
+    }
+
+    if f.len() < ETH + ipv6::HEADER_LEN {
+        return Next::Drop(DropReason::Malformed);
+    }
+    let nh = f[ETH + 6];
+    let is_nd = nh == ip_proto::ICMPV6
+        && f.get(ICMPV6_TYPE)
+            .is_some_and(|&t| t == msg_type::NEIGHBOR_SOLICIT || t == msg_type::ROUTER_SOLICIT);
+    if !from_pf {
+        if is_nd {
+            return Next::Node(Node::Ipv6Nd);
+        }
+        pkt.meta.l3_type = ethertype::IPV6;
+        return Next::Node(Node::Conntrack);
+    }
+    if is_nd {
+        return Next::Drop(DropReason::NdFromPf);
+    }
+    // (virtual-service replies are diverted here once virtual services exist)
+    let inner = match nh {
+        ip_proto::IPIP => ethertype::IPV4,
+        ip_proto::IPV6 => ethertype::IPV6,
+        _ => return Next::Drop(DropReason::NotTunnel),
+    };
+    let (ul_src, ul_dst) = (ipv6_at(f, ETH + 8), ipv6_at(f, ETH + 24));
+    let m = &mut pkt.meta;
+    m.l3_type = inner;
+    m.tun.l3_type = ethertype::IPV6;
+    m.tun.proto_id = nh;
+    m.tun.ul_src = ul_src;
+    m.tun.ul_dst = ul_dst;
+    Next::Node(Node::IpipDecap)
+}

@@ -1,0 +1,218 @@
+//! `conntrack`: inner L3/L4 extraction, DHCP diversion, the flow key and its hash
+//! (dataplane.md §7.1, §7.2, §19.2), and the next node by where the packet came from.
+//!
+//! The flow table itself (lookup/creation, TCP state, timeouts, NAT reply keys) belongs to
+//! packet path II; it plugs in where marked below.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use crate::graph::drop::DropReason;
+use crate::graph::meta::Meta;
+use crate::graph::{Ctx, Next, Node};
+use crate::hash::{vnf_type, FlowKey};
+use crate::port::Buf;
+use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
+use crate::wire::icmpv4::{self, unreach_code};
+use crate::wire::{be16, dhcpv4, dhcpv6, ip_proto, ipv4, ipv4_at, ipv6, ipv6_at};
+
+/// NAT64 well-known prefix `64:ff9b::/96`.
+const NAT64_PREFIX: [u8; 12] = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+
+pub(crate) fn is_nat64(addr: &Ipv6Addr) -> bool {
+    addr.octets()[..12] == NAT64_PREFIX
+}
+
+/// Reads addresses, protocol and L4 fields into the metadata; `Err` if headers are cut.
+fn extract(pkt: &mut Buf) -> Result<usize, DropReason> {
+    let f = pkt.frame();
+    let (src, dst, proto, l4_at) = match pkt.meta.l3_type {
+        ethertype::IPV4 => {
+            // upstream reads L4 right after a 20-byte header (options are not handled)
+            if f.len() < ETH + ipv4::HEADER_LEN {
+                return Err(DropReason::Malformed);
+            }
+            let ip = ETH;
+            (
+                IpAddr::V4(ipv4_at(f, ip + 12)),
+                IpAddr::V4(ipv4_at(f, ip + 16)),
+                f[ip + 9],
+                ip + ipv4::HEADER_LEN,
+            )
+        }
+        ethertype::IPV6 => {
+            if f.len() < ETH + ipv6::HEADER_LEN {
+                return Err(DropReason::Malformed);
+            }
+            let ip = ETH;
+            (
+                IpAddr::V6(ipv6_at(f, ip + 8)),
+                IpAddr::V6(ipv6_at(f, ip + 24)),
+                f[ip + 6],
+                ip + ipv6::HEADER_LEN,
+            )
+        }
+        _ => return Err(DropReason::Malformed),
+    };
+    let l4 = &f[l4_at.min(f.len())..];
+    let mut info = crate::graph::meta::L4Info::default();
+    match proto {
+        ip_proto::TCP | ip_proto::UDP => {
+            if l4.len() < 4 {
+                return Err(DropReason::Malformed);
+            }
+            info.src_port = be16(l4, 0);
+            info.dst_port = be16(l4, 2);
+        }
+        ip_proto::ICMP | ip_proto::ICMPV6 => {
+            if l4.len() < icmpv4::HEADER_LEN {
+                return Err(DropReason::Malformed);
+            }
+            info.icmp_type = l4[0];
+            info.icmp_code = l4[1];
+            info.icmp_ident = be16(l4, 4);
+        }
+        _ => return Err(DropReason::UnsupportedL4),
+    }
+    let m: &mut Meta = &mut pkt.meta;
+    m.src = src;
+    m.dst = dst;
+    m.l4_type = proto;
+    m.l4 = info;
+    Ok(l4_at)
+}
+
+/// IPv4 from a VF: NAT if the source is the interface's address and it has a NAT, else
+/// LB prefix if the source /32 is one of the port's load-balancer prefixes. (Upstream
+/// looks the source up in the whole VNI's SNAT table; a VM sending with another VM's
+/// address is the only case where the two differ.)
+fn vf_ipv4_vnf_type(cx: &Ctx<'_>, port: crate::port::PortId, src: std::net::Ipv4Addr) -> u8 {
+    let Some(vf) = cx.state.vf(port) else {
+        return vnf_type::UNDEFINED;
+    };
+    if vf.ipv4 == Some(src) && vf.nat.is_some() {
+        return vnf_type::NAT;
+    }
+    let host = IpAddr::V4(src);
+    if vf
+        .lb_prefixes
+        .iter()
+        .any(|p| p.prefix.len() == 32 && p.prefix.addr() == host)
+    {
+        return vnf_type::LB_ALIAS_PFX;
+    }
+    vnf_type::UNDEFINED
+}
+
+/// The flow key of §7.2 (ICMP errors keyed by their embedded packet).
+fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<FlowKey, DropReason> {
+    let m = &pkt.meta;
+    let vni = if from_pf {
+        m.tun.dst_vni
+    } else {
+        cx.state.vf(m.in_port).map_or(0, |vf| vf.vni)
+    };
+    let vnf = if from_pf {
+        match m.vnf_type {
+            vnf_type::NAT | vnf_type::LB_ALIAS_PFX => m.vnf_type,
+            _ => vnf_type::UNDEFINED,
+        }
+    } else {
+        match (m.dst, m.src) {
+            (IpAddr::V6(d), _) if is_nat64(&d) => vnf_type::NAT,
+            (IpAddr::V4(_), IpAddr::V4(src)) => vf_ipv4_vnf_type(cx, m.in_port, src),
+            _ => vnf_type::UNDEFINED,
+        }
+    };
+    let mut key = FlowKey {
+        l3_dst: m.dst,
+        l3_src: m.src,
+        proto: m.l4_type,
+        port_dst: 0,
+        src: 0,
+        vni,
+        vnf_type: vnf,
+    };
+    match m.l4_type {
+        ip_proto::TCP | ip_proto::UDP => {
+            key.port_dst = m.l4.dst_port;
+            key.src = m.l4.src_port;
+        }
+        ip_proto::ICMPV6 => {
+            key.port_dst = m.l4.icmp_ident;
+            key.src = u16::from(m.l4.icmp_type);
+        }
+        _ => match m.l4.icmp_type {
+            icmpv4::msg_type::ECHO_REQUEST | icmpv4::msg_type::ECHO_REPLY => {
+                key.port_dst = m.l4.icmp_ident;
+                key.src = u16::from(m.l4.icmp_type);
+            }
+            icmpv4::msg_type::DEST_UNREACHABLE => {
+                if !matches!(
+                    m.l4.icmp_code,
+                    unreach_code::PROTOCOL | unreach_code::PORT | unreach_code::FRAG_NEEDED
+                ) {
+                    return Err(DropReason::UnsupportedIcmp);
+                }
+                // the key of the reverse direction of the connection that failed
+                let f = pkt.frame();
+                let emb = l4_at + icmpv4::HEADER_LEN;
+                if f.len() < emb + ipv4::HEADER_LEN + 4 {
+                    return Err(DropReason::UnsupportedIcmp);
+                }
+                let proto = f[emb + 9];
+                if proto != ip_proto::TCP && proto != ip_proto::UDP {
+                    return Err(DropReason::UnsupportedIcmp);
+                }
+                let hl = usize::from(f[emb] & 0x0f) * 4;
+                let l4 = emb + hl.max(ipv4::HEADER_LEN);
+                if f.len() < l4 + 4 {
+                    return Err(DropReason::UnsupportedIcmp);
+                }
+                key.l3_dst = IpAddr::V4(ipv4_at(f, emb + 12));
+                key.l3_src = IpAddr::V4(ipv4_at(f, emb + 16));
+                key.proto = proto;
+                key.port_dst = be16(f, l4);
+                key.src = be16(f, l4 + 2);
+            }
+            _ => return Err(DropReason::UnsupportedIcmp),
+        },
+    }
+    Ok(key)
+}
+
+pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    let l4_at = match extract(pkt) {
+        Ok(at) => at,
+        Err(reason) => return Next::Drop(reason),
+    };
+    let m = &pkt.meta;
+    if m.l4_type == ip_proto::UDP {
+        if m.l3_type == ethertype::IPV4 && m.l4.dst_port == dhcpv4::SERVER_PORT {
+            return Next::Node(Node::Dhcp);
+        }
+        if m.l3_type == ethertype::IPV6 && m.l4.dst_port == dhcpv6::SERVER_PORT {
+            return Next::Node(Node::Dhcpv6);
+        }
+    }
+    let Some(from_pf) = cx.ports.get(m.in_port).map(|p| p.is_pf()) else {
+        return Next::Drop(DropReason::UnknownPort);
+    };
+    let key = match flow_key(cx, pkt, l4_at, from_pf) {
+        Ok(k) => k,
+        Err(reason) => return Next::Drop(reason),
+    };
+    pkt.meta.flow_hash = key.hash();
+    // (packet path II: flow lookup/creation, direction, TCP state, timeouts)
+
+    if !from_pf {
+        return Next::Node(Node::Dnat);
+    }
+    match pkt.meta.vnf_type {
+        vnf_type::LB => Next::Node(Node::Lb),
+        vnf_type::VIP | vnf_type::NAT => Next::Node(Node::Dnat),
+        vnf_type::LB_ALIAS_PFX | vnf_type::INTERFACE_IP | vnf_type::ALIAS_PFX => {
+            Next::Node(Node::Firewall)
+        }
+        _ => Next::Drop(DropReason::UnknownUnderlay),
+    }
+}

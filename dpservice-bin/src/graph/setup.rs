@@ -1,0 +1,54 @@
+//! Building the packet path from the resolved command line.
+
+use std::time::Instant;
+
+use super::datapath::Datapath;
+use super::{GraphConfig, PortRole};
+use crate::config::Config;
+use crate::port::tap::{TapConfig, TapError};
+use crate::state::{NicType, PortKind};
+use crate::wire::MacAddr;
+
+/// The packet-path options of the command line.
+pub fn graph_config(cfg: &Config) -> GraphConfig {
+    GraphConfig {
+        host_underlay: cfg.underlay,
+        dhcp_mtu: cfg.dhcp_mtu,
+        dhcp_dns: cfg.dhcp_dns.clone(),
+        dhcpv6_dns: cfg.dhcpv6_dns.clone(),
+        wcmp_percent: cfg.wcmp_percent,
+        ipv6_overlay: cfg.ipv6_overlay,
+        ..GraphConfig::default()
+    }
+}
+
+/// Opens every `--vdev` TAP except the HA sync port (port ids in `--vdev` order) and
+/// builds the graph over the uplinks and VFs. The instance starts standby.
+pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
+    let taps: Vec<_> = cfg
+        .taps
+        .iter()
+        .filter(|t| Some(t.port_id) != cfg.sync_port)
+        .map(|t| {
+            let role = cfg
+                .ports
+                .iter()
+                .find(|p| p.id == t.port_id)
+                .map(|p| match p.kind {
+                    PortKind::Pf0 => PortRole::Pf0,
+                    PortKind::Pf1 => PortRole::Pf1,
+                    PortKind::Vf => PortRole::Vf,
+                });
+            let tap = TapConfig {
+                device: t.device.clone(),
+                iface: t.iface.clone(),
+                mac: t.mac.map(|m| MacAddr(m.0)),
+                persist: t.persist,
+            };
+            (t.port_id, tap, role)
+        })
+        .collect();
+    let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
+    dp.set_skip_own_mac(cfg.nic_type != NicType::Tap);
+    Ok(dp)
+}

@@ -1,0 +1,300 @@
+//! A graph with two uplinks and three VM ports, configured like upstream's pytest setup,
+//! driven frame by frame.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
+
+use dpservice::model::{CreateInterface, Metering};
+
+use crate::graph::state::{PortInfo, PortKind, State, StateConfig};
+use crate::graph::{DropReason, Graph, GraphConfig, GraphPort, PortRole};
+use crate::port::PortId;
+use crate::wire::ethernet::{self, ethertype, MacAddr};
+use crate::wire::{ip_proto, ipv4, ipv6, udp};
+
+pub const PF0: PortId = 0;
+pub const PF1: PortId = 1;
+pub const VF0: PortId = 2;
+pub const VF1: PortId = 3;
+pub const VF2: PortId = 4;
+
+pub const PF0_MAC: MacAddr = MacAddr([0x22, 0x22, 0x22, 0x22, 0x22, 0x00]);
+pub const PF1_MAC: MacAddr = MacAddr([0x22, 0x22, 0x22, 0x22, 0x22, 0x01]);
+pub const VF0_MAC: MacAddr = MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, 0x00]);
+pub const VF1_MAC: MacAddr = MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, 0x01]);
+pub const VF2_MAC: MacAddr = MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, 0x02]);
+/// A VM's MAC that differs from its port's (so learning is visible).
+pub const VM1_MAC: MacAddr = MacAddr([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
+
+pub const HOST_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1);
+pub const VM1_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 1);
+pub const VM2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 2);
+pub const VM3_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 3);
+pub const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
+pub const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
+pub const VM3_IP: Ipv4Addr = Ipv4Addr::new(10, 200, 1, 1);
+pub const VM1_IP6: Ipv6Addr = Ipv6Addr::new(0x2000, 100, 1, 0, 0, 0, 0, 1);
+pub const VM2_IP6: Ipv6Addr = Ipv6Addr::new(0x2000, 100, 1, 0, 0, 0, 0, 2);
+/// The neighbour host's VNI-100 network (`neigh_vni1_ov_ip_route`).
+pub const NEIGH_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1);
+
+pub fn pytest_config() -> GraphConfig {
+    GraphConfig {
+        host_underlay: HOST_UL,
+        dhcp_mtu: 1337,
+        dhcp_dns: vec![Ipv4Addr::new(8, 8, 4, 4), Ipv4Addr::new(8, 8, 8, 8)],
+        dhcpv6_dns: vec![
+            "2001:4860:4860::6464".parse().unwrap(),
+            "2002:4861:4861::6464".parse().unwrap(),
+        ],
+        ipv6_overlay: true,
+        ..GraphConfig::default()
+    }
+}
+
+pub struct Harness {
+    pub graph: Graph,
+    pub state: State,
+    pub now: Instant,
+}
+
+fn port_info(id: PortId, kind: PortKind, name: &str) -> PortInfo {
+    PortInfo {
+        id,
+        device: format!("net_tap{id}"),
+        kernel_name: name.into(),
+        kind,
+    }
+}
+
+pub fn iface(
+    id: &str,
+    device: &str,
+    vni: u32,
+    v4: Ipv4Addr,
+    v6: Option<Ipv6Addr>,
+    ul: Ipv6Addr,
+) -> CreateInterface {
+    CreateInterface {
+        id: id.into(),
+        vni,
+        ipv4: Some(v4),
+        ipv6: v6,
+        pxe: None,
+        device: device.into(),
+        metering: Metering::default(),
+        preferred_underlay: Some(ul),
+        hostname: None,
+    }
+}
+
+impl Harness {
+    /// pf0, pf1, three VFs; vm1/vm2 in VNI 100 on VF0/VF1, vm3 in VNI 200 on VF2.
+    pub fn new(cfg: GraphConfig) -> Harness {
+        Self::with(cfg, |_| {})
+    }
+
+    /// Like [`Harness::new`], letting the test adjust vm1's interface first.
+    pub fn with(cfg: GraphConfig, adjust_vm1: impl FnOnce(&mut CreateInterface)) -> Harness {
+        let ports = vec![
+            port_info(PF0, PortKind::Pf0, "dtap0"),
+            port_info(PF1, PortKind::Pf1, "dtap1"),
+            port_info(VF0, PortKind::Vf, "dtapvf_0"),
+            port_info(VF1, PortKind::Vf, "dtapvf_1"),
+            port_info(VF2, PortKind::Vf, "dtapvf_2"),
+        ];
+        let mut state = State::new(StateConfig::new(HOST_UL, ports));
+        let mut vm1 = iface("vm1", "net_tap2", 100, VM1_IP, Some(VM1_IP6), VM1_UL);
+        adjust_vm1(&mut vm1);
+        state.create_interface(vm1).unwrap();
+        state
+            .create_interface(iface("vm2", "net_tap3", 100, VM2_IP, Some(VM2_IP6), VM2_UL))
+            .unwrap();
+        state
+            .create_interface(iface("vm3", "net_tap4", 200, VM3_IP, None, VM3_UL))
+            .unwrap();
+        let graph_ports = [
+            GraphPort {
+                id: PF0,
+                role: PortRole::Pf0,
+                mac: PF0_MAC,
+            },
+            GraphPort {
+                id: PF1,
+                role: PortRole::Pf1,
+                mac: PF1_MAC,
+            },
+            GraphPort {
+                id: VF0,
+                role: PortRole::Vf,
+                mac: VF0_MAC,
+            },
+            GraphPort {
+                id: VF1,
+                role: PortRole::Vf,
+                mac: VF1_MAC,
+            },
+            GraphPort {
+                id: VF2,
+                role: PortRole::Vf,
+                mac: VF2_MAC,
+            },
+        ];
+        let mut graph = Graph::new(cfg, &graph_ports);
+        for vf in [VF0, VF1, VF2] {
+            graph.start_port(vf);
+        }
+        graph.set_active(true);
+        Harness {
+            graph,
+            state,
+            now: Instant::now(),
+        }
+    }
+
+    /// Receives `frame` on `port`, runs the graph and returns everything transmitted.
+    pub fn send(&mut self, port: PortId, frame: &[u8]) -> Vec<(PortId, Vec<u8>)> {
+        let mut pkts = vec![self.graph.pool_mut().alloc_frame(frame).unwrap()];
+        self.graph.rx(port, &mut pkts);
+        self.graph.run(&self.state, self.now);
+        self.collect()
+    }
+
+    /// Empties every transmit queue.
+    pub fn collect(&mut self) -> Vec<(PortId, Vec<u8>)> {
+        let mut out = Vec::new();
+        for port in [PF0, PF1, VF0, VF1, VF2] {
+            self.graph.flush_tx(port, |q, pool| {
+                let n = q.len();
+                for b in q.drain(..) {
+                    out.push((port, b.frame().to_vec()));
+                    pool.free(b);
+                }
+                n
+            });
+        }
+        out
+    }
+
+    /// Sends and returns the metadata of every packet queued for transmission.
+    pub fn send_meta(&mut self, port: PortId, frame: &[u8]) -> Vec<crate::graph::meta::Meta> {
+        let mut pkts = vec![self.graph.pool_mut().alloc_frame(frame).unwrap()];
+        self.graph.rx(port, &mut pkts);
+        self.graph.run(&self.state, self.now);
+        let mut out = Vec::new();
+        for port in [PF0, PF1, VF0, VF1, VF2] {
+            self.graph.flush_tx(port, |q, pool| {
+                let n = q.len();
+                for b in q.drain(..) {
+                    out.push(b.meta);
+                    pool.free(b);
+                }
+                n
+            });
+        }
+        out
+    }
+
+    /// Sends and expects exactly one frame out, on `out_port`.
+    pub fn send_one(&mut self, port: PortId, frame: &[u8], out_port: PortId) -> Vec<u8> {
+        let mut out = self.send(port, frame);
+        assert_eq!(out.len(), 1, "expected one frame out, got {out:?}");
+        let (p, f) = out.remove(0);
+        assert_eq!(p, out_port, "left on the wrong port");
+        f
+    }
+
+    /// Sends and expects the packet dropped for `reason`.
+    pub fn send_dropped(&mut self, port: PortId, frame: &[u8], reason: DropReason) {
+        let before = self.graph.drops(reason);
+        let out = self.send(port, frame);
+        assert!(
+            out.is_empty(),
+            "expected a drop ({}), got {out:?}",
+            reason.name()
+        );
+        assert_eq!(
+            self.graph.drops(reason),
+            before + 1,
+            "not dropped as {}",
+            reason.name()
+        );
+    }
+}
+
+// ---- frame builders for inputs (outputs are checked against hand-written bytes) ----
+
+pub fn eth(dst: MacAddr, src: MacAddr, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; ethernet::HEADER_LEN];
+    ethernet::emit(&mut f, dst, src, ethertype);
+    f.extend_from_slice(payload);
+    f
+}
+
+pub fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; ipv4::HEADER_LEN];
+    ipv4::Repr {
+        src,
+        dst,
+        protocol: proto,
+        payload_len: payload.len() as u16,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        flags_frag: 0,
+    }
+    .emit(&mut p);
+    p.extend_from_slice(payload);
+    p
+}
+
+pub fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; ipv6::HEADER_LEN];
+    ipv6::Repr {
+        src,
+        dst,
+        next_header: nh,
+        payload_len: payload.len() as u16,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut p);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A UDP datagram (checksum left zero: the packet path does not verify).
+pub fn udp_datagram(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut d = vec![0u8; udp::HEADER_LEN];
+    let mut u = udp::Packet::new_unchecked(&mut d[..]);
+    u.set_src_port(sport);
+    u.set_dst_port(dport);
+    u.set_len((udp::HEADER_LEN + payload.len()) as u16);
+    d.extend_from_slice(payload);
+    d
+}
+
+/// VM → anywhere, IPv4/UDP, Ethernet to the VF.
+pub fn vm_udp4(
+    vm_mac: MacAddr,
+    vf_mac: MacAddr,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+) -> Vec<u8> {
+    let ip = ipv4_packet(
+        src,
+        dst,
+        ip_proto::UDP,
+        &udp_datagram(sport, dport, b"payload!"),
+    );
+    eth(vf_mac, vm_mac, ethertype::IPV4, &ip)
+}
+
+/// The same IPv4 packet in a tunnel from `ul_src` to `ul_dst`, as a router sends it to pf0.
+pub fn tunnel4(ul_src: Ipv6Addr, ul_dst: Ipv6Addr, inner_ip: &[u8]) -> Vec<u8> {
+    let outer = ipv6_packet(ul_src, ul_dst, ip_proto::IPIP, inner_ip);
+    eth(PF0_MAC, MacAddr([0xaa; 6]), ethertype::IPV6, &outer)
+}

@@ -1,0 +1,9 @@
+//! Graph tests: a harness that drives the real graph with frames and collects what it
+//! transmits, and golden-byte tests per node and packet walk.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod framework;
+mod harness;
+mod local;
+mod overlay;
+mod tap_scenarios;

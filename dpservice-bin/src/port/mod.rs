@@ -1,0 +1,69 @@
+//! Ports: where packets enter and leave the daemon. The graph never knows which backend
+//! carried a packet (ARCHITECTURE principle 5).
+//!
+//! Backends: [`tap`] (Linux TAP devices) and [`memory`] (queues in memory, for tests and
+//! benchmarks). Receiving and sending never block; a port that can wake the worker offers a
+//! file descriptor to poll.
+
+pub mod buf;
+pub mod memory;
+pub mod netlink;
+pub mod tap;
+
+use std::os::fd::BorrowedFd;
+
+pub use buf::{Buf, PacketBuf, Pool};
+
+use crate::wire::MacAddr;
+
+/// DPDK-style port number, assigned in `--vdev` order.
+pub type PortId = u16;
+
+/// Traffic counters of one port (the `ethdev` statistics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Read errors other than "nothing to read", and frames too large for a buffer.
+    pub rx_errors: u64,
+    /// Write errors other than "queue full".
+    pub tx_errors: u64,
+    /// Frames not received because no buffer was free.
+    pub rx_nombuf: u64,
+}
+
+/// A packet device.
+pub trait Port: Send {
+    /// Kernel (or test) name of the device, e.g. `dtapvf_0`.
+    fn name(&self) -> &str;
+
+    /// The port's own MAC address.
+    fn mac(&self) -> MacAddr;
+
+    /// Link state as the device reports it now.
+    fn link_up(&self) -> bool;
+
+    /// Starts the port (brings the link up); until then it is not polled.
+    fn start(&mut self) -> std::io::Result<()>;
+
+    /// Stops the port (brings the link down).
+    fn stop(&mut self) -> std::io::Result<()>;
+
+    /// Receives up to `max` frames without blocking, taking buffers from `pool` and
+    /// appending them to `out`. Returns the number received.
+    fn rx_burst(&mut self, pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize;
+
+    /// Sends frames from the front of `pkts` without blocking until one cannot be sent now
+    /// (queue full); sent buffers go back to `pool` and leave `pkts`. Returns the number
+    /// sent; what remains in `pkts` was not sent.
+    fn tx_burst(&mut self, pkts: &mut Vec<PacketBuf>, pool: &mut Pool) -> usize;
+
+    /// A descriptor that becomes readable when frames wait, or `None` if the port cannot
+    /// wake a sleeping worker (then the worker must poll it).
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>>;
+
+    /// Counters since the port was opened.
+    fn stats(&self) -> PortStats;
+}

@@ -1,0 +1,552 @@
+//! Packets through the real daemon: pytest's port layout (`dtap0`, `dtap1`,
+//! `dtapvf_0..2`) in a private namespace, configured over gRPC. Each daemon TAP is
+//! joined (tc mirred both ways) to a TAP the test opens with the port library, so the
+//! test plays the VMs and the underlay router with plain frames and checks the bytes
+//! that come back.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use dpservice::client::{Client, ConnectOptions};
+use dpservice::model::{CreateInterface, IpPrefix, Metering, Route};
+use dpservice_bin::port::tap::{TapConfig, TapPort};
+use dpservice_bin::port::{Pool, Port};
+use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
+use dpservice_bin::wire::{icmpv6, ip_proto, ipv4, ipv6, udp};
+
+use crate::support::{self, Daemon};
+
+const IFACES: [&str; 5] = ["dtap0", "dtap1", "dtapvf_0", "dtapvf_1", "dtapvf_2"];
+const PF0: usize = 0;
+const PF1: usize = 1;
+const VF0: usize = 2;
+const VF1: usize = 3;
+const VF2: usize = 4;
+
+fn port_mac(i: usize) -> MacAddr {
+    if i < 2 {
+        MacAddr([0x22, 0x22, 0x22, 0x22, 0x22, i as u8])
+    } else {
+        MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, (i - 2) as u8])
+    }
+}
+
+fn vm_mac(n: u8) -> MacAddr {
+    MacAddr([0x52, 0x54, 0, 0, 0, n])
+}
+
+const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
+const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
+const VM3_IP: Ipv4Addr = Ipv4Addr::new(10, 200, 1, 1);
+const VM1_IP6: Ipv6Addr = Ipv6Addr::new(0x2000, 0x100, 1, 0, 0, 0, 0, 1);
+const VM1_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 1);
+const NEIGH_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1);
+const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
+
+/// The daemon and the test's ends of its ports.
+struct Rig {
+    daemon: Daemon,
+    /// Test-side TAP joined to each daemon TAP, by port index.
+    ends: Vec<TapPort>,
+    pool: Pool,
+}
+
+fn netns_path(d: &Daemon) -> Option<PathBuf> {
+    d.netns().map(|n| PathBuf::from("/run/netns").join(n))
+}
+
+impl Rig {
+    fn start(extra: &[&str]) -> Rig {
+        let mut b = Daemon::builder().without_ports();
+        for (i, name) in IFACES.iter().enumerate() {
+            b = b.eal(format!(
+                "--vdev=net_tap{i},iface={name},mac={}",
+                port_mac(i)
+            ));
+        }
+        for a in [
+            "--pf0=dtap0",
+            "--pf1=dtap1",
+            "--vf-pattern=dtapvf_",
+            "--nic-type=tap",
+            "--ipv6=fc00:1::1",
+            "--no-offload",
+            "--enable-ipv6-overlay",
+            "--dhcp-mtu=1337",
+            "--dhcp-dns=8.8.4.4",
+            "--dhcp-dns=8.8.8.8",
+            "--dhcpv6-dns=2001:4860:4860::6464",
+        ] {
+            b = b.arg(a);
+        }
+        for a in extra {
+            b = b.arg(*a);
+        }
+        let daemon = b.spawn();
+        let ends = support::in_netns(netns_path(&daemon).as_deref(), || {
+            // no kernel IPv6 chatter on the ports, as in upstream's test setup
+            std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1")?;
+            std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")?;
+            let mut ends = Vec::new();
+            for (i, name) in IFACES.iter().enumerate() {
+                let cfg = TapConfig {
+                    device: format!("end{i}"),
+                    iface: format!("t{name}"),
+                    mac: None,
+                    persist: false,
+                };
+                let mut end = TapPort::open(&cfg).map_err(std::io::Error::other)?;
+                end.start()?;
+                // every frame one side's kernel receives leaves on the other side (a
+                // bridge would keep frames to the port's own MAC, which the daemon gives
+                // its kernel interface too)
+                let end_name = format!("t{name}");
+                mirror(name, &end_name)?;
+                mirror(&end_name, name)?;
+                ends.push(end);
+            }
+            Ok(ends)
+        })
+        .unwrap_or_else(|e| panic!("cannot bridge the ports: {e}"));
+        Rig {
+            daemon,
+            ends,
+            pool: Pool::new(256),
+        }
+    }
+
+    fn client<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(Client) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let address = format!("127.0.0.1:{}", self.daemon.grpc_port());
+        support::in_netns(netns_path(&self.daemon).as_deref(), move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let client = Client::connect(&address, &ConnectOptions::default())
+                    .await
+                    .unwrap();
+                f(client).await;
+            });
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// vm1/vm2 in VNI 100 on the first two VFs, vm3 in VNI 200 on the third, a route to
+    /// the neighbour host's VNI-100 network.
+    fn configure(&self) {
+        self.client(|c| async move {
+            c.initialize().await.unwrap();
+            let iface = |id: &str, dev: &str, vni, ip: Ipv4Addr, ip6: Option<Ipv6Addr>, ul| {
+                CreateInterface {
+                    id: id.into(),
+                    vni,
+                    ipv4: Some(ip),
+                    ipv6: ip6,
+                    pxe: None,
+                    device: dev.into(),
+                    metering: Metering::default(),
+                    preferred_underlay: Some(ul),
+                    hostname: Some(format!("{id}-host")),
+                }
+            };
+            let ul = |n| Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, n);
+            c.create_interface(&iface("vm1", "net_tap2", 100, VM1_IP, Some(VM1_IP6), ul(1)))
+                .await
+                .unwrap();
+            c.create_interface(&iface("vm2", "net_tap3", 100, VM2_IP, None, ul(2)))
+                .await
+                .unwrap();
+            c.create_interface(&iface("vm3", "net_tap4", 200, VM3_IP, None, ul(3)))
+                .await
+                .unwrap();
+            c.create_route(&Route {
+                vni: 100,
+                prefix: IpPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24).unwrap(),
+                nexthop_vni: 100,
+                nexthop: IpAddr::V6(NEIGH_UL),
+            })
+            .await
+            .unwrap();
+        });
+    }
+
+    /// Sends `frame` into port `from` and returns the first frame out of port `to` that
+    /// satisfies `want` (within 3 s).
+    fn exchange(
+        &mut self,
+        from: usize,
+        frame: &[u8],
+        to: usize,
+        want: impl Fn(&[u8]) -> bool,
+    ) -> Option<Vec<u8>> {
+        let mut out = vec![self.pool.alloc_frame(frame).unwrap()];
+        assert_eq!(self.ends[from].tx_burst(&mut out, &mut self.pool), 1);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut got = Vec::new();
+        while Instant::now() < deadline {
+            self.ends[to].rx_burst(&mut self.pool, &mut got, 32);
+            let hit = got
+                .iter()
+                .find(|b| want(b.frame()))
+                .map(|b| b.frame().to_vec());
+            for b in got.drain(..) {
+                self.pool.free(b);
+            }
+            if hit.is_some() {
+                return hit;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        None
+    }
+
+    fn silence(&mut self, from: usize, frame: &[u8], to: usize, want: impl Fn(&[u8]) -> bool) {
+        let mut out = vec![self.pool.alloc_frame(frame).unwrap()];
+        self.ends[from].tx_burst(&mut out, &mut self.pool);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let mut got = Vec::new();
+        while Instant::now() < deadline {
+            self.ends[to].rx_burst(&mut self.pool, &mut got, 32);
+            assert!(!got.iter().any(|b| want(b.frame())), "unexpected frame");
+            for b in got.drain(..) {
+                self.pool.free(b);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> std::io::Result<()> {
+    let st = std::process::Command::new(program).args(args).status()?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("{program} {args:?} failed")))
+    }
+}
+
+/// Redirects everything `from`'s kernel side receives out of `to` (tc mirred).
+fn mirror(from: &str, to: &str) -> std::io::Result<()> {
+    run(
+        "tc",
+        &["qdisc", "add", "dev", from, "handle", "ffff:", "ingress"],
+    )?;
+    run(
+        "tc",
+        &[
+            "filter", "add", "dev", from, "parent", "ffff:", "protocol", "all", "u32", "match",
+            "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", to,
+        ],
+    )
+}
+
+fn from_mac(mac: MacAddr) -> impl Fn(&[u8]) -> bool {
+    move |f: &[u8]| f.len() > 12 && f[6..12] == mac.0
+}
+
+fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 14];
+    ethernet::emit(&mut f, dst, src, et);
+    f.extend_from_slice(payload);
+    f
+}
+
+fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 28];
+    ipv4::Repr {
+        src,
+        dst,
+        protocol: ip_proto::UDP,
+        payload_len: (8 + data.len()) as u16,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        flags_frag: 0,
+    }
+    .emit(&mut p);
+    p[20..22].copy_from_slice(&sport.to_be_bytes());
+    p[22..24].copy_from_slice(&dport.to_be_bytes());
+    p[24..26].copy_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+    p.extend_from_slice(data);
+    p
+}
+
+fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; 40];
+    ipv6::Repr {
+        src,
+        dst,
+        next_header: nh,
+        payload_len: payload.len() as u16,
+        hop_limit,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut p);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A DHCP message of `msg_type` from `vm`.
+fn dhcp(vm: MacAddr, msg_type: u8) -> Vec<u8> {
+    let mut bootp = vec![1, 1, 6, 0, 1, 2, 3, 4, 0, 0, 0, 0];
+    bootp.extend_from_slice(&[0; 16]);
+    bootp.extend_from_slice(&vm.0);
+    bootp.extend_from_slice(&[0; 10 + 64 + 128]);
+    bootp.extend_from_slice(&[0x63, 0x82, 0x53, 0x63, 53, 1, msg_type, 255]);
+    eth(
+        MacAddr::BROADCAST,
+        vm,
+        ethertype::IPV4,
+        &ipv4_udp(Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, 68, 67, &bootp),
+    )
+}
+
+/// The VM on `port` takes its lease, which teaches the daemon its MAC (§2.3); until then
+/// frames to it would carry the port's own MAC, which a bridge does not send back.
+fn lease(rig: &mut Rig, port: usize, vm: MacAddr) {
+    let ack = rig
+        .exchange(port, &dhcp(vm, 3), port, from_mac(port_mac(port)))
+        .expect("no ACK");
+    assert_eq!(&ack[..6], &vm.0);
+    assert_eq!(ack[14 + 20 + 8 + 240 + 2], 5, "DHCPACK");
+}
+
+#[test]
+fn arp_dhcp_dhcpv6_and_nd_are_answered() {
+    let mut rig = Rig::start(&[]);
+    rig.configure();
+    let (vm1, vf0) = (vm_mac(1), port_mac(VF0));
+
+    // ARP for the gateway
+    let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+    arp.extend_from_slice(&vm1.0);
+    arp.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 169, 254, 0, 1]);
+    let reply = rig
+        .exchange(
+            VF0,
+            &eth(MacAddr::BROADCAST, vm1, ethertype::ARP, &arp),
+            VF0,
+            from_mac(vf0),
+        )
+        .expect("no ARP reply");
+    let mut expect = vec![0, 1, 8, 0, 6, 4, 0, 2];
+    expect.extend_from_slice(&vf0.0);
+    expect.extend_from_slice(&[169, 254, 0, 1]);
+    expect.extend_from_slice(&vm1.0);
+    expect.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(reply, eth(vm1, vf0, ethertype::ARP, &expect));
+
+    // DHCP DISCOVER -> OFFER with the configured MTU, DNS and hostname
+    let discover = dhcp(vm1, 1);
+    let offer = rig
+        .exchange(VF0, &discover, VF0, from_mac(vf0))
+        .expect("no OFFER");
+    let ip = ipv4::Packet::new_checked(&offer[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!(
+        (ip.src_addr(), ip.dst_addr()),
+        (Ipv4Addr::new(169, 254, 0, 1), VM1_IP)
+    );
+    let u = udp::Packet::new_checked(ip.payload()).unwrap();
+    assert!(u.verify_checksum_v4(ip.src_addr(), ip.dst_addr()));
+    let msg = u.payload();
+    assert_eq!(&msg[16..20], &VM1_IP.octets(), "yiaddr");
+    let opts = &msg[240..];
+    assert_eq!(&opts[..3], &[53, 1, 2]);
+    for want in [
+        &[26u8, 2, 0x05, 0x39][..],
+        &[6, 8, 8, 8, 4, 4, 8, 8, 8, 8],
+        &[12, 8, b'v', b'm', b'1', b'-', b'h', b'o', b's', b't'],
+    ] {
+        assert!(
+            opts.windows(want.len()).any(|w| w == want),
+            "option {want:?} missing"
+        );
+    }
+
+    // DHCPv6 SOLICIT -> ADVERTISE with the VM's address and the DNS server
+    let ll: Ipv6Addr = "fe80::5054:ff:fe00:1".parse().unwrap();
+    let mut sol = vec![1, 0xaa, 0xbb, 0xcc, 0, 1, 0, 10, 0, 3, 0, 1];
+    sol.extend_from_slice(&vm1.0);
+    sol.extend_from_slice(&[0, 3, 0, 12, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let mut dgram = vec![0x02, 0x22, 0x02, 0x23, 0, (8 + sol.len()) as u8, 0, 0];
+    dgram.extend_from_slice(&sol);
+    let solicit = eth(
+        MacAddr([0x33, 0x33, 0, 1, 0, 2]),
+        vm1,
+        ethertype::IPV6,
+        &ipv6_packet(ll, "ff02::1:2".parse().unwrap(), ip_proto::UDP, 1, &dgram),
+    );
+    let adv = rig
+        .exchange(VF0, &solicit, VF0, from_mac(vf0))
+        .expect("no ADVERTISE");
+    let ip6 = ipv6::Packet::new_checked(&adv[14..]).unwrap();
+    assert_eq!(ip6.dst_addr(), ll);
+    let u = udp::Packet::new_checked(ip6.payload()).unwrap();
+    assert!(u.verify_checksum_v6(&ip6.src_addr(), &ip6.dst_addr()));
+    let msg = u.payload();
+    assert_eq!(msg[..4], [2, 0xaa, 0xbb, 0xcc]);
+    assert!(
+        msg.windows(16).any(|w| w == VM1_IP6.octets()),
+        "IA address missing"
+    );
+    let dns: Ipv6Addr = "2001:4860:4860::6464".parse().unwrap();
+    assert!(msg
+        .windows(20)
+        .any(|w| w[..4] == [0, 23, 0, 16] && w[4..] == dns.octets()));
+
+    // NS for the gateway -> NA carrying the VF's MAC
+    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&ipv6::GATEWAY.octets());
+    ns.extend_from_slice(&[1, 1]);
+    ns.extend_from_slice(&vm1.0);
+    let ns = eth(
+        MacAddr([0x33, 0x33, 0xff, 0, 0, 1]),
+        vm1,
+        ethertype::IPV6,
+        &ipv6_packet(
+            ll,
+            "ff02::1:ff00:1".parse().unwrap(),
+            ip_proto::ICMPV6,
+            255,
+            &ns,
+        ),
+    );
+    let na = rig
+        .exchange(VF0, &ns, VF0, |f| {
+            from_mac(vf0)(f) && f.len() > 54 && f[54] == 136
+        })
+        .expect("no NA");
+    let ip6 = ipv6::Packet::new_checked(&na[14..]).unwrap();
+    let icmp = icmpv6::Packet::new_checked(ip6.payload()).unwrap();
+    assert!(icmp.verify_checksum(&ip6.src_addr(), &ip6.dst_addr()));
+    assert_eq!(
+        &ip6.payload()[24..32],
+        &[&[2u8, 1][..], &vf0.0].concat()[..]
+    );
+}
+
+#[test]
+fn overlay_forwarding_through_the_daemon() {
+    let mut rig = Rig::start(&["--wcmp=50"]);
+    rig.configure();
+    let (vm1, vf0, vf1) = (vm_mac(1), port_mac(VF0), port_mac(VF1));
+
+    lease(&mut rig, VF0, vm1);
+    lease(&mut rig, VF1, vm_mac(2));
+
+    // VM -> VM on this host: only the Ethernet header changes
+    let to_vm2 = eth(
+        vf0,
+        vm1,
+        ethertype::IPV4,
+        &ipv4_udp(VM1_IP, VM2_IP, 4000, 80, b"hello"),
+    );
+    let got = rig
+        .exchange(VF0, &to_vm2, VF1, from_mac(vf1))
+        .expect("VM to VM");
+    assert_eq!(got, eth(vm_mac(2), vf1, ethertype::IPV4, &to_vm2[14..]));
+
+    // VNI isolation: vm3 (VNI 200) does not reach vm1
+    let from_vm3 = eth(
+        port_mac(VF2),
+        vm_mac(3),
+        ethertype::IPV4,
+        &ipv4_udp(VM3_IP, VM1_IP, 1, 2, b"x"),
+    );
+    rig.silence(VF2, &from_vm3, VF0, from_mac(vf0));
+
+    // VM -> neighbour host: encapsulated IPv4-in-IPv6
+    let inner = ipv4_udp(VM1_IP, REMOTE_IP, 4000, 80, b"hello");
+    let out = eth(vf0, vm1, ethertype::IPV4, &inner);
+    // the uplink is chosen by the flow hash (§6.6, §19.2)
+    let key = dpservice_bin::hash::FlowKey {
+        l3_dst: IpAddr::V4(REMOTE_IP),
+        l3_src: IpAddr::V4(VM1_IP),
+        proto: ip_proto::UDP,
+        port_dst: 80,
+        src: 4000,
+        vni: 100,
+        vnf_type: 0,
+    };
+    let pf = match dpservice_bin::hash::Wcmp::new(50).choose(key.hash(), true, true) {
+        dpservice_bin::hash::Uplink::Pf0 => PF0,
+        dpservice_bin::hash::Uplink::Pf1 => PF1,
+    };
+    let pf_mac = port_mac(pf);
+    let tunnel = rig
+        .exchange(VF0, &out, pf, from_mac(pf_mac))
+        .expect("not encapsulated");
+    assert_eq!(&tunnel[..6], &[0; 6], "router MAC not learned");
+    let mut hdr = vec![0x60, 0, 0, 0, 0, inner.len() as u8, 4, 64];
+    hdr.extend_from_slice(&VM1_UL.octets());
+    hdr.extend_from_slice(&NEIGH_UL.octets());
+    assert_eq!(&tunnel[14..54], &hdr[..]);
+    assert_eq!(&tunnel[54..], &inner[..]);
+
+    // neighbour host -> VM: decapsulated, to the learned VM MAC from the VF
+    let back = ipv4_udp(REMOTE_IP, VM1_IP, 80, 4000, b"answer");
+    let frame = eth(
+        port_mac(PF1),
+        MacAddr([0x02, 0xaa, 0, 0, 0, 1]),
+        ethertype::IPV6,
+        &ipv6_packet(NEIGH_UL, VM1_UL, ip_proto::IPIP, 64, &back),
+    );
+    let got = rig
+        .exchange(PF1, &frame, VF0, from_mac(vf0))
+        .expect("not decapsulated");
+    assert_eq!(got, eth(vm1, vf0, ethertype::IPV4, &back));
+
+    // WCMP at 50 %: pings to 10.100.2.102 leave on pf0, to 10.100.2.125 on pf1 (§19.5)
+    for (last, pf) in [(102u8, PF0), (125, PF1)] {
+        let mut p = vec![0u8; 20];
+        let icmp = [8, 0, 0xf7, 0xff, 0, 0, 0, 0];
+        ipv4::Repr {
+            src: VM1_IP,
+            dst: Ipv4Addr::new(10, 100, 2, last),
+            protocol: ip_proto::ICMP,
+            payload_len: 8,
+            ttl: 64,
+            tos: 0,
+            ident: 1,
+            flags_frag: 0,
+        }
+        .emit(&mut p);
+        p.extend_from_slice(&icmp);
+        let ping = eth(vf0, vm1, ethertype::IPV4, &p);
+        let pf_mac = port_mac(pf);
+        let got = rig
+            .exchange(VF0, &ping, pf, |f| {
+                from_mac(pf_mac)(f) && f.len() > 54 && f[54..] == p[..]
+            })
+            .unwrap_or_else(|| panic!("ping to .{last} not on pf{pf}"));
+        assert_eq!(got[20], 4);
+    }
+}
+
+/// CPU time (user + system) of a process, from /proc, in USER_HZ ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn idle_daemon_sleeps() {
+    let rig = Rig::start(&[]);
+    rig.configure();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(rig.daemon.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(rig.daemon.pid()) - before;
+    // a polling worker would burn the whole 2 s (200 ticks)
+    assert!(used <= 10, "idle daemon used {used} ticks of CPU in 2 s");
+}
