@@ -1,16 +1,162 @@
 #!/usr/bin/env bash
-# The demo (README's first command). Until the packet path lands it says what it will do.
+# The dpservice demo: two hypervisor "hosts", each a network namespace running its own
+# dpservice-bin on TAP ports, joined by a veth underlay; VMs are namespaces holding the
+# daemons' VM-side TAP devices. Interfaces and routes are configured with dpservice-cli,
+# then pings and a TCP transfer cross the overlay. Everything is removed on exit (Ctrl-C
+# too).
+#
+#   sudo ./scripts/demo.sh          run the demo and tear it down
+#   sudo ./scripts/demo.sh --hold   keep it running until Ctrl-C, to explore with the tools
 set -euo pipefail
-cat <<'MSG'
-dpservice demo (not yet runnable: the packet path is being built)
 
-When complete, this script will:
-  1. build the suite (cargo build --release);
-  2. create a private sandbox of network namespaces: two "hosts" joined by a veth
-     underlay, and VMs (namespaces) on each host attached to the daemon's TAP ports;
-  3. start dpservice-bin on each host and configure interfaces and routes with
-     dpservice-cli;
-  4. show pings and a TCP transfer crossing the overlay, and print the commands to watch
-     it with dpservice-dump, dpservice-inspect and dpservice-exporter;
-  5. remove everything on exit (Ctrl-C too).
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HOLD=0
+case "${1:-}" in
+    --hold) HOLD=1 ;;
+    "") ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "demo: needs root to create network namespaces and TAP devices (run with sudo)" >&2
+    exit 1
+fi
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+
+step "Installing what the demo needs (iproute2, ping, iperf3), if missing"
+missing=()
+for tool in ip:iproute2 ping:iputils-ping iperf3:iperf3; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+step "Building the suite (release)"
+(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli)
+BIN="$ROOT/target/release"
+
+# Unique names, so that a second demo or a test run never collides with this one.
+TAG="d$$"
+HOST_A="dps-$TAG-hostA" HOST_B="dps-$TAG-hostB"
+VM1="dps-$TAG-vm1" VM2="dps-$TAG-vm2" VM3="dps-$TAG-vm3"
+PORT_A=$((20000 + $$ % 10000)) PORT_B=$((30000 + $$ % 10000))
+PIDS=()
+
+cleanup() {
+    trap - EXIT INT TERM
+    step "Tearing down"
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for ns in "$VM1" "$VM2" "$VM3" "$HOST_A" "$HOST_B"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    echo "removed namespaces, daemons and TAP devices"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "Creating two hosts joined by a veth underlay"
+for ns in "$HOST_A" "$HOST_B" "$VM1" "$VM2" "$VM3"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+done
+ip link add ul0 netns "$HOST_A" mtu 1600 type veth peer name ul0 netns "$HOST_B" mtu 1600
+
+# start_host NS PREFIX GRPC_PORT UNDERLAY MACBYTE
+start_host() {
+    local ns=$1 prefix=$2 port=$3 underlay=$4 m=$5
+    ip netns exec "$ns" env DP_CONF= "$BIN/dpservice-bin" --no-pci --no-huge \
+        --file-prefix="$prefix" \
+        --vdev=net_tap0,iface=dtap0,mac=22:22:22:22:$m:00 \
+        --vdev=net_tap1,iface=dtap1,mac=22:22:22:22:$m:01 \
+        --vdev=net_tap2,iface=dtapvf_0,mac=66:66:66:66:$m:00 \
+        --vdev=net_tap3,iface=dtapvf_1,mac=66:66:66:66:$m:01 \
+        -- --pf0=dtap0 --pf1=dtap1 --vf-pattern=dtapvf_ --nic-type=tap \
+        --ipv6="$underlay" --grpc-port="$port" --no-stats --enable-ipv6-overlay \
+        >"/tmp/dps-$TAG-$prefix.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do
+        ip -n "$ns" link show dtap0 >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "demo: dpservice-bin in $ns did not come up; its log:" >&2
+    cat "/tmp/dps-$TAG-$prefix.log" >&2
+    exit 1
+}
+
+step "Starting dpservice-bin on each host"
+start_host "$HOST_A" "demo$TAG-a" "$PORT_A" fc00:a::1 0a
+start_host "$HOST_B" "demo$TAG-b" "$PORT_B" fc00:b::1 0b
+for ns in "$HOST_A" "$HOST_B"; do
+    ip -n "$ns" link add br0 mtu 1600 type bridge
+    for dev in dtap0 ul0; do
+        ip -n "$ns" link set "$dev" mtu 1600 master br0 up
+    done
+    ip -n "$ns" link set br0 up
+done
+echo "host A: gRPC on port $PORT_A, underlay fc00:a::/64; host B: port $PORT_B, fc00:b::/64"
+
+cli_a() { ip netns exec "$HOST_A" "$BIN/dpservice-cli" --address="localhost:$PORT_A" "$@"; }
+cli_b() { ip netns exec "$HOST_B" "$BIN/dpservice-cli" --address="localhost:$PORT_B" "$@"; }
+
+step "Configuring interfaces and routes with dpservice-cli (VNI 100)"
+run cli_a init
+run cli_b init
+run cli_a add interface --id=vm1 --vni=100 --device=net_tap2 --ipv4=10.0.0.1 --ipv6=2001:db8::1
+run cli_a add interface --id=vm2 --vni=100 --device=net_tap3 --ipv4=10.0.0.2 --ipv6=2001:db8::2
+run cli_b add interface --id=vm3 --vni=100 --device=net_tap2 --ipv4=10.0.0.3 --ipv6=2001:db8::3
+underlay() { "$1" -o json get interface --id="$2" | sed -n 's/.*"underlay_route":"\([^"]*\)".*/\1/p'; }
+UL1=$(underlay cli_a vm1) UL2=$(underlay cli_a vm2) UL3=$(underlay cli_b vm3)
+run cli_a add route --vni=100 --prefix=10.0.0.3/32 --next-hop-vni=100 --next-hop-ip="$UL3"
+run cli_b add route --vni=100 --prefix=10.0.0.1/32 --next-hop-vni=100 --next-hop-ip="$UL1"
+run cli_b add route --vni=100 --prefix=10.0.0.2/32 --next-hop-vni=100 --next-hop-ip="$UL2"
+run cli_a list interfaces
+run cli_b list routes --vni=100
+
+step "Attaching the VMs to their TAP ports"
+# vm_up HOST DEV VM IP
+vm_up() {
+    local host=$1 dev=$2 vm=$3 ip=$4
+    ip -n "$host" link set "$dev" netns "$vm"
+    ip -n "$vm" link set "$dev" mtu 1400 up
+    ip -n "$vm" addr add "$ip/32" dev "$dev"
+    ip -n "$vm" route add 169.254.0.1 dev "$dev"
+    ip -n "$vm" route add default via 169.254.0.1 dev "$dev"
+    echo "$vm: $ip on $dev (gateway 169.254.0.1, answered by dpservice-bin)"
+}
+vm_up "$HOST_A" dtapvf_0 "$VM1" 10.0.0.1
+vm_up "$HOST_A" dtapvf_1 "$VM2" 10.0.0.2
+vm_up "$HOST_B" dtapvf_0 "$VM3" 10.0.0.3
+
+step "VM to VM on one host (vm1 -> vm2)"
+run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.2
+
+step "VM to VM across the underlay, IPv4-in-IPv6 (vm1 on host A -> vm3 on host B)"
+run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.3
+
+step "A TCP transfer across the overlay (iperf3, 3 s)"
+ip netns exec "$VM3" iperf3 -s -1 -B 10.0.0.3 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+run ip netns exec "$VM1" iperf3 -c 10.0.0.3 -t 3 -f m
+
+step "Watching it"
+cat <<MSG
+Logs:       /tmp/dps-$TAG-demo$TAG-a.log, /tmp/dps-$TAG-demo$TAG-b.log
+The CLI:    ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A list interfaces
+            ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A -o json list routes
+Health:     the daemons answer grpc.health.v1 on their gRPC ports (Kubernetes-style probes)
+On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
+dpservice-dump, dpservice-inspect and dpservice-exporter attach with --file-prefix=demo$TAG-a
+once their issues land.
 MSG
+
+if [ "$HOLD" -eq 1 ]; then
+    step "Holding; press Ctrl-C to tear everything down"
+    while sleep 3600; do :; done
+fi

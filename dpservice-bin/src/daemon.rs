@@ -140,6 +140,7 @@ mod libc_signal {
 }
 
 fn log_configuration(cfg: &Config) {
+    tracing::debug!(config = ?cfg, "Resolved configuration");
     tracing::info!(
         file_prefix = cfg.instance.prefix(),
         source = config::describe_source(cfg),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use dpservice::proto::health::v1::health_check_response::ServingStatus;
 use dpservice::proto::health::v1::HealthCheckRequest;
 
-use crate::support::{unique_id, Daemon, NetNs};
+use crate::support::{api, unique_id, Daemon, NetNs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_takes_over_within_1_s_of_sigkill() {
@@ -37,6 +37,15 @@ async fn backup_takes_over_within_1_s_of_sigkill() {
         ServingStatus::Serving,
         "a backup reports SERVING"
     );
+    // both are configured alike, as an orchestrator does with an HA pair
+    for d in [&active, &backup] {
+        let mut c = d.client().await;
+        api::initialize(&mut c).await;
+        let code =
+            api::create_interface(&mut c, "vm1", 100, "net_tap2", "10.0.0.1", "2001::1").await;
+        assert_eq!(code, 0);
+    }
+    let mut client = backup.client().await;
 
     let killed = Instant::now();
     active.kill();
@@ -50,13 +59,17 @@ async fn backup_takes_over_within_1_s_of_sigkill() {
         "takeover took {takeover:?}"
     );
 
-    // the same connection keeps working on the new active instance
+    // the same connections keep working on the new active instance, state intact
     let status = health
         .check(HealthCheckRequest::default())
         .await
         .unwrap()
         .into_inner();
     assert_eq!(status.status(), ServingStatus::Serving);
+    assert_eq!(
+        api::get_interface(&mut client, "vm1").await,
+        (0, 100, "10.0.0.1".to_owned())
+    );
     drop(backup);
     let _ = std::fs::remove_file(&lock);
 }

@@ -189,3 +189,17 @@ fn text_logs_look_like_upstreams() {
     assert_eq!(fields[3], "I", "{line}");
     assert_eq!(fields[4], "SERVICE:", "{line}");
 }
+
+#[test]
+fn eal_log_level_enables_debug_lines() {
+    let quiet = Daemon::start();
+    assert!(!quiet.logs().contains(" D SERVICE: "), "{}", quiet.logs());
+    let verbose = Daemon::builder().eal("--log-level=user*:8").spawn();
+    assert!(
+        verbose
+            .logs()
+            .contains(" D SERVICE: Resolved configuration"),
+        "{}",
+        verbose.logs()
+    );
+}

@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod cmdline;
+mod dpservice_api;
 mod grpc_server;
 mod ha;
 mod lifecycle;

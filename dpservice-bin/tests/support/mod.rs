@@ -20,6 +20,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -236,6 +238,7 @@ pub struct Builder<'a> {
     env: Vec<(String, String)>,
     wait: bool,
     ports: bool,
+    vfs: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -275,6 +278,12 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// How many VF ports (default 2; `net_tap2` onwards).
+    pub fn vfs(mut self, count: usize) -> Self {
+        self.vfs = count;
+        self
+    }
+
     /// Return right after spawning (for daemons expected to fail or stand by).
     pub fn no_wait(mut self) -> Self {
         self.wait = false;
@@ -289,7 +298,7 @@ impl<'a> Builder<'a> {
         let ns_path = self.netns.or(own_ns.as_ref()).map(NetNs::path);
         let ns_name = self.netns.or(own_ns.as_ref()).map(|n| n.name().to_owned());
         let port = free_port(ns_path.as_deref());
-        let taps = TapNames::new(&id);
+        let taps = TapNames::new(&id, self.vfs);
 
         let mut cmd = match &ns_name {
             Some(name) => {
@@ -339,7 +348,7 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The default ports: `<id>p0`, `<id>p1`, `<id>vf0`, `<id>vf1` (≤ 15 characters).
+/// The default ports: `<id>p0`, `<id>p1`, `<id>vf0`, `<id>vf1`, ... (≤ 15 characters).
 #[derive(Debug, Clone)]
 pub struct TapNames {
     /// pf0's kernel name.
@@ -353,13 +362,20 @@ pub struct TapNames {
 }
 
 impl TapNames {
-    fn new(id: &str) -> TapNames {
+    fn new(id: &str, vfs: usize) -> TapNames {
         TapNames {
             pf0: format!("{id}p0"),
             pf1: format!("{id}p1"),
             vf_pattern: format!("{id}vf"),
-            vfs: vec![format!("{id}vf0"), format!("{id}vf1")],
+            vfs: (0..vfs).map(|i| format!("{id}vf{i}")).collect(),
         }
+    }
+
+    /// The device names of the VFs (`net_tap2`, ...), for `CreateInterface`.
+    pub fn vf_devices(&self) -> Vec<String> {
+        (0..self.vfs.len())
+            .map(|i| format!("net_tap{}", i + 2))
+            .collect()
     }
 
     fn vdevs(&self) -> Vec<String> {
@@ -408,6 +424,7 @@ impl Daemon {
             env: Vec::new(),
             wait: true,
             ports: true,
+            vfs: 2,
         }
     }
 
