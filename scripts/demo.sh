@@ -132,6 +132,9 @@ vm_up() {
 vm_up "$HOST_A" dtapvf_0 "$VM1" 10.0.0.1
 vm_up "$HOST_A" dtapvf_1 "$VM2" 10.0.0.2
 vm_up "$HOST_B" dtapvf_0 "$VM3" 10.0.0.3
+# Known issue, under investigation: in the first second after a VM's TAP moves into its
+# namespace, its first replies across the underlay can be lost. Let the VMs settle.
+sleep 1
 
 step "VM to VM on one host (vm1 -> vm2)"
 run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.2

@@ -24,18 +24,25 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         req.target_proto_addr(),
     );
 
-    // ARP cycle: the VM answered our periodic request for its own address.
+    // ARP cycle: the first frame the VM sends with its own address as sender completes
+    // it (normally its answer to our periodic request).
     let vm_ip = cx.state.vf(port_id).and_then(|vf| vf.ipv4);
+    let for_gateway = op == OP_REQUEST && tpa == GATEWAY_V4;
     if !port.is_pf() && !port.arp_done && vm_ip.is_some_and(|ip| ip == spa) {
         cx.learn_neigh_mac(port_id, eth_src);
         if let Some(p) = cx.ports.get_mut(port_id) {
             p.arp_done = true;
         }
-        // reflected unchanged, as upstream does (the VM's next request gets the answer)
-        return Next::Tx(port_id);
+        // Upstream reflects this frame unchanged even when it is the VM's own request for
+        // the gateway, so a freshly booted VM waits a full ARP retransmit (1 s) before its
+        // first packet leaves. We answer such a request right away (§5.1 allows it);
+        // anything else is reflected as upstream does.
+        if !for_gateway {
+            return Next::Tx(port_id);
+        }
     }
 
-    if op != OP_REQUEST || tpa != GATEWAY_V4 {
+    if !for_gateway {
         return Next::Drop(DropReason::ArpNotForGateway);
     }
     if port.is_pf() {

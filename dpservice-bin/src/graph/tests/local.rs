@@ -101,6 +101,27 @@ fn arp_cycle_learns_the_vm_mac() {
 }
 
 #[test]
+fn first_gateway_request_completes_the_cycle_and_is_answered() {
+    // Regression: upstream (and our first version) reflected this request unchanged, so a
+    // new VM's first ping waited for the kernel's ARP retransmit, one second later.
+    let mut h = Harness::new(pytest_config());
+    let out = h.send_one(VF0, &arp_request(VM1_IP.octets(), [169, 254, 0, 1]), VF0);
+    let expect = cat(&[
+        &VM1M,
+        &VF0M,
+        &[0x08, 0x06],
+        &[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02],
+        &VF0M,
+        &[169, 254, 0, 1],
+        &VM1M,
+        &VM1_IP.octets(),
+    ]);
+    assert_eq!(out, expect);
+    assert!(h.graph.port(VF0).unwrap().arp_done);
+    assert_eq!(h.graph.port(VF0).unwrap().neigh_mac, VM1_MAC);
+}
+
+#[test]
 fn arp_drops() {
     let mut h = Harness::new(pytest_config());
     h.send_dropped(
