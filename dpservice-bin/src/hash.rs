@@ -1,11 +1,12 @@
 //! The wire-visible hash functions of dataplane.md §19: Bob Jenkins' lookup3 in the form of
 //! DPDK's `rte_jhash` family (flow hash, NAT port-map hash, virtual-service connection
-//! hash), the Maglev permutation hashes and table, and the WCMP uplink table.
+//! hash) and the WCMP uplink table. The Maglev hashes and table live with the load
+//! balancers that own them, in `state::maglev`; the worked examples below check them too.
 //!
 //! They are reproduced exactly so that uplink, NAT port and load-balancer target choices
 //! match upstream (and an HA peer running upstream).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The initial value every upstream hash table uses.
 pub const SEED: u32 = 0xfee1_900d;
@@ -222,81 +223,6 @@ pub fn virtsvc_hash(port_id: u16, vm_port: u16, vm_ip: Ipv4Addr) -> u32 {
     jhash(&b, SEED)
 }
 
-/// MurmurHash2 (32-bit, seed 0) over the 16 bytes of an IPv6 address (§19.4).
-pub fn murmur2(addr: &Ipv6Addr) -> u32 {
-    const M: u32 = 0x5bd1_e995;
-    let data = addr.octets();
-    let mut h: u32 = 16;
-    for chunk in data.chunks_exact(4) {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h
-}
-
-/// Bernstein's hash over the 16 bytes of an IPv6 address, bit 31 cleared (§19.4).
-pub fn djb(addr: &Ipv6Addr) -> u32 {
-    let mut h: u32 = 5381;
-    for byte in addr.octets() {
-        h = h.wrapping_mul(33).wrapping_add(u32::from(byte));
-    }
-    h & 0x7fff_ffff
-}
-
-/// Maglev lookup table size (prime).
-pub const MAGLEV_SIZE: usize = 503;
-
-/// Builds the Maglev lookup table for `targets` (which must be sorted ascending, as the
-/// load balancer keeps them); entry = index into `targets`. `None` without targets.
-pub fn maglev_table(targets: &[Ipv6Addr]) -> Option<Box<[u16; MAGLEV_SIZE]>> {
-    if targets.is_empty() {
-        return None;
-    }
-    const M: usize = MAGLEV_SIZE;
-    let perm: Vec<(usize, usize)> = targets
-        .iter()
-        .map(|t| (murmur2(t) as usize % M, djb(t) as usize % (M - 1) + 1))
-        .collect();
-    let mut table = Box::new([u16::MAX; M]);
-    let mut next = vec![0usize; targets.len()];
-    let mut filled = 0;
-    // Each round every target claims the next free slot of its permutation.
-    'rounds: loop {
-        let mut progressed = false;
-        for (i, &(offset, skip)) in perm.iter().enumerate() {
-            while next[i] < M {
-                let slot = (offset + next[i] * skip) % M;
-                next[i] += 1;
-                if table[slot] == u16::MAX {
-                    table[slot] = i as u16;
-                    filled += 1;
-                    progressed = true;
-                    if filled == M {
-                        break 'rounds;
-                    }
-                    break;
-                }
-            }
-        }
-        if !progressed {
-            break;
-        }
-    }
-    for (slot, entry) in table.iter_mut().enumerate() {
-        if *entry == u16::MAX {
-            *entry = (slot % targets.len()) as u16;
-        }
-    }
-    Some(table)
-}
-
 /// The uplink chosen by weighted multipath (§6.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Uplink {
@@ -344,6 +270,9 @@ impl Wcmp {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
+
+    use crate::state::maglev::{djb, murmur2, MaglevTable, TABLE_SIZE};
 
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse().unwrap())
@@ -374,8 +303,7 @@ mod tests {
 
     fn maglev_pick(key: &FlowKey) -> Ipv6Addr {
         let t = targets();
-        let table = maglev_table(&t).unwrap();
-        t[usize::from(table[key.hash() as usize % MAGLEV_SIZE])]
+        t[MaglevTable::build(&t).pick(key.hash()).unwrap()]
     }
 
     #[test]
@@ -490,20 +418,20 @@ mod tests {
     #[test]
     fn maglev_table_is_full_and_balanced() {
         let t = targets();
-        let table = maglev_table(&t).unwrap();
+        let table = MaglevTable::build(&t);
         let mut counts = [0usize; 3];
-        for &e in table.iter() {
+        for &e in table.slots() {
             counts[usize::from(e)] += 1;
         }
-        assert_eq!(counts.iter().sum::<usize>(), MAGLEV_SIZE);
+        assert_eq!(counts.iter().sum::<usize>(), TABLE_SIZE);
         // Maglev fills round-robin, so shares differ by at most one slot
         assert!(
             counts.iter().max().unwrap() - counts.iter().min().unwrap() <= 1,
             "{counts:?}"
         );
-        assert!(maglev_table(&[]).is_none());
-        let single = maglev_table(&t[..1]).unwrap();
-        assert!(single.iter().all(|&e| e == 0));
+        assert_eq!(MaglevTable::build(&[]).pick(7), None);
+        let single = MaglevTable::build(&t[..1]);
+        assert!(single.slots().iter().all(|&e| e == 0));
     }
 
     /// DPDK's `rte_jhash_3words` family, written out as the spec defines it.
