@@ -8,7 +8,6 @@
 //! ranges that use the address: an entry exists exactly while one of them does, so
 //! nothing is left behind or removed too early when several share an address.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpservice::model::{
@@ -16,7 +15,7 @@ use dpservice::model::{
 };
 use dpservice::status::ServiceError;
 
-use super::{FlowPurge, PortId, State, Vnf, VnfKind};
+use super::{FlowPurge, PacketMap, PortId, State, Vnf, VnfKind};
 
 /// An interface's 1:1 public IPv4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +73,7 @@ pub struct NeighborNatEntry {
 /// DNAT entries and neighbour ranges.
 #[derive(Debug, Clone, Default)]
 pub struct NatTables {
-    dnat: HashMap<(Ipv4Addr, u32), DnatTarget>,
+    dnat: PacketMap<(Ipv4Addr, u32), DnatTarget>,
     neighbors: Vec<NeighborNatEntry>,
 }
 
