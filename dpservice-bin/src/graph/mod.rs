@@ -19,6 +19,7 @@ pub mod node;
 pub mod ports;
 pub mod setup;
 pub mod trace;
+pub mod trace_log;
 
 mod nodes;
 

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::datapath::Datapath;
+use super::trace_log::LogSink;
 use super::{GraphConfig, PortRole};
 use crate::config::Config;
 use crate::port::tap::{TapConfig, TapError};
@@ -50,5 +51,10 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
         .collect();
     let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
     dp.set_skip_own_mac(cfg.nic_type != NicType::Tap);
+    if let Some(sink) = LogSink::new(cfg.graphtrace_level) {
+        // the lines are debug level: visible with `--log-level=user2:8`
+        dp.graph.set_trace_sink(Some(Box::new(sink)));
+        dp.graph.trace_switch().set(true);
+    }
     Ok(dp)
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::support::{in_netns, unique_id, Daemon, NetNs};
+use crate::support::{api, in_netns, unique_id, Daemon, NetNs};
 
 /// Whether the port can be bound again in the daemon's namespace (it was released).
 fn port_is_free(d: &Daemon) -> bool {
@@ -201,5 +201,43 @@ fn eal_log_level_enables_debug_lines() {
             .contains(" D SERVICE: Resolved configuration"),
         "{}",
         verbose.logs()
+    );
+}
+
+/// `--graphtrace-loglevel=1` with the graph logger at debug: the maintenance frames a new
+/// interface gets (§5.5) appear as hand-over and transmit lines naming the nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphtrace_loglevel_logs_packets_through_the_graph() {
+    let d = Daemon::builder()
+        .eal("--log-level=user2:8")
+        .arg("--graphtrace-loglevel=1")
+        .spawn();
+    let mut c = d.client().await;
+    api::initialize(&mut c).await;
+    let code = api::create_interface(&mut c, "vm1", 100, "net_tap2", "10.0.0.1", "2001::1").await;
+    assert_eq!(code, 0);
+    d.wait_for_log(">> PORT 2", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no transmit line for port 2:\n{}", d.logs()));
+    let logs = d.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("rx_periodic") && l.contains("-> tx-2") && l.contains("len 42")),
+        "no rx_periodic -> tx-2 hand-over of a 42-byte ARP frame:\n{logs}"
+    );
+
+    // level 0 (the default) logs no packets even at debug
+    let quiet = Daemon::builder().eal("--log-level=user2:8").spawn();
+    let mut c = quiet.client().await;
+    api::initialize(&mut c).await;
+    assert_eq!(
+        api::create_interface(&mut c, "vm1", 100, "net_tap2", "10.0.0.1", "2001::1").await,
+        0
+    );
+    assert!(
+        quiet
+            .wait_for_log(">> PORT", Duration::from_millis(1500))
+            .is_none(),
+        "{}",
+        quiet.logs()
     );
 }
