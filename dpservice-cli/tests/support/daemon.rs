@@ -14,29 +14,27 @@ pub const PORT: u16 = 1337;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// The daemon binary of the same build profile, built on first use (cargo builds only
-/// the binaries of the package under test).
+/// The daemon binary of the same build profile.
+///
+/// Built by a nested `cargo test --workspace --no-run`: the same package selection as the
+/// README's test command, hence the same feature unification, so under that command it
+/// finds everything fresh and builds nothing. (A `cargo build -p dpservice-bin` resolves
+/// dependency features differently and recompiled the daemon and half its dependencies.)
 pub fn daemon_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let dir = Path::new(CLI).parent().expect("binary directory");
         let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "dpservice-bin",
-            "--bin",
-            "dpservice-bin",
-        ]);
+        build.args(["test", "--workspace", "--no-run", "--quiet"]);
         if dir.ends_with("release") {
             build.arg("--release");
         }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let status = build
             .current_dir(root)
+            .stdout(Stdio::null())
             .status()
-            .expect("run cargo build for dpservice-bin");
+            .expect("run cargo test --no-run for dpservice-bin");
         assert!(status.success(), "building dpservice-bin failed");
         dir.join("dpservice-bin")
     })
