@@ -63,6 +63,8 @@ fn initialize_wipes_routes_and_neighbor_nats() {
     s.create_prefix(&prefix("vm1", "1.2.3.0/24")).unwrap();
     s.create_neighbor_nat(&neigh("172.20.0.9", 100, 1, 2))
         .unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.8", 0, 1, 2))
+        .unwrap();
     s.initialize().unwrap();
     assert!(s.is_initialized());
     assert!(s.list_routes(Some(100)).unwrap().is_empty());
@@ -75,7 +77,13 @@ fn initialize_wipes_routes_and_neighbor_nats() {
         .list_neighbor_nats(Some(ip("0.0.0.0")))
         .unwrap()
         .is_empty());
-    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.9")).is_none());
+    // DNAT entries go only for VNI 0, upstream's "all VNIs" wildcard (dataplane.md
+    // §8.3.4): the address stays taken for VIPs in VNI 100
+    assert!(s.nat_tables().dnat_lookup(0, a4("172.20.0.8")).is_none());
+    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.9")).is_some());
+    fails(&mut s, E::DnatExists, |s| {
+        s.create_vip(&vip("vm1", "172.20.0.9"))
+    });
     // the alias record and its underlay stay (as upstream)
     assert_eq!(s.list_prefixes("vm1").unwrap().len(), 1);
     // a second Initialize is not refused
