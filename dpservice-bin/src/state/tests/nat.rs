@@ -161,6 +161,46 @@ fn dnat_entries_follow_upstream() {
     assert_eq!(entry(&s, 100, "172.20.0.4"), Some(DnatTarget::Network));
 }
 
+#[test]
+fn local_nat_listing() {
+    let mut s = two_vms();
+    s.create_interface(iface("vm3", "net_tap4", 50, "10.0.0.3", "::"))
+        .unwrap();
+    s.create_interface(iface("vm4", "net_tap5", 100, "0.0.0.0", "2001::4"))
+        .unwrap();
+    s.create_vip(&vip("vm4", "172.30.0.1")).unwrap();
+    s.create_nat(&nat("vm1", "172.20.0.2", 100, 200)).unwrap();
+    s.create_nat(&nat("vm2", "172.20.0.2", 200, 300)).unwrap();
+    s.create_nat(&nat("vm3", "172.20.0.3", 1, 2)).unwrap();
+    let show = |s: &State, f: &str| -> Vec<(u32, Ipv4Addr, Ipv4Addr)> {
+        s.list_local_nats(Some(ip(f)))
+            .unwrap()
+            .into_iter()
+            .map(|e| match e.kind {
+                NatKind::Local { interface_ip } => (e.vni, interface_ip, e.nat_ip),
+                NatKind::Neighbor { .. } => panic!("neighbour entry in the local list"),
+            })
+            .collect()
+    };
+    // newest first within a VNI (upstream's test expects vm2 before vm1)
+    assert_eq!(
+        show(&s, "172.20.0.2"),
+        [
+            (100, a4("10.0.0.2"), a4("172.20.0.2")),
+            (100, a4("10.0.0.1"), a4("172.20.0.2"))
+        ]
+    );
+    let all = show(&s, "0.0.0.0");
+    assert_eq!(all.len(), 3);
+    assert_eq!(s.list_local_nats(None).unwrap().len(), 3);
+    assert_eq!(all[0].0, 50);
+    assert!(show(&s, "9.9.9.9").is_empty());
+    assert_eq!(
+        s.list_local_nats(Some(ip("1234::1"))).unwrap_err(),
+        E::BadIpVer
+    );
+}
+
 // ---- neighbour NAT ----
 
 #[test]

@@ -118,6 +118,33 @@ fn reset_vni_and_check_vni() {
 
 // ---- routes ----
 
+/// Lengths beyond the family fit 8 bits, so they reach the routing table, which refuses
+/// them as upstream's does: after the next hop's family and the VNI (grpc-api.md §8.9,
+/// §10.2).
+#[test]
+fn route_lengths_beyond_the_family() {
+    let mut s = two_vms();
+    s.create_route(&route(100, "1.2.3.0/24", "fc00:2::1"))
+        .unwrap();
+    for p in ["1.2.3.0/33", "0.0.0.0/255", "2002::/129", "::/255"] {
+        fails(&mut s, E::BadIpVer, |s| {
+            s.create_route(&route(999, p, "1.2.3.4"))
+        });
+        fails(&mut s, E::NoVni, |s| {
+            s.create_route(&route(999, p, "fc00:2::1"))
+        });
+        fails(&mut s, E::RouteInsert, |s| {
+            s.create_route(&route(100, p, "fc00:2::1"))
+        });
+        let key = |vni| RouteKey {
+            vni,
+            prefix: rpfx(p),
+        };
+        fails(&mut s, E::NoVni, |s| s.delete_route(&key(999)));
+        fails(&mut s, E::RouteNotFound, |s| s.delete_route(&key(100)));
+    }
+}
+
 #[test]
 fn routes_create_delete_and_errors() {
     let mut s = two_vms();
@@ -145,7 +172,7 @@ fn routes_create_delete_and_errors() {
     );
     let key = |p: &str| RouteKey {
         vni: 100,
-        prefix: pfx(p),
+        prefix: rpfx(p),
     };
     fails(&mut s, E::RouteBadPort, |s| {
         s.delete_route(&key("10.0.0.1/32"))
@@ -153,7 +180,7 @@ fn routes_create_delete_and_errors() {
     fails(&mut s, E::NoVni, |s| {
         s.delete_route(&RouteKey {
             vni: 999,
-            prefix: pfx("0.0.0.0/0"),
+            prefix: rpfx("0.0.0.0/0"),
         })
     });
     s.delete_route(&key("1.2.3.0/24")).unwrap();
@@ -209,7 +236,7 @@ fn route_listing_order_and_ipv6_invisibility() {
     let before = s.list_routes(Some(100)).unwrap();
     s.delete_route(&RouteKey {
         vni: 100,
-        prefix: pfx("0.0.0.0/0"),
+        prefix: rpfx("0.0.0.0/0"),
     })
     .unwrap();
     assert_eq!(s.list_routes(Some(100)).unwrap()[..], before[1..]);
