@@ -326,6 +326,10 @@ fn report() {
 criterion_group!(benches, bench_graph);
 
 fn main() {
+    if std::env::var_os("PACKET_PATH_PROFILE").is_some() {
+        report();
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     // the JSON summary only in a real benchmark run, not under `cargo test`

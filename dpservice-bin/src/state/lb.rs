@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use dpservice::model::{CreateLoadBalancer, LbPort, LoadBalancer, LoadBalancerTarget};
 use dpservice::status::ServiceError;
 
-use super::{FlowPurge, MaglevTable, State, Vnf, VnfKind};
+use super::{FlowPurge, MaglevTable, PacketMap, State, Vnf, VnfKind};
 
 /// A load balancer as the packet path uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Lb {
 /// Every load balancer, by (VNI, address) for the packet path and by ID.
 #[derive(Debug, Clone, Default)]
 pub struct LoadBalancers {
-    by_addr: HashMap<(u32, IpAddr), Lb>,
+    by_addr: PacketMap<(u32, IpAddr), Lb>,
     ids: HashMap<String, (u32, IpAddr)>,
 }
 

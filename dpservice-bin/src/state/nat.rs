@@ -11,7 +11,6 @@
 //! the VNI — local NATs still sharing the address are not considered (dataplane.md
 //! §8.3.4). A freed VNI takes its entries along; Initialize those of VNI 0.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpservice::model::{
@@ -19,7 +18,7 @@ use dpservice::model::{
 };
 use dpservice::status::ServiceError;
 
-use super::{FlowPurge, PortId, State, Vnf, VnfKind};
+use super::{FlowPurge, PacketMap, PortId, State, Vnf, VnfKind};
 
 /// An interface's 1:1 public IPv4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub struct NeighborNatEntry {
 /// DNAT entries and neighbour ranges.
 #[derive(Debug, Clone, Default)]
 pub struct NatTables {
-    dnat: HashMap<(Ipv4Addr, u32), DnatTarget>,
+    dnat: PacketMap<(Ipv4Addr, u32), DnatTarget>,
     neighbors: Vec<NeighborNatEntry>,
 }
 

@@ -4,13 +4,12 @@
 //! Remote hosts address an object on this host by its underlay IPv6; decapsulation looks
 //! the outer destination up here to learn the object's kind, VNI and port.
 
-use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
 use dpservice::model::IpPrefix;
 use dpservice::status::ServiceError;
 
-use super::PortId;
+use super::{PacketMap, PortId};
 
 /// Byte 8 of every generated underlay: marks addresses made by dpservice.
 pub const GENERATED_MARK: u8 = 0xd0;
@@ -136,7 +135,7 @@ impl UnderlayGenerator {
 /// The registry: underlay address → object.
 #[derive(Debug, Clone)]
 pub struct VnfTable {
-    map: HashMap<Ipv6Addr, Vnf>,
+    map: PacketMap<Ipv6Addr, Vnf>,
     capacity: usize,
 }
 
@@ -195,7 +194,7 @@ impl Underlays {
         Underlays {
             generator,
             table: VnfTable {
-                map: HashMap::new(),
+                map: PacketMap::default(),
                 capacity,
             },
         }

@@ -2,13 +2,12 @@
 //! that keeps a VNI's tables alive while interfaces or load balancers use it
 //! (grpc-api.md §10.8, dataplane.md §6.1, §6.5).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 use dpservice::model::IpPrefix;
 use dpservice::status::ServiceError;
 
-use super::PortId;
+use super::{PacketMap, PortId};
 
 /// Where a matched route sends the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,15 +50,13 @@ pub struct RouteEntry {
 
 /// The routes of one family in one VNI.
 ///
-/// Lookup probes one hash per prefix length in use, longest first: O(number of
-/// distinct lengths), no allocation.
+/// One map per prefix length in use, longest first, keyed by the masked address: a
+/// lookup probes one map per length in use (O(distinct lengths), no allocation), and
+/// each probe hashes a single integer.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
-    routes: HashMap<(u128, u8), RouteEntry>,
-    /// Routes per prefix length (index = length).
-    per_len: Vec<u32>,
-    /// Lengths in use, longest first.
-    lengths: Vec<u8>,
+    by_len: Vec<(u8, PacketMap<u128, RouteEntry>)>,
+    count: usize,
 }
 
 /// An address as a number, and its family's width in bits.
@@ -71,6 +68,7 @@ fn bits_of(ip: IpAddr) -> (u128, u8) {
 }
 
 /// `addr` (a `width`-bit number) with everything after `len` bits cleared.
+#[inline]
 fn mask(addr: u128, width: u8, len: u8) -> u128 {
     let host_bits = u32::from(width.saturating_sub(len));
     addr & u128::MAX.checked_shl(host_bits).unwrap_or(0)
@@ -84,67 +82,63 @@ fn key_of(prefix: &IpPrefix) -> (u128, u8) {
 impl RouteTable {
     /// Number of routes.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.count
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.count == 0
+    }
+
+    fn of_len(&self, len: u8) -> Option<&PacketMap<u128, RouteEntry>> {
+        self.by_len.iter().find(|(l, _)| *l == len).map(|(_, m)| m)
     }
 
     /// The route with exactly this prefix (host bits ignored).
     pub fn get(&self, prefix: &IpPrefix) -> Option<&RouteEntry> {
-        self.routes.get(&key_of(prefix))
+        let (addr, len) = key_of(prefix);
+        self.of_len(len)?.get(&addr)
     }
 
     /// Longest-prefix match.
+    #[inline]
     pub fn lookup(&self, dst: IpAddr) -> Option<&RouteEntry> {
         let (addr, width) = bits_of(dst);
-        self.lengths
+        self.by_len
             .iter()
-            .find_map(|&len| self.routes.get(&(mask(addr, width, len), len)))
+            .find_map(|(len, routes)| routes.get(&mask(addr, width, *len)))
     }
 
     /// Every route, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &RouteEntry> + '_ {
-        self.routes.values()
+        self.by_len.iter().flat_map(|(_, m)| m.values())
     }
 
     fn insert(&mut self, entry: RouteEntry) {
-        let key = key_of(&entry.prefix);
+        let (addr, len) = key_of(&entry.prefix);
         let entry = RouteEntry {
             prefix: entry.prefix.network(),
             ..entry
         };
-        if self.routes.insert(key, entry).is_none() {
-            self.count(key.1, true);
+        // longest first: the position of the first shorter length
+        let at = self.by_len.partition_point(|(l, _)| *l > len);
+        if self.by_len.get(at).is_none_or(|(l, _)| *l != len) {
+            self.by_len.insert(at, (len, PacketMap::default()));
+        }
+        if self.by_len[at].1.insert(addr, entry).is_none() {
+            self.count += 1;
         }
     }
 
     fn remove(&mut self, prefix: &IpPrefix) -> Option<RouteEntry> {
-        let key = key_of(prefix);
-        let removed = self.routes.remove(&key);
-        if removed.is_some() {
-            self.count(key.1, false);
+        let (addr, len) = key_of(prefix);
+        let at = self.by_len.iter().position(|(l, _)| *l == len)?;
+        let removed = self.by_len[at].1.remove(&addr)?;
+        self.count -= 1;
+        if self.by_len[at].1.is_empty() {
+            self.by_len.remove(at);
         }
-        removed
-    }
-
-    fn count(&mut self, len: u8, added: bool) {
-        let i = usize::from(len);
-        if self.per_len.len() <= i {
-            self.per_len.resize(i + 1, 0);
-        }
-        if added {
-            self.per_len[i] += 1;
-        } else {
-            self.per_len[i] = self.per_len[i].saturating_sub(1);
-        }
-        self.lengths = (0..self.per_len.len())
-            .rev()
-            .filter(|&l| self.per_len[l] > 0)
-            .filter_map(|l| u8::try_from(l).ok())
-            .collect();
+        Some(removed)
     }
 }
 
@@ -190,7 +184,7 @@ impl VniTables {
 /// Every VNI that has route tables.
 #[derive(Debug, Clone)]
 pub struct Vnis {
-    map: HashMap<u32, VniTables>,
+    map: PacketMap<u32, VniTables>,
     capacity: usize,
     routes_per_table: usize,
 }
@@ -199,7 +193,7 @@ impl Vnis {
     /// No VNI yet; at most `capacity` VNIs with `routes_per_table` routes per family.
     pub fn new(capacity: usize, routes_per_table: usize) -> Vnis {
         Vnis {
-            map: HashMap::new(),
+            map: PacketMap::default(),
             capacity,
             routes_per_table,
         }
@@ -320,6 +314,7 @@ impl Vnis {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     fn p(s: &str) -> IpPrefix {
         s.parse().unwrap()
@@ -361,6 +356,51 @@ mod tests {
         t.remove(&p("0.0.0.0/0"));
         assert_eq!(port_of(&t, "192.168.0.1"), None);
         assert_eq!(t.len(), 2);
+    }
+
+    /// Inserts and removes in random order, checking every lookup against a linear scan
+    /// for the longest covering prefix.
+    #[test]
+    fn lookup_matches_a_linear_scan() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut t = RouteTable::default();
+        let mut reference: Vec<(IpPrefix, u16)> = Vec::new();
+        for round in 0..2000u32 {
+            let r = next();
+            // few distinct values, so prefixes nest and collide often
+            let addr = Ipv4Addr::from((r as u32) & 0xff0f_0f03);
+            let len = (r >> 32) as u32 % 33;
+            let prefix = IpPrefix::new(IpAddr::V4(addr), len).unwrap().network();
+            if r >> 60 < 5 {
+                let removed = t.remove(&prefix).map(|e| e.prefix);
+                let before = reference.len();
+                reference.retain(|(p, _)| *p != prefix);
+                assert_eq!(removed.is_some(), reference.len() < before);
+            } else {
+                let port = (round % 1000) as u16;
+                t.insert(local(&prefix.to_string(), port));
+                reference.retain(|(p, _)| *p != prefix);
+                reference.push((prefix, port));
+            }
+            assert_eq!(t.len(), reference.len());
+            let probe = IpAddr::V4(Ipv4Addr::from((next() as u32) & 0xff0f_0f03));
+            let want = reference
+                .iter()
+                .filter(|(p, _)| p.contains(probe))
+                .max_by_key(|(p, _)| p.len())
+                .map(|(_, port)| *port);
+            assert_eq!(
+                port_of(&t, &probe.to_string()),
+                want,
+                "{probe} in round {round}"
+            );
+        }
     }
 
     #[test]
