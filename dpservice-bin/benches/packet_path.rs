@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use dpservice::model::{CreateInterface, IpPrefix, Metering, Route};
+use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use dpservice_bin::graph::driver::PortSet;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::memory::MemoryPort;
@@ -127,7 +127,7 @@ fn state() -> State {
     }
     s.create_route(&Route {
         vni: 100,
-        prefix: IpPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24).unwrap(),
+        prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
         nexthop_vni: 100,
         nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
     })

@@ -14,10 +14,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dpservice::model::{
-    CaptureConfig, ClientVersion, CreateFirewallRule, CreateInterface, CreateLoadBalancer,
-    CreateNat, CreatePrefix, CreateVip, FirewallRuleRef, LoadBalancerTarget, NeighborNat,
-    NeighborNatKey, PrefixRef, RequestContext, Route, RouteKey, ServiceResponse, ServiceVersion,
-    VniQuery,
+    CaptureConfig, ClientVersion, CreateFirewallRule, CreateInterface, CreateLbPrefix,
+    CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, FirewallRuleRef, LbPrefixRef,
+    LoadBalancerTarget, NeighborNat, NeighborNatKey, PrefixRef, RequestContext, Route, RouteKey,
+    ServiceResponse, ServiceVersion, VniQuery,
 };
 use dpservice::proto::dpd_kironcore_server::DpdKironcore;
 // the request/response messages; `Status` below is tonic's (the gRPC outcome)
@@ -234,14 +234,14 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<CreateLoadBalancerPrefixRequest>,
     ) -> Reply<CreateLoadBalancerPrefixResponse> {
-        handle!(self, request as CreatePrefix, |s, req| value s.create_lb_prefix(&req))
+        handle!(self, request as CreateLbPrefix, |s, req| value s.create_lb_prefix(&req))
     }
 
     async fn delete_load_balancer_prefix(
         &self,
         request: Request<DeleteLoadBalancerPrefixRequest>,
     ) -> Reply<DeleteLoadBalancerPrefixResponse> {
-        handle!(self, request as PrefixRef, |s, req| status s.delete_lb_prefix(&req))
+        handle!(self, request as LbPrefixRef, |s, req| status s.delete_lb_prefix(&req))
     }
 
     async fn create_vip(&self, request: Request<CreateVipRequest>) -> Reply<CreateVipResponse> {

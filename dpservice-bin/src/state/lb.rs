@@ -180,6 +180,10 @@ impl State {
 
     /// `CreateLoadBalancerTarget`: **204** IPv4 target, **422** unknown LB, **202**
     /// duplicate, **423** target limit.
+    ///
+    /// `::` is never stored (so never listed, §8.7): upstream keeps targets in fixed
+    /// slots where `::` marks a free one, so its duplicate check finds `::` "present"
+    /// (**202**) while any slot is free, and a full LB answers **423** as for any target.
     pub fn create_lb_target(&mut self, req: &LoadBalancerTarget) -> Result<(), ServiceError> {
         let target = ipv6_only(req.target)?;
         let limit = self.limits.targets_per_lb;
@@ -187,6 +191,9 @@ impl State {
             .lbs
             .get_mut(&req.loadbalancer_id)
             .ok_or(ServiceError::NoLb)?;
+        if target.is_unspecified() && lb.targets.len() < limit {
+            return Err(ServiceError::AlreadyExists);
+        }
         let Err(pos) = lb.targets.binary_search(&target) else {
             return Err(ServiceError::AlreadyExists);
         };

@@ -344,12 +344,14 @@ impl State {
     // ---- Initialize ----
 
     /// `Initialize`: empties every VNI's route tables and re-adds each interface's own
-    /// /32 and /128, forgets every neighbour NAT, and marks the daemon initialized. Also
-    /// when already initialized (grpc-api.md §8.1, §13 #6).
+    /// /32 and /128, forgets every neighbour NAT and the DNAT entries of VNI 0 (upstream
+    /// clears "all VNIs" with VNI 0 as the wildcard, which only the DNAT table takes
+    /// literally, dataplane.md §8.3.4), and marks the daemon initialized. Also when
+    /// already initialized (grpc-api.md §8.1, §13 #6).
     pub fn initialize(&mut self) -> Result<(), ServiceError> {
         self.vnis.clear_routes(None);
         self.reinstall_interface_routes(None);
-        self.remove_neighbor_nats(|_| true);
+        self.remove_neighbor_nats(|_| true, 0);
         self.initialized = true;
         self.touch();
         Ok(())
@@ -386,7 +388,7 @@ impl State {
     /// Called when the last user of a VNI went: its neighbour NATs and DNAT entries go
     /// with its route tables (grpc-api.md §10.8).
     fn purge_vni(&mut self, vni: u32) {
-        self.remove_neighbor_nats(|n| n.vni == vni);
+        self.remove_neighbor_nats(|n| n.vni == vni, vni);
     }
 
     fn purge_flows(&mut self, purge: FlowPurge) {

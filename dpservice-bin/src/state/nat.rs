@@ -4,9 +4,12 @@
 //! A VIP or NAT lives on its interface ([`VfConfig::vip`](super::VfConfig::vip),
 //! [`VfConfig::nat`](super::VfConfig::nat)), which is what the SNAT side needs. The DNAT
 //! table says, per (public IPv4, VNI), whether inbound traffic goes to one VM (VIP) or
-//! through the NAT port map. Its entries follow from the VIPs, NATs and neighbour
-//! ranges that use the address: an entry exists exactly while one of them does, so
-//! nothing is left behind or removed too early when several share an address.
+//! through the NAT port map. It keeps upstream's bookkeeping, which clients can observe
+//! (CreateVip answers 323 while an entry exists): a VIP adds its entry and DeleteVip
+//! removes it; a NAT or neighbour range adds a NAT entry unless one exists; DeleteNat and
+//! DeleteNeighborNat remove the entry unless a neighbour range of the address remains in
+//! the VNI — local NATs still sharing the address are not considered (dataplane.md
+//! §8.3.4). A freed VNI takes its entries along; Initialize those of VNI 0.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -100,6 +103,20 @@ impl NatTables {
     pub fn neighbors(&self) -> &[NeighborNatEntry] {
         &self.neighbors
     }
+
+    /// Marks `ip` in `vni` as a NAT address, unless it already has an entry (which then
+    /// stays as it is, also a VIP's).
+    fn add_nat_address(&mut self, ip: Ipv4Addr, vni: u32) {
+        self.dnat.entry((ip, vni)).or_insert(DnatTarget::Network);
+    }
+
+    /// A NAT or neighbour range of `ip` in `vni` went: its entry goes too, unless a
+    /// neighbour range of the address remains in the VNI.
+    fn release_nat_address(&mut self, ip: Ipv4Addr, vni: u32) {
+        if !self.neighbors.iter().any(|n| n.ip == ip && n.vni == vni) {
+            self.dnat.remove(&(ip, vni));
+        }
+    }
 }
 
 fn neighbor_purge(n: &NeighborNatEntry) -> FlowPurge {
@@ -133,7 +150,7 @@ impl State {
     pub fn create_vip(&mut self, req: &CreateVip) -> Result<Ipv6Addr, ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let ip = ipv4_only(req.ip)?;
-        let vni = vf.vni;
+        let (vni, vm_ip) = (vf.vni, vf.ipv4);
         let plan = self.underlays.plan(req.preferred_underlay)?;
         if vf.vip.is_some() {
             return Err(ServiceError::SnatExists);
@@ -154,7 +171,9 @@ impl State {
         if let Some(vf) = self.vf_mut(port) {
             vf.vip = Some(VipConfig { ip, underlay });
         }
-        self.refresh_dnat(ip, vni);
+        self.nat
+            .dnat
+            .insert((ip, vni), DnatTarget::Vip { port, vm_ip });
         self.touch();
         Ok(underlay)
     }
@@ -213,7 +232,7 @@ impl State {
                 seq,
             });
         }
-        self.refresh_dnat(ip, vni);
+        self.nat.add_nat_address(ip, vni);
         self.touch();
         Ok(underlay)
     }
@@ -290,7 +309,7 @@ impl State {
             max_port: req.max_port,
             underlay: req.underlay_route,
         });
-        self.refresh_dnat(ip, req.vni);
+        self.nat.add_nat_address(ip, req.vni);
         self.touch();
         Ok(())
     }
@@ -310,7 +329,7 @@ impl State {
             })
             .ok_or(ServiceError::NotFound)?;
         let gone = self.nat.neighbors.remove(i);
-        self.refresh_dnat(ip, req.vni);
+        self.nat.release_nat_address(ip, req.vni);
         self.purge_flows(neighbor_purge(&gone));
         self.touch();
         Ok(())
@@ -356,13 +375,13 @@ impl State {
         let vni = vf.vni;
         if let Some(vip) = vf.vip.take() {
             self.underlays.release(&vip.underlay);
-            self.refresh_dnat(vip.ip, vni);
+            self.nat.dnat.remove(&(vip.ip, vni));
             self.purge_flows(FlowPurge::Vip { port });
         }
     }
 
-    /// Removes the interface's NAT (underlay, and the DNAT entry unless the address is
-    /// still used in the VNI), if any.
+    /// Removes the interface's NAT (underlay, and the DNAT entry unless a neighbour range
+    /// of the address remains in the VNI), if any.
     pub(super) fn remove_nat(&mut self, port: PortId) {
         let Some(vf) = self.vf_mut(port) else {
             return;
@@ -370,14 +389,18 @@ impl State {
         let vni = vf.vni;
         if let Some(nat) = vf.nat.take() {
             self.underlays.release(&nat.underlay);
-            self.refresh_dnat(nat.ip, vni);
+            self.nat.release_nat_address(nat.ip, vni);
             self.purge_flows(FlowPurge::Nat { port });
         }
     }
 
-    /// Removes the neighbour ranges `pred` selects (Initialize, a freed VNI), with
-    /// their DNAT entries and flows.
-    pub(super) fn remove_neighbor_nats(&mut self, mut pred: impl FnMut(&NeighborNatEntry) -> bool) {
+    /// Removes the neighbour ranges `pred` selects (with their flows) and every DNAT
+    /// entry of `dnat_vni`: what a freed VNI and Initialize (VNI 0) do upstream.
+    pub(super) fn remove_neighbor_nats(
+        &mut self,
+        mut pred: impl FnMut(&NeighborNatEntry) -> bool,
+        dnat_vni: u32,
+    ) {
         let mut gone = Vec::new();
         self.nat.neighbors.retain(|n| {
             let remove = pred(n);
@@ -387,42 +410,8 @@ impl State {
             !remove
         });
         for n in gone {
-            self.refresh_dnat(n.ip, n.vni);
             self.purge_flows(neighbor_purge(&n));
         }
-    }
-
-    /// Sets the DNAT entry of (`ip`, `vni`) from its users: a VIP wins, then any local
-    /// NAT or neighbour range makes it a NAT address, none removes it.
-    pub(super) fn refresh_dnat(&mut self, ip: Ipv4Addr, vni: u32) {
-        let mut target = None;
-        for (port, vf) in self.interfaces() {
-            if vf.vni != vni {
-                continue;
-            }
-            if vf.vip.is_some_and(|v| v.ip == ip) {
-                target = Some(DnatTarget::Vip {
-                    port,
-                    vm_ip: vf.ipv4,
-                });
-                break;
-            }
-            if vf.nat.is_some_and(|n| n.ip == ip) {
-                target = Some(DnatTarget::Network);
-            }
-        }
-        if target.is_none()
-            && self
-                .nat
-                .neighbors
-                .iter()
-                .any(|n| n.ip == ip && n.vni == vni)
-        {
-            target = Some(DnatTarget::Network);
-        }
-        match target {
-            Some(t) => self.nat.dnat.insert((ip, vni), t),
-            None => self.nat.dnat.remove(&(ip, vni)),
-        };
+        self.nat.dnat.retain(|&(_, vni), _| vni != dnat_vni);
     }
 }

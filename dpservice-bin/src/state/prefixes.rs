@@ -6,7 +6,9 @@
 
 use std::net::Ipv6Addr;
 
-use dpservice::model::{CreatePrefix, IpPrefix, PrefixEntry, PrefixRef};
+use dpservice::model::{
+    CreateLbPrefix, CreatePrefix, IpPrefix, LbPrefixRef, PrefixEntry, PrefixRef,
+};
 use dpservice::status::ServiceError;
 
 use super::{PortId, RouteEntry, RouteOrigin, RouteTarget, State, Vnf, VnfKind};
@@ -31,23 +33,21 @@ impl PrefixRecord {
 
 impl State {
     /// `CreatePrefix`: **205** unknown interface, **301** / **303** route in the
-    /// interface's VNI, **401** underlay.
+    /// interface's VNI (**303** also for a length beyond the family), **401** underlay.
     pub fn create_prefix(&mut self, req: &CreatePrefix) -> Result<Ipv6Addr, ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let vni = vf.vni;
-        self.vnis.check_insert(vni, &req.prefix)?;
+        let prefix = self.table_prefix(vni, req.prefix, ServiceError::RouteInsert)?;
+        self.vnis.check_insert(vni, &prefix)?;
         // A record without a route is what Initialize/ResetVni leave behind; creating
         // the prefix again replaces it instead of listing the prefix twice.
-        let stale = vf
-            .alias_prefixes
-            .iter()
-            .position(|r| r.prefix == req.prefix);
+        let stale = vf.alias_prefixes.iter().position(|r| r.prefix == prefix);
         let plan = self.underlays.plan(req.preferred_underlay)?;
 
         self.vnis.insert(
             vni,
             RouteEntry {
-                prefix: req.prefix,
+                prefix,
                 target: RouteTarget::Local { port },
                 origin: RouteOrigin::AliasPrefix,
             },
@@ -58,13 +58,10 @@ impl State {
                 kind: VnfKind::AliasPrefix,
                 port: Some(port),
                 vni,
-                prefix: Some(req.prefix),
+                prefix: Some(prefix),
             },
         );
-        let record = PrefixRecord {
-            prefix: req.prefix,
-            underlay,
-        };
+        let record = PrefixRecord { prefix, underlay };
         let old = self.vf_mut(port).and_then(|vf| match stale {
             Some(i) => Some(std::mem::replace(&mut vf.alias_prefixes[i], record)),
             None => {
@@ -83,11 +80,16 @@ impl State {
     /// interface's alias prefix) and the record (**201** missing). A route error wins,
     /// but the record is still removed then (upstream does both steps; this is how a
     /// client cleans up a prefix whose route a reset wiped). When the route is fine but
-    /// the record is missing (other host bits), nothing changes.
+    /// the record is missing (other host bits), nothing changes. A length beyond the
+    /// family has neither: **302**.
     pub fn delete_prefix(&mut self, req: &PrefixRef) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let vni = vf.vni;
-        let route = match self.vnis.route(vni, &req.prefix) {
+        let prefix = req
+            .prefix
+            .checked()
+            .map_err(|_| ServiceError::RouteNotFound)?;
+        let route = match self.vnis.route(vni, &prefix) {
             Ok(Some(e))
                 if e.origin == RouteOrigin::AliasPrefix
                     && e.target == (RouteTarget::Local { port }) =>
@@ -97,16 +99,13 @@ impl State {
             Ok(Some(_)) => Err(ServiceError::RouteBadPort),
             Ok(None) | Err(_) => Err(ServiceError::RouteNotFound),
         };
-        let record = vf
-            .alias_prefixes
-            .iter()
-            .position(|r| r.prefix == req.prefix);
+        let record = vf.alias_prefixes.iter().position(|r| r.prefix == prefix);
         match (route, record) {
             (Ok(()), None) => Err(ServiceError::NotFound),
             (route, None) => route,
             (route, Some(i)) => {
                 if route.is_ok() {
-                    self.vnis.remove(vni, &req.prefix);
+                    self.vnis.remove(vni, &prefix);
                 }
                 self.remove_prefix_record(port, i, VnfKind::AliasPrefix);
                 self.touch();
@@ -123,7 +122,7 @@ impl State {
 
     /// `CreateLoadBalancerPrefix`: **205**, **202** same prefix already registered on
     /// the interface, **401** underlay. No route is installed.
-    pub fn create_lb_prefix(&mut self, req: &CreatePrefix) -> Result<Ipv6Addr, ServiceError> {
+    pub fn create_lb_prefix(&mut self, req: &CreateLbPrefix) -> Result<Ipv6Addr, ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let vni = vf.vni;
         if vf.lb_prefixes.iter().any(|r| r.prefix == req.prefix) {
@@ -150,7 +149,7 @@ impl State {
     }
 
     /// `DeleteLoadBalancerPrefix`: **205**, **201** no record with this exact prefix.
-    pub fn delete_lb_prefix(&mut self, req: &PrefixRef) -> Result<(), ServiceError> {
+    pub fn delete_lb_prefix(&mut self, req: &LbPrefixRef) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
         let i = vf
             .lb_prefixes

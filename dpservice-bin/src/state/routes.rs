@@ -2,23 +2,24 @@
 
 use std::net::IpAddr;
 
-use dpservice::model::{IpPrefix, Route, RouteKey, VniQuery, VniType};
+use dpservice::model::{IpPrefix, RequestPrefix, Route, RouteKey, VniQuery, VniType};
 use dpservice::status::ServiceError;
 
 use super::{RouteEntry, RouteOrigin, RouteTarget, State};
 
 impl State {
     /// `CreateRoute`: **204** IPv4 next hop, **206** VNI without tables, **301** exact
-    /// prefix present, **303** table full.
+    /// prefix present, **303** table full or length beyond the family.
     pub fn create_route(&mut self, req: &Route) -> Result<(), ServiceError> {
         let IpAddr::V6(nexthop) = req.nexthop else {
             return Err(ServiceError::BadIpVer);
         };
-        self.vnis.check_insert(req.vni, &req.prefix)?;
+        let prefix = self.table_prefix(req.vni, req.prefix, ServiceError::RouteInsert)?;
+        self.vnis.check_insert(req.vni, &prefix)?;
         self.vnis.insert(
             req.vni,
             RouteEntry {
-                prefix: req.prefix,
+                prefix,
                 target: RouteTarget::Uplink {
                     nexthop,
                     nexthop_vni: req.nexthop_vni,
@@ -30,17 +31,33 @@ impl State {
         Ok(())
     }
 
-    /// `DeleteRoute`: **206**, **302** no such prefix, **304** the prefix leads to an
-    /// interface rather than to the uplink.
+    /// `DeleteRoute`: **206**, **302** no such prefix (a length beyond the family is
+    /// never there), **304** the prefix leads to an interface rather than to the uplink.
     pub fn delete_route(&mut self, req: &RouteKey) -> Result<(), ServiceError> {
-        match self.vnis.route(req.vni, &req.prefix)? {
+        let prefix = self.table_prefix(req.vni, req.prefix, ServiceError::RouteNotFound)?;
+        match self.vnis.route(req.vni, &prefix)? {
             None => return Err(ServiceError::RouteNotFound),
             Some(e) if e.origin != RouteOrigin::External => return Err(ServiceError::RouteBadPort),
             Some(_) => {}
         }
-        self.vnis.remove(req.vni, &req.prefix);
+        self.vnis.remove(req.vni, &prefix);
         self.touch();
         Ok(())
+    }
+
+    /// The prefix of a route request in `vni` as the tables hold it: **206** without
+    /// tables, then `beyond_family` for a length beyond 32 / 128, which upstream's
+    /// routing table can neither insert (303) nor find (302).
+    pub(super) fn table_prefix(
+        &self,
+        vni: u32,
+        prefix: RequestPrefix,
+        beyond_family: ServiceError,
+    ) -> Result<IpPrefix, ServiceError> {
+        if !self.vnis.exists(vni) {
+            return Err(ServiceError::NoVni);
+        }
+        prefix.checked().map_err(|_| beyond_family)
     }
 
     /// `ListRoutes`: the external IPv4 routes of `vni` (`None`, VNI 0 on the wire: of
@@ -57,7 +74,7 @@ impl State {
                 {
                     routes.push(Route {
                         vni,
-                        prefix: e.prefix,
+                        prefix: e.prefix.into(),
                         nexthop_vni,
                         nexthop: IpAddr::V6(nexthop),
                     });

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dpservice::client::{Client, ConnectOptions};
-use dpservice::model::{CreateInterface, IpPrefix, Metering, Route};
+use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use dpservice_bin::port::tap::{TapConfig, TapPort};
 use dpservice_bin::port::{Pool, Port};
 use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
@@ -167,7 +167,7 @@ impl Rig {
                 .unwrap();
             c.create_route(&Route {
                 vni: 100,
-                prefix: IpPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24).unwrap(),
+                prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
                 nexthop_vni: 100,
                 nexthop: IpAddr::V6(NEIGH_UL),
             })

@@ -5,9 +5,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use super::{Client, ClientError};
 use crate::model::{
     CaptureConfig, CaptureStatus, ClientVersion, CreateFirewallRule, CreateInterface,
-    CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, CreatedInterface, FirewallRule,
-    FirewallRuleRef, Interface, LoadBalancer, LoadBalancerTarget, Nat, NatEntry, NeighborNat,
-    NeighborNatKey, PrefixEntry, PrefixRef, Route, RouteKey, ServiceVersion, Vip, VniQuery,
+    CreateLbPrefix, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, CreatedInterface,
+    FirewallRule, FirewallRuleRef, Interface, LbPrefixRef, LoadBalancer, LoadBalancerTarget, Nat,
+    NatEntry, NeighborNat, NeighborNatKey, PrefixEntry, PrefixRef, Route, RouteKey, ServiceVersion,
+    Vip, VniQuery,
 };
 use crate::proto;
 
@@ -118,14 +119,14 @@ impl Client {
     }
 
     /// Adds a load-balancer target prefix; its underlay.
-    pub async fn create_load_balancer_prefix(&self, prefix: &CreatePrefix) -> Result<Ipv6Addr> {
+    pub async fn create_load_balancer_prefix(&self, prefix: &CreateLbPrefix) -> Result<Ipv6Addr> {
         call_into!(
             self.create_load_balancer_prefix(proto::CreateLoadBalancerPrefixRequest::from(prefix))
         )
     }
 
     /// Removes a load-balancer target prefix.
-    pub async fn delete_load_balancer_prefix(&self, prefix: &PrefixRef) -> Result<()> {
+    pub async fn delete_load_balancer_prefix(&self, prefix: &LbPrefixRef) -> Result<()> {
         call_unit!(
             self.delete_load_balancer_prefix(proto::DeleteLoadBalancerPrefixRequest::from(prefix))
         )

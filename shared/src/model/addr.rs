@@ -27,6 +27,9 @@ pub enum PrefixError {
         /// The family's bound.
         max: u8,
     },
+    /// The length does not fit 8 bits (what every request prefix must, §10.2).
+    #[error("prefix length {0} is too long (at most 255)")]
+    LengthOver255(u32),
     /// The text is not `ADDRESS/LENGTH`.
     #[error("'{0}' is not a prefix of the form ADDRESS/LENGTH")]
     Syntax(String),
@@ -107,14 +110,95 @@ impl FromStr for IpPrefix {
     type Err = PrefixError;
 
     fn from_str(s: &str) -> Result<IpPrefix, PrefixError> {
-        let syntax = || PrefixError::Syntax(s.to_owned());
-        let (addr, len) = s.split_once('/').ok_or_else(syntax)?;
-        let addr = IpAddr::from_str(addr).map_err(|_| syntax())?;
-        if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(syntax());
-        }
-        let len = len.parse::<u32>().map_err(|_| syntax())?;
+        let (addr, len) = split_prefix(s)?;
         IpPrefix::new(addr, len)
+    }
+}
+
+/// `ADDRESS/LENGTH` with a decimal length.
+fn split_prefix(s: &str) -> Result<(IpAddr, u32), PrefixError> {
+    let syntax = || PrefixError::Syntax(s.to_owned());
+    let (addr, len) = s.split_once('/').ok_or_else(syntax)?;
+    let addr = IpAddr::from_str(addr).map_err(|_| syntax())?;
+    if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(syntax());
+    }
+    let len = len.parse::<u32>().map_err(|_| syntax())?;
+    Ok((addr, len))
+}
+
+/// A prefix as a route or alias-prefix request names it: an address and any length
+/// that fits 8 bits.
+///
+/// Upstream's gRPC layer only checks that these lengths fit 8 bits; one beyond the
+/// family's bound (33..=255 for IPv4, 129..=255 for IPv6) reaches its routing table,
+/// which refuses it with a status (`ROUTE_INSERT` on create, `ROUTE_NOT_FOUND` on
+/// delete, grpc-api.md §10.2). So the daemon, not the conversion, decides; what it
+/// stores is the [`IpPrefix`] that [`RequestPrefix::checked`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestPrefix {
+    addr: IpAddr,
+    len: u8,
+}
+
+impl RequestPrefix {
+    /// A prefix with any 8-bit length.
+    pub fn new(addr: IpAddr, len: u8) -> RequestPrefix {
+        RequestPrefix { addr, len }
+    }
+
+    /// The address as given.
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The prefix length, possibly beyond the family's bound.
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+
+    /// Whether this is a zero-length ("any") prefix.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The prefix, if its length fits the family.
+    pub fn checked(&self) -> Result<IpPrefix, PrefixError> {
+        IpPrefix::new(self.addr, u32::from(self.len))
+    }
+}
+
+impl From<IpPrefix> for RequestPrefix {
+    fn from(p: IpPrefix) -> RequestPrefix {
+        RequestPrefix {
+            addr: p.addr,
+            len: p.len,
+        }
+    }
+}
+
+impl TryFrom<RequestPrefix> for IpPrefix {
+    type Error = PrefixError;
+
+    fn try_from(p: RequestPrefix) -> Result<IpPrefix, PrefixError> {
+        p.checked()
+    }
+}
+
+impl fmt::Display for RequestPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", format_ip(self.addr), self.len)
+    }
+}
+
+/// `ADDRESS/LENGTH` with a length up to 255, whatever the family.
+impl FromStr for RequestPrefix {
+    type Err = PrefixError;
+
+    fn from_str(s: &str) -> Result<RequestPrefix, PrefixError> {
+        let (addr, len) = split_prefix(s)?;
+        let len = u8::try_from(len).map_err(|_| PrefixError::LengthOver255(len))?;
+        Ok(RequestPrefix { addr, len })
     }
 }
 
@@ -176,6 +260,37 @@ mod tests {
         let p: IpPrefix = "10.0.0.0/8".parse().unwrap();
         assert!(p.contains("10.200.0.1".parse().unwrap()));
         assert!(!p.contains("11.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn request_prefixes_take_any_8_bit_length() {
+        let p: RequestPrefix = "10.0.0.0/33".parse().unwrap();
+        assert_eq!((p.addr(), p.len()), ("10.0.0.0".parse().unwrap(), 33));
+        assert_eq!(p.to_string(), "10.0.0.0/33");
+        assert!(matches!(
+            p.checked(),
+            Err(PrefixError::LengthOutOfRange {
+                len: 33,
+                max: 32,
+                ..
+            })
+        ));
+        let p: RequestPrefix = "fc00::1/255".parse().unwrap();
+        assert!(IpPrefix::try_from(p).is_err());
+        assert_eq!(
+            "::/256".parse::<RequestPrefix>(),
+            Err(PrefixError::LengthOver255(256))
+        );
+        assert!("::/x".parse::<RequestPrefix>().is_err());
+        // the checked form keeps the address as given
+        let p: RequestPrefix = "fc00::1/128".parse().unwrap();
+        let checked = p.checked().unwrap();
+        assert_eq!(checked.to_string(), "fc00::1/128");
+        assert_eq!(RequestPrefix::from(checked), p);
+        assert_eq!(
+            RequestPrefix::new("1.2.3.4".parse().unwrap(), 0).to_string(),
+            "1.2.3.4/0"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The typed domain model over the raw protobuf messages.
 //!
-//! Addresses are `std::net` types and prefixes are [`IpPrefix`], never text. Conversions
-//! (in `convert/`, one module per area) go both ways:
+//! Addresses are `std::net` types and prefixes are [`IpPrefix`] (or, where a request may
+//! name a length beyond the family that the daemon then refuses, [`RequestPrefix`]),
+//! never text. Conversions (in `convert/`, one module per area) go both ways:
 //! - requests: model → proto for clients, proto → model for the server, where the
 //!   server-side conversion *is* upstream's validation: it checks fields in upstream's
 //!   order and fails with [`InvalidArgument`], whose text is upstream's exact
@@ -27,7 +28,7 @@ mod route;
 mod system;
 mod vip;
 
-pub use addr::{format_ip, parse_ip_text, IpPrefix, PrefixError};
+pub use addr::{format_ip, parse_ip_text, IpPrefix, PrefixError, RequestPrefix};
 pub use capture::{CaptureConfig, CaptureStatus, CapturedInterface};
 pub use convert::{FromRequest, RequestContext, ServiceResponse};
 pub use error::{InvalidArgument, ResponseError};
@@ -38,7 +39,7 @@ pub use firewall::{
 pub use interface::{CreateInterface, CreatedInterface, Interface, Metering, Pxe};
 pub use lb::{CreateLoadBalancer, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget};
 pub use nat::{CreateNat, Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey};
-pub use prefix::{CreatePrefix, PrefixEntry, PrefixRef};
+pub use prefix::{CreateLbPrefix, CreatePrefix, LbPrefixRef, PrefixEntry, PrefixRef};
 pub use route::{Route, RouteKey};
 pub use system::{ClientVersion, ServiceVersion, VniQuery, VniType};
 pub use vip::{CreateVip, Vip};

@@ -2,12 +2,17 @@
 
 use std::net::IpAddr;
 
-use dpservice::model::{CreatePrefix, CreateVip, PrefixRef, Route, RouteKey};
+use dpservice::model::{
+    CreateLbPrefix, CreatePrefix, CreateVip, LbPrefixRef, PrefixRef, RequestPrefix, Route, RouteKey,
+};
 use dpservice::proto;
 
 use crate::table::{check_table, convert, ip, prefix, Case, BAD_UNDERLAY, GOOD_UNDERLAY};
+
+/// The checks both prefix families share; `$create_model` / `$delete_model` pick the
+/// family's model types.
 macro_rules! prefix_tables {
-    ($create:ident, $delete:ident) => {{
+    ($create:ident => $create_model:ty, $delete:ident => $delete_model:ty) => {{
         fn create() -> proto::$create {
             proto::$create {
                 interface_id: b"vm1".to_vec(),
@@ -33,7 +38,7 @@ macro_rules! prefix_tables {
                 r.preferred_underlay_route = BAD_UNDERLAY.to_vec()
             }),
         ];
-        check_table::<_, CreatePrefix>(create, cases);
+        check_table::<_, $create_model>(create, cases);
         let cases: &[Case<proto::$delete>] = &[
             ("Invalid interface_id", |r| r.interface_id = vec![b'x'; 64]),
             ("Invalid prefix.ip", |r| {
@@ -43,24 +48,18 @@ macro_rules! prefix_tables {
                 r.prefix.as_mut().unwrap().length = 1 << 20
             }),
         ];
-        check_table::<_, PrefixRef>(delete, cases);
+        check_table::<_, $delete_model>(delete, cases);
 
         let misc: &[Case<proto::$create>] = &[
             ("Invalid prefix.ip", |r| r.prefix = None),
             ("Invalid prefix.ip", |r| {
                 r.prefix = Some(prefix(0, "fc00::", 64))
             }),
-            ("Invalid prefix.length", |r| {
-                r.prefix = Some(prefix(0, "10.0.0.0", 33))
-            }),
-            ("Invalid prefix.length", |r| {
-                r.prefix = Some(prefix(1, "fc00::", 129))
-            }),
         ];
         for (message, mutate) in misc {
             let mut r = create();
             mutate(&mut r);
-            assert_eq!(convert::<_, CreatePrefix>(r), *message);
+            assert_eq!(convert::<_, $create_model>(r), *message);
         }
         // The address is kept as given (not masked), the underlay inside is ignored.
         let mut r = create();
@@ -69,31 +68,71 @@ macro_rules! prefix_tables {
             ..prefix(1, "fc00:1::5", 64)
         });
         r.preferred_underlay_route = GOOD_UNDERLAY.to_vec();
-        let m = CreatePrefix::try_from(r).unwrap();
+        let m = <$create_model>::try_from(r).unwrap();
         assert_eq!(m.prefix.to_string(), "fc00:1::5/64");
         assert_eq!(
             m.preferred_underlay,
             Some("fc00:1::8000:0:1".parse().unwrap())
         );
-        let m = PrefixRef::try_from(delete()).unwrap();
+        let m = <$delete_model>::try_from(delete()).unwrap();
         assert_eq!(
             (m.interface_id.as_str(), m.prefix.to_string()),
             ("vm1", "10.1.0.0/24".into())
         );
+        (create, delete)
     }};
+}
+
+/// A prefix message with `length`, IPv4 or IPv6.
+fn sized(v6: bool, length: u32) -> Option<proto::Prefix> {
+    Some(if v6 {
+        prefix(1, "fc00::", length)
+    } else {
+        prefix(0, "10.0.0.0", length)
+    })
 }
 
 #[test]
 fn alias_prefix_requests() {
-    prefix_tables!(CreatePrefixRequest, DeletePrefixRequest);
+    let (create, delete) = prefix_tables!(
+        CreatePrefixRequest => CreatePrefix,
+        DeletePrefixRequest => PrefixRef
+    );
+    // Lengths beyond the family but within 8 bits pass: the daemon's routing table
+    // refuses them (303 / 302, §10.2).
+    for (v6, length) in [(false, 33), (false, 255), (true, 129), (true, 255)] {
+        let mut r = create();
+        r.prefix = sized(v6, length);
+        let m = CreatePrefix::try_from(r).unwrap();
+        assert_eq!(u32::from(m.prefix.len()), length);
+        assert!(m.prefix.checked().is_err());
+        let mut r = delete();
+        r.prefix = sized(v6, length);
+        assert_eq!(
+            u32::from(PrefixRef::try_from(r).unwrap().prefix.len()),
+            length
+        );
+    }
 }
 
 #[test]
 fn lb_prefix_requests() {
-    prefix_tables!(
-        CreateLoadBalancerPrefixRequest,
-        DeleteLoadBalancerPrefixRequest
+    let (create, delete) = prefix_tables!(
+        CreateLoadBalancerPrefixRequest => CreateLbPrefix,
+        DeleteLoadBalancerPrefixRequest => LbPrefixRef
     );
+    // Upstream checks no family bound for LB prefixes; we refuse (§10.2, §13 #7).
+    for (v6, length) in [(false, 33), (false, 255), (true, 129)] {
+        let mut r = create();
+        r.prefix = sized(v6, length);
+        assert_eq!(convert::<_, CreateLbPrefix>(r), "Invalid prefix.length");
+        let mut r = delete();
+        r.prefix = sized(v6, length);
+        assert_eq!(convert::<_, LbPrefixRef>(r), "Invalid prefix.length");
+    }
+    let mut r = create();
+    r.prefix = sized(true, 128);
+    assert_eq!(CreateLbPrefix::try_from(r).unwrap().prefix.len(), 128);
 }
 
 fn create_route() -> proto::CreateRouteRequest {
@@ -122,9 +161,6 @@ fn route_requests() {
         ("Invalid route.prefix.ip", |r| {
             route(r).prefix.as_mut().unwrap().ip = Some(ip(0, "10.2.0"))
         }),
-        ("Invalid route.prefix.length", |r| {
-            route(r).prefix.as_mut().unwrap().length = 33
-        }),
         ("Invalid route.nexthop_address", |r| {
             route(r).nexthop_address = Some(ip(1, "fc00::2::1"))
         }),
@@ -140,6 +176,26 @@ fn route_requests() {
             nexthop: "fc00:2::1".parse().unwrap(),
         }
     );
+    // A length beyond the family passes (the daemon answers 303 / 302, §10.2).
+    for (ipver, text, length) in [
+        (0, "10.2.0.0", 33u8),
+        (0, "10.2.0.0", 255),
+        (1, "fc00::", 129),
+    ] {
+        let wire = || Some(prefix(ipver, text, u32::from(length)));
+        let mut r = create_route();
+        route(&mut r).prefix = wire();
+        let m = Route::try_from(r).unwrap();
+        assert_eq!(m.prefix, RequestPrefix::new(text.parse().unwrap(), length));
+        let r = proto::DeleteRouteRequest {
+            vni: 7,
+            route: Some(proto::Route {
+                prefix: wire(),
+                ..Default::default()
+            }),
+        };
+        assert_eq!(RouteKey::try_from(r).unwrap().prefix.len(), length);
+    }
     // An IPv4 next hop passes (the daemon answers 204); an absent route has no address.
     let mut r = create_route();
     route(&mut r).nexthop_address = Some(ip(0, "1.2.3.4"));

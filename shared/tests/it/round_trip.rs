@@ -7,11 +7,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpservice::model::{
     CaptureConfig, CaptureStatus, CapturedInterface, ClientVersion, CreateFirewallRule,
-    CreateInterface, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, CreatedInterface,
-    FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, Interface, InvalidArgument,
-    L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget, Metering, Nat, NatEntry, NatKind,
-    NeighborNat, NeighborNatKey, PortFilter, PortRange, PrefixEntry, PrefixRef, ProtocolFilter,
-    Pxe, ResponseError, Route, RouteKey, ServiceVersion, TrafficDirection, Vip, VniQuery, VniType,
+    CreateInterface, CreateLbPrefix, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip,
+    CreatedInterface, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, Interface,
+    InvalidArgument, L4Protocol, LbPort, LbPrefixRef, LoadBalancer, LoadBalancerTarget, Metering,
+    Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey, PortFilter, PortRange, PrefixEntry,
+    PrefixRef, ProtocolFilter, Pxe, ResponseError, Route, RouteKey, ServiceVersion,
+    TrafficDirection, Vip, VniQuery, VniType,
 };
 use dpservice::proto;
 use prost::Message;
@@ -93,17 +94,25 @@ fn prefix_route_vip_requests() {
         preferred_underlay: Some(v6("fc00:1::c000:0:2")),
     };
     request::<proto::CreatePrefixRequest, _>(&create);
-    request::<proto::CreateLoadBalancerPrefixRequest, _>(&CreatePrefix {
+    // an alias prefix carries any 8-bit length (the daemon decides)
+    request::<proto::CreatePrefixRequest, _>(&CreatePrefix {
+        prefix: "10.1.2.3/200".parse().unwrap(),
+        ..create.clone()
+    });
+    request::<proto::CreateLoadBalancerPrefixRequest, _>(&CreateLbPrefix {
+        interface_id: create.interface_id,
         prefix: "fc00:5::/64".parse().unwrap(),
         preferred_underlay: None,
-        ..create
     });
     let r = PrefixRef {
         interface_id: "vm1".into(),
         prefix: "0.0.0.0/0".parse().unwrap(),
     };
     request::<proto::DeletePrefixRequest, _>(&r);
-    request::<proto::DeleteLoadBalancerPrefixRequest, _>(&r);
+    request::<proto::DeleteLoadBalancerPrefixRequest, _>(&LbPrefixRef {
+        interface_id: r.interface_id,
+        prefix: "fc00::/128".parse().unwrap(),
+    });
     let route = Route {
         vni: 0,
         prefix: "fc00:9::/48".parse().unwrap(),
@@ -111,6 +120,10 @@ fn prefix_route_vip_requests() {
         nexthop: IpAddr::from([1, 2, 3, 4]),
     };
     request::<proto::CreateRouteRequest, _>(&route);
+    request::<proto::CreateRouteRequest, _>(&Route {
+        prefix: "10.0.0.0/33".parse().unwrap(),
+        ..route
+    });
     request::<proto::DeleteRouteRequest, _>(&RouteKey {
         vni: 3,
         prefix: "10.0.0.0/8".parse().unwrap(),

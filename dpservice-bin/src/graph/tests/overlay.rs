@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dpservice::model::{CreatePrefix, CreateVip, IpPrefix, Route};
+use dpservice::model::{CreatePrefix, CreateVip, IpPrefix, RequestPrefix, Route};
 
 use super::harness::*;
 use crate::graph::{DropReason, GraphConfig};
@@ -21,7 +21,7 @@ fn add_remote_routes(h: &mut Harness) {
         h.state
             .create_route(&Route {
                 vni: 100,
-                prefix: IpPrefix::new(prefix, len).unwrap(),
+                prefix: RequestPrefix::new(prefix, len),
                 nexthop_vni: 100,
                 nexthop: IpAddr::V6(NEIGH_UL),
             })
@@ -211,7 +211,7 @@ fn alias_prefix_is_routed_locally_and_delivered_from_the_tunnel() {
         .state
         .create_prefix(&CreatePrefix {
             interface_id: "vm1".into(),
-            prefix,
+            prefix: prefix.into(),
             preferred_underlay: None,
         })
         .unwrap();

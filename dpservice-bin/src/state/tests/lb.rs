@@ -120,3 +120,32 @@ fn load_balancer_targets() {
     s.delete_lb_target(&target("lb1", "1234::3")).unwrap();
     assert_eq!(s.load_balancers().get("lb1").unwrap().target_for(5), None);
 }
+
+#[test]
+fn unspecified_target_is_never_stored() {
+    let mut cfg = config();
+    cfg.limits.targets_per_lb = 2;
+    let mut s = State::new(cfg);
+    s.create_load_balancer(lb("lb1", 1, "10.0.0.1")).unwrap();
+    // upstream's free slots hold `::`, so `::` is "already there" while one is free
+    fails(&mut s, E::AlreadyExists, |s| {
+        s.create_lb_target(&target("lb1", "::"))
+    });
+    s.create_lb_target(&target("lb1", "1234::1")).unwrap();
+    fails(&mut s, E::AlreadyExists, |s| {
+        s.create_lb_target(&target("lb1", "::"))
+    });
+    s.create_lb_target(&target("lb1", "1234::2")).unwrap();
+    // no free slot: refused like any target of a full LB
+    fails(&mut s, E::BackIpAdd, |s| {
+        s.create_lb_target(&target("lb1", "::"))
+    });
+    fails(&mut s, E::NotFound, |s| {
+        s.delete_lb_target(&target("lb1", "::"))
+    });
+    assert_eq!(
+        s.list_lb_targets(Some("lb1")).unwrap(),
+        [a6("1234::1"), a6("1234::2")]
+    );
+    assert_eq!(s.list_lb_targets(None).unwrap().len(), 2);
+}

@@ -16,12 +16,14 @@ mod prefixes;
 mod routes;
 
 pub(super) use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+pub(super) use std::str::FromStr;
 
 pub(super) use dpservice::model::{
     CaptureConfig, CapturedInterface, CreateFirewallRule, CreateInterface, CreateLoadBalancer,
     CreateNat, CreatePrefix, CreateVip, FirewallAction, FirewallRule, FirewallRuleRef, IpPrefix,
     L4Protocol, LbPort, LoadBalancerTarget, Metering, NatKind, NeighborNat, NeighborNatKey,
-    PrefixRef, ProtocolFilter, Route, RouteKey, TrafficDirection, VniQuery, VniType,
+    PrefixError, PrefixRef, ProtocolFilter, RequestPrefix, Route, RouteKey, TrafficDirection,
+    VniQuery, VniType,
 };
 pub(super) use dpservice::status::ServiceError as E;
 
@@ -105,27 +107,35 @@ pub(super) fn two_vms() -> State {
     s
 }
 
+/// A prefix as a route or alias-prefix request names it (any 8-bit length).
+pub(super) fn rpfx(s: &str) -> RequestPrefix {
+    s.parse().unwrap()
+}
+
 pub(super) fn route(vni: u32, prefix: &str, nexthop: &str) -> Route {
     Route {
         vni,
-        prefix: pfx(prefix),
+        prefix: rpfx(prefix),
         nexthop_vni: 0,
         nexthop: ip(nexthop),
     }
 }
 
-pub(super) fn prefix(id: &str, p: &str) -> CreatePrefix {
+/// An alias-prefix (`CreatePrefix`) or LB-prefix (`CreateLbPrefix`) request, whichever
+/// the call takes.
+pub(super) fn prefix<P: FromStr<Err = PrefixError>>(id: &str, p: &str) -> CreatePrefix<P> {
     CreatePrefix {
         interface_id: id.into(),
-        prefix: pfx(p),
+        prefix: p.parse().unwrap(),
         preferred_underlay: None,
     }
 }
 
-pub(super) fn pref(id: &str, p: &str) -> PrefixRef {
+/// `PrefixRef` / `LbPrefixRef`, whichever the call takes.
+pub(super) fn pref<P: FromStr<Err = PrefixError>>(id: &str, p: &str) -> PrefixRef<P> {
     PrefixRef {
         interface_id: id.into(),
-        prefix: pfx(p),
+        prefix: p.parse().unwrap(),
     }
 }
 

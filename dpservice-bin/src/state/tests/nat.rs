@@ -101,12 +101,64 @@ fn nat_lifecycle_and_errors() {
         s.nat_tables().dnat_lookup(100, a4("172.20.0.2")),
         Some(&DnatTarget::Network)
     );
-    // the DNAT entry stays while another interface still uses the address
+    // the DNAT entry goes with the first NAT deleted, although vm2 still uses the
+    // address (upstream: only neighbour ranges keep it)
     s.delete_nat("vm1").unwrap();
     assert!(s.vnf_lookup(&ul).is_none());
-    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.2")).is_some());
+    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.2")).is_none());
+    assert_eq!(s.get_nat("vm2").unwrap().ip, ip("172.20.0.2"));
     s.delete_nat("vm2").unwrap();
     assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.2")).is_none());
+}
+
+/// Upstream's DNAT bookkeeping, entry by entry (dataplane.md §8.3.4).
+#[test]
+fn dnat_entries_follow_upstream() {
+    let mut s = two_vms();
+    let entry = |s: &State, vni, addr| s.nat_tables().dnat_lookup(vni, a4(addr)).copied();
+    // a shared NAT address: deleting one NAT frees the address for a VIP while the
+    // other NAT stays
+    s.create_nat(&nat("vm1", "172.20.0.2", 100, 200)).unwrap();
+    s.create_nat(&nat("vm2", "172.20.0.2", 200, 300)).unwrap();
+    s.delete_nat("vm2").unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.2"), None);
+    s.create_vip(&vip("vm2", "172.20.0.2")).unwrap();
+    // the remaining NAT's deletion takes the VIP's entry along
+    s.delete_nat("vm1").unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.2"), None);
+    s.delete_vip("vm2").unwrap();
+
+    // a NAT on an address that already has an entry (a VIP's) leaves it as it is...
+    s.create_vip(&vip("vm2", "172.20.0.3")).unwrap();
+    s.create_nat(&nat("vm1", "172.20.0.3", 100, 200)).unwrap();
+    assert!(matches!(
+        entry(&s, 100, "172.20.0.3"),
+        Some(DnatTarget::Vip { port: 3, .. })
+    ));
+    // ...and DeleteVip removes it although the NAT still uses the address
+    s.delete_vip("vm2").unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.3"), None);
+    s.delete_nat("vm1").unwrap();
+
+    // a neighbour range of the address in the VNI keeps the entry (one in another VNI
+    // does not count)...
+    s.create_nat(&nat("vm1", "172.20.0.4", 100, 200)).unwrap();
+    s.create_nat(&nat("vm2", "172.20.0.4", 200, 300)).unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.4", 100, 1000, 2000))
+        .unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.4", 7, 2000, 3000))
+        .unwrap();
+    s.delete_nat("vm1").unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.4"), Some(DnatTarget::Network));
+    // ...and deleting the last one removes it, local NATs not considered
+    s.delete_neighbor_nat(&neigh_key("172.20.0.4", 100, 1000, 2000))
+        .unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.4"), None);
+    assert_eq!(s.list_local_nats(Some(ip("172.20.0.4"))).unwrap().len(), 1);
+    assert_eq!(entry(&s, 7, "172.20.0.4"), Some(DnatTarget::Network));
+    // the next user of the address creates it again
+    s.create_nat(&nat("vm1", "172.20.0.4", 100, 200)).unwrap();
+    assert_eq!(entry(&s, 100, "172.20.0.4"), Some(DnatTarget::Network));
 }
 
 #[test]

@@ -69,6 +69,29 @@ fn alias_prefixes() {
     assert_eq!(s.list_prefixes("vm1").unwrap().len(), 1);
 }
 
+/// Lengths beyond the family fit 8 bits, so they reach the routing table, which refuses
+/// them as upstream's does (grpc-api.md §8.3, §10.2).
+#[test]
+fn alias_prefix_lengths_beyond_the_family() {
+    let mut s = two_vms();
+    s.create_prefix(&prefix("vm1", "1.2.3.0/24")).unwrap();
+    for p in ["1.2.3.0/33", "1.2.3.0/255", "1234::/129", "1234::/255"] {
+        // the interface is looked up first
+        fails(&mut s, E::NoVm, |s| s.create_prefix(&prefix("nope", p)));
+        fails(&mut s, E::NoVm, |s| s.delete_prefix(&pref("nope", p)));
+        fails(&mut s, E::RouteInsert, |s| {
+            s.create_prefix(&prefix("vm1", p))
+        });
+        fails(&mut s, E::RouteNotFound, |s| {
+            s.delete_prefix(&pref("vm1", p))
+        });
+    }
+    // 303 comes before the underlay (401)
+    let mut p = prefix("vm2", "5.5.5.0/33");
+    p.preferred_underlay = Some(s.get_interface("vm1").unwrap().underlay_route);
+    fails(&mut s, E::RouteInsert, |s| s.create_prefix(&p));
+}
+
 #[test]
 fn alias_prefix_records_after_reset() {
     let mut s = two_vms();

@@ -63,6 +63,8 @@ fn initialize_wipes_routes_and_neighbor_nats() {
     s.create_prefix(&prefix("vm1", "1.2.3.0/24")).unwrap();
     s.create_neighbor_nat(&neigh("172.20.0.9", 100, 1, 2))
         .unwrap();
+    s.create_neighbor_nat(&neigh("172.20.0.8", 0, 1, 2))
+        .unwrap();
     s.initialize().unwrap();
     assert!(s.is_initialized());
     assert!(s.list_routes(Some(100)).unwrap().is_empty());
@@ -75,7 +77,13 @@ fn initialize_wipes_routes_and_neighbor_nats() {
         .list_neighbor_nats(Some(ip("0.0.0.0")))
         .unwrap()
         .is_empty());
-    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.9")).is_none());
+    // DNAT entries go only for VNI 0, upstream's "all VNIs" wildcard (dataplane.md
+    // §8.3.4): the address stays taken for VIPs in VNI 100
+    assert!(s.nat_tables().dnat_lookup(0, a4("172.20.0.8")).is_none());
+    assert!(s.nat_tables().dnat_lookup(100, a4("172.20.0.9")).is_some());
+    fails(&mut s, E::DnatExists, |s| {
+        s.create_vip(&vip("vm1", "172.20.0.9"))
+    });
     // the alias record and its underlay stay (as upstream)
     assert_eq!(s.list_prefixes("vm1").unwrap().len(), 1);
     // a second Initialize is not refused
@@ -110,6 +118,33 @@ fn reset_vni_and_check_vni() {
 
 // ---- routes ----
 
+/// Lengths beyond the family fit 8 bits, so they reach the routing table, which refuses
+/// them as upstream's does: after the next hop's family and the VNI (grpc-api.md §8.9,
+/// §10.2).
+#[test]
+fn route_lengths_beyond_the_family() {
+    let mut s = two_vms();
+    s.create_route(&route(100, "1.2.3.0/24", "fc00:2::1"))
+        .unwrap();
+    for p in ["1.2.3.0/33", "0.0.0.0/255", "2002::/129", "::/255"] {
+        fails(&mut s, E::BadIpVer, |s| {
+            s.create_route(&route(999, p, "1.2.3.4"))
+        });
+        fails(&mut s, E::NoVni, |s| {
+            s.create_route(&route(999, p, "fc00:2::1"))
+        });
+        fails(&mut s, E::RouteInsert, |s| {
+            s.create_route(&route(100, p, "fc00:2::1"))
+        });
+        let key = |vni| RouteKey {
+            vni,
+            prefix: rpfx(p),
+        };
+        fails(&mut s, E::NoVni, |s| s.delete_route(&key(999)));
+        fails(&mut s, E::RouteNotFound, |s| s.delete_route(&key(100)));
+    }
+}
+
 #[test]
 fn routes_create_delete_and_errors() {
     let mut s = two_vms();
@@ -137,7 +172,7 @@ fn routes_create_delete_and_errors() {
     );
     let key = |p: &str| RouteKey {
         vni: 100,
-        prefix: pfx(p),
+        prefix: rpfx(p),
     };
     fails(&mut s, E::RouteBadPort, |s| {
         s.delete_route(&key("10.0.0.1/32"))
@@ -145,7 +180,7 @@ fn routes_create_delete_and_errors() {
     fails(&mut s, E::NoVni, |s| {
         s.delete_route(&RouteKey {
             vni: 999,
-            prefix: pfx("0.0.0.0/0"),
+            prefix: rpfx("0.0.0.0/0"),
         })
     });
     s.delete_route(&key("1.2.3.0/24")).unwrap();
@@ -201,7 +236,7 @@ fn route_listing_order_and_ipv6_invisibility() {
     let before = s.list_routes(Some(100)).unwrap();
     s.delete_route(&RouteKey {
         vni: 100,
-        prefix: pfx("0.0.0.0/0"),
+        prefix: rpfx("0.0.0.0/0"),
     })
     .unwrap();
     assert_eq!(s.list_routes(Some(100)).unwrap()[..], before[1..]);

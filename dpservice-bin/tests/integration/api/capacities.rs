@@ -20,6 +20,8 @@ fn capacities() {
                 .unwrap();
         }
         fails!(c, c.create_load_balancer_target(&target("lb0", "1235::1")), service BackIpAdd);
+        // `::` too, once no slot is free (see lb.rs for the other case)
+        fails!(c, c.create_load_balancer_target(&target("lb0", "::")), service BackIpAdd);
 
         // 1024 routes per VNI and family
         for i in 0..1024u32 {

@@ -122,6 +122,10 @@ fn load_balancer_targets() {
             .unwrap();
         fails!(c, c.create_load_balancer_target(&target("lb1", "1234::1")),
             service AlreadyExists);
+        // `::` is never stored, so never listed: upstream marks free target slots with
+        // it and finds it "already there" while one is free (grpc-api.md §8.7)
+        fails!(c, c.create_load_balancer_target(&target("lb1", "::")), service AlreadyExists);
+        fails!(c, c.delete_load_balancer_target(&target("lb1", "::")), service NotFound);
         // ascending
         assert_eq!(
             c.list_load_balancer_targets(Some("lb1")).await.unwrap(),

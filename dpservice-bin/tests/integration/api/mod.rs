@@ -9,13 +9,14 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use dpservice::client::{Client, ClientError, ConnectOptions};
 use dpservice::model::{
     CreateFirewallRule, CreateInterface, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip,
     FirewallAction, FirewallRule, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget, Metering,
-    NeighborNat, NeighborNatKey, PrefixRef, ProtocolFilter, Route, RouteKey, TrafficDirection,
-    VniQuery, VniType,
+    NeighborNat, NeighborNatKey, PrefixError, PrefixRef, ProtocolFilter, Route, RouteKey,
+    TrafficDirection, VniQuery, VniType,
 };
 
 use crate::support::{self, Daemon};
@@ -172,6 +173,28 @@ macro_rules! fails {
 }
 pub(crate) use fails;
 
+/// The outcome of a call made with [`Client::raw`] (for messages the model cannot
+/// express), as the client's own calls report it: a gRPC error, or the response.
+pub fn raw_outcome<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Result<T, ClientError> {
+    r.map(tonic::Response::into_inner)
+        .map_err(|s| ClientError::Grpc {
+            code: s.code(),
+            message: s.message().to_owned(),
+        })
+}
+
+/// A `Prefix` message with any length (the model holds at most 255).
+pub fn raw_prefix(addr: &str, length: u32) -> dpservice::proto::Prefix {
+    dpservice::proto::Prefix {
+        ip: Some(dpservice::proto::IpAddress {
+            ipver: if addr.contains(':') { 1 } else { 0 },
+            address: addr.as_bytes().to_vec(),
+        }),
+        length,
+        underlay_route: Vec::new(),
+    }
+}
+
 // ---- request builders ----
 
 pub fn a4(s: &str) -> Ipv4Addr {
@@ -218,10 +241,11 @@ pub async fn two_vms(c: &Client) {
         .unwrap();
 }
 
+/// A route request; the prefix may have any 8-bit length.
 pub fn route(vni: u32, prefix: &str, nexthop: &str) -> Route {
     Route {
         vni,
-        prefix: pfx(prefix),
+        prefix: prefix.parse().unwrap(),
         nexthop_vni: 0,
         nexthop: ip(nexthop),
     }
@@ -230,22 +254,25 @@ pub fn route(vni: u32, prefix: &str, nexthop: &str) -> Route {
 pub fn route_key(vni: u32, prefix: &str) -> RouteKey {
     RouteKey {
         vni,
-        prefix: pfx(prefix),
+        prefix: prefix.parse().unwrap(),
     }
 }
 
-pub fn prefix(id: &str, p: &str) -> CreatePrefix {
+/// An alias-prefix (`CreatePrefix`) or LB-prefix (`CreateLbPrefix`) request, whichever
+/// the call takes.
+pub fn prefix<P: FromStr<Err = PrefixError>>(id: &str, p: &str) -> CreatePrefix<P> {
     CreatePrefix {
         interface_id: id.into(),
-        prefix: pfx(p),
+        prefix: p.parse().unwrap(),
         preferred_underlay: None,
     }
 }
 
-pub fn pref(id: &str, p: &str) -> PrefixRef {
+/// `PrefixRef` / `LbPrefixRef`, whichever the call takes.
+pub fn pref<P: FromStr<Err = PrefixError>>(id: &str, p: &str) -> PrefixRef<P> {
     PrefixRef {
         interface_id: id.into(),
-        prefix: pfx(p),
+        prefix: p.parse().unwrap(),
     }
 }
 

@@ -99,11 +99,50 @@ fn nats() {
             .unwrap()
             .is_empty());
         assert_eq!(c.list_local_nats(None).await.unwrap().len(), 2);
-        // the address stays translated while vm2 uses it
+        // DeleteNat removes the address's DNAT entry although vm2 still uses it
+        // (upstream; grpc-api.md §8.8): the address is free for a VIP again
         c.delete_nat("vm1").await.unwrap();
-        fails!(c, c.create_vip(&vip("vm1", "172.20.0.2")), service DnatExists);
+        assert_eq!(c.get_nat("vm2").await.unwrap().ip, ip("172.20.0.2"));
+        c.create_vip(&vip("vm1", "172.20.0.2")).await.unwrap();
+        c.delete_vip("vm1").await.unwrap();
         c.delete_nat("vm2").await.unwrap();
         c.create_vip(&vip("vm1", "172.20.0.2")).await.unwrap();
+    });
+}
+
+#[test]
+fn nat_address_kept_only_by_neighbor_ranges() {
+    let d = daemon();
+    with_initialized(&d, |c| async move {
+        two_vms(&c).await;
+        c.create_nat(&nat("vm1", "172.20.0.2", 100, 200))
+            .await
+            .unwrap();
+        c.create_nat(&nat("vm2", "172.20.0.2", 200, 300))
+            .await
+            .unwrap();
+        // a neighbour range of the address in another VNI does not keep the entry...
+        c.create_neighbor_nat(&neigh("172.20.0.2", 7, 2000, 3000))
+            .await
+            .unwrap();
+        c.delete_nat("vm2").await.unwrap();
+        c.create_vip(&vip("vm2", "172.20.0.2")).await.unwrap();
+        c.delete_vip("vm2").await.unwrap();
+        // ...one in the interface's VNI does
+        c.create_nat(&nat("vm2", "172.20.0.2", 200, 300))
+            .await
+            .unwrap();
+        c.create_neighbor_nat(&neigh("172.20.0.2", 100, 1000, 2000))
+            .await
+            .unwrap();
+        c.delete_nat("vm2").await.unwrap();
+        fails!(c, c.create_vip(&vip("vm2", "172.20.0.2")), service DnatExists);
+        // deleting the last such range removes it, although vm1's NAT remains
+        c.delete_neighbor_nat(&neigh_key("172.20.0.2", 100, 1000, 2000))
+            .await
+            .unwrap();
+        assert_eq!(c.list_local_nats(None).await.unwrap().len(), 1);
+        c.create_vip(&vip("vm2", "172.20.0.2")).await.unwrap();
     });
 }
 

@@ -1,5 +1,7 @@
 //! Alias prefixes and load-balancer prefixes.
 
+use dpservice::proto;
+
 use super::*;
 
 #[test]
@@ -96,5 +98,67 @@ fn load_balancer_prefixes() {
             .unwrap();
         fails!(c, c.delete_load_balancer_prefix(&pref("vm1", "1.2.3.4/24")), service NotFound);
         assert_eq!(c.list_load_balancer_prefixes("vm1").await.unwrap().len(), 2);
+    });
+}
+
+/// Up to 255 the length reaches the routing table, which refuses what is beyond the
+/// family (grpc-api.md §8.3, §10.2); beyond 255 the gRPC layer does.
+#[test]
+fn alias_prefix_lengths_beyond_the_family() {
+    let d = daemon();
+    with_initialized(&d, |c| async move {
+        two_vms(&c).await;
+        c.create_prefix(&prefix("vm1", "1.2.3.0/24")).await.unwrap();
+        for p in ["1.2.3.0/33", "1.2.3.0/255", "1234::/129", "1234::/255"] {
+            fails!(c, c.create_prefix(&prefix("nope", p)), service NoVm);
+            fails!(c, c.create_prefix(&prefix("vm1", p)), service RouteInsert);
+            fails!(c, c.delete_prefix(&pref("nope", p)), service NoVm);
+            fails!(c, c.delete_prefix(&pref("vm1", p)), service RouteNotFound);
+            // validation still comes first
+            let mut bad = prefix("vm1", p);
+            bad.preferred_underlay = Some(a6("fc00:1::d000:1:0:1"));
+            fails!(c, c.create_prefix(&bad), invalid "Invalid preferred_underlay_route");
+        }
+        let create = |interface_id: &str, length| proto::CreatePrefixRequest {
+            interface_id: interface_id.into(),
+            prefix: Some(raw_prefix("1.2.3.0", length)),
+            preferred_underlay_route: Vec::new(),
+        };
+        let delete = |length| proto::DeletePrefixRequest {
+            interface_id: b"vm1".to_vec(),
+            prefix: Some(raw_prefix("1234::", length)),
+        };
+        fails!(c, async { raw_outcome(c.raw().create_prefix(create("vm1", 256)).await) },
+            invalid "Invalid prefix.length");
+        // before the interface lookup
+        fails!(c, async { raw_outcome(c.raw().create_prefix(create("nope", 1 << 20)).await) },
+            invalid "Invalid prefix.length");
+        fails!(c, async { raw_outcome(c.raw().delete_prefix(delete(256)).await) },
+            invalid "Invalid prefix.length");
+    });
+}
+
+/// LB prefixes get no route; their length is checked against the family at the gRPC
+/// layer (our hardening of upstream, which stores any length: grpc-api.md §10.2).
+#[test]
+fn load_balancer_prefix_lengths_beyond_the_family() {
+    let d = daemon();
+    with_initialized(&d, |c| async move {
+        two_vms(&c).await;
+        for (addr, length) in [("1.2.3.0", 33), ("1.2.3.0", 256), ("1234::", 129)] {
+            let create = proto::CreateLoadBalancerPrefixRequest {
+                interface_id: b"vm1".to_vec(),
+                prefix: Some(raw_prefix(addr, length)),
+                preferred_underlay_route: Vec::new(),
+            };
+            fails!(c, async { raw_outcome(c.raw().create_load_balancer_prefix(create).await) },
+                invalid "Invalid prefix.length");
+            let delete = proto::DeleteLoadBalancerPrefixRequest {
+                interface_id: b"vm1".to_vec(),
+                prefix: Some(raw_prefix(addr, length)),
+            };
+            fails!(c, async { raw_outcome(c.raw().delete_load_balancer_prefix(delete).await) },
+                invalid "Invalid prefix.length");
+        }
     });
 }

@@ -1,5 +1,7 @@
 //! Routes, CheckVniInUse, ResetVni.
 
+use dpservice::proto;
+
 use super::*;
 
 #[test]
@@ -85,8 +87,8 @@ fn route_listing() {
         // every VNI, ascending by VNI (the wire carries no VNI per route)
         let all = c.list_routes(None).await.unwrap();
         assert_eq!(all.len(), 69);
-        assert_eq!(all[0].prefix, pfx("8.8.8.0/24"));
-        assert_eq!(all[1].prefix, pfx("0.0.0.0/0"));
+        assert_eq!(all[0].prefix.to_string(), "8.8.8.0/24");
+        assert_eq!(all[1].prefix.to_string(), "0.0.0.0/0");
         // deleting the first and adding it back restores the list (test_grpc_route_list)
         c.delete_route(&route_key(100, "0.0.0.0/0")).await.unwrap();
         assert_eq!(c.list_routes(Some(100)).await.unwrap()[..], listed[1..]);
@@ -131,5 +133,52 @@ fn vni_in_use_and_reset() {
             .unwrap();
         // the alias record stays listed (as upstream)
         assert_eq!(c.list_prefixes("vm1").await.unwrap().len(), 1);
+    });
+}
+
+/// Up to 255 the length reaches the routing table, which refuses what is beyond the
+/// family, after the next hop's family and the VNI (grpc-api.md §8.9, §10.2); beyond
+/// 255 the gRPC layer does, before it looks at the address.
+#[test]
+fn route_lengths_beyond_the_family() {
+    let d = daemon();
+    with_initialized(&d, |c| async move {
+        two_vms(&c).await;
+        c.create_route(&route(100, "1.2.3.0/24", "fc00:2::1"))
+            .await
+            .unwrap();
+        for p in ["1.2.3.0/33", "0.0.0.0/255", "2002::/129", "::/255"] {
+            fails!(c, c.create_route(&route(999, p, "1.2.3.4")), service BadIpVer);
+            fails!(c, c.create_route(&route(999, p, "fc00:2::1")), service NoVni);
+            fails!(c, c.create_route(&route(100, p, "fc00:2::1")), service RouteInsert);
+            fails!(c, c.delete_route(&route_key(999, p)), service NoVni);
+            fails!(c, c.delete_route(&route_key(100, p)), service RouteNotFound);
+        }
+        let wire = |addr: &str, length| proto::Route {
+            prefix: Some(raw_prefix(addr, length)),
+            nexthop_vni: 0,
+            nexthop_address: Some(proto::IpAddress {
+                ipver: 1,
+                address: b"fc00:2::1".to_vec(),
+            }),
+            weight: 0,
+        };
+        let create = |vni, addr: &str, length| proto::CreateRouteRequest {
+            vni,
+            route: Some(wire(addr, length)),
+        };
+        let delete = |vni, addr: &str, length| proto::DeleteRouteRequest {
+            vni,
+            route: Some(wire(addr, length)),
+        };
+        fails!(c, async { raw_outcome(c.raw().create_route(create(100, "1.2.3.0", 256)).await) },
+            invalid "Invalid route.prefix.length");
+        // the length is checked before the address
+        fails!(c, async { raw_outcome(c.raw().create_route(create(999, "1.2.3", 1 << 20)).await) },
+            invalid "Invalid route.prefix.length");
+        fails!(c, async { raw_outcome(c.raw().delete_route(delete(100, "2002::", 256)).await) },
+            invalid "Invalid route.prefix.length");
+        fails!(c, async { raw_outcome(c.raw().create_route(create(100, "1.2.3", 32)).await) },
+            invalid "Invalid route.prefix.ip");
     });
 }

@@ -64,6 +64,9 @@ fn gate_then_initialize_and_reinitialize() {
         assert_eq!(c.initialize().await.unwrap(), uuid);
         assert!(c.list_routes(Some(100)).await.unwrap().is_empty());
         assert!(c.list_neighbor_nats(None).await.unwrap().is_empty());
+        // DNAT entries go only for VNI 0 (upstream's wildcard, dataplane.md §8.3.4): the
+        // neighbour range's address stays taken in VNI 100
+        fails!(c, c.create_vip(&vip("vm1", "172.20.0.1")), service DnatExists);
         // the interface and its own routes stay
         assert_eq!(c.list_interfaces().await.unwrap().len(), 1);
         fails!(c, c.create_route(&route(100, "10.0.0.1/32", "fc00:2::1")), service RouteExists);

@@ -4,7 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::model::{format_ip, parse_ip_text, InvalidArgument, IpPrefix, ResponseError};
+use crate::model::{
+    format_ip, parse_ip_text, InvalidArgument, IpPrefix, RequestPrefix, ResponseError,
+};
 use crate::proto;
 
 /// Longest ID, device name or hostname: upstream copies them into 64-byte C buffers.
@@ -76,18 +78,11 @@ pub(crate) fn port(value: u32, err: &'static str) -> Result<u16, InvalidArgument
 }
 
 /// A prefix length as the gRPC layer sees it: it must fit 8 bits (§10.2).
-pub(crate) fn prefix_length(len: u32, err: &'static str) -> Result<u32, InvalidArgument> {
-    if len > u32::from(u8::MAX) {
-        return Err(InvalidArgument(err));
-    }
-    Ok(len)
+pub(crate) fn prefix_length(len: u32, err: &'static str) -> Result<u8, InvalidArgument> {
+    u8::try_from(len).map_err(|_| InvalidArgument(err))
 }
 
-/// A prefix whose length must also fit its family (32 or 128).
-///
-/// Upstream lets route and alias-prefix lengths up to 255 through and its routing table
-/// then refuses them (status 303); the model's [`IpPrefix`] cannot hold such a length, so
-/// those requests fail here with the length's message instead (no client sends them).
+/// A prefix whose length must also fit its family (32 or 128): firewall prefixes.
 pub(crate) fn prefix(
     addr: IpAddr,
     len: u32,
@@ -96,20 +91,33 @@ pub(crate) fn prefix(
     IpPrefix::new(addr, len).map_err(|_| InvalidArgument(err))
 }
 
-/// A `Prefix` message on input: address first, then length (the order of alias, LB and
-/// firewall prefixes). An absent message has an invalid address (§4.3).
+/// A `Prefix` message on input: address first, then a length that fits 8 bits (the
+/// order of alias and LB prefixes). An absent message has an invalid address (§4.3).
 pub(crate) fn request_prefix(
     p: Option<&proto::Prefix>,
     ip_err: &'static str,
     len_err: &'static str,
-) -> Result<IpPrefix, InvalidArgument> {
+) -> Result<RequestPrefix, InvalidArgument> {
     let addr = ip(p.and_then(|p| p.ip.as_ref()), ip_err)?;
     let len = prefix_length(p.map_or(0, |p| p.length), len_err)?;
-    prefix(addr, len, len_err)
+    Ok(RequestPrefix::new(addr, len))
+}
+
+/// Like [`request_prefix`], the length also within the family: LB prefixes, where
+/// upstream checks nothing and stores any length (our hardening, §13 #7).
+pub(crate) fn family_prefix(
+    p: Option<&proto::Prefix>,
+    ip_err: &'static str,
+    len_err: &'static str,
+) -> Result<IpPrefix, InvalidArgument> {
+    request_prefix(p, ip_err, len_err)?
+        .checked()
+        .map_err(|_| InvalidArgument(len_err))
 }
 
 /// A prefix as a `Prefix` message (no underlay).
-pub(crate) fn prefix_message(p: IpPrefix) -> proto::Prefix {
+pub(crate) fn prefix_message(p: impl Into<RequestPrefix>) -> proto::Prefix {
+    let p = p.into();
     proto::Prefix {
         ip: Some(ip_address(p.addr())),
         length: u32::from(p.len()),

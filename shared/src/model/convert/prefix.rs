@@ -1,36 +1,45 @@
 //! Alias prefixes and load-balancer target prefixes (grpc-api.md §8.3, §8.4).
 //!
 //! Both families share their message shapes, so every conversion is written once and
-//! instantiated for the two sets of messages.
+//! instantiated for the two sets of messages; only the length rule differs (§10.2):
+//! alias prefixes take any 8-bit length (the daemon's routing table refuses the rest),
+//! LB prefixes must fit their family here.
 
 use super::fields::{self, PrefixPath};
 use super::response::succeeded;
 use super::{try_from_request, FromRequest, RequestContext};
-use crate::model::{CreatePrefix, InvalidArgument, PrefixEntry, PrefixRef, ResponseError};
+use crate::model::{
+    CreatePrefix, InvalidArgument, IpPrefix, PrefixEntry, PrefixRef, RequestPrefix, ResponseError,
+};
 use crate::proto;
 
 const BAD_ID: &str = "Invalid interface_id";
 const BAD_IP: &str = "Invalid prefix.ip";
 const BAD_LENGTH: &str = "Invalid prefix.length";
 
-fn prefix_ref(
+/// How a family reads the request's `Prefix`.
+type ReadPrefix<P> =
+    fn(Option<&proto::Prefix>, &'static str, &'static str) -> Result<P, InvalidArgument>;
+
+fn prefix_ref<P>(
     interface_id: &[u8],
     prefix: Option<&proto::Prefix>,
-) -> Result<PrefixRef, InvalidArgument> {
+    read: ReadPrefix<P>,
+) -> Result<PrefixRef<P>, InvalidArgument> {
     Ok(PrefixRef {
         interface_id: fields::lookup_id(interface_id, BAD_ID)?,
-        prefix: fields::request_prefix(prefix, BAD_IP, BAD_LENGTH)?,
+        prefix: read(prefix, BAD_IP, BAD_LENGTH)?,
     })
 }
 
 macro_rules! prefix_family {
-    ($create:ident, $delete:ident, $list:ident) => {
-        impl FromRequest<proto::$create> for CreatePrefix {
+    ($create:ident, $delete:ident, $list:ident, $prefix:ty, $read:path) => {
+        impl FromRequest<proto::$create> for CreatePrefix<$prefix> {
             fn from_request(r: proto::$create, ctx: &RequestContext) -> Result<Self, InvalidArgument> {
                 let PrefixRef {
                     interface_id,
                     prefix,
-                } = prefix_ref(&r.interface_id, r.prefix.as_ref())?;
+                } = prefix_ref(&r.interface_id, r.prefix.as_ref(), $read)?;
                 Ok(CreatePrefix {
                     interface_id,
                     prefix,
@@ -39,16 +48,19 @@ macro_rules! prefix_family {
             }
         }
 
-        impl FromRequest<proto::$delete> for PrefixRef {
+        impl FromRequest<proto::$delete> for PrefixRef<$prefix> {
             fn from_request(r: proto::$delete, _: &RequestContext) -> Result<Self, InvalidArgument> {
-                prefix_ref(&r.interface_id, r.prefix.as_ref())
+                prefix_ref(&r.interface_id, r.prefix.as_ref(), $read)
             }
         }
 
-        try_from_request!(proto::$create => CreatePrefix, proto::$delete => PrefixRef);
+        try_from_request!(
+            proto::$create => CreatePrefix<$prefix>,
+            proto::$delete => PrefixRef<$prefix>,
+        );
 
-        impl From<&CreatePrefix> for proto::$create {
-            fn from(m: &CreatePrefix) -> Self {
+        impl From<&CreatePrefix<$prefix>> for proto::$create {
+            fn from(m: &CreatePrefix<$prefix>) -> Self {
                 proto::$create {
                     interface_id: m.interface_id.clone().into_bytes(),
                     prefix: Some(fields::prefix_message(m.prefix)),
@@ -60,8 +72,8 @@ macro_rules! prefix_family {
             }
         }
 
-        impl From<&PrefixRef> for proto::$delete {
-            fn from(m: &PrefixRef) -> Self {
+        impl From<&PrefixRef<$prefix>> for proto::$delete {
+            fn from(m: &PrefixRef<$prefix>) -> Self {
                 proto::$delete {
                     interface_id: m.interface_id.clone().into_bytes(),
                     prefix: Some(fields::prefix_message(m.prefix)),
@@ -88,12 +100,16 @@ macro_rules! prefix_family {
 prefix_family!(
     CreatePrefixRequest,
     DeletePrefixRequest,
-    ListPrefixesResponse
+    ListPrefixesResponse,
+    RequestPrefix,
+    fields::request_prefix
 );
 prefix_family!(
     CreateLoadBalancerPrefixRequest,
     DeleteLoadBalancerPrefixRequest,
-    ListLoadBalancerPrefixesResponse
+    ListLoadBalancerPrefixesResponse,
+    IpPrefix,
+    fields::family_prefix
 );
 
 impl From<PrefixEntry> for proto::Prefix {

@@ -3,20 +3,22 @@
 use super::fields::{self, PrefixPath};
 use super::response::succeeded;
 use super::{try_from_request, FromRequest, RequestContext};
-use crate::model::{InvalidArgument, IpPrefix, ResponseError, Route, RouteKey};
+use crate::model::{InvalidArgument, RequestPrefix, ResponseError, Route, RouteKey};
 use crate::proto;
 
-const BAD_LENGTH: &str = "Invalid route.prefix.length";
-
-/// Routes check the length before the address (unlike every other prefix).
-fn route_prefix(route: Option<&proto::Route>) -> Result<IpPrefix, InvalidArgument> {
+/// Routes check the length before the address (unlike every other prefix). A length
+/// beyond the family passes: the daemon's routing table refuses it (§10.2).
+fn route_prefix(route: Option<&proto::Route>) -> Result<RequestPrefix, InvalidArgument> {
     let prefix = route.and_then(|r| r.prefix.as_ref());
-    let len = fields::prefix_length(prefix.map_or(0, |p| p.length), BAD_LENGTH)?;
+    let len = fields::prefix_length(
+        prefix.map_or(0, |p| p.length),
+        "Invalid route.prefix.length",
+    )?;
     let addr = fields::ip(
         prefix.and_then(|p| p.ip.as_ref()),
         "Invalid route.prefix.ip",
     )?;
-    fields::prefix(addr, len, BAD_LENGTH)
+    Ok(RequestPrefix::new(addr, len))
 }
 
 impl FromRequest<proto::CreateRouteRequest> for Route {
@@ -128,7 +130,7 @@ impl TryFrom<proto::Route> for Route {
         };
         Ok(Route {
             vni: 0,
-            prefix: fields::resp_prefix(r.prefix.as_ref(), path)?,
+            prefix: fields::resp_prefix(r.prefix.as_ref(), path)?.into(),
             nexthop_vni: r.nexthop_vni,
             nexthop: fields::resp_ip(r.nexthop_address.as_ref(), "Route.nexthop_address")?,
         })
