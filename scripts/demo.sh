@@ -132,9 +132,21 @@ vm_up() {
 vm_up "$HOST_A" dtapvf_0 "$VM1" 10.0.0.1
 vm_up "$HOST_A" dtapvf_1 "$VM2" 10.0.0.2
 vm_up "$HOST_B" dtapvf_0 "$VM3" 10.0.0.3
-# Known issue, under investigation: in the first second after a VM's TAP moves into its
-# namespace, its first replies across the underlay can be lost. Let the VMs settle.
-sleep 1
+# A bridge forwards over a port only once the kernel has processed the port's carrier
+# change, which its link-watch worker may defer for up to a second after the veth came up
+# (until then the first packets across the underlay were lost). Wait for exactly that.
+wait_forwarding() {
+    local ns=$1 dev=$2
+    for _ in $(seq 1 100); do
+        ip -n "$ns" -d -o link show dev "$dev" | grep -q 'bridge_slave state forwarding' && return 0
+        sleep 0.05
+    done
+    echo "demo: bridge port $dev in $ns does not forward" >&2
+    exit 1
+}
+for ns in "$HOST_A" "$HOST_B"; do
+    for dev in dtap0 ul0; do wait_forwarding "$ns" "$dev"; done
+done
 
 step "VM to VM on one host (vm1 -> vm2)"
 run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.2
@@ -145,7 +157,10 @@ run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.3
 step "A TCP transfer across the overlay (iperf3, 3 s)"
 ip netns exec "$VM3" iperf3 -s -1 -B 10.0.0.3 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.5
+for _ in $(seq 1 100); do
+    [ -n "$(ip netns exec "$VM3" ss -Hltn 'sport = :5201')" ] && break
+    sleep 0.05
+done
 run ip netns exec "$VM1" iperf3 -c 10.0.0.3 -t 3 -f m
 
 step "Watching it"

@@ -13,3 +13,4 @@ mod grpc_server;
 mod ha;
 mod lifecycle;
 mod packets;
+mod two_hosts;

@@ -8,7 +8,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dpservice::client::{Client, ConnectOptions};
 use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use dpservice_bin::port::tap::{TapConfig, TapPort};
 use dpservice_bin::port::{Pool, Port};
@@ -116,31 +115,10 @@ impl Rig {
         }
     }
 
-    fn client<F, Fut>(&self, f: F)
-    where
-        F: FnOnce(Client) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()>,
-    {
-        let address = format!("127.0.0.1:{}", self.daemon.grpc_port());
-        support::in_netns(netns_path(&self.daemon).as_deref(), move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let client = Client::connect(&address, &ConnectOptions::default())
-                    .await
-                    .unwrap();
-                f(client).await;
-            });
-            Ok(())
-        })
-        .unwrap();
-    }
-
     /// vm1/vm2 in VNI 100 on the first two VFs, vm3 in VNI 200 on the third, a route to
     /// the neighbour host's VNI-100 network.
     fn configure(&self) {
-        self.client(|c| async move {
+        self.daemon.with_client(|c| async move {
             c.initialize().await.unwrap();
             let iface = |id: &str, dev: &str, vni, ip: Ipv4Addr, ip6: Option<Ipv6Addr>, ul| {
                 CreateInterface {

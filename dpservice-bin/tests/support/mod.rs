@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use dpservice::client::{Client, ConnectOptions};
 use dpservice::proto::dpd_kironcore_client::DpdKironcoreClient;
 use dpservice::proto::health::v1::health_check_response::ServingStatus;
 use dpservice::proto::health::v1::health_client::HealthClient;
@@ -79,7 +80,8 @@ fn ip_tool() -> PathBuf {
     panic!("the tests need iproute2's 'ip' (apt-get install iproute2)");
 }
 
-fn ip(args: &[&str]) {
+/// Runs `ip <args>` and asserts it succeeded.
+pub fn ip(args: &[&str]) {
     let out = Command::new(ip_tool()).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -239,6 +241,7 @@ pub struct Builder<'a> {
     wait: bool,
     ports: bool,
     vfs: usize,
+    underlay: Ipv6Addr,
 }
 
 impl<'a> Builder<'a> {
@@ -275,6 +278,13 @@ impl<'a> Builder<'a> {
     /// Do not add the default TAP ports and port options (give your own).
     pub fn without_ports(mut self) -> Self {
         self.ports = false;
+        self
+    }
+
+    /// The host's underlay address (`--ipv6`, default `fc00:1::1`); daemons that exchange
+    /// tunnels need different /64s, or their generated interface addresses could clash.
+    pub fn underlay(mut self, addr: Ipv6Addr) -> Self {
+        self.underlay = addr;
         self
     }
 
@@ -320,7 +330,7 @@ impl<'a> Builder<'a> {
             .arg("--")
             .arg(format!("--grpc-port={port}"));
         if self.ports {
-            cmd.args(taps.options());
+            cmd.args(taps.options(self.underlay));
         }
         cmd.arg("--no-stats").args(&self.args);
         cmd.stdin(Stdio::null())
@@ -387,13 +397,13 @@ impl TapNames {
             .collect()
     }
 
-    fn options(&self) -> Vec<String> {
+    fn options(&self, underlay: Ipv6Addr) -> Vec<String> {
         vec![
             format!("--pf0={}", self.pf0),
             format!("--pf1={}", self.pf1),
             format!("--vf-pattern={}", self.vf_pattern),
             "--nic-type=tap".to_owned(),
-            "--ipv6=fc00:1::1".to_owned(),
+            format!("--ipv6={underlay}"),
             "--no-offload".to_owned(),
         ]
     }
@@ -425,6 +435,7 @@ impl Daemon {
             wait: true,
             ports: true,
             vfs: 2,
+            underlay: Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1),
         }
     }
 
@@ -493,6 +504,35 @@ impl Daemon {
     /// `dpdkironcore.v1.DPDKironcore` client.
     pub async fn client(&self) -> DpdKironcoreClient<Channel> {
         DpdKironcoreClient::new(self.channel().await)
+    }
+
+    /// Runs `f` with the shared typed client (`dpservice::client::Client`) connected to
+    /// the daemon, on a thread inside its namespace with a runtime of its own (usable from
+    /// plain `#[test]`s); returns what `f` returns.
+    pub fn with_client<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(Client) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T>,
+        T: Send + 'static,
+    {
+        let address = format!("127.0.0.1:{}", self.port);
+        in_netns(self.netns_path.as_deref(), move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let client = Client::connect(&address, &ConnectOptions::default())
+                    .await
+                    .map_err(std::io::Error::other)?;
+                Ok::<T, std::io::Error>(f(client).await)
+            })
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "gRPC client in the daemon's namespace: {e}\n{}",
+                self.logs()
+            )
+        })
     }
 
     /// Runs `program` in the daemon's namespace with `DP_GRPC_PORT` and
