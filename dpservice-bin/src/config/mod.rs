@@ -26,7 +26,7 @@ use dpservice::version::VERSION;
 
 pub use eal::EalArgs;
 pub use options::{ColorMode, LogFormat, NicType, Options};
-pub use vdev::{Mac, TapSpec};
+pub use vdev::TapSpec;
 pub use virtsvc::{VirtsvcProto, VirtsvcSpec, VirtualService};
 
 use crate::state::{PortId, PortInfo, StateConfig};

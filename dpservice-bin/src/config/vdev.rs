@@ -3,49 +3,11 @@
 //! Only DPDK's TAP driver exists in the software backend; its device arguments are
 //! parsed here and handed to the port layer, which creates the devices.
 
-use std::fmt;
-
 use super::options::IF_NAMESIZE;
+use crate::wire::MacAddr;
 
 /// Prefix of every TAP device name (DPDK matches drivers by name prefix).
 pub const TAP_DRIVER: &str = "net_tap";
-
-/// A MAC address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Mac(pub [u8; 6]);
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl fmt::Debug for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl Mac {
-    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`), case-insensitive.
-    pub fn parse(text: &str) -> Option<Mac> {
-        let mut out = [0u8; 6];
-        let mut parts = text.split([':', '-']);
-        for byte in &mut out {
-            let part = parts.next()?;
-            if part.is_empty() || part.len() > 2 {
-                return None;
-            }
-            *byte = u8::from_str_radix(part, 16).ok()?;
-        }
-        parts.next().is_none().then_some(Mac(out))
-    }
-}
 
 /// One TAP port to create (or attach to).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +19,7 @@ pub struct TapSpec {
     /// Kernel interface name, e.g. `dtapvf_0`.
     pub iface: String,
     /// The port's MAC, also set on the kernel side; `None` means a random one.
-    pub mac: Option<Mac>,
+    pub mac: Option<MacAddr>,
     /// Attach to an existing persistent (possibly multi-queue) TAP; keep it on exit.
     pub persist: bool,
 }
@@ -152,9 +114,9 @@ pub fn parse(vdev: &str, port_id: u16) -> Result<TapSpec, VdevError> {
             ("mac", Some(text)) => {
                 tap.mac = Some(if text == "fixed" {
                     // DPDK's fixed MAC: 00:"dtap":<index>
-                    Mac([0x00, b'd', b't', b'a', b'p', port_id as u8])
+                    MacAddr([0x00, b'd', b't', b'a', b'p', port_id as u8])
                 } else {
-                    Mac::parse(text).ok_or_else(|| VdevError::BadMac {
+                    text.parse::<MacAddr>().map_err(|_| VdevError::BadMac {
                         vdev: vdev.to_owned(),
                         mac: text.to_owned(),
                     })?
@@ -206,11 +168,14 @@ mod tests {
                 port_id: 0,
                 device: "net_tap0".into(),
                 iface: "dtap0".into(),
-                mac: Some(Mac([0x22, 0x22, 0x22, 0x22, 0x22, 0x00])),
+                mac: Some(MacAddr([0x22, 0x22, 0x22, 0x22, 0x22, 0x00])),
                 persist: false,
             }
         );
-        assert_eq!(taps[1].mac, Some(Mac([0x22, 0x22, 0x22, 0x22, 0x22, 0x01])));
+        assert_eq!(
+            taps[1].mac,
+            Some(MacAddr([0x22, 0x22, 0x22, 0x22, 0x22, 0x01]))
+        );
         assert_eq!(taps[2].iface, "dtapvf_0");
         assert_eq!(taps[2].port_id, 2);
         assert_eq!(taps[3].device, "net_tap_sync");

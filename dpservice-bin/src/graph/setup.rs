@@ -8,7 +8,6 @@ use super::{GraphConfig, PortRole};
 use crate::config::Config;
 use crate::port::tap::{TapConfig, TapError};
 use crate::state::{NicType, PortKind};
-use crate::wire::MacAddr;
 
 /// The packet-path options of the command line.
 pub fn graph_config(cfg: &Config) -> GraphConfig {
@@ -43,7 +42,7 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
             let tap = TapConfig {
                 device: t.device.clone(),
                 iface: t.iface.clone(),
-                mac: t.mac.map(|m| MacAddr(m.0)),
+                mac: t.mac,
                 persist: t.persist,
             };
             (t.port_id, tap, role)
