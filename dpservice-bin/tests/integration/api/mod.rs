@@ -8,10 +8,9 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
 use std::str::FromStr;
 
-use dpservice::client::{Client, ClientError, ConnectOptions};
+use dpservice::client::{Client, ClientError};
 use dpservice::model::{
     CreateFirewallRule, CreateInterface, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip,
     FirewallAction, FirewallRule, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget, Metering,
@@ -19,7 +18,7 @@ use dpservice::model::{
     TrafficDirection, VniQuery, VniType,
 };
 
-use crate::support::{self, Daemon};
+use crate::support::Daemon;
 
 mod capacities;
 mod firewall_capture;
@@ -41,28 +40,7 @@ where
     F: FnOnce(Client) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    let netns = daemon
-        .netns()
-        .map(|name| PathBuf::from("/run/netns").join(name));
-    let address = format!("127.0.0.1:{}", daemon.grpc_port());
-    let result = support::in_netns(netns.as_deref(), move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async move {
-            let client = Client::connect(&address, &ConnectOptions::default())
-                .await
-                .expect("connect to the daemon");
-            test(client).await;
-        });
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!(
-            "{e} (see the panic above)\n--- daemon output ---\n{}",
-            daemon.logs()
-        );
-    }
+    daemon.with_client(test);
 }
 
 /// Runs `test` with a client of an initialized daemon.
