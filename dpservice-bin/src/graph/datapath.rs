@@ -2,13 +2,14 @@
 //! [`Datapath::run_bursts`] while busy, [`Datapath::sleep_fds`] and
 //! [`Datapath::next_deadline`] to sleep when idle. It owns the graph, the ports and the
 //! packet-path timers (maintenance frames §17.2, uplink link state §2.5, underlay router
-//! MAC §17.4); the current time always comes from the caller.
+//! MAC §17.4, statistics screen §17.3); the current time always comes from the caller.
 
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use super::driver::PortSet;
 use super::state::State;
+use super::stats_screen::{self, Printer, StatsScreen};
 use super::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
 use crate::port::netlink;
 use crate::port::tap::{TapConfig, TapError, TapPort};
@@ -55,6 +56,8 @@ pub struct Datapath {
     skip_own_mac: bool,
     /// `Initialize` has been seen.
     initialized: bool,
+    /// The statistics screen (not with `--no-stats`) and when it is due.
+    stats_screen: Option<(StatsScreen, Printer, Instant)>,
 }
 
 impl Datapath {
@@ -93,6 +96,7 @@ impl Datapath {
             router_macs,
             skip_own_mac: false,
             initialized: false,
+            stats_screen: None,
         }
     }
 
@@ -153,6 +157,15 @@ impl Datapath {
         self.skip_own_mac = skip;
     }
 
+    /// Prints the statistics screen to stdout once a second from now on (§17.3).
+    pub fn show_stats_screen(&mut self, now: Instant) {
+        self.stats_screen = Some((
+            StatsScreen::new(now),
+            Printer::spawn(),
+            now + stats_screen::INTERVAL,
+        ));
+    }
+
     /// Worker hook, called in a loop: timers that are due, then one round of bursts.
     /// Returns whether packets moved (keep polling) or not (sleep).
     pub fn run_bursts(&mut self, state: &State, now: Instant) -> bool {
@@ -170,6 +183,9 @@ impl Datapath {
     /// Worker hook: when to wake at the latest.
     pub fn next_deadline(&self, now: Instant) -> Instant {
         let mut at = self.maintenance.deadline().min(self.next_link_check);
+        if let Some((_, _, due)) = &self.stats_screen {
+            at = at.min(*due);
+        }
         for r in &self.router_macs {
             if let Some(t) = r.next_try {
                 at = at.min(t);
@@ -209,6 +225,12 @@ impl Datapath {
         for i in 0..self.router_macs.len() {
             if self.router_macs[i].next_try.is_some_and(|t| now >= t) {
                 self.look_for_router(i, now);
+            }
+        }
+        if let Some((screen, printer, due)) = &mut self.stats_screen {
+            if now >= *due {
+                *due = now + stats_screen::INTERVAL;
+                printer.print(screen.render(&self.graph, now));
             }
         }
     }

@@ -18,6 +18,7 @@ pub mod meta;
 pub mod node;
 pub mod ports;
 pub mod setup;
+pub mod stats_screen;
 pub mod trace;
 pub mod trace_log;
 

@@ -50,6 +50,9 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
         .collect();
     let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
     dp.set_skip_own_mac(cfg.nic_type != NicType::Tap);
+    if cfg.stats {
+        dp.show_stats_screen(now);
+    }
     if let Some(sink) = LogSink::new(cfg.graphtrace_level) {
         // the lines are debug level: visible with `--log-level=user2:8`
         dp.graph.set_trace_sink(Some(Box::new(sink)));

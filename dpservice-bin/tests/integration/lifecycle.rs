@@ -241,3 +241,37 @@ async fn graphtrace_loglevel_logs_packets_through_the_graph() {
         quiet.logs()
     );
 }
+
+/// Without `--no-stats` the daemon clears the terminal and prints DPDK's node table once a
+/// second; the maintenance frames of an interface show up as `rx_periodic` objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_screen_once_a_second_unless_no_stats() {
+    let d = Daemon::builder().stats_screen().spawn();
+    let mut c = d.client().await;
+    api::initialize(&mut c).await;
+    let code = api::create_interface(&mut c, "vm1", 100, "net_tap2", "10.0.0.1", "2001::1").await;
+    assert_eq!(code, 0);
+    let started = Instant::now();
+    d.wait_for_log("|rx_periodic ", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no rx_periodic row:\n{}", d.logs()));
+    // a later screen: a second one must have come within about a second
+    std::thread::sleep(Duration::from_millis(1500));
+    let logs = d.logs();
+    let screens = logs.matches("\x1b[2J\x1b[1;1H").count();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(screens >= 2, "{screens} screens in {secs:.1} s:\n{logs}");
+    assert!(
+        logs.contains("|Node                           |calls          |objs           |"),
+        "{logs}"
+    );
+    let row = logs
+        .lines()
+        .find(|l| l.starts_with("|rx_periodic "))
+        .unwrap_or_default();
+    assert_eq!(row.len(), 125, "{row:?}");
+
+    // the harness's default (`--no-stats`, as pytest) prints no screen
+    let quiet = Daemon::start();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!quiet.logs().contains("|Node "), "{}", quiet.logs());
+}

@@ -242,6 +242,7 @@ pub struct Builder<'a> {
     ports: bool,
     vfs: usize,
     underlay: Ipv6Addr,
+    stats: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -285,6 +286,12 @@ impl<'a> Builder<'a> {
     /// tunnels need different /64s, or their generated interface addresses could clash.
     pub fn underlay(mut self, addr: Ipv6Addr) -> Self {
         self.underlay = addr;
+        self
+    }
+
+    /// Leave out `--no-stats` (the statistics screen goes to stdout, among the logs).
+    pub fn stats_screen(mut self) -> Self {
+        self.stats = true;
         self
     }
 
@@ -332,7 +339,10 @@ impl<'a> Builder<'a> {
         if self.ports {
             cmd.args(taps.options(self.underlay));
         }
-        cmd.arg("--no-stats").args(&self.args);
+        if !self.stats {
+            cmd.arg("--no-stats");
+        }
+        cmd.args(&self.args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -436,6 +446,7 @@ impl Daemon {
             ports: true,
             vfs: 2,
             underlay: Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1),
+            stats: false,
         }
     }
 
