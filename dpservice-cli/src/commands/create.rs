@@ -217,20 +217,22 @@ pub async fn run(noun: CreateNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         }
         CreateNoun::Neighbornat(a) => {
             let required = [
-                ("nat-ip", a.nat_ip.is_some()),
-                ("vni", a.vni.is_some()),
-                ("minport", a.minport.is_some()),
-                ("maxport", a.maxport.is_some()),
+                ("nat-ip", a.key.nat_ip.is_some()),
+                ("vni", a.key.vni.is_some()),
+                ("minport", a.key.minport.is_some()),
+                ("maxport", a.key.maxport.is_some()),
                 ("underlayroute", a.underlayroute.is_some()),
             ];
             let build = || {
                 Ok(NeighborNat {
                     kind: "NeighborNat",
-                    metadata: NeighborNatMeta { nat_ip: a.nat_ip },
+                    metadata: NeighborNatMeta {
+                        nat_ip: a.key.nat_ip,
+                    },
                     spec: NeighborNatSpec {
-                        vni: a.vni.unwrap_or_default(),
-                        min_port: a.minport.unwrap_or_default(),
-                        max_port: a.maxport.unwrap_or_default(),
+                        vni: a.key.vni.unwrap_or_default(),
+                        min_port: a.key.minport.unwrap_or_default(),
+                        max_port: a.key.maxport.unwrap_or_default(),
                         underlay_route: a.underlayroute,
                     },
                     status: Status::empty(),
