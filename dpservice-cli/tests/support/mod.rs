@@ -14,6 +14,7 @@
 
 pub mod daemon;
 pub mod fake;
+mod rpcs;
 
 use std::process::Command;
 
