@@ -7,13 +7,18 @@ use dpservice::proto;
 use dpservice::proto::dpd_kironcore_server::{DpdKironcore, DpdKironcoreServer};
 use tonic::{Request, Response, Status};
 
+#[path = "../tests/support/rpcs.rs"]
+mod rpcs;
+use rpcs::with_every_rpc;
+
 #[derive(Debug, Clone, Copy)]
 struct Versions;
 
 type Reply<T> = Result<Response<T>, Status>;
 
-macro_rules! service {
-    ($($m:ident: $req:ident => $resp:ident;)*) => {
+/// Answers `GetVersion`; every other RPC is unimplemented.
+macro_rules! versions_only {
+    (get_version: GetVersionRequest => GetVersionResponse; $($m:ident: $req:ident => $resp:ident;)*) => {
         #[tonic::async_trait]
         impl DpdKironcore for Versions {
             async fn get_version(&self, _: Request<proto::GetVersionRequest>) -> Reply<proto::GetVersionResponse> {
@@ -32,49 +37,7 @@ macro_rules! service {
     };
 }
 
-service! {
-        check_initialized: CheckInitializedRequest => CheckInitializedResponse;
-        initialize: InitializeRequest => InitializeResponse;
-        list_interfaces: ListInterfacesRequest => ListInterfacesResponse;
-        get_interface: GetInterfaceRequest => GetInterfaceResponse;
-        create_interface: CreateInterfaceRequest => CreateInterfaceResponse;
-        delete_interface: DeleteInterfaceRequest => DeleteInterfaceResponse;
-        list_prefixes: ListPrefixesRequest => ListPrefixesResponse;
-        create_prefix: CreatePrefixRequest => CreatePrefixResponse;
-        delete_prefix: DeletePrefixRequest => DeletePrefixResponse;
-        list_load_balancer_prefixes: ListLoadBalancerPrefixesRequest => ListLoadBalancerPrefixesResponse;
-        create_load_balancer_prefix: CreateLoadBalancerPrefixRequest => CreateLoadBalancerPrefixResponse;
-        delete_load_balancer_prefix: DeleteLoadBalancerPrefixRequest => DeleteLoadBalancerPrefixResponse;
-        create_vip: CreateVipRequest => CreateVipResponse;
-        get_vip: GetVipRequest => GetVipResponse;
-        delete_vip: DeleteVipRequest => DeleteVipResponse;
-        create_load_balancer: CreateLoadBalancerRequest => CreateLoadBalancerResponse;
-        get_load_balancer: GetLoadBalancerRequest => GetLoadBalancerResponse;
-        delete_load_balancer: DeleteLoadBalancerRequest => DeleteLoadBalancerResponse;
-        list_load_balancers: ListLoadBalancersRequest => ListLoadBalancersResponse;
-        create_load_balancer_target: CreateLoadBalancerTargetRequest => CreateLoadBalancerTargetResponse;
-        list_load_balancer_targets: ListLoadBalancerTargetsRequest => ListLoadBalancerTargetsResponse;
-        delete_load_balancer_target: DeleteLoadBalancerTargetRequest => DeleteLoadBalancerTargetResponse;
-        create_nat: CreateNatRequest => CreateNatResponse;
-        get_nat: GetNatRequest => GetNatResponse;
-        delete_nat: DeleteNatRequest => DeleteNatResponse;
-        list_local_nats: ListLocalNatsRequest => ListLocalNatsResponse;
-        create_neighbor_nat: CreateNeighborNatRequest => CreateNeighborNatResponse;
-        delete_neighbor_nat: DeleteNeighborNatRequest => DeleteNeighborNatResponse;
-        list_neighbor_nats: ListNeighborNatsRequest => ListNeighborNatsResponse;
-        list_routes: ListRoutesRequest => ListRoutesResponse;
-        create_route: CreateRouteRequest => CreateRouteResponse;
-        delete_route: DeleteRouteRequest => DeleteRouteResponse;
-        check_vni_in_use: CheckVniInUseRequest => CheckVniInUseResponse;
-        reset_vni: ResetVniRequest => ResetVniResponse;
-        list_firewall_rules: ListFirewallRulesRequest => ListFirewallRulesResponse;
-        create_firewall_rule: CreateFirewallRuleRequest => CreateFirewallRuleResponse;
-        get_firewall_rule: GetFirewallRuleRequest => GetFirewallRuleResponse;
-        delete_firewall_rule: DeleteFirewallRuleRequest => DeleteFirewallRuleResponse;
-        capture_start: CaptureStartRequest => CaptureStartResponse;
-        capture_stop: CaptureStopRequest => CaptureStopResponse;
-        capture_status: CaptureStatusRequest => CaptureStatusResponse;
-}
+with_every_rpc!(versions_only);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

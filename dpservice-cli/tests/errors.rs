@@ -51,6 +51,80 @@ fn service_errors_exit_2_in_text_json_yaml() {
     assert_eq!(r.code, 2);
 }
 
+/// Each create and delete leaf puts its own prefix before a failed call (spec §6.3).
+#[test]
+fn create_and_delete_failures_name_their_noun() {
+    let f = Fake::start();
+    f.script(|s| {
+        macro_rules! fail {
+            ($($m:ident: $resp:ident, $code:literal $name:literal;)*) => {$({
+                let mut reply = proto::$resp::default();
+                reply.status = err($code, $name);
+                s.$m.push_back(Ok(reply));
+            })*};
+        }
+        fail! {
+            create_interface: CreateInterfaceResponse, 202 "ALREADY_EXISTS";
+            create_prefix: CreatePrefixResponse, 202 "ALREADY_EXISTS";
+            create_route: CreateRouteResponse, 202 "ALREADY_EXISTS";
+            create_vip: CreateVipResponse, 202 "ALREADY_EXISTS";
+            create_load_balancer: CreateLoadBalancerResponse, 202 "ALREADY_EXISTS";
+            create_load_balancer_prefix: CreateLoadBalancerPrefixResponse, 202 "ALREADY_EXISTS";
+            create_load_balancer_target: CreateLoadBalancerTargetResponse, 202 "ALREADY_EXISTS";
+            create_nat: CreateNatResponse, 202 "ALREADY_EXISTS";
+            create_neighbor_nat: CreateNeighborNatResponse, 202 "ALREADY_EXISTS";
+            create_firewall_rule: CreateFirewallRuleResponse, 202 "ALREADY_EXISTS";
+            delete_interface: DeleteInterfaceResponse, 201 "NOT_FOUND";
+            delete_prefix: DeletePrefixResponse, 201 "NOT_FOUND";
+            delete_route: DeleteRouteResponse, 201 "NOT_FOUND";
+            delete_vip: DeleteVipResponse, 201 "NOT_FOUND";
+            delete_load_balancer: DeleteLoadBalancerResponse, 201 "NOT_FOUND";
+            delete_load_balancer_prefix: DeleteLoadBalancerPrefixResponse, 201 "NOT_FOUND";
+            delete_load_balancer_target: DeleteLoadBalancerTargetResponse, 201 "NOT_FOUND";
+            delete_nat: DeleteNatResponse, 201 "NOT_FOUND";
+            delete_neighbor_nat: DeleteNeighborNatResponse, 201 "NOT_FOUND";
+            delete_firewall_rule: DeleteFirewallRuleResponse, 201 "NOT_FOUND";
+        }
+    });
+    let cases: &[(&str, &str)] = &[
+        ("add interface --id=vm1 --vni=1 --ipv4=10.0.0.1 --device=net_tap2", "error creating interface"),
+        ("add prefix --prefix=10.0.0.0/24 --interface-id=vm1", "error creating prefix"),
+        ("add route --prefix=10.0.0.0/24 --next-hop-vni=0 --next-hop-ip=fc00::1 --vni=1", "error creating route"),
+        ("add virtualip --vip=1.1.1.1 --interface-id=vm1", "error creating virtual ip"),
+        ("add loadbalancer --id=lb1 --vni=1 --vip=1.1.1.1 --lbports=tcp/80", "error creating loadbalancer"),
+        ("add lbprefix --prefix=10.0.0.0/24 --interface-id=vm1", "error creating loadbalancer prefix"),
+        ("add lbtarget --target-ip=fc00::2 --lb-id=lb1", "error creating loadbalancer target"),
+        ("add nat --interface-id=vm1 --nat-ip=1.1.1.1 --minport=100 --maxport=200", "error creating nat"),
+        ("add neighbornat --nat-ip=1.1.1.1 --vni=1 --minport=100 --maxport=200 --underlayroute=fc00::3", "error creating neighbor nat"),
+        ("add fwrule --interface-id=vm1 --rule-id=r1 --direction=ingress --action=accept --src=0.0.0.0/0 --dst=0.0.0.0/0", "error creating firewall rule"),
+        ("delete interface --id=vm1", "error deleting interface"),
+        ("delete prefix --prefix=10.0.0.0/24 --interface-id=vm1", "error deleting prefix"),
+        ("delete route --prefix=10.0.0.0/24 --vni=1", "error deleting route"),
+        ("delete virtualip --interface-id=vm1", "error deleting virtual ip"),
+        ("delete loadbalancer --id=lb1", "error deleting loadbalancer"),
+        ("delete lbprefix --prefix=10.0.0.0/24 --interface-id=vm1", "error deleting loadbalancer prefix"),
+        // Upstream's slip, kept.
+        ("delete lbtarget --target-ip=fc00::2 --lb-id=lb1", "error deleting neighbor nat"),
+        ("delete nat --interface-id=vm1", "error deleting nat"),
+        ("delete neighbornat --nat-ip=1.1.1.1 --vni=1 --minport=100 --maxport=200", "error deleting neighbor nat"),
+        ("delete fwrule --rule-id=r1 --interface-id=vm1", "error deleting firewall rule"),
+    ];
+    for (line, prefix) in cases {
+        let r = f.cli(line);
+        let cause = if line.starts_with("add") {
+            "[error code 202] ALREADY_EXISTS"
+        } else {
+            "[error code 201] NOT_FOUND"
+        };
+        assert_eq!(
+            r.stdout,
+            format!("server error: {prefix}: {cause}\n"),
+            "`{line}`"
+        );
+        assert_eq!(r.code, 2, "`{line}`");
+    }
+}
+
 #[test]
 fn grpc_errors_keep_code_and_message_exit_1() {
     let f = Fake::start();

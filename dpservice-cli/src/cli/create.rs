@@ -2,8 +2,9 @@
 
 use clap::{ArgAction, Args, Subcommand};
 
+use super::keys::{LbTargetKey, NeighborNatKey};
 use super::parsers::{go, CsvList, Ip, IpPrefix, Strings, I32, U32, U64};
-use super::{Extra, Sources};
+use super::{aliases, Extra, Sources};
 use crate::syntax::{Addr, Prefix};
 
 /// `create` / `add`.
@@ -21,43 +22,43 @@ pub struct CreateCmd {
 #[derive(Debug, Subcommand)]
 pub enum CreateNoun {
     /// Create an interface
-    #[command(visible_aliases = ["interfaces", "iface", "ifaces"],
+    #[command(visible_aliases = aliases::INTERFACE,
               after_help = "Example:\n  dpservice-cli create interface --id=vm4 --ipv4=10.200.1.4 --ipv6=2000:200:1::4 --vni=200 --device=net_tap5")]
     Interface(CreateInterface),
     /// Create a prefix on an interface
-    #[command(visible_aliases = ["prefixes", "prfx", "prfxs"],
+    #[command(visible_aliases = aliases::PREFIX,
               after_help = "Example:\n  dpservice-cli create prefix --prefix=10.20.30.0/24 --interface-id=vm1")]
     Prefix(CreatePrefix),
     /// Create a route
-    #[command(visible_aliases = ["routes", "rt", "rts"],
+    #[command(visible_aliases = aliases::ROUTE,
               after_help = "Example:\n  dpservice-cli create route --prefix=10.100.3.0/24 --next-hop-vni=0 --next-hop-ip=fc00:2::64:0:1 --vni=100")]
     Route(CreateRoute),
     /// Create a virtual IP on an interface
-    #[command(visible_aliases = ["virtualips", "vip", "vips"],
+    #[command(visible_aliases = aliases::VIRTUAL_IP,
               after_help = "Example:\n  dpservice-cli create virtualip --vip=20.20.20.20 --interface-id=vm1")]
     Virtualip(CreateVirtualIp),
     /// Create a load balancer
-    #[command(visible_aliases = ["loadbalancers", "lbs", "lb"],
+    #[command(visible_aliases = aliases::LOADBALANCER,
               after_help = "Example:\n  dpservice-cli create loadbalancer --id=4 --vni=100 --vip=10.20.30.40 --lbports=TCP/443,UDP/53")]
     Loadbalancer(CreateLoadBalancer),
     /// Create a load-balancer prefix on an interface
-    #[command(visible_aliases = ["loadbalancer-prefix", "loadbalancer-prefixes", "lbprfx", "lbprfxs"],
+    #[command(visible_aliases = aliases::LB_PREFIX,
               after_help = "Example:\n  dpservice-cli create lbprefix --prefix=10.10.10.0/24 --interface-id=vm1")]
     Lbprefix(CreateLbPrefix),
     /// Create a load-balancer target
-    #[command(visible_aliases = ["loadbalancer-target", "loadbalancer-targets", "lbtrgt", "lbtrgts"],
+    #[command(visible_aliases = aliases::LB_TARGET,
               after_help = "Example:\n  dpservice-cli create lbtarget --target-ip=ff80::5 --lb-id=2")]
-    Lbtarget(CreateLbTarget),
+    Lbtarget(LbTargetKey),
     /// Create a NAT on an interface
-    #[command(visible_aliases = ["translation"],
+    #[command(visible_aliases = aliases::NAT,
               after_help = "Example:\n  dpservice-cli create nat --interface-id=vm1 --nat-ip=10.20.30.40 --minport=30000 --maxport=30100")]
     Nat(CreateNat),
     /// Create a neighbor NAT
-    #[command(visible_aliases = ["nnat", "ngbnat", "neighnat"],
+    #[command(visible_aliases = aliases::NEIGHBOR_NAT,
               after_help = "Example:\n  dpservice-cli create neighbornat --nat-ip=10.20.30.40 --vni=100 --minport=30000 --maxport=30100 --underlayroute=ff80::1")]
     Neighbornat(CreateNeighborNat),
     /// Create a firewall rule on an interface
-    #[command(visible_aliases = ["fwrule", "fw-rule", "firewallrules", "fwrules", "fw-rules"],
+    #[command(visible_aliases = aliases::FIREWALL_RULE,
               after_help = "Example:\n  dpservice-cli create fwrule --interface-id=vm1 --rule-id=12 --direction=ingress --action=accept --src=1.1.1.1/32 --dst=5.5.5.0/24 --protocol=tcp --src-port-min=1 --src-port-max=1000 --dst-port-min=500 --dst-port-max=600")]
     Firewallrule(CreateFirewallRule),
 }
@@ -197,20 +198,6 @@ pub struct CreateLbPrefix {
     pub extra: Extra,
 }
 
-/// `create lbtarget`.
-#[derive(Debug, Args)]
-pub struct CreateLbTarget {
-    /// Underlay address of the target (required)
-    #[arg(long, value_name = "ip", value_parser = go::<Ip>())]
-    pub target_ip: Option<Addr>,
-    /// Load balancer ID (required)
-    #[arg(long, value_name = "string")]
-    pub lb_id: Option<String>,
-    /// Positional arguments (none accepted).
-    #[command(flatten)]
-    pub extra: Extra,
-}
-
 /// `create nat`.
 #[derive(Debug, Args)]
 pub struct CreateNat {
@@ -237,18 +224,9 @@ pub struct CreateNat {
 /// `create neighbornat`.
 #[derive(Debug, Args)]
 pub struct CreateNeighborNat {
-    /// NAT address (required)
-    #[arg(long, value_name = "ip", value_parser = go::<Ip>())]
-    pub nat_ip: Option<Addr>,
-    /// VNI (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub vni: Option<u32>,
-    /// First port of the range (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub minport: Option<u32>,
-    /// End of the port range, exclusive (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub maxport: Option<u32>,
+    /// Address, VNI and port range.
+    #[command(flatten)]
+    pub key: NeighborNatKey,
     /// Underlay address of the host owning the range (required)
     #[arg(long, value_name = "ip", value_parser = go::<Ip>())]
     pub underlayroute: Option<Addr>,

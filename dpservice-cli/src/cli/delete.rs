@@ -2,9 +2,10 @@
 
 use clap::{Args, Subcommand};
 
-use super::parsers::{go, Ip, IpPrefix, U32};
-use super::{Extra, Sources};
-use crate::syntax::{Addr, Prefix};
+use super::keys::{LbTargetKey, NeighborNatKey};
+use super::parsers::{go, IpPrefix, U32};
+use super::{aliases, Extra, Sources};
+use crate::syntax::Prefix;
 
 /// `delete` / `del`.
 #[derive(Debug, Args)]
@@ -21,43 +22,43 @@ pub struct DeleteCmd {
 #[derive(Debug, Subcommand)]
 pub enum DeleteNoun {
     /// Delete an interface
-    #[command(visible_aliases = ["interfaces", "iface", "ifaces"],
+    #[command(visible_aliases = aliases::INTERFACE,
               after_help = "Example:\n  dpservice-cli delete interface --id=vm1")]
     Interface(DeleteInterface),
     /// Delete a prefix of an interface
-    #[command(visible_aliases = ["prefixes", "prfx", "prfxs"],
+    #[command(visible_aliases = aliases::PREFIX,
               after_help = "Example:\n  dpservice-cli delete prefix --prefix=10.20.30.0/24 --interface-id=vm1")]
     Prefix(DeletePrefix),
     /// Delete a route
-    #[command(visible_aliases = ["routes", "rt", "rts"],
+    #[command(visible_aliases = aliases::ROUTE,
               after_help = "Example:\n  dpservice-cli delete route --prefix=10.100.2.0/24 --vni=100")]
     Route(DeleteRoute),
     /// Delete the virtual IP of an interface
-    #[command(visible_aliases = ["virtualips", "vip", "vips"],
+    #[command(visible_aliases = aliases::VIRTUAL_IP,
               after_help = "Example:\n  dpservice-cli delete virtualip --interface-id=vm1")]
     Virtualip(ByInterface),
     /// Delete a load balancer
-    #[command(visible_aliases = ["loadbalancers", "lbs", "lb"],
+    #[command(visible_aliases = aliases::LOADBALANCER,
               after_help = "Example:\n  dpservice-cli delete loadbalancer --id=1")]
     Loadbalancer(DeleteLoadBalancer),
     /// Delete a load-balancer prefix of an interface
-    #[command(visible_aliases = ["loadbalancer-prefix", "loadbalancer-prefixes", "lbprfx", "lbprfxs"],
+    #[command(visible_aliases = aliases::LB_PREFIX,
               after_help = "Example:\n  dpservice-cli delete lbprefix --prefix=ff80::1/64 --interface-id=vm1")]
     Lbprefix(DeletePrefix),
     /// Delete a load-balancer target
-    #[command(visible_aliases = ["loadbalancer-target", "loadbalancer-targets", "lbtrgt", "lbtrgts"],
+    #[command(visible_aliases = aliases::LB_TARGET,
               after_help = "Example:\n  dpservice-cli delete lbtarget --target-ip=ff80::1 --lb-id=1")]
-    Lbtarget(DeleteLbTarget),
+    Lbtarget(LbTargetKey),
     /// Delete the NAT of an interface
-    #[command(visible_aliases = ["translation"],
+    #[command(visible_aliases = aliases::NAT,
               after_help = "Example:\n  dpservice-cli delete nat --interface-id=vm1")]
     Nat(ByInterface),
     /// Delete a neighbor NAT
-    #[command(visible_aliases = ["nnat", "ngbnat", "neighnat"],
+    #[command(visible_aliases = aliases::NEIGHBOR_NAT,
               after_help = "Example:\n  dpservice-cli delete neighbornat --nat-ip=10.20.30.40 --vni=100 --minport=30000 --maxport=30100")]
     Neighbornat(DeleteNeighborNat),
     /// Delete a firewall rule of an interface
-    #[command(visible_aliases = ["fwrule", "fw-rule", "firewallrules", "fwrules", "fw-rules"],
+    #[command(visible_aliases = aliases::FIREWALL_RULE,
               after_help = "Example:\n  dpservice-cli delete firewallrule --rule-id=1 --interface-id=vm1")]
     Firewallrule(DeleteFirewallRule),
 }
@@ -123,35 +124,12 @@ pub struct DeleteLoadBalancer {
     pub extra: Extra,
 }
 
-/// `delete lbtarget`.
-#[derive(Debug, Args)]
-pub struct DeleteLbTarget {
-    /// Underlay address of the target (required)
-    #[arg(long, value_name = "ip", value_parser = go::<Ip>())]
-    pub target_ip: Option<Addr>,
-    /// Load balancer ID (required)
-    #[arg(long, value_name = "string")]
-    pub lb_id: Option<String>,
-    /// Positional arguments (none accepted).
-    #[command(flatten)]
-    pub extra: Extra,
-}
-
 /// `delete neighbornat`.
 #[derive(Debug, Args)]
 pub struct DeleteNeighborNat {
-    /// NAT address (required)
-    #[arg(long, value_name = "ip", value_parser = go::<Ip>())]
-    pub nat_ip: Option<Addr>,
-    /// VNI (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub vni: Option<u32>,
-    /// First port of the range (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub minport: Option<u32>,
-    /// End of the port range, exclusive (required)
-    #[arg(long, value_name = "uint32", value_parser = go::<U32>())]
-    pub maxport: Option<u32>,
+    /// Address, VNI and port range.
+    #[command(flatten)]
+    pub key: NeighborNatKey,
     /// Positional arguments (none accepted).
     #[command(flatten)]
     pub extra: Extra,

@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 
 use super::list::{ListLbTargets, ListPrefixes, ListRoutes};
 use super::parsers::{go, U32, U8};
-use super::Extra;
+use super::{aliases, Extra};
 
 /// `get`.
 #[derive(Debug, Args)]
@@ -18,23 +18,23 @@ pub struct GetCmd {
 #[derive(Debug, Subcommand)]
 pub enum GetNoun {
     /// Get an interface (all interfaces without --id)
-    #[command(visible_aliases = ["interfaces", "iface", "ifaces"],
+    #[command(visible_aliases = aliases::INTERFACE,
               after_help = "Example:\n  dpservice-cli get interface --id=vm1")]
     Interface(GetInterface),
     /// Get the virtual IP of an interface (of every interface without --interface-id)
-    #[command(visible_aliases = ["virtualips", "vip", "vips"],
+    #[command(visible_aliases = aliases::VIRTUAL_IP,
               after_help = "Example:\n  dpservice-cli get virtualip --interface-id=vm1")]
     Virtualip(GetByInterface),
     /// Get a load balancer (all without --id)
-    #[command(visible_aliases = ["loadbalancers", "lbs", "lb"],
+    #[command(visible_aliases = aliases::LOADBALANCER,
               after_help = "Example:\n  dpservice-cli get loadbalancer --id=4")]
     Loadbalancer(GetLoadBalancer),
     /// Get the NAT of an interface (of every interface without --interface-id)
-    #[command(visible_aliases = ["translation"],
+    #[command(visible_aliases = aliases::NAT,
               after_help = "Example:\n  dpservice-cli get nat --interface-id=vm1")]
     Nat(GetByInterface),
     /// Get a firewall rule (all rules of the interface without --rule-id)
-    #[command(visible_aliases = ["fwrule", "fw-rule", "firewallrules", "fwrules", "fw-rules"],
+    #[command(visible_aliases = aliases::FIREWALL_RULE,
               after_help = "Example:\n  dpservice-cli get fwrule --rule-id=1 --interface-id=vm1")]
     Firewallrule(GetFirewallRule),
     /// Get whether a VNI is in use
@@ -47,19 +47,19 @@ pub enum GetNoun {
     #[command(after_help = "Example:\n  dpservice-cli get init")]
     Init(NoFlags),
     /// List the load-balancer prefixes of an interface (same as list lbprefixes)
-    #[command(visible_aliases = ["loadbalancer-prefix", "loadbalancer-prefixes", "lbprfx", "lbprfxs"],
+    #[command(visible_aliases = aliases::LB_PREFIX,
               after_help = "Example:\n  dpservice-cli get lbprefix --interface-id=vm1")]
     Lbprefix(ListPrefixes),
     /// List the targets of a load balancer (same as list lbtargets)
-    #[command(visible_aliases = ["loadbalancer-target", "loadbalancer-targets", "lbtrgt", "lbtrgts"],
+    #[command(visible_aliases = aliases::LB_TARGET,
               after_help = "Example:\n  dpservice-cli get lbtarget --lb-id=1")]
     Lbtarget(ListLbTargets),
     /// List the prefixes of an interface (same as list prefixes)
-    #[command(visible_aliases = ["prefixes", "prfx", "prfxs"],
+    #[command(visible_aliases = aliases::PREFIX,
               after_help = "Example:\n  dpservice-cli get prefix --interface-id=vm1")]
     Prefix(ListPrefixes),
     /// List the routes of a VNI (same as list routes)
-    #[command(visible_aliases = ["routes", "rt", "rts"],
+    #[command(visible_aliases = aliases::ROUTE,
               after_help = "Example:\n  dpservice-cli get route --vni=100")]
     Route(ListRoutes),
 }

@@ -5,9 +5,11 @@
 //! with `-`, bool flags take an optional `=value`. Command words are matched
 //! case-insensitively and flags may stand before the verb (see `argv`).
 
+mod aliases;
 mod create;
 mod delete;
 mod get;
+mod keys;
 mod list;
 mod other;
 pub mod parsers;
@@ -19,6 +21,7 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 pub use create::*;
 pub use delete::*;
 pub use get::*;
+pub use keys::*;
 pub use list::*;
 pub use other::*;
 use parsers::{go, Bool, CsvList, GoDuration, Strings};

@@ -102,16 +102,16 @@ pub async fn run(noun: DeleteNoun, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
         DeleteNoun::Neighbornat(a) => {
             a.extra.check()?;
             require(&[
-                ("nat-ip", a.nat_ip.is_some()),
-                ("vni", a.vni.is_some()),
-                ("minport", a.minport.is_some()),
-                ("maxport", a.maxport.is_some()),
+                ("nat-ip", a.key.nat_ip.is_some()),
+                ("vni", a.key.vni.is_some()),
+                ("minport", a.key.minport.is_some()),
+                ("maxport", a.key.maxport.is_some()),
             ])?;
             Key::NeighborNat(
-                a.nat_ip.unwrap_or_else(Addr::unspecified_v6),
-                a.vni.unwrap_or_default(),
-                a.minport.unwrap_or_default(),
-                a.maxport.unwrap_or_default(),
+                a.key.nat_ip.unwrap_or_else(Addr::unspecified_v6),
+                a.key.vni.unwrap_or_default(),
+                a.key.minport.unwrap_or_default(),
+                a.key.maxport.unwrap_or_default(),
             )
         }
         DeleteNoun::Firewallrule(a) => {

@@ -140,18 +140,14 @@ impl Daemon {
 
     /// Like [`Daemon::cli`], with the arguments given one by one.
     pub fn cli_args(&self, args: &[String]) -> Run {
-        let out = Command::new("ip")
+        Command::new("ip")
             .args(["netns", "exec", &self.netns, CLI])
             .arg(format!("--address=localhost:{PORT}"))
             .args(args)
             .env_remove("DP_GRPC_PORT")
             .output()
-            .expect("run dpservice-cli");
-        Run {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        }
+            .expect("run dpservice-cli")
+            .into()
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod daemon;
 pub mod fake;
+mod rpcs;
 
 use std::process::Command;
 
@@ -31,18 +32,24 @@ pub struct Run {
     pub code: i32,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
+    }
+}
+
 /// Runs the CLI with `args` (split on whitespace) and `extra` appended verbatim.
 pub fn run_cli(args: &[String]) -> Run {
-    let out = Command::new(CLI)
+    Command::new(CLI)
         .args(args)
         .env_remove("DP_GRPC_PORT")
         .output()
-        .expect("run dpservice-cli");
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
+        .expect("run dpservice-cli")
+        .into()
 }
 
 /// Splits a command line on spaces (test lines have no quoted spaces).

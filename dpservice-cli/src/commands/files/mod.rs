@@ -8,8 +8,9 @@ mod decode;
 
 use decode::{collect, FileObject};
 
+use super::create_calls::Create;
 use super::delete::{self, Key};
-use super::{create_calls as create, Client, Ctx};
+use super::{Client, Ctx};
 use crate::cli::parsers::flatten;
 use crate::cli::Sources;
 use crate::error::{CliError, EXIT_CLIENT, EXIT_SERVICE};
@@ -17,10 +18,7 @@ use crate::syntax::{Addr, Prefix as IpPrefix};
 
 /// Creates every object of the sources.
 pub async fn create(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
-    let mut c = ctx.connect("error creating dpdk client").await?;
-    ctx.format()?;
-    let objects =
-        collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
+    let (mut c, objects) = open(sources, ctx).await?;
     let mut exit = 0;
     for obj in objects {
         let kind = obj.kind();
@@ -34,10 +32,7 @@ pub async fn create(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError
 
 /// Deletes every object of the sources.
 pub async fn delete(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
-    let mut c = ctx.connect("error creating dpdk client").await?;
-    ctx.format()?;
-    let objects =
-        collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
+    let (mut c, objects) = open(sources, ctx).await?;
     let mut exit = 0;
     for obj in objects {
         let kind = obj.kind();
@@ -59,6 +54,15 @@ pub async fn delete(sources: &Sources, ctx: &mut Ctx<'_>) -> Result<(), CliError
     finish(exit)
 }
 
+/// Connects, checks `-o`, and decodes every source, before the first call.
+async fn open(sources: &Sources, ctx: &Ctx<'_>) -> Result<(Client, Vec<FileObject>), CliError> {
+    let c = ctx.connect("error creating dpdk client").await?;
+    ctx.format()?;
+    let objects =
+        collect(&flatten(&sources.filename)).map_err(|e| e.context("error collecting objects"))?;
+    Ok((c, objects))
+}
+
 fn failure_exit(e: &CliError) -> u8 {
     if e.exit_code() == EXIT_SERVICE {
         EXIT_SERVICE
@@ -77,16 +81,16 @@ fn finish(exit: u8) -> Result<(), CliError> {
 async fn create_one(c: &mut Client, obj: FileObject, ctx: &mut Ctx<'_>) -> Result<(), CliError> {
     const OP: &str = "created";
     match obj {
-        FileObject::Interface(o) => ctx.print(&create::interface(c, o).await?, OP),
-        FileObject::Prefix(o) => ctx.print(&create::prefix(c, o).await?, OP),
-        FileObject::Route(o) => ctx.print(&create::route(c, o).await?, OP),
-        FileObject::VirtualIp(o) => ctx.print(&create::virtual_ip(c, o).await?, OP),
-        FileObject::LoadBalancer(o) => ctx.print(&create::loadbalancer(c, o).await?, OP),
-        FileObject::LbPrefix(o) => ctx.print(&create::lb_prefix(c, o).await?, OP),
-        FileObject::LbTarget(o) => ctx.print(&create::lb_target(c, o).await?, OP),
-        FileObject::Nat(o) => ctx.print(&create::nat(c, o).await?, OP),
-        FileObject::NeighborNat(o) => ctx.print(&create::neighbor_nat(c, o).await?, OP),
-        FileObject::FirewallRule(o) => ctx.print(&create::firewall_rule(c, o).await?, OP),
+        FileObject::Interface(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::Prefix(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::Route(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::VirtualIp(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::LoadBalancer(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::LbPrefix(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::LbTarget(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::Nat(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::NeighborNat(o) => ctx.print(&o.create(c).await?, OP),
+        FileObject::FirewallRule(o) => ctx.print(&o.create(c).await?, OP),
         FileObject::Unsupported(kind) => {
             Err(CliError::client(format!("unsupported object {kind}")))
         }
