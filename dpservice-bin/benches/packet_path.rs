@@ -19,7 +19,7 @@ use dpservice_bin::port::memory::MemoryPort;
 use dpservice_bin::port::{PacketBuf, Pool, Port, PortId};
 use dpservice_bin::state::{PortInfo, PortKind, State, StateConfig};
 use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
-use dpservice_bin::wire::{ip_proto, ipv4, ipv6};
+use dpservice_bin::wire::{ip_proto, ipv6, udp};
 
 const BURST: usize = 64;
 const FRAME_LEN: usize = 64;
@@ -37,32 +37,17 @@ fn mac(last: u8) -> MacAddr {
     MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
 }
 
-/// A 64-byte Ethernet/IPv4/UDP frame (18 bytes of UDP payload).
+/// A 64-byte Ethernet/IPv4/UDP frame (18 bytes of UDP payload) from vm1's MAC.
 fn udp_frame(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-    let mut f = vec![0u8; FRAME_LEN];
-    ethernet::emit(
-        &mut f,
-        mac(0),
-        MacAddr([0x52, 0x54, 0, 0, 0, 1]),
-        ethertype::IPV4,
-    );
-    let l4 = FRAME_LEN - ethernet::HEADER_LEN - ipv4::HEADER_LEN;
-    ipv4::Repr {
+    let flow = udp::Ipv4Flow {
+        dst_mac: mac(0),
+        src_mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
         src,
         dst,
-        protocol: ip_proto::UDP,
-        payload_len: l4 as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 0,
-        flags_frag: 0,
-    }
-    .emit(&mut f[ethernet::HEADER_LEN..]);
-    let u = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
-    f[u..u + 2].copy_from_slice(&4000u16.to_be_bytes());
-    f[u + 2..u + 4].copy_from_slice(&80u16.to_be_bytes());
-    f[u + 4..u + 6].copy_from_slice(&(l4 as u16).to_be_bytes());
-    f
+        src_port: 4000,
+        dst_port: 80,
+    };
+    udp::ipv4_frame(&flow, FRAME_LEN)
 }
 
 /// The 64-byte frame from a remote VM to vm2, in a tunnel to vm2's underlay.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
-use dpservice_bin::wire::{ip_proto, ipv4};
+use dpservice_bin::wire::{ipv4, udp};
 
 const FRAME_LEN: usize = 64;
 /// Frames per sendmmsg(2).
@@ -158,26 +158,18 @@ fn run(args: &Args) -> io::Result<String> {
     ))
 }
 
-/// The 64-byte frame: Ethernet, IPv4, UDP 4000 → 80, 22 bytes of payload.
+/// The 64-byte frame: Ethernet, IPv4, UDP 4000 → 80, a marker in the payload.
 fn udp_frame(args: &Args) -> Vec<u8> {
-    let mut f = vec![0u8; FRAME_LEN];
-    ethernet::emit(&mut f, args.dst_mac, args.src_mac, ethertype::IPV4);
-    let l4 = FRAME_LEN - ethernet::HEADER_LEN - ipv4::HEADER_LEN;
-    ipv4::Repr {
+    let flow = udp::Ipv4Flow {
+        dst_mac: args.dst_mac,
+        src_mac: args.src_mac,
         src: args.src_ip,
         dst: args.dst_ip,
-        protocol: ip_proto::UDP,
-        payload_len: l4 as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 0,
-        flags_frag: 0,
-    }
-    .emit(&mut f[ethernet::HEADER_LEN..]);
+        src_port: 4000,
+        dst_port: 80,
+    };
+    let mut f = udp::ipv4_frame(&flow, FRAME_LEN);
     let u = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
-    f[u..u + 2].copy_from_slice(&4000u16.to_be_bytes());
-    f[u + 2..u + 4].copy_from_slice(&80u16.to_be_bytes());
-    f[u + 4..u + 6].copy_from_slice(&(l4 as u16).to_be_bytes());
     let mark = b"dpservice-tapbench";
     f[u + 8..u + 8 + mark.len()].copy_from_slice(mark);
     f
