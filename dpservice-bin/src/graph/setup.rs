@@ -54,9 +54,16 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
         dp.show_stats_screen(now);
     }
     if let Some(sink) = LogSink::new(cfg.graphtrace_level) {
-        // the lines are debug level: visible with `--log-level=user2:8`
-        dp.graph.set_trace_sink(Some(Box::new(sink)));
-        dp.graph.trace_switch().set(true);
+        // Tracing costs every packet a formatted line: only when the lines are kept.
+        if tracing::enabled!(target: "graph", tracing::Level::DEBUG) {
+            dp.graph.set_trace_sink(Some(Box::new(sink)));
+            dp.graph.trace_switch().set(true);
+        } else {
+            tracing::warn!(
+                "--graphtrace-loglevel has no effect unless the graph logger logs debug \
+                 lines (--log-level=user2:8)"
+            );
+        }
     }
     Ok(dp)
 }

@@ -275,3 +275,12 @@ async fn statistics_screen_once_a_second_unless_no_stats() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!quiet.logs().contains("|Node "), "{}", quiet.logs());
 }
+
+/// `--graphtrace-loglevel` without the graph logger at debug traces nothing (no cost per
+/// packet) and says how to get the lines.
+#[test]
+fn graphtrace_loglevel_without_debug_logging_says_so() {
+    let d = Daemon::builder().arg("--graphtrace-loglevel=1").spawn();
+    d.wait_for_log("--log-level=user2:8", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no hint about the log level:\n{}", d.logs()));
+}
