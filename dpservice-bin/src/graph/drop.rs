@@ -29,6 +29,8 @@ drop_reasons! {
     NotEthernet => "not_ethernet",
     /// Neither ARP (Ethernet/IPv4) nor IPv4 nor IPv6.
     NotIp => "not_ip",
+    /// Longer than the port's receive buffer: only a cut-off prefix arrived.
+    FrameTooLong => "frame_too_long",
     /// Received on a port the daemon does not know.
     UnknownPort => "unknown_port",
     /// An L3 or L4 header shorter than its fixed part.

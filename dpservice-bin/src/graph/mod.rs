@@ -350,6 +350,11 @@ impl Graph {
                     .drop_pkt(Node::Cls.id(), DropReason::UnknownPort, pkt);
                 continue;
             }
+            if pkt.is_too_long() {
+                // a truncated frame parses as a shorter, valid one: never answer it
+                self.fabric.drop_pkt(rx, DropReason::FrameTooLong, pkt);
+                continue;
+            }
             if self.fabric.tracer.active {
                 self.fabric.trace(TraceKind::Rx, rx, None, &pkt, port);
             }

@@ -7,8 +7,9 @@ use crate::wire::ipip::FrameBuf;
 /// Room in front of a received frame, for tunnel headers (40 bytes net) and replies that
 /// grow (router advertisement, DHCP options).
 pub const HEADROOM: usize = 128;
-/// Largest frame a buffer holds (a 1500-byte inner frame in a tunnel fits with room to spare;
-/// a TAP with a larger MTU truncates longer frames, which are then dropped).
+/// Largest frame a buffer holds (a 1500-byte inner frame in a tunnel fits with room to spare).
+/// A longer frame is received cut to this length and marked ([`Buf::is_too_long`]); the
+/// graph drops it as `frame_too_long` instead of processing the truncated bytes.
 pub const MAX_FRAME: usize = 2048;
 /// Total bytes per buffer.
 pub const BUF_SIZE: usize = HEADROOM + MAX_FRAME;
@@ -18,6 +19,8 @@ pub const BUF_SIZE: usize = HEADROOM + MAX_FRAME;
 pub struct Buf {
     head: u16,
     len: u16,
+    /// The device had more bytes for this frame than the buffer holds.
+    too_long: bool,
     pub meta: Meta,
     data: [u8; BUF_SIZE],
 }
@@ -40,6 +43,7 @@ impl Buf {
         Box::new(Buf {
             head: HEADROOM as u16,
             len: 0,
+            too_long: false,
             meta: Meta::default(),
             data: [0; BUF_SIZE],
         })
@@ -71,6 +75,7 @@ impl Buf {
     /// empty) if it does not fit.
     pub fn set_frame(&mut self, frame: &[u8]) -> bool {
         self.head = HEADROOM as u16;
+        self.too_long = false;
         if frame.len() > MAX_FRAME {
             self.len = 0;
             return false;
@@ -88,10 +93,19 @@ impl Buf {
         &mut self.data[HEADROOM..]
     }
 
-    /// Sets the frame length after a device wrote into [`Buf::rx_room`].
+    /// Sets the frame length after a device wrote into [`Buf::rx_room`]. `len` is the
+    /// length of the frame on the wire: when it exceeds [`MAX_FRAME`], the buffer keeps
+    /// only its first bytes and is marked [`too long`](Buf::is_too_long).
     #[inline]
     pub fn set_received_len(&mut self, len: usize) {
+        self.too_long = len > MAX_FRAME;
         self.len = len.min(MAX_FRAME) as u16;
+    }
+
+    /// The received frame did not fit: the bytes are a cut-off prefix, not a packet.
+    #[inline]
+    pub fn is_too_long(&self) -> bool {
+        self.too_long
     }
 
     /// Changes the frame length (growing exposes whatever bytes the buffer holds there);
@@ -176,6 +190,7 @@ impl Pool {
         };
         b.head = HEADROOM as u16;
         b.len = 0;
+        b.too_long = false;
         Some(b)
     }
 
@@ -250,5 +265,24 @@ mod tests {
         let mut b = pool.alloc().unwrap();
         assert!(b.set_len(MAX_FRAME));
         assert!(!b.set_len(BUF_SIZE));
+    }
+
+    #[test]
+    fn received_length_beyond_the_buffer_marks_the_frame_too_long() {
+        let mut pool = Pool::new(1);
+        let mut b = pool.alloc().unwrap();
+        b.set_received_len(MAX_FRAME);
+        assert!(
+            !b.is_too_long(),
+            "a frame that fills the buffer exactly fits"
+        );
+        assert_eq!(b.len(), MAX_FRAME);
+        b.set_received_len(9000);
+        assert!(b.is_too_long());
+        assert_eq!(b.len(), MAX_FRAME, "the prefix that fitted is kept");
+        // the mark does not outlive the buffer's use
+        pool.free(b);
+        let b = pool.alloc().unwrap();
+        assert!(!b.is_too_long());
     }
 }

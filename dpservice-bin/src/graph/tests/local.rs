@@ -607,3 +607,34 @@ fn periodic_frames_per_vf() {
     assert_eq!(ports, vec![VF0, VF2]);
     assert_eq!(h.graph.node_stat("rx_periodic").unwrap().objs, 2);
 }
+
+/// A received frame that did not fit its buffer (as a port hands it over).
+fn received_cut_off(h: &mut Harness, frame: &[u8]) -> crate::port::PacketBuf {
+    let mut b = h.graph.pool_mut().alloc().unwrap();
+    let room = b.rx_room();
+    let fits = frame.len().min(room.len());
+    room[..fits].copy_from_slice(&frame[..fits]);
+    b.set_received_len(frame.len());
+    b
+}
+
+#[test]
+fn oversized_neighbor_solicitation_is_dropped_not_answered() {
+    // Regression: a 9,000-byte NS was cut to the buffer's 2,048 bytes and answered.
+    let mut h = Harness::new(pytest_config());
+    let mut jumbo = neighbor_solicit(GW6.into());
+    jumbo.resize(9000, 0xab);
+    let mut pkts = vec![received_cut_off(&mut h, &jumbo)];
+    h.graph.rx(VF0, &mut pkts);
+    h.graph.run(&h.state, h.now);
+    assert_eq!(h.collect(), Vec::new(), "no answer to a truncated frame");
+    assert_eq!(h.graph.drops(DropReason::FrameTooLong), 1);
+    assert_eq!(h.graph.pool_mut().in_use(), 0, "its buffer went back");
+    // the same solicitation at its real length is answered
+    let ns = neighbor_solicit(GW6.into());
+    let mut pkts = vec![received_cut_off(&mut h, &ns)];
+    h.graph.rx(VF0, &mut pkts);
+    h.graph.run(&h.state, h.now);
+    assert_eq!(h.collect(), vec![(VF0, gateway_na())]);
+    assert_eq!(h.graph.drops(DropReason::FrameTooLong), 1);
+}
