@@ -48,6 +48,10 @@ use state::State;
 use trace::Tracer;
 
 /// Something the control side must hear about (HA sync of learned VM MACs, §16.2).
+///
+/// Events are not queued: the graph keeps one "changed" mark per port and reports the
+/// port's value at the time of [`Graph::drain_events`], so a VM that changes its MAC a
+/// million times costs no memory (ARCHITECTURE.md "The worker thread").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphEvent {
     /// A VF's `neigh_mac` (the VM's MAC) changed.
@@ -61,18 +65,22 @@ pub(crate) struct Ctx<'a> {
     pub ports: &'a mut PortTable,
     pub consts: &'a nodes::Consts,
     pub wcmp: Wcmp,
-    pub events: &'a mut Vec<GraphEvent>,
+    /// Per port slot: the VM MAC changed since the last [`Graph::drain_events`].
+    pub neigh_mac_changed: &'a mut [bool],
     #[allow(dead_code)] // conntrack (packet path II) ages flows with it
     pub now: Instant,
 }
 
 impl Ctx<'_> {
-    /// Records the VM's MAC on a VF, reporting a change.
+    /// Records the VM's MAC on a VF and marks the port changed (bounded: one mark per
+    /// port, whatever the number of changes).
     pub fn learn_neigh_mac(&mut self, port: PortId, mac: MacAddr) {
         if let Some(p) = self.ports.get_mut(port) {
             if p.neigh_mac != mac {
                 p.neigh_mac = mac;
-                self.events.push(GraphEvent::NeighMacChanged { port, mac });
+                if let Some(mark) = self.neigh_mac_changed.get_mut(usize::from(port)) {
+                    *mark = true;
+                }
             }
         }
     }
@@ -188,7 +196,8 @@ pub struct Graph {
     consts: nodes::Consts,
     wcmp: Wcmp,
     fabric: Fabric,
-    events: Vec<GraphEvent>,
+    /// Per port slot: the learned VM MAC changed since the last [`Graph::drain_events`].
+    neigh_mac_changed: Vec<bool>,
     next_pkt_id: u32,
     active: bool,
 }
@@ -243,7 +252,7 @@ impl Graph {
             cfg,
             ports: table,
             fabric,
-            events: Vec::new(),
+            neigh_mac_changed: vec![false; slots],
             next_pkt_id: 0,
             active: false,
         }
@@ -311,9 +320,21 @@ impl Graph {
         true
     }
 
-    /// Events since the last call (learned VM MACs).
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, GraphEvent> {
-        self.events.drain(..)
+    /// What changed since the last call: one event per port whose VM MAC changed,
+    /// carrying the MAC it has now (older values in between are not reported).
+    pub fn drain_events(&mut self) -> impl Iterator<Item = GraphEvent> + '_ {
+        let ports = &self.ports;
+        self.neigh_mac_changed
+            .iter_mut()
+            .enumerate()
+            .filter_map(move |(idx, changed)| {
+                if !std::mem::take(changed) {
+                    return None;
+                }
+                let port = PortId::try_from(idx).ok()?;
+                let mac = ports.get(port)?.neigh_mac;
+                Some(GraphEvent::NeighMacChanged { port, mac })
+            })
     }
 
     // ---- packets in and out ----
@@ -379,7 +400,7 @@ impl Graph {
             ports: &mut self.ports,
             consts: &self.consts,
             wcmp: self.wcmp,
-            events: &mut self.events,
+            neigh_mac_changed: &mut self.neigh_mac_changed,
             now,
         };
         let fabric = &mut self.fabric;

@@ -638,3 +638,28 @@ fn oversized_neighbor_solicitation_is_dropped_not_answered() {
     assert_eq!(h.collect(), vec![(VF0, gateway_na())]);
     assert_eq!(h.graph.drops(DropReason::FrameTooLong), 1);
 }
+
+#[test]
+fn learned_macs_keep_only_the_latest_per_port() {
+    // Regression: every new source MAC queued an event nobody drained (unbounded memory).
+    let mut h = Harness::new(pytest_config());
+    let mut last = VM1_MAC;
+    for i in 0..1000u32 {
+        let b = i.to_be_bytes();
+        last = MacAddr([0x02, 0x42, b[0], b[1], b[2], b[3]]);
+        let mut ns = neighbor_solicit(GW6.into());
+        ns[6..12].copy_from_slice(&last.0);
+        let out = h.send(VF0, &ns);
+        assert_eq!(out.len(), 1, "every solicitation is answered");
+    }
+    assert_eq!(h.graph.port(VF0).unwrap().neigh_mac, last);
+    let events: Vec<_> = h.graph.drain_events().collect();
+    assert_eq!(
+        events,
+        vec![GraphEvent::NeighMacChanged {
+            port: VF0,
+            mac: last
+        }]
+    );
+    assert_eq!(h.graph.drain_events().count(), 0, "reported once");
+}
