@@ -14,7 +14,7 @@ use crate::grpc::server::{self, GrpcServer, ServerError};
 use crate::ha::Standby;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
 use crate::state::State;
-use crate::worker::{Dataplane, Worker};
+use crate::worker::{Dataplane, TestPanic, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
 pub const GRPC_GRACE: Duration = Duration::from_secs(2);
@@ -82,10 +82,19 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
 
     // ports (all --vdev TAPs but the sync port) and the packet graph
     let packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
-    let dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
-    let (worker, handle) = Worker::spawn(dataplane).map_err(start_err("the worker thread"))?;
+    let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
+    dataplane.test_panic = TestPanic::from_env();
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
+    // a daemon without its worker must not live on (ARCHITECTURE.md "The worker thread")
+    let (worker, handle) = Worker::spawn_watched(dataplane, {
+        let tx = fatal_tx.clone();
+        move |msg| {
+            let _ = tx.send(format!("the dataplane worker thread panicked: {msg}"));
+        }
+    })
+    .map_err(start_err("the worker thread"))?;
+
     let health = HealthReporter::new();
     let grpc = GrpcServer::start(listener, handle.clone(), cfg.underlay, &health, {
         let tx = fatal_tx.clone();

@@ -3,6 +3,7 @@
 //! - [`config`]: command line, configuration file, resolved [`config::Config`];
 //! - [`logging`]: upstream's text and JSON log lines on stdout;
 //! - [`daemon`]: start-up, signals, shutdown;
+//! - [`panic_log`]: panics as one error log line (a worker panic ends the daemon);
 //! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
 //! - [`ha`]: active/standby by lock file;
 //! - [`worker`]: the single thread that owns and mutates the dataplane;
@@ -20,6 +21,7 @@ pub mod grpc;
 pub mod ha;
 pub mod hash;
 pub mod logging;
+pub mod panic_log;
 pub mod port;
 pub mod runtime_dir;
 pub mod state;
@@ -57,6 +59,7 @@ pub fn run() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
+    panic_log::install();
     tracing::info!("Starting DP Service version {VERSION}");
     match daemon::run(*cfg) {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,12 @@
 //! packet bursts, in arrival order, and sends each result back (ARCHITECTURE.md
 //! principles 2 and 3). When idle it sleeps in poll(2) on a wake eventfd (plus, once
 //! the packet path adds them, the port descriptors), so an idle daemon uses no CPU.
+//!
+//! A panic on the worker (in a job or on the packet path) ends the worker: nothing is
+//! caught half-way, because a dataplane whose owner died mid-change cannot be trusted.
+//! [`Worker::spawn_watched`] tells the daemon, which then stops with a non-zero status
+//! and gives the HA lock to the standby.
 
-use std::any::Any;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +22,7 @@ use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::graph::datapath::Datapath;
+use crate::panic_log::panic_text;
 use crate::state::State;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
@@ -34,6 +39,49 @@ pub struct Dataplane {
     /// The packet path: graph, ports and their timers (`None`: a control-plane-only
     /// dataplane, as in tests of the gRPC layer).
     pub packets: Option<Datapath>,
+    /// Test hook: where the worker panics on purpose (see [`TestPanic`]).
+    pub test_panic: Option<TestPanic>,
+}
+
+/// Test hook, never met by accident: the environment variable [`TestPanic::ENV`] makes
+/// the worker panic at a named point, so tests can show that a daemon without its worker
+/// stops (and its HA standby takes over). Read once at start; unset in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestPanic {
+    /// `initialize`: right after the job that initialized the state (gRPC `Initialize`).
+    AfterInitialize,
+    /// `packets`: on the packet path, once a round moved packets.
+    OnPackets,
+}
+
+impl TestPanic {
+    /// The variable naming the point.
+    pub const ENV: &'static str = "DPSERVICE_TEST_WORKER_PANIC";
+
+    /// The point named by [`TestPanic::ENV`]; an unknown value is reported and ignored.
+    pub fn from_env() -> Option<TestPanic> {
+        let value = std::env::var_os(Self::ENV)?;
+        match value.to_str() {
+            Some("initialize") => Some(TestPanic::AfterInitialize),
+            Some("packets") => Some(TestPanic::OnPackets),
+            _ => {
+                tracing::warn!(
+                    value = %value.to_string_lossy(),
+                    "{} names no test panic point (initialize, packets); ignored",
+                    Self::ENV
+                );
+                None
+            }
+        }
+    }
+
+    /// Panics if this is the point reached.
+    #[allow(clippy::panic)] // the purpose of the hook
+    fn reached(hook: Option<TestPanic>, point: TestPanic) {
+        if hook == Some(point) {
+            panic!("test panic requested by {}", Self::ENV);
+        }
+    }
 }
 
 impl Dataplane {
@@ -43,6 +91,7 @@ impl Dataplane {
             state,
             active: false,
             packets: None,
+            test_panic: None,
         }
     }
 
@@ -69,10 +118,14 @@ impl Dataplane {
     /// packet-path timers; returns whether packets moved, so the worker keeps polling
     /// while busy.
     fn run_bursts(&mut self) -> bool {
-        match self.packets.as_mut() {
+        let moved = match self.packets.as_mut() {
             Some(p) => p.run_bursts(&self.state, Instant::now()),
             None => false,
+        };
+        if moved {
+            TestPanic::reached(self.test_panic, TestPanic::OnPackets);
         }
+        moved
     }
 
     /// Packet-path hook: removes the conntrack flows that control-plane changes made
@@ -103,7 +156,7 @@ impl Dataplane {
 
 type Job = Box<dyn FnOnce(&mut Dataplane) + Send>;
 
-/// The worker has stopped (shutdown), or the request panicked on it.
+/// The worker has stopped (shutdown or panic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the dataplane worker is not running")]
 pub struct WorkerGone;
@@ -187,13 +240,37 @@ pub struct WorkerPanicked;
 impl Worker {
     /// Starts the worker thread (named `worker`) owning `dp`.
     pub fn spawn(dp: Dataplane) -> std::io::Result<(Worker, WorkerHandle)> {
+        Worker::spawn_watched(dp, |_| {})
+    }
+
+    /// [`spawn`](Self::spawn), and call `on_panic` with the panic message (on the dying
+    /// worker thread, after its queue was closed) if the worker panics. The daemon must
+    /// then stop: the dataplane is gone.
+    pub fn spawn_watched(
+        dp: Dataplane,
+        on_panic: impl FnOnce(String) + Send + 'static,
+    ) -> std::io::Result<(Worker, WorkerHandle)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let waker = Arc::new(Waker::new()?);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::Builder::new().name("worker".into()).spawn({
             let waker = Arc::clone(&waker);
             let stop = Arc::clone(&stop);
-            move || worker_loop(dp, rx, &waker, &stop)
+            move || {
+                let mut rx = rx;
+                let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    worker_loop(dp, &mut rx, &waker, &stop)
+                }));
+                match run {
+                    Ok(dp) => dp,
+                    Err(panic) => {
+                        // callers waiting in the queue get WorkerGone now, not at exit
+                        drop(rx);
+                        on_panic(panic_text(&*panic));
+                        std::panic::resume_unwind(panic)
+                    }
+                }
+            }
         })?;
         Ok((
             Worker {
@@ -219,7 +296,7 @@ const JOBS_PER_ROUND: usize = 32;
 
 fn worker_loop(
     mut dp: Dataplane,
-    mut rx: mpsc::Receiver<Job>,
+    rx: &mut mpsc::Receiver<Job>,
     waker: &Waker,
     stop: &AtomicBool,
 ) -> Dataplane {
@@ -247,23 +324,13 @@ fn worker_loop(
     }
 }
 
-/// A request that panics must not take the dataplane down with it.
+/// Runs one job. A job that panics ends the worker (see the module documentation).
 fn run_job(dp: &mut Dataplane, job: Job) {
-    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| job(dp))) {
-        tracing::error!(
-            panic = panic_text(&*panic),
-            "Request panicked on the worker"
-        );
+    job(dp);
+    if dp.state.is_initialized() {
+        TestPanic::reached(dp.test_panic, TestPanic::AfterInitialize);
     }
     dp.purge_stale_flows();
-}
-
-fn panic_text(panic: &(dyn Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Sleeps until the wake fd, a port fd or the next deadline fires.
@@ -340,12 +407,39 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_job_leaves_the_worker_running() {
-        let (worker, handle) = Worker::spawn(dataplane()).unwrap();
+    fn a_panicking_job_ends_the_worker_and_says_so() {
+        let (told, heard) = std::sync::mpsc::channel();
+        let (worker, handle) = Worker::spawn_watched(dataplane(), move |msg| {
+            told.send(msg).unwrap();
+        })
+        .unwrap();
         let r: Result<(), WorkerGone> = handle.exec_blocking(|_| panic!("boom"));
         assert_eq!(r, Err(WorkerGone));
-        assert_eq!(handle.exec_blocking(|_| 7).unwrap(), 7);
-        worker.stop().unwrap();
+        assert_eq!(heard.recv_timeout(Duration::from_secs(2)).unwrap(), "boom");
+        // a dataplane without its worker: every later request fails at once
+        assert_eq!(handle.exec_blocking(|_| 7), Err(WorkerGone));
+        assert!(worker.stop().is_err(), "stop reports the panic");
+    }
+
+    #[test]
+    fn test_hook_panics_after_initialize_only() {
+        let (told, heard) = std::sync::mpsc::channel();
+        let mut dp = dataplane();
+        dp.test_panic = Some(TestPanic::AfterInitialize);
+        let (worker, handle) = Worker::spawn_watched(dp, move |msg| {
+            told.send(msg).unwrap();
+        })
+        .unwrap();
+        assert_eq!(handle.exec_blocking(|_| 1).unwrap(), 1, "not before");
+        assert!(heard.try_recv().is_err());
+        // the job itself completes (its caller has the answer); then the worker dies
+        handle
+            .exec_blocking(|dp| dp.state.initialize().unwrap())
+            .unwrap();
+        let msg = heard.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert!(msg.contains(TestPanic::ENV), "{msg}");
+        assert_eq!(handle.exec_blocking(|_| 2), Err(WorkerGone));
+        assert!(worker.stop().is_err());
     }
 
     #[test]

@@ -73,3 +73,63 @@ async fn backup_takes_over_within_1_s_of_sigkill() {
     drop(backup);
     let _ = std::fs::remove_file(&lock);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_panic_ends_the_active_instance_and_the_backup_takes_over() {
+    let ns = NetNs::new("hapanic");
+    let lock = std::env::temp_dir().join(format!("dpservice-ha-{}.lock", unique_id()));
+    let lockfile = format!("--active-lockfile={}", lock.display());
+
+    // test hook: the worker panics right after the job of gRPC Initialize
+    let mut active = Daemon::builder()
+        .netns(&ns)
+        .arg(&lockfile)
+        .env("DPSERVICE_TEST_WORKER_PANIC", "initialize")
+        .spawn();
+    active
+        .wait_for_log("Starting packet processing", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
+    let backup = Daemon::builder().netns(&ns).arg(&lockfile).spawn();
+    backup
+        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", backup.logs()));
+
+    let mut c = active.client().await;
+    let panicked = Instant::now();
+    // the call itself may or may not get its answer before the worker dies
+    let _ = c
+        .initialize(dpservice::proto::InitializeRequest::default())
+        .await;
+
+    let status = active
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("still running without its worker:\n{}", active.logs()));
+    let logs = active.logs();
+    assert_ne!(status.code(), Some(0), "{logs}");
+    assert!(status.code().is_some(), "exited by itself, not by a signal");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("The dataplane worker thread panicked"))
+        .unwrap_or_else(|| panic!("no log line about the worker:\n{logs}"));
+    assert!(line.contains("(worker) E SERVICE:"), "{line}");
+    assert!(
+        line.contains("panic: test panic requested by DPSERVICE_TEST_WORKER_PANIC"),
+        "{line}"
+    );
+    assert!(
+        line.contains("location: dpservice-bin/src/worker.rs:"),
+        "{line}"
+    );
+    assert!(!active.runtime_dir().exists(), "runtime dir removed");
+
+    let became = backup
+        .wait_for_log("Starting packet processing", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("backup never took over:\n{}", backup.logs()));
+    println!(
+        "takeover after the worker panic: {:?}",
+        became.saturating_duration_since(panicked)
+    );
+    backup.wait_serving(Duration::from_secs(2));
+    drop(backup);
+    let _ = std::fs::remove_file(&lock);
+}
