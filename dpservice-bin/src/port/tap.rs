@@ -192,6 +192,20 @@ impl TapPort {
         &self.cfg
     }
 
+    /// Writes one frame of any length, outside the buffer pool (test generators: e.g. a
+    /// jumbo frame longer than any packet buffer).
+    pub fn write_frame(&self, frame: &[u8]) -> io::Result<()> {
+        let n = rustix::io::write(&self.fd, frame)?;
+        if n != frame.len() {
+            return Err(io::Error::other(format!(
+                "TAP {} took {n} of {} bytes",
+                self.cfg.iface,
+                frame.len()
+            )));
+        }
+        Ok(())
+    }
+
     fn set_kernel_mac(&self, mac: MacAddr) -> io::Result<()> {
         let mut req = IfReq::new(&self.cfg.iface);
         req.data[..2].copy_from_slice(&ARPHRD_ETHER.to_ne_bytes());

@@ -528,3 +528,61 @@ fn idle_daemon_sleeps() {
     // a polling worker would burn the whole 2 s (200 ticks)
     assert!(used <= 10, "idle daemon used {used} ticks of CPU in 2 s");
 }
+
+/// A neighbour solicitation for the gateway from `vm` (link-local source).
+fn gateway_ns(vm: MacAddr) -> Vec<u8> {
+    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&ipv6::GATEWAY.octets());
+    ns.extend_from_slice(&[1, 1]);
+    ns.extend_from_slice(&vm.0);
+    eth(
+        MacAddr([0x33, 0x33, 0xff, 0, 0, 1]),
+        vm,
+        ethertype::IPV6,
+        &ipv6_packet(
+            "fe80::1234".parse().unwrap(),
+            "ff02::1:ff00:1".parse().unwrap(),
+            ip_proto::ICMPV6,
+            255,
+            &ns,
+        ),
+    )
+}
+
+/// The daemon's neighbour advertisement to `vm`.
+fn na_to(vm: MacAddr) -> impl Fn(&[u8]) -> bool {
+    move |f: &[u8]| f.len() > 54 && f[..6] == vm.0 && f[54] == 136
+}
+
+#[test]
+fn jumbo_neighbor_solicitation_is_dropped_a_normal_one_answered() {
+    let mut rig = Rig::start(&[]);
+    rig.configure();
+    let ns_name = rig.daemon.netns().unwrap().to_owned();
+    for dev in ["dtapvf_0", "tdtapvf_0"] {
+        support::ip(&["-n", &ns_name, "link", "set", dev, "mtu", "9000"]);
+    }
+    let vm = vm_mac(1);
+    let mut jumbo = gateway_ns(vm);
+    jumbo.resize(9000, 0);
+    rig.ends[VF0].write_frame(&jumbo).unwrap();
+    // the answer to the normal one is the first NA to come back: none for the jumbo
+    let na = rig
+        .exchange(VF0, &gateway_ns(vm), VF0, na_to(vm))
+        .expect("no NA to the normal solicitation");
+    assert_eq!(na.len(), 86, "an NA, not an echo of 9000 bytes");
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < deadline {
+        rig.ends[VF0].rx_burst(&mut rig.pool, &mut got, 32);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        !got.iter().any(|b| na_to(vm)(b.frame())),
+        "a second NA: the jumbo frame was answered"
+    );
+    for b in got.drain(..) {
+        rig.pool.free(b);
+    }
+    // (the `frame_too_long` counter itself is shown by the graph's unit tests)
+}
