@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: command line, configuration file, resolved [`config::Config`];
 //! - [`logging`]: upstream's text and JSON log lines on stdout;
+//! - [`log_writer`]: the thread that writes them, so a stalled stdout stalls no one;
 //! - [`daemon`]: start-up, signals, shutdown;
 //! - [`panic_log`]: panics as one error log line (a worker panic ends the daemon);
 //! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
@@ -20,6 +21,7 @@ pub mod graph;
 pub mod grpc;
 pub mod ha;
 pub mod hash;
+pub mod log_writer;
 pub mod logging;
 pub mod panic_log;
 pub mod port;
@@ -55,10 +57,14 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = logging::init(&cfg) {
-        eprintln!("{e}");
-        return ExitCode::FAILURE;
-    }
+    // dropped last: the final lines are written before the process ends
+    let _log_flush = match logging::init(&cfg) {
+        Ok(flush) => flush,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     panic_log::install();
     tracing::info!("Starting DP Service version {VERSION}");
     match daemon::run(*cfg) {

@@ -11,10 +11,14 @@
 //! `user2` graph, `user3` grpc; default info, `--log-level=user*:8` for debug).
 //! Thread names: the main thread is `control`; others use their std thread name
 //! (`worker`, `grpc`, `standby`).
+//!
+//! Lines are formatted on the logging thread and written by the `logwriter` thread
+//! ([`crate::log_writer`]): a stalled stdout loses (and counts) lines instead of stalling
+//! the worker.
 
 use std::cell::Cell;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,6 +29,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{ColorMode, Config, LogFormat};
+use crate::log_writer::{self, LineSender, LogFlush};
 
 /// The three log types of upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,11 +323,12 @@ impl Visit for Fields {
     }
 }
 
-/// The tracing layer writing our lines to stdout.
+/// The tracing layer handing our lines to the stdout writer thread.
 #[derive(Debug)]
 struct StdoutLines {
     format: LogFormat,
     color: bool,
+    out: LineSender,
 }
 
 impl<S: Subscriber> Layer<S> for StdoutLines {
@@ -349,8 +355,7 @@ impl<S: Subscriber> Layer<S> for StdoutLines {
                 caller: meta.file().zip(meta.line()),
             },
         );
-        // a closed stdout must not stop the daemon
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        self.out.send(line);
     }
 }
 
@@ -397,23 +402,42 @@ impl Levels {
 #[error("cannot set up logging: {0}")]
 pub struct LoggingError(String);
 
-/// Installs the global logger.
-pub fn init(cfg: &Config) -> Result<(), LoggingError> {
+/// Installs the global logger; keep the returned [`LogFlush`] until the process ends, so
+/// the last lines are written.
+pub fn init(cfg: &Config) -> Result<LogFlush, LoggingError> {
     let color = match cfg.color {
         ColorMode::Never => false,
         ColorMode::Always => true,
         ColorMode::Auto => std::io::stdout().is_terminal(),
     } && cfg.log_format == LogFormat::Text;
+    let format = cfg.log_format;
+    let (out, flush) = log_writer::spawn(std::io::stdout(), log_writer::QUEUE_LINES, move |n| {
+        lost_lines(format, color, n)
+    })
+    .map_err(|e| LoggingError(format!("cannot start the log writer thread: {e}")))?;
     tracing_subscriber::registry()
-        .with(
-            StdoutLines {
-                format: cfg.log_format,
-                color,
-            }
-            .with_filter(Levels::from_config(cfg).targets()),
-        )
+        .with(StdoutLines { format, color, out }.with_filter(Levels::from_config(cfg).targets()))
         .try_init()
-        .map_err(|e| LoggingError(e.to_string()))
+        .map_err(|e| LoggingError(e.to_string()))?;
+    Ok(flush)
+}
+
+/// The warning that reports lines dropped while stdout did not keep up.
+fn lost_lines(format: LogFormat, color: bool, n: u64) -> String {
+    format_line(
+        format,
+        color,
+        &Record {
+            time: SystemTime::now(),
+            thread_id: thread_id(),
+            thread_name: "logwriter",
+            level: Level::WARN,
+            logger: Logger::Service,
+            msg: "Log lines lost: stdout did not keep up",
+            fields: &[("lost_lines", Value::Uint(n))],
+            caller: None,
+        },
+    )
 }
 
 #[cfg(test)]
