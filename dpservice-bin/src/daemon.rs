@@ -12,8 +12,10 @@ use crate::config::{self, Config};
 use crate::grpc::health::HealthReporter;
 use crate::grpc::server::{self, GrpcServer, ServerError};
 use crate::ha::Standby;
+use crate::port::link::link_requests;
+use crate::port_control::PortControl;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
-use crate::state::State;
+use crate::state::{NicType, State};
 use crate::worker::{Dataplane, TestPanic, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
@@ -81,7 +83,10 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     let listener = server::bind(cfg.grpc_port)?;
 
     // ports (all --vdev TAPs but the sync port) and the packet graph
-    let packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
+    let mut packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
+    // link ioctls and netlink run on `portctl`, never on the worker
+    let (link_requests, pending_links) = link_requests(packets.graph.ports().slots());
+    let links = packets.hand_over_links(link_requests.clone());
     let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
     dataplane.test_panic = TestPanic::from_env();
 
@@ -94,6 +99,14 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         }
     })
     .map_err(start_err("the worker thread"))?;
+    let port_control = PortControl::spawn(
+        links,
+        link_requests,
+        pending_links,
+        handle.clone(),
+        cfg.nic_type != NicType::Tap,
+    )
+    .map_err(start_err("the port control thread"))?;
 
     let health = HealthReporter::new();
     let grpc = GrpcServer::start(listener, handle.clone(), cfg.underlay, &health, {
@@ -134,6 +147,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     if worker.stop().is_err() {
         tracing::error!("The worker thread had panicked");
     }
+    port_control.stop();
     drop(runtime_dir);
     tracing::info!("Service stopped");
     match stop {

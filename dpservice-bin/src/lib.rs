@@ -12,6 +12,7 @@
 //! - [`state`]: the control-plane state;
 //! - [`wire`]: zero-copy views of the protocols on the packet path;
 //! - [`port`]: packet devices (TAP, in-memory) behind one trait;
+//! - [`port_control`]: the `portctl` thread: link up/down, link state, router MAC (netlink);
 //! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
 //! - [`hash`]: upstream's wire-visible hash functions.
 
@@ -25,6 +26,7 @@ pub mod log_writer;
 pub mod logging;
 pub mod panic_log;
 pub mod port;
+pub mod port_control;
 pub mod runtime_dir;
 pub mod state;
 pub mod wire;

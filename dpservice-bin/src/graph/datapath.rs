@@ -1,8 +1,13 @@
 //! Everything the worker thread needs for packets, behind the three hooks of its loop:
 //! [`Datapath::run_bursts`] while busy, [`Datapath::sleep_fds`] and
 //! [`Datapath::next_deadline`] to sleep when idle. It owns the graph, the ports and the
-//! packet-path timers (maintenance frames §17.2, uplink link state §2.5, underlay router
-//! MAC §17.4, statistics screen §17.3); the current time always comes from the caller.
+//! packet-path timers (maintenance frames §17.2, statistics screen §17.3); the current time
+//! always comes from the caller.
+//!
+//! Nothing here blocks: bringing VF links up and down is asked of the `portctl` thread
+//! through [`LinkRequests`], and that thread reports uplink link state (§2.5) and the
+//! underlay router MAC (§17.4) back as jobs ([`Datapath::set_link`],
+//! [`Datapath::set_router_mac`]); see `crate::port_control`.
 
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
@@ -11,37 +16,23 @@ use super::driver::PortSet;
 use super::state::State;
 use super::stats_screen::{self, Printer, StatsScreen};
 use super::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
-use crate::port::netlink;
 use crate::port::tap::{TapConfig, TapError, TapPort};
-use crate::port::{Port, PortId};
+use crate::port::{LinkDevice, LinkRequests, Port, PortId};
+use crate::wire::MacAddr;
 
-/// How often uplink link state is read from the devices (TAP has no events).
-const LINK_CHECK: Duration = Duration::from_secs(1);
 /// How soon to look again while a port without descriptor is receiving.
 const NO_FD_POLL: Duration = Duration::from_millis(1);
 
-/// Router-MAC acquisition of one uplink: retry after 1 s, doubling up to 60 s, while the
-/// link is up; learned once per link-up.
-#[derive(Debug, Clone)]
-struct RouterMacSearch {
-    port: PortId,
-    next_try: Option<Instant>,
-    backoff: Duration,
-}
-
-impl RouterMacSearch {
-    const FIRST: Duration = Duration::from_secs(1);
-    const MAX: Duration = Duration::from_secs(60);
-
-    fn restart(&mut self, now: Instant) {
-        self.next_try = Some(now);
-        self.backoff = Self::FIRST;
-    }
-
-    fn failed(&mut self, now: Instant) {
-        self.next_try = Some(now + self.backoff);
-        self.backoff = (self.backoff * 2).min(Self::MAX);
-    }
+/// A port's link, handed to the `portctl` thread.
+#[derive(Debug)]
+pub struct PortLink {
+    pub id: PortId,
+    pub role: PortRole,
+    /// The port's own MAC.
+    pub mac: MacAddr,
+    /// Link state when handed over (as the graph has it).
+    pub link_up: bool,
+    pub device: Box<dyn LinkDevice>,
 }
 
 /// The packet path of one worker: graph, ports and their timers.
@@ -50,10 +41,9 @@ pub struct Datapath {
     pub graph: Graph,
     pub ports: PortSet,
     maintenance: MaintenanceTimer,
-    next_link_check: Instant,
-    router_macs: Vec<RouterMacSearch>,
-    /// NICs list their own MAC as a router neighbour; TAP setups do not (§17.4).
-    skip_own_mac: bool,
+    /// Where VF link changes are asked for (`None`: nobody applies them, as in tests of
+    /// the packet path alone; the graph still starts and stops the port).
+    links: Option<LinkRequests>,
     /// `Initialize` has been seen.
     initialized: bool,
     /// The statistics screen (not with `--no-stats`) and when it is due.
@@ -61,7 +51,8 @@ pub struct Datapath {
 }
 
 impl Datapath {
-    /// Wraps a graph and its ports; uplinks are started and their link state read.
+    /// Wraps a graph and its ports; uplinks are started and their link state read (at
+    /// start-up, before the worker runs).
     pub fn new(mut graph: Graph, mut ports: PortSet, now: Instant) -> Datapath {
         let pfs: Vec<PortId> = graph
             .ports()
@@ -77,24 +68,11 @@ impl Datapath {
             }
         }
         ports.refresh_links(&mut graph);
-        let router_macs = pfs
-            .iter()
-            .map(|&port| {
-                let up = graph.port(port).is_some_and(|p| p.link_up);
-                RouterMacSearch {
-                    port,
-                    next_try: up.then_some(now),
-                    backoff: RouterMacSearch::FIRST,
-                }
-            })
-            .collect();
         Datapath {
             graph,
             ports,
             maintenance: MaintenanceTimer::new(now),
-            next_link_check: now + LINK_CHECK,
-            router_macs,
-            skip_own_mac: false,
+            links: None,
             initialized: false,
             stats_screen: None,
         }
@@ -136,14 +114,10 @@ impl Datapath {
             .map(|p| (p.id, p.started))
             .collect();
         for (port, started) in vfs {
-            let wanted = state.vf(port).is_some();
-            let result = match (wanted, started) {
+            match (state.vf(port).is_some(), started) {
                 (true, false) => self.interface_created(port),
                 (false, true) => self.interface_deleted(port),
-                _ => Ok(()),
-            };
-            if let Err(e) = result {
-                tracing::warn!(port, error = %e, "Cannot change the state of a VM port");
+                _ => {}
             }
         }
         if state.is_initialized() && !self.initialized {
@@ -152,9 +126,39 @@ impl Datapath {
         }
     }
 
-    /// With NICs (not `--nic-type=tap`), a router entry with the port's own MAC is ignored.
-    pub fn set_skip_own_mac(&mut self, skip: bool) {
-        self.skip_own_mac = skip;
+    /// The links of the graph's ports, for the `portctl` thread; from now on VF link
+    /// changes are asked of `requests`.
+    pub fn hand_over_links(&mut self, requests: LinkRequests) -> Vec<PortLink> {
+        self.links = Some(requests);
+        let mut out = Vec::new();
+        for p in self.graph.ports().iter() {
+            let Some(dev) = self.ports.get(p.id) else {
+                continue;
+            };
+            match dev.link_device() {
+                Ok(device) => out.push(PortLink {
+                    id: p.id,
+                    role: p.role,
+                    mac: p.mac,
+                    link_up: p.link_up,
+                    device,
+                }),
+                Err(e) => {
+                    tracing::warn!(port = p.id, error = %e, "Cannot control the port's link")
+                }
+            }
+        }
+        out
+    }
+
+    /// Job from `portctl`: an uplink's link state changed (§2.5).
+    pub fn set_link(&mut self, port: PortId, up: bool) {
+        self.graph.set_link(port, up);
+    }
+
+    /// Job from `portctl`: the underlay router's MAC behind an uplink (§17.4).
+    pub fn set_router_mac(&mut self, port: PortId, mac: MacAddr) {
+        self.graph.set_neigh_mac(port, mac);
     }
 
     /// Prints the statistics screen to stdout once a second from now on (§17.3).
@@ -182,14 +186,9 @@ impl Datapath {
 
     /// Worker hook: when to wake at the latest.
     pub fn next_deadline(&self, now: Instant) -> Instant {
-        let mut at = self.maintenance.deadline().min(self.next_link_check);
+        let mut at = self.maintenance.deadline();
         if let Some((_, _, due)) = &self.stats_screen {
             at = at.min(*due);
-        }
-        for r in &self.router_macs {
-            if let Some(t) = r.next_try {
-                at = at.min(t);
-            }
         }
         let mut fds = Vec::new();
         if !self.ports.poll_fds(&self.graph, &mut fds) {
@@ -198,14 +197,22 @@ impl Datapath {
         at
     }
 
-    /// CreateInterface succeeded for the VF on `port`: start receiving on it.
-    pub fn interface_created(&mut self, port: PortId) -> std::io::Result<()> {
-        self.ports.start(&mut self.graph, port)
+    /// CreateInterface succeeded for the VF on `port`: start receiving on it (its link is
+    /// brought up by `portctl`).
+    pub fn interface_created(&mut self, port: PortId) {
+        self.graph.start_port(port);
+        if let Some(links) = &self.links {
+            links.set_up(port, true);
+        }
     }
 
-    /// DeleteInterface succeeded for the VF on `port`: stop receiving on it.
-    pub fn interface_deleted(&mut self, port: PortId) -> std::io::Result<()> {
-        self.ports.stop(&mut self.graph, port)
+    /// DeleteInterface succeeded for the VF on `port`: stop receiving on it (its link is
+    /// brought down by `portctl`).
+    pub fn interface_deleted(&mut self, port: PortId) {
+        self.graph.stop_port(port);
+        if let Some(links) = &self.links {
+            links.set_up(port, false);
+        }
     }
 
     /// gRPC `Initialize` succeeded: the maintenance frames back off (§17.2).
@@ -218,60 +225,10 @@ impl Datapath {
         if self.maintenance.poll(now) && self.graph.inject_periodic(state) > 0 {
             self.ports.flush(&mut self.graph);
         }
-        if now >= self.next_link_check {
-            self.next_link_check = now + LINK_CHECK;
-            self.check_links(now);
-        }
-        for i in 0..self.router_macs.len() {
-            if self.router_macs[i].next_try.is_some_and(|t| now >= t) {
-                self.look_for_router(i, now);
-            }
-        }
         if let Some((screen, printer, due)) = &mut self.stats_screen {
             if now >= *due {
                 *due = now + stats_screen::INTERVAL;
                 printer.print(screen.render(&self.graph, now));
-            }
-        }
-    }
-
-    fn check_links(&mut self, now: Instant) {
-        for r in &mut self.router_macs {
-            let Some(dev) = self.ports.get(r.port) else {
-                continue;
-            };
-            let up = dev.link_up();
-            let was = self.graph.port(r.port).is_some_and(|p| p.link_up);
-            if up != was {
-                tracing::info!(port = r.port, up, "Uplink link state changed");
-                self.graph.set_link(r.port, up);
-                if up {
-                    r.restart(now);
-                } else {
-                    r.next_try = None;
-                }
-            }
-        }
-    }
-
-    fn look_for_router(&mut self, i: usize, now: Instant) {
-        let r = &mut self.router_macs[i];
-        let (Some(dev), Some(state)) = (self.ports.get(r.port), self.graph.port(r.port)) else {
-            r.next_try = None;
-            return;
-        };
-        let skip = self.skip_own_mac.then_some(state.mac);
-        match netlink::router_mac(dev.name(), skip) {
-            Ok(Some(mac)) => {
-                tracing::info!(port = r.port, %mac, "Underlay router MAC learned");
-                r.next_try = None;
-                let port = r.port;
-                self.graph.set_neigh_mac(port, mac);
-            }
-            Ok(None) => r.failed(now),
-            Err(e) => {
-                tracing::debug!(port = r.port, error = %e, "Cannot read the neighbour table");
-                r.failed(now);
             }
         }
     }

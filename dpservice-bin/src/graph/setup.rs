@@ -7,7 +7,7 @@ use super::trace_log::LogSink;
 use super::{GraphConfig, PortRole};
 use crate::config::Config;
 use crate::port::tap::{TapConfig, TapError};
-use crate::state::{NicType, PortKind};
+use crate::state::PortKind;
 
 /// The packet-path options of the command line.
 pub fn graph_config(cfg: &Config) -> GraphConfig {
@@ -49,7 +49,6 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
         })
         .collect();
     let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
-    dp.set_skip_own_mac(cfg.nic_type != NicType::Tap);
     if cfg.stats {
         dp.show_stats_screen(now);
     }

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{PacketBuf, Pool, Port, PortStats};
+use super::{LinkDevice, PacketBuf, Pool, Port, PortStats};
 use crate::wire::MacAddr;
 
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ struct Queues {
     rx: VecDeque<Vec<u8>>,
     tx: Vec<Vec<u8>>,
     link_down: bool,
+    /// The last up/down asked for through the port's [`LinkDevice`].
+    admin_up: Option<bool>,
     /// Refuse to send once this many frames sit in `tx` (simulates a full queue).
     tx_limit: Option<usize>,
 }
@@ -60,6 +62,11 @@ impl MemoryHandle {
     /// Frames injected but not yet received.
     pub fn pending_rx(&self) -> usize {
         lock(&self.0).rx.len()
+    }
+
+    /// The last up (true) or down asked for through the port's link device, if any.
+    pub fn admin_up(&self) -> Option<bool> {
+        lock(&self.0).admin_up
     }
 
     pub fn set_link(&self, up: bool) {
@@ -199,8 +206,43 @@ impl Port for MemoryPort {
         None
     }
 
+    fn link_device(&self) -> std::io::Result<Box<dyn LinkDevice>> {
+        let queues = match &self.mode {
+            Mode::Queues(q) => Some(Arc::clone(q)),
+            Mode::Generator(_) => None,
+        };
+        Ok(Box::new(MemoryLink {
+            name: self.name.clone(),
+            queues,
+        }))
+    }
+
     fn stats(&self) -> PortStats {
         self.stats
+    }
+}
+
+/// The link of a memory port: follows [`MemoryHandle::set_link`], records up/down.
+#[derive(Debug)]
+pub struct MemoryLink {
+    name: String,
+    queues: Option<Arc<Mutex<Queues>>>,
+}
+
+impl LinkDevice for MemoryLink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn link_up(&self) -> bool {
+        self.queues.as_deref().is_none_or(|q| !lock(q).link_down)
+    }
+
+    fn set_up(&self, up: bool) -> std::io::Result<()> {
+        if let Some(q) = self.queues.as_deref() {
+            lock(q).admin_up = Some(up);
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 //! file descriptor to poll.
 
 pub mod buf;
+pub mod link;
 pub mod memory;
 pub mod netlink;
 pub mod tap;
@@ -13,6 +14,7 @@ pub mod tap;
 use std::os::fd::BorrowedFd;
 
 pub use buf::{Buf, PacketBuf, Pool};
+pub use link::{LinkDevice, LinkRequests};
 
 use crate::wire::MacAddr;
 
@@ -66,4 +68,7 @@ pub trait Port: Send {
 
     /// Counters since the port was opened.
     fn stats(&self) -> PortStats;
+
+    /// A handle on the port's link for the `portctl` thread (link state, up/down).
+    fn link_device(&self) -> std::io::Result<Box<dyn LinkDevice>>;
 }

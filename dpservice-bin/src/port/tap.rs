@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use super::{PacketBuf, Pool, Port, PortStats};
+use super::{LinkDevice, PacketBuf, Pool, Port, PortStats};
 use crate::wire::MacAddr;
 
 /// One TAP device as named on the command line (the config engineer parses `--vdev`).
@@ -219,27 +219,59 @@ impl TapPort {
         Ok(MacAddr::from_slice(&req.data[2..8]))
     }
 
-    fn kernel_flags(&self) -> io::Result<i16> {
-        let mut req = IfReq::new(&self.cfg.iface);
-        ioctl_ifreq(self.ctl.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req)?;
-        Ok(req.flags())
+    fn set_up(&self, up: bool) -> io::Result<()> {
+        set_kernel_up(&self.ctl, &self.cfg.iface, up)
+    }
+}
+
+fn kernel_flags(ctl: &OwnedFd, iface: &str) -> io::Result<i16> {
+    let mut req = IfReq::new(iface);
+    ioctl_ifreq(ctl.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req)?;
+    Ok(req.flags())
+}
+
+fn set_kernel_up(ctl: &OwnedFd, iface: &str, up: bool) -> io::Result<()> {
+    let mut req = IfReq::new(iface);
+    ioctl_ifreq(ctl.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req)?;
+    let flags = req.flags();
+    let up_flag = libc::IFF_UP as i16;
+    let new = if up {
+        flags | up_flag
+    } else {
+        flags & !up_flag
+    };
+    if new == flags {
+        return Ok(());
+    }
+    req.set_flags(new);
+    ioctl_ifreq(ctl.as_raw_fd(), libc::SIOCSIFFLAGS, &mut req)
+}
+
+fn running(ctl: &OwnedFd, iface: &str) -> bool {
+    let want = (libc::IFF_UP | libc::IFF_RUNNING) as i16;
+    kernel_flags(ctl, iface)
+        .map(|f| f & want == want)
+        .unwrap_or(false)
+}
+
+/// The link of a TAP interface, by name over its own control socket (for `portctl`).
+#[derive(Debug)]
+pub struct TapLink {
+    iface: String,
+    ctl: OwnedFd,
+}
+
+impl LinkDevice for TapLink {
+    fn name(&self) -> &str {
+        &self.iface
+    }
+
+    fn link_up(&self) -> bool {
+        running(&self.ctl, &self.iface)
     }
 
     fn set_up(&self, up: bool) -> io::Result<()> {
-        let mut req = IfReq::new(&self.cfg.iface);
-        ioctl_ifreq(self.ctl.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req)?;
-        let flags = req.flags();
-        let up_flag = libc::IFF_UP as i16;
-        let new = if up {
-            flags | up_flag
-        } else {
-            flags & !up_flag
-        };
-        if new == flags {
-            return Ok(());
-        }
-        req.set_flags(new);
-        ioctl_ifreq(self.ctl.as_raw_fd(), libc::SIOCSIFFLAGS, &mut req)
+        set_kernel_up(&self.ctl, &self.iface, up)
     }
 }
 
@@ -253,10 +285,7 @@ impl Port for TapPort {
     }
 
     fn link_up(&self) -> bool {
-        let want = (libc::IFF_UP | libc::IFF_RUNNING) as i16;
-        self.kernel_flags()
-            .map(|f| f & want == want)
-            .unwrap_or(false)
+        running(&self.ctl, &self.cfg.iface)
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -351,6 +380,13 @@ impl Port for TapPort {
 
     fn stats(&self) -> PortStats {
         self.stats
+    }
+
+    fn link_device(&self) -> io::Result<Box<dyn LinkDevice>> {
+        Ok(Box::new(TapLink {
+            iface: self.cfg.iface.clone(),
+            ctl: control_socket()?,
+        }))
     }
 }
 
