@@ -57,7 +57,15 @@ fn netns_path(d: &Daemon) -> Option<PathBuf> {
 
 impl Rig {
     fn start(extra: &[&str]) -> Rig {
-        let mut b = Daemon::builder().without_ports();
+        Rig::start_with(extra, |b| b)
+    }
+
+    /// [`Rig::start`] with more choices of the daemon's builder.
+    fn start_with(
+        extra: &[&str],
+        adjust: impl FnOnce(support::Builder<'static>) -> support::Builder<'static>,
+    ) -> Rig {
+        let mut b = adjust(Daemon::builder().without_ports());
         for (i, name) in IFACES.iter().enumerate() {
             b = b.eal(format!(
                 "--vdev=net_tap{i},iface={name},mac={}",
@@ -688,4 +696,25 @@ fn solicitation_flood_with_new_macs_keeps_memory_flat() {
         &last.0,
         "frame to vm1 not addressed to its last MAC"
     );
+}
+
+#[test]
+fn a_stalled_stdout_does_not_stall_packets() {
+    // every packet logs several trace lines; nobody reads them
+    let mut rig = Rig::start_with(&["--graphtrace-loglevel=1"], |b| {
+        b.eal("--log-level=user2:8").stdout_unread()
+    });
+    rig.configure();
+    // some 5 lines of 150 bytes per packet: far beyond the pipe (64 KiB) and the
+    // daemon's log queue (8192 lines)
+    let started = Instant::now();
+    let answered = flood_ns(&mut rig, 0, 5000);
+    println!(
+        "5000 NS with stdout stalled: {answered} answered in {:?}",
+        started.elapsed()
+    );
+    assert!(answered >= 4900, "only {answered} of 5000 answered");
+    let last = flood_mac(4999);
+    rig.exchange(VF0, &gateway_ns(last), VF0, na_to(last))
+        .expect("no answer once stdout is stalled");
 }

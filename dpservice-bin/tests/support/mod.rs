@@ -243,9 +243,17 @@ pub struct Builder<'a> {
     vfs: usize,
     underlay: Ipv6Addr,
     stats: bool,
+    read_stdout: bool,
 }
 
 impl<'a> Builder<'a> {
+    /// Never read the daemon's stdout: the pipe fills and stays full, as with a stalled
+    /// log collector (`logs()` then holds stderr only).
+    pub fn stdout_unread(mut self) -> Self {
+        self.read_stdout = false;
+        self
+    }
+
     /// Run inside `ns` (shared with other daemons) instead of a private namespace.
     pub fn netns(mut self, ns: &'a NetNs) -> Self {
         self.netns = Some(ns);
@@ -348,7 +356,13 @@ impl<'a> Builder<'a> {
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("cannot start dpservice-bin");
         let output = Arc::new(Output::default());
-        output.read_from(child.stdout.take().unwrap(), "");
+        let stdout = child.stdout.take().unwrap();
+        let unread_stdout = if self.read_stdout {
+            output.read_from(stdout, "");
+            None
+        } else {
+            Some(stdout)
+        };
         output.read_from(child.stderr.take().unwrap(), "stderr: ");
         let daemon = Daemon {
             child,
@@ -359,6 +373,7 @@ impl<'a> Builder<'a> {
             netns_name: ns_name,
             own_ns,
             output,
+            unread_stdout,
             exited: None,
         };
         if self.wait {
@@ -430,6 +445,8 @@ pub struct Daemon {
     netns_name: Option<String>,
     own_ns: Option<NetNs>,
     output: Arc<Output>,
+    /// Held open and never read ([`Builder::stdout_unread`]).
+    unread_stdout: Option<std::process::ChildStdout>,
     exited: Option<ExitStatus>,
 }
 
@@ -447,6 +464,7 @@ impl Daemon {
             vfs: 2,
             underlay: Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1),
             stats: false,
+            read_stdout: true,
         }
     }
 
