@@ -172,6 +172,21 @@ mod tests {
         what()
     }
 
+    /// Lock entries on `path` in /proc/locks: (held, waiting). A waiter is a thread
+    /// blocked in flock(2); no fixed sleep has to guess when it got there.
+    fn lock_entries(path: &std::path::Path) -> (usize, usize) {
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::metadata(path).unwrap().ino();
+        let locks = std::fs::read_to_string("/proc/locks").unwrap();
+        let ours = |l: &&str| {
+            l.split_whitespace()
+                .any(|f| f.rsplit(':').next() == Some(&ino.to_string()) && f.contains(':'))
+        };
+        let mine: Vec<&str> = locks.lines().filter(ours).collect();
+        let waiting = mine.iter().filter(|l| l.contains("->")).count();
+        (mine.len() - waiting, waiting)
+    }
+
     fn lock_path(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("dpservice-ha-{}-{name}.lock", std::process::id()))
     }
@@ -196,7 +211,10 @@ mod tests {
         let first = Standby::spawn(Some(path.clone()), h1, |e| panic!("{e}")).unwrap();
         assert!(wait_until(|| first.is_active(), Duration::from_secs(2)));
         let second = Standby::spawn(Some(path.clone()), h2.clone(), |e| panic!("{e}")).unwrap();
-        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            wait_until(|| lock_entries(&path) == (1, 1), Duration::from_secs(2)),
+            "the second never waited for the lock"
+        );
         assert!(!second.is_active(), "lock is held by the first");
         assert!(
             !h2.exec_blocking(|dp| dp.active).unwrap(),
@@ -223,10 +241,17 @@ mod tests {
         flock(&holder, FlockOperation::LockExclusive).unwrap();
         let (w, h) = worker();
         let s = Standby::spawn(Some(path.clone()), h, |e| panic!("{e}")).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            wait_until(|| lock_entries(&path) == (1, 1), Duration::from_secs(2)),
+            "the standby never waited for the lock"
+        );
         s.release();
         drop(holder);
-        std::thread::sleep(Duration::from_millis(200));
+        // the standby is granted the lock, sees the release and lets go at once
+        assert!(
+            wait_until(|| lock_entries(&path) == (0, 0), Duration::from_secs(2)),
+            "the lock is still held or waited for"
+        );
         assert!(!s.is_active());
         // the lock is free again: the standby thread did not keep it
         let probe = File::open(&path).unwrap();
