@@ -443,6 +443,44 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_on_the_packet_path_ends_the_worker() {
+        use crate::graph::datapath::Datapath;
+        use crate::graph::driver::PortSet;
+        use crate::graph::{Graph, GraphConfig, GraphPort, PortRole};
+        use crate::port::memory::MemoryPort;
+        use crate::wire::MacAddr;
+
+        let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+        let mut ports = PortSet::new();
+        ports.insert(0, Box::new(MemoryPort::generator("pf0", mac, &[0u8; 60])));
+        let graph = Graph::new(
+            GraphConfig::default(),
+            &[GraphPort {
+                id: 0,
+                role: PortRole::Pf0,
+                mac,
+            }],
+        );
+        let mut dp = Dataplane::with_packets(
+            State::new(StateConfig::new("fc00:1::1".parse().unwrap(), Vec::new())),
+            Datapath::new(graph, ports, Instant::now()),
+        );
+        dp.test_panic = Some(TestPanic::OnPackets);
+        let (told, heard) = std::sync::mpsc::channel();
+        let (worker, handle) = Worker::spawn_watched(dp, move |msg| {
+            told.send(msg).unwrap();
+        })
+        .unwrap();
+        // standby receives nothing: alive until it becomes active
+        assert_eq!(handle.exec_blocking(|_| 3).unwrap(), 3);
+        let _ = handle.exec_blocking(|dp| dp.become_active());
+        let msg = heard.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert!(msg.contains(TestPanic::ENV), "{msg}");
+        assert_eq!(handle.exec_blocking(|_| 4), Err(WorkerGone));
+        assert!(worker.stop().is_err());
+    }
+
+    #[test]
     fn stopped_worker_answers_worker_gone() {
         let (worker, handle) = Worker::spawn(dataplane()).unwrap();
         worker.stop().unwrap();
