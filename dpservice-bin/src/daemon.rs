@@ -99,6 +99,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         }
     })
     .map_err(start_err("the worker thread"))?;
+    let links_applied = pending_links.waiter();
     let port_control = PortControl::spawn(
         links,
         link_requests,
@@ -109,7 +110,9 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     .map_err(start_err("the port control thread"))?;
 
     let health = HealthReporter::new();
-    let grpc = GrpcServer::start(listener, handle.clone(), cfg.underlay, &health, {
+    // CreateInterface answers once the VF's link is up (applied by portctl)
+    let grpc_handle = handle.clone().waiting_for_links(links_applied);
+    let grpc = GrpcServer::start(listener, grpc_handle, cfg.underlay, &health, {
         let tx = fatal_tx.clone();
         move |msg| {
             let _ = tx.send(msg);

@@ -151,7 +151,8 @@ impl Control {
     }
 
     fn apply_requests(&mut self) {
-        for (port, up) in self.pending.take() {
+        let (taken, covered) = self.pending.take();
+        for (port, up) in taken {
             let Some(link) = self
                 .links
                 .iter()
@@ -164,6 +165,7 @@ impl Control {
                 tracing::warn!(port, up, error = %e, "Cannot change the link of a VM port");
             }
         }
+        self.pending.applied(covered);
     }
 
     fn run_timers(&mut self, now: Instant) -> Result<(), WorkerGone> {

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::graph::datapath::Datapath;
 use crate::panic_log::panic_text;
+use crate::port::link::LinksApplied;
 use crate::state::State;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
@@ -189,9 +190,19 @@ impl Waker {
 pub struct WorkerHandle {
     tx: mpsc::Sender<Job>,
     waker: Arc<Waker>,
+    /// [`exec`](Self::exec) answers once the link changes a call caused are applied.
+    links: Option<LinksApplied>,
 }
 
 impl WorkerHandle {
+    /// This handle's [`exec`](Self::exec) also waits until the link changes its call
+    /// caused (a VF brought up by CreateInterface) are applied by `portctl`: the caller
+    /// waits, never the worker.
+    pub fn waiting_for_links(mut self, links: LinksApplied) -> WorkerHandle {
+        self.links = Some(links);
+        self
+    }
+
     /// Runs `f` on the worker thread between bursts; resolves with its result.
     ///
     /// Calls are executed in the order they enter the queue; when it is full the
@@ -202,11 +213,18 @@ impl WorkerHandle {
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |dp| {
-            let _ = reply.send(f(dp));
+            let r = f(dp);
+            // what the call means for the ports happens before the answer
+            dp.purge_stale_flows();
+            let _ = reply.send(r);
         });
         self.tx.send(job).await.map_err(|_| WorkerGone)?;
         self.waker.wake();
-        result.await.map_err(|_| WorkerGone)
+        let r = result.await.map_err(|_| WorkerGone)?;
+        if let Some(links) = &self.links {
+            links.settled().await;
+        }
+        Ok(r)
     }
 
     /// [`exec`](Self::exec) for plain threads (not from inside an async runtime).
@@ -216,7 +234,9 @@ impl WorkerHandle {
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |dp| {
-            let _ = reply.send(f(dp));
+            let r = f(dp);
+            dp.purge_stale_flows();
+            let _ = reply.send(r);
         });
         self.tx.blocking_send(job).map_err(|_| WorkerGone)?;
         self.waker.wake();
@@ -278,7 +298,11 @@ impl Worker {
                 stop,
                 waker: Arc::clone(&waker),
             },
-            WorkerHandle { tx, waker },
+            WorkerHandle {
+                tx,
+                waker,
+                links: None,
+            },
         ))
     }
 
@@ -324,13 +348,14 @@ fn worker_loop(
     }
 }
 
-/// Runs one job. A job that panics ends the worker (see the module documentation).
+/// Runs one job (which also applies its effects on the ports, see
+/// [`WorkerHandle::exec`]). A job that panics ends the worker (see the module
+/// documentation).
 fn run_job(dp: &mut Dataplane, job: Job) {
     job(dp);
     if dp.state.is_initialized() {
         TestPanic::reached(dp.test_panic, TestPanic::AfterInitialize);
     }
-    dp.purge_stale_flows();
 }
 
 /// Sleeps until the wake fd, a port fd or the next deadline fires.

@@ -3,10 +3,12 @@
 //! `portctl` thread (`crate::port_control`), never on the worker. The worker asks for a
 //! state with [`LinkRequests`], which never blocks and holds one value per port.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use super::PortId;
 
@@ -29,6 +31,8 @@ const DOWN: u8 = 2;
 #[derive(Debug)]
 struct Wanted {
     by_port: Vec<AtomicU8>,
+    /// Requests made so far (each after its state was stored).
+    requested: AtomicU64,
 }
 
 /// The worker's side: asks for link states without blocking. Only the latest request
@@ -44,13 +48,35 @@ pub struct LinkRequests {
 pub struct PendingLinks {
     wanted: Arc<Wanted>,
     wake: Receiver<()>,
+    applied: watch::Sender<u64>,
+}
+
+/// Waits until the links asked for so far are applied: a gRPC call that creates an
+/// interface answers once the VF's link is up, as upstream's does, while the worker
+/// never waits for it.
+#[derive(Debug, Clone)]
+pub struct LinksApplied {
+    wanted: Arc<Wanted>,
+    applied: watch::Receiver<u64>,
+}
+
+impl LinksApplied {
+    /// Resolves once every request made before the call is applied (at once if
+    /// `portctl` is gone).
+    pub async fn settled(&self) {
+        let want = self.wanted.requested.load(Ordering::Acquire);
+        let mut applied = self.applied.clone();
+        let _ = applied.wait_for(|&n| n >= want).await;
+    }
 }
 
 /// A mailbox for ports `0..slots`.
 pub fn link_requests(slots: usize) -> (LinkRequests, PendingLinks) {
     let wanted = Arc::new(Wanted {
         by_port: (0..slots).map(|_| AtomicU8::new(NONE)).collect(),
+        requested: AtomicU64::new(0),
     });
+    let (applied, _) = watch::channel(0);
     // one pending wake-up is enough: the taker looks at every port
     let (wake_tx, wake_rx) = sync_channel(1);
     (
@@ -61,6 +87,7 @@ pub fn link_requests(slots: usize) -> (LinkRequests, PendingLinks) {
         PendingLinks {
             wanted,
             wake: wake_rx,
+            applied,
         },
     )
 }
@@ -71,6 +98,7 @@ impl LinkRequests {
     pub fn set_up(&self, port: PortId, up: bool) {
         if let Some(w) = self.wanted.by_port.get(usize::from(port)) {
             w.store(if up { UP } else { DOWN }, Ordering::Release);
+            self.wanted.requested.fetch_add(1, Ordering::AcqRel);
             self.wake();
         }
     }
@@ -103,9 +131,13 @@ impl PendingLinks {
         }
     }
 
-    /// Takes the requested states (port, up), oldest requests overwritten by newer ones.
-    pub fn take(&self) -> Vec<(PortId, bool)> {
-        self.wanted
+    /// Takes the requested states (port, up), oldest requests overwritten by newer ones,
+    /// and the number of requests they cover (for [`PendingLinks::applied`]).
+    pub fn take(&self) -> (Vec<(PortId, bool)>, u64) {
+        // every request counted here stored its state before: the swaps below see it
+        let covered = self.wanted.requested.load(Ordering::Acquire);
+        let taken = self
+            .wanted
             .by_port
             .iter()
             .enumerate()
@@ -117,7 +149,27 @@ impl PendingLinks {
                 };
                 Some((PortId::try_from(i).ok()?, up))
             })
-            .collect()
+            .collect();
+        (taken, covered)
+    }
+
+    /// The requests [`take`](Self::take) covered are applied (successfully or not).
+    pub fn applied(&self, covered: u64) {
+        self.applied.send_if_modified(|n| {
+            let newer = covered > *n;
+            if newer {
+                *n = covered;
+            }
+            newer
+        });
+    }
+
+    /// A waiter for applied requests.
+    pub fn waiter(&self) -> LinksApplied {
+        LinksApplied {
+            wanted: Arc::clone(&self.wanted),
+            applied: self.applied.subscribe(),
+        }
     }
 }
 
@@ -135,8 +187,25 @@ mod tests {
         req.set_up(3, true);
         req.set_up(99, true); // no such port: ignored
         assert_eq!(pending.wait(Duration::from_millis(10)), Woken::Woken);
-        assert_eq!(pending.take(), vec![(2, false), (3, true)]);
-        assert_eq!(pending.take(), vec![], "taken once");
+        let waiter = pending.waiter();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let settled = |w: &LinksApplied| {
+            rt.block_on(async {
+                tokio::time::timeout(Duration::from_millis(50), w.settled())
+                    .await
+                    .is_ok()
+            })
+        };
+        assert!(!settled(&waiter), "nothing applied yet");
+        let (taken, covered) = pending.take();
+        assert_eq!(taken, vec![(2, false), (3, true)]);
+        assert_eq!(covered, 10_001);
+        pending.applied(covered);
+        assert!(settled(&waiter));
+        assert_eq!(pending.take().0, vec![], "taken once");
         assert_eq!(pending.wait(Duration::from_millis(10)), Woken::Timeout);
         drop(req);
         assert_eq!(pending.wait(Duration::from_millis(10)), Woken::Closed);

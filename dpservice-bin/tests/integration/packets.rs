@@ -718,3 +718,39 @@ fn a_stalled_stdout_does_not_stall_packets() {
     rig.exchange(VF0, &gateway_ns(last), VF0, na_to(last))
         .expect("no answer once stdout is stalled");
 }
+
+/// Whether the daemon's interface `dev` is administratively up in its namespace.
+fn link_is_up(rig: &Rig, dev: &str) -> bool {
+    let out = std::process::Command::new("ip")
+        .args(["-n", rig.daemon.netns().unwrap(), "-o", "link", "show", dev])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flags = text.split('<').nth(1).and_then(|t| t.split('>').next());
+    flags.is_some_and(|f| f.split(',').any(|x| x == "UP"))
+}
+
+#[test]
+fn create_interface_answers_with_the_vf_link_up() {
+    // the link is brought up off the worker; the gRPC answer waits for it, so a VM may
+    // send at once
+    let rig = Rig::start(&[]);
+    assert!(
+        !link_is_up(&rig, "dtapvf_0"),
+        "down until its interface exists"
+    );
+    rig.configure();
+    for dev in ["dtapvf_0", "dtapvf_1", "dtapvf_2"] {
+        assert!(
+            link_is_up(&rig, dev),
+            "{dev} not up when CreateInterface answered"
+        );
+    }
+    rig.daemon.with_client(|c| async move {
+        c.delete_interface("vm3").await.unwrap();
+    });
+    assert!(
+        !link_is_up(&rig, "dtapvf_2"),
+        "down when DeleteInterface answered"
+    );
+}
