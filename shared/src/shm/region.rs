@@ -526,6 +526,14 @@ impl Region {
     }
 }
 
+#[cfg(test)]
+impl Region {
+    /// Tries to attach a writer to table `t` of a read-only region (must fail).
+    pub(crate) fn writer_attempt(&self) -> Option<super::table::TableError> {
+        super::table::TableWriter::<u64, u64>::attach(Arc::clone(&self.shared), "t").err()
+    }
+}
+
 pub(crate) fn load_counter(map: &Mapping, word: usize) -> u64 {
     map.words().get(word).map_or(0, |w| w.load(Ordering::Relaxed))
 }

@@ -488,3 +488,193 @@ impl<K: Pod + Eq, V: Pod> Iterator for Iter<'_, K, V> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shm::region::{Region, RegionBuilder, WritableRegion};
+    use crate::shm::test_support::ShmPath;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// A 12-byte key (a partial last word) and a 20-byte value.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+    struct Key {
+        lo: u32,
+        hi: u32,
+        b: u32,
+    }
+    impl Key {
+        fn id(&self) -> u64 {
+            u64::from(self.lo) | u64::from(self.hi) << 32
+        }
+    }
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+    struct Val {
+        x: [u32; 5],
+    }
+
+    fn key(i: u64) -> Key {
+        Key {
+            lo: i as u32,
+            hi: (i >> 32) as u32,
+            b: i as u32 ^ 0xdead,
+        }
+    }
+    fn val(i: u64) -> Val {
+        Val { x: [i as u32; 5] }
+    }
+
+    fn region(tag: &str, capacity: u64, buckets: u64) -> Result<(ShmPath, WritableRegion), Box<dyn std::error::Error>> {
+        let path = ShmPath::new(tag);
+        let mut b = RegionBuilder::new();
+        b.table_with_buckets::<Key, Val>("t", capacity, buckets)?;
+        let region = b.create(&path.0)?;
+        Ok((path, region))
+    }
+
+    #[test]
+    fn insert_get_update_remove_seen_by_a_reader_in_another_mapping() -> TestResult {
+        let (path, region) = region("basic", 100, 128)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        let r = Region::open(&path.0)?.reader::<Key, Val>("t")?;
+        for i in 0..50 {
+            w.insert(key(i), val(i))?;
+        }
+        assert_eq!(w.insert(key(7), val(0)), Err(InsertError::Exists));
+        assert_eq!((w.len(), r.len()), (50, 50));
+        assert_eq!(w.get(&key(7)), Some(val(7)));
+        assert_eq!(r.get(&key(7))?, Some(val(7)));
+        assert_eq!(r.get(&key(70))?, None);
+        assert!(w.update(&key(7), |v| v.x[4] = 99));
+        assert!(!w.update(&key(70), |v| v.x[4] = 99));
+        assert_eq!(r.get(&key(7))?.map(|v| v.x[4]), Some(99));
+        w.upsert(key(8), val(80))?;
+        w.upsert(key(80), val(80))?;
+        assert_eq!(r.get(&key(8))?, Some(val(80)));
+        assert_eq!(w.remove(&key(9)), Some(val(9)));
+        assert_eq!(w.remove(&key(9)), None);
+        assert_eq!(r.get(&key(9))?, None);
+        let mut seen: Vec<u64> = r.iter().map(|(k, _)| k.id()).collect();
+        seen.sort_unstable();
+        let mut expected: Vec<u64> = (0..50).filter(|&i| i != 9).chain([80]).collect();
+        expected.sort_unstable();
+        assert_eq!(seen, expected);
+        assert_eq!(r.len(), 50);
+        Ok(())
+    }
+
+    #[test]
+    fn full_table_fails_cleanly_and_counts() -> TestResult {
+        let (_path, region) = region("full", 4, 4)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        for i in 0..4 {
+            w.insert(key(i), val(i))?;
+        }
+        assert_eq!(w.insert(key(4), val(4)), Err(InsertError::Full));
+        assert_eq!(w.upsert(key(5), val(5)), Err(InsertError::Full));
+        w.upsert(key(3), val(33))?;
+        assert_eq!(w.insert_failures(), 2);
+        let r = region.region();
+        assert_eq!(r.reader::<Key, Val>("t")?.insert_failures(), 2);
+        let stats = r.stats();
+        assert_eq!((stats[0].entries, stats[0].capacity, stats[0].insert_failures), (4, 4, 2));
+        for i in 0..4 {
+            assert!(w.get(&key(i)).is_some(), "a failed insert disturbed nothing");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn removed_entries_are_reused() -> TestResult {
+        let (_path, region) = region("reuse", 2, 2)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        let r = w.reader();
+        for round in 0..100u64 {
+            w.insert(key(round), val(round))?;
+            w.insert(key(round + 1000), val(round))?;
+            assert_eq!(w.insert(key(round + 2000), val(round)), Err(InsertError::Full));
+            assert_eq!(r.get(&key(round))?, Some(val(round)));
+            assert_eq!(w.remove(&key(round)), Some(val(round)));
+            assert_eq!(w.remove(&key(round + 1000)), Some(val(round)));
+            assert!(r.is_empty());
+        }
+        assert_eq!(r.iter().count(), 0);
+        Ok(())
+    }
+
+    /// One bucket: every key collides, so removal from the head, the middle and the end
+    /// of a chain is exercised.
+    #[test]
+    fn colliding_keys_share_one_chain() -> TestResult {
+        let (_path, region) = region("collide", 16, 1)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        let r = w.reader();
+        for i in 0..16 {
+            w.insert(key(i), val(i))?;
+        }
+        for i in [15, 7, 0] {
+            assert_eq!(w.remove(&key(i)), Some(val(i)));
+        }
+        for i in 0..16 {
+            let expected = (![15, 7, 0].contains(&i)).then(|| val(i));
+            assert_eq!(w.get(&key(i)), expected, "writer, key {i}");
+            assert_eq!(r.get(&key(i))?, expected, "reader, key {i}");
+        }
+        w.insert(key(7), val(70))?;
+        assert_eq!(r.get(&key(7))?, Some(val(70)));
+        assert_eq!(r.iter().count(), 14);
+        Ok(())
+    }
+
+    #[test]
+    fn retain_removes_what_it_rejects() -> TestResult {
+        let (_path, region) = region("retain", 64, 16)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        for i in 0..40 {
+            w.insert(key(i), val(i))?;
+        }
+        assert_eq!(w.retain(|k, _| k.id() % 4 == 0), 30);
+        let mut left = Vec::new();
+        w.for_each(|k, v| left.push((k.id(), v.x[0])));
+        left.sort_unstable();
+        assert_eq!(left, (0..40).step_by(4).map(|i| (i, i as u32)).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    #[test]
+    fn one_writer_at_a_time_and_a_new_writer_finds_the_free_entries() -> TestResult {
+        let (path, region) = region("reattach", 8, 8)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        assert_eq!(region.writer::<Key, Val>("t").err(), Some(TableError::WriterTaken("t".into())));
+        for i in 0..6 {
+            w.insert(key(i), val(i))?;
+        }
+        w.remove(&key(2));
+        drop(w);
+        let mut w = region.writer::<Key, Val>("t")?;
+        assert_eq!(w.len(), 5);
+        for i in 10..13 {
+            w.insert(key(i), val(i))?;
+        }
+        assert_eq!(w.insert(key(13), val(13)), Err(InsertError::Full));
+        assert_eq!(w.get(&key(5)), Some(val(5)));
+        let ro = Region::open(&path.0)?;
+        assert_eq!(ro.reader::<Key, Val>("t")?.iter().count(), 8);
+        assert_eq!(ro.writer_attempt(), Some(TableError::ReadOnly("t".into())));
+        Ok(())
+    }
+
+    #[test]
+    fn mismatched_types_and_names_are_refused() -> TestResult {
+        let (path, _region) = region("types", 8, 8)?;
+        let ro = Region::open(&path.0)?;
+        assert!(matches!(ro.reader::<u64, Val>("t"), Err(TableError::TypeMismatch { .. })));
+        assert!(matches!(ro.reader::<Key, Val>("nope"), Err(TableError::NoSuchTable(_))));
+        let text = ro.reader::<Key, u8>("t").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("same build"), "{text}");
+        Ok(())
+    }
+}
