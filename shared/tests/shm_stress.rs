@@ -30,7 +30,9 @@ type Value = [u64; 8];
 fn value_for(key: u64, generation: u64) -> Value {
     let mut v = [0u64; 8];
     for (i, w) in v.iter_mut().enumerate() {
-        *w = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ generation.rotate_left(i as u32 * 7) ^ i as u64;
+        *w = key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ generation.rotate_left(i as u32 * 7)
+            ^ i as u64;
     }
     v[7] = generation;
     v
@@ -60,7 +62,11 @@ struct ReaderCounts {
 }
 
 /// Lookups, and a sweep every 4096 of them, until `stop` says so.
-fn read_until(reader: &TableReader<u64, Value>, seed: u64, stop: &dyn Fn() -> bool) -> ReaderCounts {
+fn read_until(
+    reader: &TableReader<u64, Value>,
+    seed: u64,
+    stop: &dyn Fn() -> bool,
+) -> ReaderCounts {
     let mut rng = Rng(seed | 1);
     let mut c = ReaderCounts::default();
     while !stop() {
@@ -103,7 +109,10 @@ fn child(path: &Path) -> TestResult {
     };
     let c = read_until(&reader, 0xc417d, &|| stop.load(Ordering::Relaxed));
     let _ = watcher.join();
-    println!("CHILD lookups={} hits={} scanned={} bad={}", c.lookups, c.hits, c.scanned, c.bad);
+    println!(
+        "CHILD lookups={} hits={} scanned={} bad={}",
+        c.lookups, c.hits, c.scanned, c.bad
+    );
     Ok(())
 }
 
@@ -137,7 +146,10 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     if let Some(path) = std::env::var_os(CHILD_ENV) {
         return child(Path::new(&path));
     }
-    let path = PathBuf::from(format!("/dev/shm/dpservice_test_stress_{}", std::process::id()));
+    let path = PathBuf::from(format!(
+        "/dev/shm/dpservice_test_stress_{}",
+        std::process::id()
+    ));
     let _cleanup = RemoveOnDrop(path.clone());
     let mut builder = RegionBuilder::new();
     builder.table_with_buckets::<u64, Value>(TABLE, CAPACITY, BUCKETS)?;
@@ -145,7 +157,12 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     let mut writer = region.writer::<u64, Value>(TABLE)?;
 
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--exact", "one_writer_against_reader_threads_and_a_reader_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "one_writer_against_reader_threads_and_a_reader_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, &path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -156,7 +173,9 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
         .map(|i| {
             let reader = writer.reader();
             let stop = Arc::clone(&stop);
-            std::thread::spawn(move || read_until(&reader, 0x5eed + i, &|| stop.load(Ordering::Relaxed)))
+            std::thread::spawn(move || {
+                read_until(&reader, 0x5eed + i, &|| stop.load(Ordering::Relaxed))
+            })
         })
         .collect();
 
@@ -191,7 +210,10 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     let mut totals = ReaderCounts::default();
     for r in readers {
         let c = r.join().map_err(|_| "reader thread panicked")?;
-        assert!(c.lookups > 0 && c.hits > 0 && c.scanned > 0, "a reader made no progress: {c:?}");
+        assert!(
+            c.lookups > 0 && c.hits > 0 && c.scanned > 0,
+            "a reader made no progress: {c:?}"
+        );
         totals.lookups += c.lookups;
         totals.hits += c.hits;
         totals.scanned += c.scanned;
@@ -204,7 +226,8 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     }
     let status = child.wait()?;
     assert!(status.success(), "reader process failed: {status}\n{out}");
-    let remote = parse_child(&out).ok_or_else(|| format!("no counts from the reader process:\n{out}"))?;
+    let remote =
+        parse_child(&out).ok_or_else(|| format!("no counts from the reader process:\n{out}"))?;
     eprintln!(
         "writer {ops} ops in {elapsed:?}; threads {} lookups ({} hits), {} scanned; \
          process {} lookups ({} hits), {} scanned",
@@ -212,7 +235,10 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     );
     assert_eq!(totals.bad, 0, "reader threads saw inconsistent entries");
     assert_eq!(remote.bad, 0, "the reader process saw inconsistent entries");
-    assert!(remote.lookups > 0 && remote.scanned > 0, "reader process made no progress: {remote:?}");
+    assert!(
+        remote.lookups > 0 && remote.scanned > 0,
+        "reader process made no progress: {remote:?}"
+    );
     assert!(ops >= 100_000, "writer too slow to stress anything: {ops}");
 
     // Quiescent: the table is exactly the writer's model, seen from another mapping.
@@ -226,7 +252,11 @@ fn one_writer_against_reader_threads_and_a_reader_process() -> TestResult {
     }
     assert_eq!(seen, model.len());
     for key in 0..KEYS {
-        assert_eq!(reader.get(&key)?.map(|v| v[7]), model.get(&key).copied(), "key {key}");
+        assert_eq!(
+            reader.get(&key)?.map(|v| v[7]),
+            model.get(&key).copied(),
+            "key {key}"
+        );
     }
     Ok(())
 }

@@ -108,7 +108,10 @@ pub struct Catalogue;
 impl Catalogue {
     /// Declares every table on `builder` in telemetry registration order: one
     /// `virtsvc_table_<i>` per configured virtual service first, then the fixed tables.
-    pub fn standard(builder: &mut RegionBuilder, virtual_services: usize) -> Result<(), LayoutError> {
+    pub fn standard(
+        builder: &mut RegionBuilder,
+        virtual_services: usize,
+    ) -> Result<(), LayoutError> {
         for i in 0..virtual_services {
             builder.table::<VirtsvcKey, VirtsvcValue>(&virtsvc_name(i), VIRTSVC_CAPACITY)?;
         }
@@ -123,7 +126,9 @@ impl Catalogue {
     }
 
     /// A reader of table `T`.
-    pub fn reader<T: CatalogueTable>(region: &Region) -> Result<TableReader<T::Key, T::Value>, TableError> {
+    pub fn reader<T: CatalogueTable>(
+        region: &Region,
+    ) -> Result<TableReader<T::Key, T::Value>, TableError> {
         region.reader(T::NAME)
     }
 
@@ -162,7 +167,9 @@ pub fn addr_from_bytes(bytes: [u8; 16], is_v6: u8) -> IpAddr {
     if is_v6 != 0 {
         IpAddr::V6(Ipv6Addr::from(bytes))
     } else {
-        IpAddr::V4(Ipv4Addr::from_bits(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])))
+        IpAddr::V4(Ipv4Addr::from_bits(u32::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ])))
     }
 }
 
@@ -173,7 +180,7 @@ pub struct IdTooLong(pub usize);
 
 /// An interface or load-balancer id: up to 64 bytes, NUL-padded (not necessarily UTF-8).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct IdKey {
     /// The id bytes, NUL-padded.
     pub id: [u8; 64],
@@ -192,14 +199,18 @@ impl IdKey {
 
     /// The id without its padding.
     pub fn as_bytes(&self) -> &[u8] {
-        let end = self.id.iter().position(|&b| b == 0).unwrap_or(self.id.len());
+        let end = self
+            .id
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.id.len());
         &self.id[..end]
     }
 }
 
 /// Flow key, byte for byte the 44-byte §19.2 layout (on little-endian hosts).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct FlowKey {
     /// Destination address (§19.2 form).
     pub l3_dst: [u8; 16],
@@ -225,7 +236,7 @@ pub struct FlowKey {
 /// copies equal except `direction`, and `other_key` names the other copy so aging
 /// removes both. Also the per-flow cache of what later packets need.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct FlowEntry {
     /// The key of the other direction.
     pub other_key: FlowKey,
@@ -283,7 +294,7 @@ pub struct FlowEntry {
 
 /// The daemon's port of an interface.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct InterfaceValue {
     /// Port id.
     pub port_id: u16,
@@ -305,7 +316,7 @@ pub struct InterfaceValue {
 
 /// (IPv4, VNI): the key of `snat_table` and `dnat_table`.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct Ipv4VniKey {
     /// IPv4 (host integer).
     pub ip: u32,
@@ -315,7 +326,7 @@ pub struct Ipv4VniKey {
 
 /// Source NAT and VIP of a VM address.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct SnatValue {
     /// VIP (0 none).
     pub vip_ip: u32,
@@ -337,7 +348,7 @@ pub struct SnatValue {
 
 /// Target of a destination NAT.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct DnatValue {
     /// Target IPv4 (host integer); 0 for network-NAT addresses.
     pub target_ip: u32,
@@ -345,7 +356,7 @@ pub struct DnatValue {
 
 /// NAT port-map key (§16.2 fields; one pad byte keeps the port aligned).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct PortmapKey {
     /// VNI.
     pub vni: u32,
@@ -361,7 +372,7 @@ pub struct PortmapKey {
 
 /// NAT port of a VM source.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct PortmapValue {
     /// NAT IPv4 (host integer).
     pub nat_ip: u32,
@@ -375,7 +386,7 @@ pub struct PortmapValue {
 
 /// NAT port overload key (§16.2 fields, reordered for alignment).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct PortoverloadKey {
     /// NAT IPv4 (host integer).
     pub nat_ip: u32,
@@ -393,7 +404,7 @@ pub struct PortoverloadKey {
 
 /// What HA sync needs to recreate the NAT on a standby.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct PortoverloadValue {
     /// Creating port id.
     pub port_id: u16,
@@ -407,7 +418,7 @@ pub struct PortoverloadValue {
 
 /// (VNI, address) of a load balancer.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct LbKey {
     /// VNI.
     pub vni: u32,
@@ -421,7 +432,7 @@ pub struct LbKey {
 
 /// A load-balanced port.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct LbPort {
     /// Port (0 = unused slot).
     pub port: u16,
@@ -440,7 +451,7 @@ pub const MAGLEV_EMPTY: u16 = u16::MAX;
 
 /// A load balancer.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct LbValue {
     /// Id (NUL-padded).
     pub id: [u8; 64],
@@ -458,7 +469,7 @@ pub struct LbValue {
 
 /// A VNI.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VniKey {
     /// VNI.
     pub vni: u32,
@@ -466,7 +477,7 @@ pub struct VniKey {
 
 /// State of a VNI.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VniValue {
     /// The VNI (inspect's `data_vni`).
     pub data_vni: u32,
@@ -488,7 +499,7 @@ pub struct VniValue {
 
 /// Underlay address of a VNF (network order).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VnfKey {
     /// Underlay IPv6.
     pub underlay: [u8; 16],
@@ -496,7 +507,7 @@ pub struct VnfKey {
 
 /// A VNF record.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VnfValue {
     /// VNF type (numbers as in [`FlowKey::vnf_type`]).
     pub vnf_type: u8,
@@ -516,7 +527,7 @@ pub struct VnfValue {
 
 /// Virtual-service connection key (§19.3 bytes).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VirtsvcKey {
     /// VF port id.
     pub vf_port_id: u16,
@@ -528,7 +539,7 @@ pub struct VirtsvcKey {
 
 /// Slot of a virtual-service connection.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct VirtsvcValue {
     /// Slot index.
     pub slot: u16,
@@ -558,7 +569,11 @@ mod tests {
     /// §19.5's ICMP example key, byte for byte.
     #[test]
     fn flow_key_bytes_are_the_spec_layout() {
-        let (dst, dst_v6) = addr_to_bytes("10.100.2.102".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        let (dst, dst_v6) = addr_to_bytes(
+            "10.100.2.102"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        );
         let (src, src_v6) = addr_to_bytes(IpAddr::V4(Ipv4Addr::new(10, 100, 1, 1)));
         let key = FlowKey {
             l3_dst: dst,
@@ -577,7 +592,10 @@ mod tests {
         expected.extend([0; 12]);
         expected.extend([0x00, 0x00, 0x08, 0x00, 0x64, 0x00, 0x00, 0x00]);
         assert_eq!(bytemuck::bytes_of(&key), &expected[..]);
-        assert_eq!(addr_from_bytes(key.l3_src, 0), IpAddr::V4(Ipv4Addr::new(10, 100, 1, 1)));
+        assert_eq!(
+            addr_from_bytes(key.l3_src, 0),
+            IpAddr::V4(Ipv4Addr::new(10, 100, 1, 1))
+        );
         let v6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1));
         let (b, f) = addr_to_bytes(v6);
         assert_eq!(addr_from_bytes(b, f), v6);

@@ -33,7 +33,9 @@ pub const WALK_RESTARTS: u32 = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// The writer kept changing what the reader looked at (or died mid-write).
-    #[error("the table changed too fast to read consistently (or its writer died mid-write); try again")]
+    #[error(
+        "the table changed too fast to read consistently (or its writer died mid-write); try again"
+    )]
     Contended,
     /// The region holds an index outside the table.
     #[error("the table is corrupt (an entry index points outside it)")]
@@ -156,7 +158,8 @@ impl<'a, W: LoadWord> View<'a, W> {
     #[inline(always)]
     fn entry(&self, index: usize) -> Option<&'a [W]> {
         let wpe = self.geo.words_per_entry();
-        self.pool.get(index.checked_mul(wpe)?..(index + 1).checked_mul(wpe)?)
+        self.pool
+            .get(index.checked_mul(wpe)?..(index + 1).checked_mul(wpe)?)
     }
 
     #[inline(always)]
@@ -190,7 +193,12 @@ impl<'a, W: LoadWord> View<'a, W> {
     /// Reader lookup of `key` (its bytes) in `bucket`: copies the value into `out` and
     /// answers `true`, or `false` if absent. A returned value was read in one consistent
     /// state of an entry holding exactly `key`.
-    pub fn read_lookup(&self, bucket: usize, key: &[u8], out: &mut [u8]) -> Result<bool, ReadError> {
+    pub fn read_lookup(
+        &self,
+        bucket: usize,
+        key: &[u8],
+        out: &mut [u8],
+    ) -> Result<bool, ReadError> {
         let head = self.buckets.get(bucket).ok_or(ReadError::Corrupt)?;
         let my_meta = bucket as u64 + 1;
         'restart: for _ in 0..self.walk_restarts {
@@ -290,7 +298,8 @@ impl<'a, W: LoadWord> View<'a, W> {
 
     /// Whether pool entry `index` is in use (writer: rebuilding its free list).
     pub fn in_use(&self, index: usize) -> bool {
-        self.entry(index).is_some_and(|e| e[META].load(Relaxed) != 0)
+        self.entry(index)
+            .is_some_and(|e| e[META].load(Relaxed) != 0)
     }
 }
 
@@ -382,18 +391,25 @@ mod tests {
     fn short_area_is_refused() {
         let area: Vec<std::sync::atomic::AtomicU64> = (0..10).map(|_| Default::default()).collect();
         assert!(View::new(&area, geo(2, 2)).is_none(), "needs 2 + 2*5 words");
-        assert!(View::new(&area, geo(3, 1)).is_none(), "buckets not a power of two");
+        assert!(
+            View::new(&area, geo(3, 1)).is_none(),
+            "buckets not a power of two"
+        );
     }
 
     #[test]
     fn corrupt_links_are_reported_not_followed() {
         let g = geo(2, 2);
-        let area: Vec<std::sync::atomic::AtomicU64> = (0..g.area_words()).map(|_| Default::default()).collect();
+        let area: Vec<std::sync::atomic::AtomicU64> =
+            (0..g.area_words()).map(|_| Default::default()).collect();
         let view = View::new(&area, g).unwrap_or_else(|| unreachable!());
         // Head of bucket 0 points past the pool.
         area[0].store(99, Relaxed);
         let mut out = [0u8; 8];
-        assert_eq!(view.read_lookup(0, &[0; 8], &mut out), Err(ReadError::Corrupt));
+        assert_eq!(
+            view.read_lookup(0, &[0; 8], &mut out),
+            Err(ReadError::Corrupt)
+        );
         assert_eq!(view.find(0, &[0; 8]), None);
         // A cycle of two entries both claiming bucket 1: bounded, not an endless loop.
         area[1].store(1, Relaxed);
@@ -404,7 +420,10 @@ mod tests {
             area[2 + i * wpe + KEY].store(5, Relaxed);
         }
         let key = 6u64.to_ne_bytes();
-        assert_eq!(view.read_lookup(1, &key, &mut out), Err(ReadError::Contended));
+        assert_eq!(
+            view.read_lookup(1, &key, &mut out),
+            Err(ReadError::Contended)
+        );
         assert_eq!(view.find(1, &key), None);
         assert_eq!(view.read_lookup(7, &key, &mut out), Err(ReadError::Corrupt));
     }
@@ -417,8 +436,13 @@ mod tests {
     fn loom_lookup_races_remove_and_reinsert_into_another_bucket() {
         loom::model(|| {
             let g = geo(2, 2);
-            let area: Arc<Vec<LoomU64>> = Arc::new((0..g.area_words()).map(|_| LoomU64::new(0)).collect());
-            let (key_a, key_b, key_c) = (10u64.to_ne_bytes(), 20u64.to_ne_bytes(), 30u64.to_ne_bytes());
+            let area: Arc<Vec<LoomU64>> =
+                Arc::new((0..g.area_words()).map(|_| LoomU64::new(0)).collect());
+            let (key_a, key_b, key_c) = (
+                10u64.to_ne_bytes(),
+                20u64.to_ne_bytes(),
+                30u64.to_ne_bytes(),
+            );
             {
                 let view = View::new(&area[..], g).unwrap_or_else(|| unreachable!());
                 // Chain of bucket 0: entry 1 (B) -> entry 0 (A).

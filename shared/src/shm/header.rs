@@ -31,8 +31,7 @@ pub const PAGE: u64 = 4096;
 pub const ENTRY_META_WORDS: u64 = 3;
 
 /// Bytes of the header plus directory.
-pub const HEADER_BYTES: usize =
-    size_of::<RegionHeader>() + MAX_TABLES * size_of::<TableDirEntry>();
+pub const HEADER_BYTES: usize = size_of::<RegionHeader>() + MAX_TABLES * size_of::<TableDirEntry>();
 
 /// Offset of the first table area.
 pub const FIRST_AREA: u64 = (HEADER_BYTES as u64).div_ceil(PAGE) * PAGE;
@@ -246,9 +245,8 @@ fn check_entry(slot: usize, e: &TableDirEntry, total: u64) -> Result<TableInfo, 
     if !e.bucket_count.is_power_of_two() || e.bucket_count >= 1 << 40 {
         return Err(bad("bucket count is not a sane power of two"));
     }
-    let expected_wpe = ENTRY_META_WORDS
-        + words_for(u64::from(e.key_size))
-        + words_for(u64::from(e.value_size));
+    let expected_wpe =
+        ENTRY_META_WORDS + words_for(u64::from(e.key_size)) + words_for(u64::from(e.value_size));
     if u64::from(e.words_per_entry) != expected_wpe {
         return Err(bad("words per entry do not match key and value sizes"));
     }
@@ -261,7 +259,10 @@ fn check_entry(slot: usize, e: &TableDirEntry, total: u64) -> Result<TableInfo, 
     if e.size < needed {
         return Err(bad("area smaller than its entries"));
     }
-    let end = e.offset.checked_add(e.size).ok_or_else(|| bad("area end overflows"))?;
+    let end = e
+        .offset
+        .checked_add(e.size)
+        .ok_or_else(|| bad("area end overflows"))?;
     if e.offset < FIRST_AREA || e.offset % 8 != 0 || end > total {
         return Err(bad("area outside the region"));
     }

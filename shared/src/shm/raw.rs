@@ -70,17 +70,9 @@ impl Mapping {
         // SAFETY: a fresh mapping at an address the kernel chooses (null hint, no
         // MAP_FIXED) cannot alias any Rust object; `len` is non-zero; the file descriptor
         // is valid for the duration of the call (the mapping outlives it by design).
-        let ptr = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                MapFlags::SHARED,
-                file,
-                0,
-            )
-        }
-        .map_err(|e| MapError::Mmap(e.into()))?;
+        let ptr =
+            unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, file, 0) }
+                .map_err(|e| MapError::Mmap(e.into()))?;
         let ptr = NonNull::new(ptr.cast::<AtomicU64>())
             .ok_or(MapError::Mmap(std::io::ErrorKind::InvalidData.into()))?;
         Ok(Mapping {
@@ -159,8 +151,14 @@ mod tests {
     use std::io::Write;
 
     fn temp_file(bytes: &[u8]) -> std::io::Result<(File, std::path::PathBuf)> {
-        let path = std::env::temp_dir().join(format!("dps_raw_{}_{}", std::process::id(), bytes.len()));
-        let mut f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path)?;
+        let path =
+            std::env::temp_dir().join(format!("dps_raw_{}_{}", std::process::id(), bytes.len()));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)?;
         f.write_all(bytes)?;
         Ok((f, path))
     }
@@ -174,7 +172,10 @@ mod tests {
         std::fs::remove_file(&path)?;
         assert_eq!(ro.words().len(), 2, "trailing partial word left out");
         assert_eq!(ro.words()[1].load(Ordering::Relaxed), 0x0102_0304_0506_0708);
-        assert!(ro.atomic_words().is_none(), "read-only mapping hands out no stores");
+        assert!(
+            ro.atomic_words().is_none(),
+            "read-only mapping hands out no stores"
+        );
         assert!(ro.words_at(8, 1).is_some());
         assert!(ro.words_at(8, 2).is_none(), "past the end");
         assert!(ro.words_at(4, 1).is_none(), "misaligned");

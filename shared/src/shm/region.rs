@@ -116,7 +116,9 @@ pub enum OpenError {
         expected: u32,
     },
     /// Truncated, bad magic or inconsistent.
-    #[error("{path} is not a usable dpservice region: {problem}; restart the daemon to recreate it")]
+    #[error(
+        "{path} is not a usable dpservice region: {problem}; restart the daemon to recreate it"
+    )]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -179,7 +181,10 @@ impl RegionBuilder {
         name: &str,
         capacity: u64,
     ) -> Result<&mut RegionBuilder, LayoutError> {
-        let buckets = capacity.max(1).checked_next_power_of_two().ok_or(LayoutError::TooLarge)?;
+        let buckets = capacity
+            .max(1)
+            .checked_next_power_of_two()
+            .ok_or(LayoutError::TooLarge)?;
         self.table_with_buckets::<K, V>(name, capacity, buckets)
     }
 
@@ -206,8 +211,8 @@ impl RegionBuilder {
             return Err(LayoutError::BadBuckets(name.to_owned()));
         }
         let key_size = size_of::<K>();
-        let value_size = u32::try_from(size_of::<V>())
-            .map_err(|_| LayoutError::TooWide(name.to_owned()))?;
+        let value_size =
+            u32::try_from(size_of::<V>()).map_err(|_| LayoutError::TooWide(name.to_owned()))?;
         if key_size > super::table::MAX_KEY_BYTES {
             return Err(LayoutError::TooWide(name.to_owned()));
         }
@@ -254,8 +259,7 @@ impl RegionBuilder {
                 reserved: [0; 24],
             };
             let at = header::dir_entry_offset(slot);
-            bytes[at..at + size_of::<TableDirEntry>()]
-                .copy_from_slice(bytemuck::bytes_of(&entry));
+            bytes[at..at + size_of::<TableDirEntry>()].copy_from_slice(bytemuck::bytes_of(&entry));
             offset = offset.checked_add(size).ok_or(LayoutError::TooLarge)?;
         }
         let head = RegionHeader {
@@ -287,7 +291,11 @@ impl RegionBuilder {
             .ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?
             .to_string_lossy()
             .into_owned();
-        let temp = path.with_file_name(format!(".{file_name}.{}.{:x}.tmp", std::process::id(), seed));
+        let temp = path.with_file_name(format!(
+            ".{file_name}.{}.{:x}.tmp",
+            std::process::id(),
+            seed
+        ));
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -511,7 +519,10 @@ impl Region {
                 name: t.name.clone(),
                 capacity: t.capacity,
                 entries: load_counter(&self.shared.map, header::entries_word(t.slot)),
-                insert_failures: load_counter(&self.shared.map, header::insert_failures_word(t.slot)),
+                insert_failures: load_counter(
+                    &self.shared.map,
+                    header::insert_failures_word(t.slot),
+                ),
             })
             .collect()
     }
@@ -535,7 +546,9 @@ impl Region {
 }
 
 pub(crate) fn load_counter(map: &Mapping, word: usize) -> u64 {
-    map.words().get(word).map_or(0, |w| w.load(Ordering::Relaxed))
+    map.words()
+        .get(word)
+        .map_or(0, |w| w.load(Ordering::Relaxed))
 }
 
 /// Fill of one table at one moment.
@@ -582,7 +595,10 @@ mod tests {
         expected.extend([0; 24]); // entries, insert failures, high water
         expected.extend([0; 24]);
         assert_eq!(&bytes[..expected.len()], &expected[..]);
-        assert!(bytes[expected.len()..].iter().all(|&b| b == 0), "unused slots zero");
+        assert!(
+            bytes[expected.len()..].iter().all(|&b| b == 0),
+            "unused slots zero"
+        );
         Ok(())
     }
 
@@ -595,13 +611,24 @@ mod tests {
         let region = b.create(&path.0)?;
         let meta = std::fs::metadata(&path.0)?;
         assert_eq!(meta.mode() & 0o777, 0o600);
-        assert!(meta.len() > 250 << 20, "all tables laid out ({} bytes)", meta.len());
-        assert!(meta.blocks() * 512 < 1 << 20, "sparse: {} blocks", meta.blocks());
+        assert!(
+            meta.len() > 250 << 20,
+            "all tables laid out ({} bytes)",
+            meta.len()
+        );
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "sparse: {} blocks",
+            meta.blocks()
+        );
         let reader = Region::open(&path.0)?;
         assert_eq!(reader.numa_socket(), 1);
         assert_eq!(reader.creator_pid(), std::process::id());
         let names: Vec<String> = reader.stats().into_iter().map(|s| s.name).collect();
-        assert_eq!(names[..3], ["virtsvc_table_0", "virtsvc_table_1", "conntrack_table"]);
+        assert_eq!(
+            names[..3],
+            ["virtsvc_table_0", "virtsvc_table_1", "conntrack_table"]
+        );
         assert_eq!(names.len(), 13);
         drop(region);
         assert!(!path.0.exists(), "removed on drop");
@@ -610,7 +637,10 @@ mod tests {
         Ok(())
     }
 
-    fn write_variant(tag: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Result<(ShmPath, OpenError), Box<dyn std::error::Error>> {
+    fn write_variant(
+        tag: &str,
+        edit: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(ShmPath, OpenError), Box<dyn std::error::Error>> {
         let good = ShmPath::new(tag);
         let mut b = RegionBuilder::new();
         b.table::<u64, u64>("t", 100)?;
@@ -634,19 +664,45 @@ mod tests {
     fn bad_regions_are_refused_with_clear_errors() -> TestResult {
         let dir0 = header::dir_entry_offset(0);
         let (_p, e) = write_variant("trunc", |b| b.truncate(100))?;
-        assert!(matches!(e, OpenError::Invalid { problem: HeaderError::Truncated { .. }, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                OpenError::Invalid {
+                    problem: HeaderError::Truncated { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("truncated"), "{e}");
         let (_p, e) = write_variant("trunc2", |b| b.truncate(9000))?;
-        assert!(matches!(e, OpenError::Invalid { problem: HeaderError::Truncated { .. }, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                OpenError::Invalid {
+                    problem: HeaderError::Truncated { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let (_p, e) = write_variant("empty", |b| b.clear())?;
         assert!(matches!(e, OpenError::Invalid { .. }), "{e}");
         let (_p, e) = write_variant("magic", |b| b[0] = b'X')?;
         assert!(e.to_string().contains("bad magic"), "{e}");
         let (_p, e) = write_variant("version", |b| b[8] = 7)?;
         let text = e.to_string();
-        assert!(text.contains("version 7") && text.contains("version 1") && text.contains("same dpservice release"), "{text}");
+        assert!(
+            text.contains("version 7")
+                && text.contains("version 1")
+                && text.contains("same dpservice release"),
+            "{text}"
+        );
         let (_p, e) = write_variant("offset", |b| put_u64(b, dir0 + 64, u64::MAX - 10))?;
-        assert!(e.to_string().contains("outside the region") || e.to_string().contains("overflows"), "{e}");
+        assert!(
+            e.to_string().contains("outside the region") || e.to_string().contains("overflows"),
+            "{e}"
+        );
         let (_p, e) = write_variant("size", |b| put_u64(b, dir0 + 72, 8))?;
         assert!(e.to_string().contains("smaller than its entries"), "{e}");
         let (_p, e) = write_variant("buckets", |b| put_u64(b, dir0 + 40, 3))?;
@@ -665,7 +721,9 @@ mod tests {
     #[test]
     fn absent_region_names_the_prefix() -> TestResult {
         let instance = Instance::new("shm_test_absent_prefix")?;
-        let e = Region::open_instance(&instance).err().ok_or("opened a region that does not exist")?;
+        let e = Region::open_instance(&instance)
+            .err()
+            .ok_or("opened a region that does not exist")?;
         assert_eq!(
             e.to_string(),
             "no dpservice-bin is running with --file-prefix=shm_test_absent_prefix \
@@ -679,14 +737,32 @@ mod tests {
     fn bad_declarations_are_refused() {
         let mut b = RegionBuilder::new();
         assert!(b.table::<u64, u64>("t", 1).is_ok());
-        assert_eq!(b.table::<u64, u64>("t", 1).err(), Some(LayoutError::Duplicate("t".into())));
-        assert!(matches!(b.table::<u64, u64>(&"x".repeat(32), 1), Err(LayoutError::BadName(_))));
-        assert!(matches!(b.table::<u64, u64>("z", 0), Err(LayoutError::BadCapacity(_))));
-        assert!(matches!(b.table_with_buckets::<u64, u64>("z", 4, 3), Err(LayoutError::BadBuckets(_))));
-        assert!(matches!(b.table::<[u8; 65], u64>("z", 4), Err(LayoutError::TooWide(_))));
+        assert_eq!(
+            b.table::<u64, u64>("t", 1).err(),
+            Some(LayoutError::Duplicate("t".into()))
+        );
+        assert!(matches!(
+            b.table::<u64, u64>(&"x".repeat(32), 1),
+            Err(LayoutError::BadName(_))
+        ));
+        assert!(matches!(
+            b.table::<u64, u64>("z", 0),
+            Err(LayoutError::BadCapacity(_))
+        ));
+        assert!(matches!(
+            b.table_with_buckets::<u64, u64>("z", 4, 3),
+            Err(LayoutError::BadBuckets(_))
+        ));
+        assert!(matches!(
+            b.table::<[u8; 65], u64>("z", 4),
+            Err(LayoutError::TooWide(_))
+        ));
         for i in 1..MAX_TABLES {
             assert!(b.table::<u64, u64>(&format!("t{i}"), 1).is_ok());
         }
-        assert_eq!(b.table::<u64, u64>("one_too_many", 1).err(), Some(LayoutError::TooManyTables));
+        assert_eq!(
+            b.table::<u64, u64>("one_too_many", 1).err(),
+            Some(LayoutError::TooManyTables)
+        );
     }
 }

@@ -135,7 +135,10 @@ mod tests {
         });
         assert_eq!(version.load(Ordering::Relaxed), 2);
         let got = read(&version, 1, || {
-            (payload[0].load(Ordering::Relaxed), payload[1].load(Ordering::Relaxed))
+            (
+                payload[0].load(Ordering::Relaxed),
+                payload[1].load(Ordering::Relaxed),
+            )
         });
         assert_eq!(got, Some((7, 8)));
     }
@@ -164,7 +167,10 @@ mod tests {
                 })
             };
             let got = read(&cell.0, 2, || {
-                (cell.1[0].load(Ordering::Relaxed), cell.1[1].load(Ordering::Relaxed))
+                (
+                    cell.1[0].load(Ordering::Relaxed),
+                    cell.1[1].load(Ordering::Relaxed),
+                )
             });
             if let Some((a, b)) = got {
                 assert_eq!(a, b, "torn read accepted");

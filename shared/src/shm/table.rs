@@ -16,6 +16,10 @@ use super::region::{load_counter, Shared};
 /// Widest key the engine compares (64-byte interface and LB ids).
 pub const MAX_KEY_BYTES: usize = 64;
 
+/// Marks the key and value types without owning any (the data lives in the region), so
+/// writer and reader are `Send`/`Sync` whatever `K` and `V` are.
+type Types<K, V> = PhantomData<fn() -> (K, V)>;
+
 /// Why a typed table could not be attached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TableError {
@@ -77,7 +81,8 @@ impl Placement {
             .ok_or_else(|| TableError::NoSuchTable(name.to_owned()))?
             .clone();
         let (key, value) = (size_of::<K>(), size_of::<V>());
-        if info.key_size as usize != key || info.value_size as usize != value || key > MAX_KEY_BYTES {
+        if info.key_size as usize != key || info.value_size as usize != value || key > MAX_KEY_BYTES
+        {
             return Err(TableError::TypeMismatch {
                 name: name.to_owned(),
                 found_key: info.key_size,
@@ -146,7 +151,7 @@ pub struct TableWriter<K, V> {
     fresh_from: usize,
     len: u64,
     failures: u64,
-    _types: PhantomData<fn(K, V) -> (K, V)>,
+    _types: Types<K, V>,
 }
 
 impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
@@ -197,7 +202,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         // `attach` checked the mapping is writable and the area inside it.
         let words = self.place.shared.map.atomic_words().unwrap_or(&[]);
         let area = self.place.area(words).unwrap_or(&[]);
-        View::new(area, self.place.geo).unwrap_or_else(|| empty_view())
+        View::new(area, self.place.geo).unwrap_or_else(empty_view)
     }
 
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
@@ -225,7 +230,8 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     pub fn contains(&self, key: &K) -> bool {
         let key = bytemuck::bytes_of(key);
         let view = self.view();
-        view.find(view.bucket_of(self.place.hash(key)), key).is_some()
+        view.find(view.bucket_of(self.place.hash(key)), key)
+            .is_some()
     }
 
     /// Changes the value of `key` in place (readers see the old or the new value whole);
@@ -315,7 +321,11 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (mut key, mut value) = (K::zeroed(), V::zeroed());
         for index in 0..self.fresh_from {
-            if view.entry_of(index, bytemuck::bytes_of_mut(&mut key), bytemuck::bytes_of_mut(&mut value)) {
+            if view.entry_of(
+                index,
+                bytemuck::bytes_of_mut(&mut key),
+                bytemuck::bytes_of_mut(&mut value),
+            ) {
                 visit(&key, &value);
             }
         }
@@ -387,7 +397,7 @@ fn empty_view<'a>() -> View<'a, AtomicU64> {
 #[derive(Debug)]
 pub struct TableReader<K, V> {
     place: Placement,
-    _types: PhantomData<fn(K, V) -> (K, V)>,
+    _types: Types<K, V>,
 }
 
 impl<K, V> Clone for TableReader<K, V> {
@@ -479,7 +489,11 @@ impl<K: Pod + Eq, V: Pod> Iterator for Iter<'_, K, V> {
         while self.next < end {
             let index = self.next;
             self.next += 1;
-            match view.read_entry(index, bytemuck::bytes_of_mut(&mut key), bytemuck::bytes_of_mut(&mut value)) {
+            match view.read_entry(
+                index,
+                bytemuck::bytes_of_mut(&mut key),
+                bytemuck::bytes_of_mut(&mut value),
+            ) {
                 Ok(true) => return Some((key, value)),
                 Ok(false) => {}
                 Err(_) => self.contended += 1,
@@ -527,7 +541,11 @@ mod tests {
         Val { x: [i as u32; 5] }
     }
 
-    fn region(tag: &str, capacity: u64, buckets: u64) -> Result<(ShmPath, WritableRegion), Box<dyn std::error::Error>> {
+    fn region(
+        tag: &str,
+        capacity: u64,
+        buckets: u64,
+    ) -> Result<(ShmPath, WritableRegion), Box<dyn std::error::Error>> {
         let path = ShmPath::new(tag);
         let mut b = RegionBuilder::new();
         b.table_with_buckets::<Key, Val>("t", capacity, buckets)?;
@@ -580,9 +598,19 @@ mod tests {
         let r = region.region();
         assert_eq!(r.reader::<Key, Val>("t")?.insert_failures(), 2);
         let stats = r.stats();
-        assert_eq!((stats[0].entries, stats[0].capacity, stats[0].insert_failures), (4, 4, 2));
+        assert_eq!(
+            (
+                stats[0].entries,
+                stats[0].capacity,
+                stats[0].insert_failures
+            ),
+            (4, 4, 2)
+        );
         for i in 0..4 {
-            assert!(w.get(&key(i)).is_some(), "a failed insert disturbed nothing");
+            assert!(
+                w.get(&key(i)).is_some(),
+                "a failed insert disturbed nothing"
+            );
         }
         Ok(())
     }
@@ -595,7 +623,10 @@ mod tests {
         for round in 0..100u64 {
             w.insert(key(round), val(round))?;
             w.insert(key(round + 1000), val(round))?;
-            assert_eq!(w.insert(key(round + 2000), val(round)), Err(InsertError::Full));
+            assert_eq!(
+                w.insert(key(round + 2000), val(round)),
+                Err(InsertError::Full)
+            );
             assert_eq!(r.get(&key(round))?, Some(val(round)));
             assert_eq!(w.remove(&key(round)), Some(val(round)));
             assert_eq!(w.remove(&key(round + 1000)), Some(val(round)));
@@ -640,7 +671,13 @@ mod tests {
         let mut left = Vec::new();
         w.for_each(|k, v| left.push((k.id(), v.x[0])));
         left.sort_unstable();
-        assert_eq!(left, (0..40).step_by(4).map(|i| (i, i as u32)).collect::<Vec<_>>());
+        assert_eq!(
+            left,
+            (0..40)
+                .step_by(4)
+                .map(|i| (i, i as u32))
+                .collect::<Vec<_>>()
+        );
         Ok(())
     }
 
@@ -648,7 +685,10 @@ mod tests {
     fn one_writer_at_a_time_and_a_new_writer_finds_the_free_entries() -> TestResult {
         let (path, region) = region("reattach", 8, 8)?;
         let mut w = region.writer::<Key, Val>("t")?;
-        assert_eq!(region.writer::<Key, Val>("t").err(), Some(TableError::WriterTaken("t".into())));
+        assert_eq!(
+            region.writer::<Key, Val>("t").err(),
+            Some(TableError::WriterTaken("t".into()))
+        );
         for i in 0..6 {
             w.insert(key(i), val(i))?;
         }
@@ -668,12 +708,30 @@ mod tests {
     }
 
     #[test]
+    fn readers_are_shareable_and_writers_movable() {
+        fn reader<T: Clone + Send + Sync>() {}
+        fn writer<T: Send>() {}
+        reader::<TableReader<Key, Val>>();
+        writer::<TableWriter<Key, Val>>();
+    }
+
+    #[test]
     fn mismatched_types_and_names_are_refused() -> TestResult {
         let (path, _region) = region("types", 8, 8)?;
         let ro = Region::open(&path.0)?;
-        assert!(matches!(ro.reader::<u64, Val>("t"), Err(TableError::TypeMismatch { .. })));
-        assert!(matches!(ro.reader::<Key, Val>("nope"), Err(TableError::NoSuchTable(_))));
-        let text = ro.reader::<Key, u8>("t").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(matches!(
+            ro.reader::<u64, Val>("t"),
+            Err(TableError::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            ro.reader::<Key, Val>("nope"),
+            Err(TableError::NoSuchTable(_))
+        ));
+        let text = ro
+            .reader::<Key, u8>("t")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(text.contains("same build"), "{text}");
         Ok(())
     }
