@@ -3,6 +3,8 @@
 //! - [`client`]: the async gRPC client that speaks the model;
 //! - [`instance`]: the file prefix that names a daemon instance, and the paths it implies;
 //! - [`model`]: the typed domain model over the raw messages, with conversions;
+//! - [`shm`]: the shared-memory region of an instance and its state tables (one writer,
+//!   lock-free readers in any process); its `raw` module is the crate's only `unsafe` code;
 //! - [`proto`]: the wire contract (`dpdkironcore.v1` and `grpc.health.v1`), generated code;
 //! - [`status`]: the table of service error codes carried in `Status.code`;
 //! - [`version`]: the one version string of the suite.
@@ -11,5 +13,6 @@ pub mod client;
 pub mod instance;
 pub mod model;
 pub mod proto;
+pub mod shm;
 pub mod status;
 pub mod version;

@@ -1,0 +1,475 @@
+//! The table engine over plain words: chained hashing with a fixed pool of entries that
+//! never move. Generic over the atomic-word type so loom can check it.
+//!
+//! Area layout: `bucket_count` head words (entry index + 1, 0 = empty chain), then the
+//! pool of `capacity` entries of `words_per_entry` words:
+//!
+//! ```text
+//! [version][meta = bucket + 1, 0 = free][next = index + 1, 0 = end][key words][value words]
+//! ```
+//!
+//! Each entry's version is a seqlock over all its other words. All-zero memory is an
+//! empty table. The single writer links a filled entry at the head of its chain (entry
+//! first, then the head word with release order), unlinks by rewriting the predecessor's
+//! `next` (or the head), and only then marks the entry free. A reader that walks into an
+//! entry which meanwhile left its chain notices (`meta` no longer names the bucket it is
+//! walking) and restarts from the head; a walk is bounded by the capacity, and an index
+//! outside the pool is reported as corruption, so a bad region cannot make a reader loop
+//! or index out of bounds.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use super::header::ENTRY_META_WORDS;
+use super::seqlock::{self, LoadWord, StoreWord};
+
+const META: usize = 1;
+const NEXT: usize = 2;
+const KEY: usize = ENTRY_META_WORDS as usize;
+
+/// How often a reader restarts a chain walk that raced with a relink.
+pub const WALK_RESTARTS: u32 = 1000;
+
+/// Why a reader got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The writer kept changing what the reader looked at (or died mid-write).
+    #[error(
+        "the table changed too fast to read consistently (or its writer died mid-write); try again"
+    )]
+    Contended,
+    /// The region holds an index outside the table.
+    #[error("the table is corrupt (an entry index points outside it)")]
+    Corrupt,
+}
+
+/// Sizes of one table, in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Buckets, a power of two.
+    pub bucket_count: usize,
+    /// Pool entries.
+    pub capacity: usize,
+    /// Bytes of a key.
+    pub key_bytes: usize,
+    /// Bytes of a value.
+    pub value_bytes: usize,
+}
+
+impl Geometry {
+    /// Words of a key.
+    pub fn key_words(&self) -> usize {
+        self.key_bytes.div_ceil(8)
+    }
+    /// Words of a value.
+    pub fn value_words(&self) -> usize {
+        self.value_bytes.div_ceil(8)
+    }
+    /// Words of a pool entry.
+    pub fn words_per_entry(&self) -> usize {
+        KEY + self.key_words() + self.value_words()
+    }
+    /// Words of the whole area.
+    pub fn area_words(&self) -> usize {
+        self.bucket_count + self.capacity * self.words_per_entry()
+    }
+}
+
+/// One table's words: bucket heads and pool.
+#[derive(Debug)]
+pub struct View<'a, W> {
+    buckets: &'a [W],
+    pool: &'a [W],
+    geo: Geometry,
+    read_tries: u32,
+    walk_restarts: u32,
+}
+
+impl<W> Clone for View<'_, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<W> Copy for View<'_, W> {}
+
+/// Word `i` of `bytes` (8-byte chunks, the last one zero-padded).
+#[inline(always)]
+fn word_of(bytes: &[u8], i: usize) -> u64 {
+    let start = i * 8;
+    let mut w = [0u8; 8];
+    if let Some(chunk) = bytes.get(start..start + 8) {
+        w.copy_from_slice(chunk);
+    } else if let Some(tail) = bytes.get(start..) {
+        w[..tail.len()].copy_from_slice(tail);
+    }
+    u64::from_ne_bytes(w)
+}
+
+/// Stores word `i` into `bytes` (the last chunk partially).
+#[inline(always)]
+fn put_word(bytes: &mut [u8], i: usize, word: u64) {
+    let start = i * 8;
+    let w = word.to_ne_bytes();
+    if let Some(chunk) = bytes.get_mut(start..start + 8) {
+        chunk.copy_from_slice(&w);
+    } else if let Some(tail) = bytes.get_mut(start..) {
+        let n = tail.len();
+        tail.copy_from_slice(&w[..n]);
+    }
+}
+
+/// What one validated step of a chain walk found.
+enum Step {
+    Found,
+    Next(u64),
+    Moved,
+}
+
+impl<'a, W: LoadWord> View<'a, W> {
+    /// The view of an area of exactly `geo.area_words()` words; `None` if it is shorter.
+    pub fn new(area: &'a [W], geo: Geometry) -> Option<View<'a, W>> {
+        if !geo.bucket_count.is_power_of_two() {
+            return None;
+        }
+        let buckets = area.get(..geo.bucket_count)?;
+        let pool = area.get(geo.bucket_count..geo.area_words())?;
+        Some(View {
+            buckets,
+            pool,
+            geo,
+            read_tries: seqlock::READ_TRIES,
+            walk_restarts: WALK_RESTARTS,
+        })
+    }
+
+    #[cfg(test)]
+    /// The same view with other retry bounds (tiny ones keep loom's search small).
+    pub fn with_retry_limits(mut self, read_tries: u32, walk_restarts: u32) -> Self {
+        self.read_tries = read_tries;
+        self.walk_restarts = walk_restarts;
+        self
+    }
+
+    /// Bucket of a hash.
+    #[inline(always)]
+    pub fn bucket_of(&self, hash: u64) -> usize {
+        (hash as usize) & (self.geo.bucket_count - 1)
+    }
+
+    #[inline(always)]
+    fn entry(&self, index: usize) -> Option<&'a [W]> {
+        let wpe = self.geo.words_per_entry();
+        self.pool
+            .get(index.checked_mul(wpe)?..(index + 1).checked_mul(wpe)?)
+    }
+
+    #[inline(always)]
+    fn key_matches(&self, entry: &[W], key: &[u8]) -> bool {
+        (0..self.geo.key_words()).all(|i| {
+            entry
+                .get(KEY + i)
+                .is_some_and(|w| w.load(Relaxed) == word_of(key, i))
+        })
+    }
+
+    #[inline(always)]
+    fn copy_value(&self, entry: &[W], out: &mut [u8]) {
+        let base = KEY + self.geo.key_words();
+        for i in 0..self.geo.value_words() {
+            if let Some(w) = entry.get(base + i) {
+                put_word(out, i, w.load(Relaxed));
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn copy_key(&self, entry: &[W], out: &mut [u8]) {
+        for i in 0..self.geo.key_words() {
+            if let Some(w) = entry.get(KEY + i) {
+                put_word(out, i, w.load(Relaxed));
+            }
+        }
+    }
+
+    /// Reader lookup of `key` (its bytes) in `bucket`: copies the value into `out` and
+    /// answers `true`, or `false` if absent. A returned value was read in one consistent
+    /// state of an entry holding exactly `key`.
+    pub fn read_lookup(
+        &self,
+        bucket: usize,
+        key: &[u8],
+        out: &mut [u8],
+    ) -> Result<bool, ReadError> {
+        let head = self.buckets.get(bucket).ok_or(ReadError::Corrupt)?;
+        let my_meta = bucket as u64 + 1;
+        'restart: for _ in 0..self.walk_restarts {
+            let mut link = head.load(Acquire);
+            let mut steps = 0usize;
+            while link != 0 {
+                steps += 1;
+                if steps > self.geo.capacity {
+                    // Longer than the pool: the writer kept relinking under us.
+                    continue 'restart;
+                }
+                let index = usize::try_from(link - 1).map_err(|_| ReadError::Corrupt)?;
+                let entry = self.entry(index).ok_or(ReadError::Corrupt)?;
+                let step = seqlock::read(&entry[0], self.read_tries, || {
+                    if entry[META].load(Relaxed) != my_meta {
+                        return Step::Moved;
+                    }
+                    let next = entry[NEXT].load(Relaxed);
+                    if self.key_matches(entry, key) {
+                        self.copy_value(entry, out);
+                        Step::Found
+                    } else {
+                        Step::Next(next)
+                    }
+                })
+                .ok_or(ReadError::Contended)?;
+                match step {
+                    Step::Found => return Ok(true),
+                    Step::Next(next) => link = next,
+                    Step::Moved => continue 'restart,
+                }
+            }
+            return Ok(false);
+        }
+        Err(ReadError::Contended)
+    }
+
+    /// Reader: the key and value of pool entry `index` if it is in use, read in one
+    /// consistent state.
+    pub fn read_entry(
+        &self,
+        index: usize,
+        key_out: &mut [u8],
+        value_out: &mut [u8],
+    ) -> Result<bool, ReadError> {
+        let entry = self.entry(index).ok_or(ReadError::Corrupt)?;
+        seqlock::read(&entry[0], self.read_tries, || {
+            if entry[META].load(Relaxed) == 0 {
+                return false;
+            }
+            self.copy_key(entry, key_out);
+            self.copy_value(entry, value_out);
+            true
+        })
+        .ok_or(ReadError::Contended)
+    }
+
+    /// Writer-only fast lookup (no version checks: nobody else changes the table):
+    /// the pool index of `key` and of its predecessor in the chain (`None` = the head).
+    #[inline(always)]
+    pub fn find(&self, bucket: usize, key: &[u8]) -> Option<(usize, Option<usize>)> {
+        let mut link = self.buckets.get(bucket)?.load(Relaxed);
+        let mut prev = None;
+        for _ in 0..self.geo.capacity {
+            if link == 0 {
+                return None;
+            }
+            let index = usize::try_from(link - 1).ok()?;
+            let entry = self.entry(index)?;
+            if self.key_matches(entry, key) {
+                return Some((index, prev));
+            }
+            prev = Some(index);
+            link = entry[NEXT].load(Relaxed);
+        }
+        None
+    }
+
+    /// Writer-only: copies the value of entry `index`.
+    pub fn value_of(&self, index: usize, out: &mut [u8]) {
+        if let Some(entry) = self.entry(index) {
+            self.copy_value(entry, out);
+        }
+    }
+
+    /// Writer-only: copies key and value of entry `index` if it is in use.
+    pub fn entry_of(&self, index: usize, key_out: &mut [u8], value_out: &mut [u8]) -> bool {
+        match self.entry(index) {
+            Some(entry) if entry[META].load(Relaxed) != 0 => {
+                self.copy_key(entry, key_out);
+                self.copy_value(entry, value_out);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether pool entry `index` is in use (writer: rebuilding its free list).
+    pub fn in_use(&self, index: usize) -> bool {
+        self.entry(index)
+            .is_some_and(|e| e[META].load(Relaxed) != 0)
+    }
+}
+
+impl<W: StoreWord> View<'_, W> {
+    /// Writer: fills free entry `index` and links it at the head of `bucket`.
+    pub fn link_new(&self, index: usize, bucket: usize, key: &[u8], value: &[u8]) -> bool {
+        let (Some(entry), Some(head)) = (self.entry(index), self.buckets.get(bucket)) else {
+            return false;
+        };
+        let old_head = head.load(Relaxed);
+        let vbase = KEY + self.geo.key_words();
+        seqlock::write(&entry[0], || {
+            entry[META].store(bucket as u64 + 1, Relaxed);
+            entry[NEXT].store(old_head, Relaxed);
+            for i in 0..self.geo.key_words() {
+                entry[KEY + i].store(word_of(key, i), Relaxed);
+            }
+            for i in 0..self.geo.value_words() {
+                entry[vbase + i].store(word_of(value, i), Relaxed);
+            }
+        });
+        head.store(index as u64 + 1, Release);
+        true
+    }
+
+    /// Writer: replaces the value of entry `index`.
+    pub fn write_value(&self, index: usize, value: &[u8]) {
+        let Some(entry) = self.entry(index) else {
+            return;
+        };
+        let vbase = KEY + self.geo.key_words();
+        seqlock::write(&entry[0], || {
+            for i in 0..self.geo.value_words() {
+                entry[vbase + i].store(word_of(value, i), Relaxed);
+            }
+        });
+    }
+
+    /// Writer: unlinks entry `index` (whose predecessor is `prev`, `None` = head of
+    /// `bucket`) and marks it free. Readers then either still see the old entry whole or
+    /// notice it left.
+    pub fn unlink_and_free(&self, index: usize, prev: Option<usize>, bucket: usize) {
+        let Some(entry) = self.entry(index) else {
+            return;
+        };
+        let next = entry[NEXT].load(Relaxed);
+        match prev.and_then(|p| self.entry(p)) {
+            Some(p) => seqlock::write(&p[0], || p[NEXT].store(next, Relaxed)),
+            None => {
+                if let Some(head) = self.buckets.get(bucket) {
+                    head.store(next, Release);
+                }
+            }
+        }
+        seqlock::write(&entry[0], || {
+            entry[META].store(0, Relaxed);
+            entry[NEXT].store(0, Relaxed);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loom::sync::atomic::AtomicU64 as LoomU64;
+    use loom::sync::Arc;
+
+    fn geo(buckets: usize, capacity: usize) -> Geometry {
+        Geometry {
+            bucket_count: buckets,
+            capacity,
+            key_bytes: 8,
+            value_bytes: 8,
+        }
+    }
+
+    #[test]
+    fn words_round_trip_with_partial_tail() {
+        let bytes: Vec<u8> = (1..=13).collect();
+        let mut out = vec![0u8; 13];
+        for i in 0..2 {
+            put_word(&mut out, i, word_of(&bytes, i));
+        }
+        assert_eq!(out, bytes);
+        assert_eq!(word_of(&bytes, 1) >> 40, 0, "tail padded with zeros");
+    }
+
+    #[test]
+    fn short_area_is_refused() {
+        let area: Vec<std::sync::atomic::AtomicU64> = (0..10).map(|_| Default::default()).collect();
+        assert!(View::new(&area, geo(2, 2)).is_none(), "needs 2 + 2*5 words");
+        assert!(
+            View::new(&area, geo(3, 1)).is_none(),
+            "buckets not a power of two"
+        );
+    }
+
+    #[test]
+    fn corrupt_links_are_reported_not_followed() {
+        let g = geo(2, 2);
+        let area: Vec<std::sync::atomic::AtomicU64> =
+            (0..g.area_words()).map(|_| Default::default()).collect();
+        let view = View::new(&area, g).unwrap_or_else(|| unreachable!());
+        // Head of bucket 0 points past the pool.
+        area[0].store(99, Relaxed);
+        let mut out = [0u8; 8];
+        assert_eq!(
+            view.read_lookup(0, &[0; 8], &mut out),
+            Err(ReadError::Corrupt)
+        );
+        assert_eq!(view.find(0, &[0; 8]), None);
+        // A cycle of two entries both claiming bucket 1: bounded, not an endless loop.
+        area[1].store(1, Relaxed);
+        let wpe = g.words_per_entry();
+        for (i, next) in [(0usize, 2u64), (1, 1)] {
+            area[2 + i * wpe + META].store(2, Relaxed);
+            area[2 + i * wpe + NEXT].store(next, Relaxed);
+            area[2 + i * wpe + KEY].store(5, Relaxed);
+        }
+        let key = 6u64.to_ne_bytes();
+        assert_eq!(
+            view.read_lookup(1, &key, &mut out),
+            Err(ReadError::Contended)
+        );
+        assert_eq!(view.find(1, &key), None);
+        assert_eq!(view.read_lookup(7, &key, &mut out), Err(ReadError::Corrupt));
+    }
+
+    /// A reader looks up key A (entry 0) in bucket 0, behind key B (entry 1), while the
+    /// writer removes B and reuses entry 1 for key C in bucket 1. Over every
+    /// interleaving the reader finds A with A's value (A is never removed) or gives up
+    /// as contended; it never stops at C's chain or returns C's value.
+    #[test]
+    fn loom_lookup_races_remove_and_reinsert_into_another_bucket() {
+        loom::model(|| {
+            let g = geo(2, 2);
+            let area: Arc<Vec<LoomU64>> =
+                Arc::new((0..g.area_words()).map(|_| LoomU64::new(0)).collect());
+            let (key_a, key_b, key_c) = (
+                10u64.to_ne_bytes(),
+                20u64.to_ne_bytes(),
+                30u64.to_ne_bytes(),
+            );
+            {
+                let view = View::new(&area[..], g).unwrap_or_else(|| unreachable!());
+                // Chain of bucket 0: entry 1 (B) -> entry 0 (A).
+                assert!(view.link_new(0, 0, &key_a, &100u64.to_ne_bytes()));
+                assert!(view.link_new(1, 0, &key_b, &200u64.to_ne_bytes()));
+            }
+            let writer = {
+                let area = Arc::clone(&area);
+                loom::thread::spawn(move || {
+                    let view = View::new(&area[..], g).unwrap_or_else(|| unreachable!());
+                    view.unlink_and_free(1, None, 0);
+                    // Reuse entry 1 for C in bucket 1, its next now ends the chain.
+                    view.link_new(1, 1, &key_c, &300u64.to_ne_bytes());
+                })
+            };
+            let view = View::new(&area[..], g)
+                .unwrap_or_else(|| unreachable!())
+                .with_retry_limits(3, 3);
+            let mut out = [0u8; 8];
+            match view.read_lookup(0, &key_a, &mut out) {
+                Ok(found) => {
+                    assert!(found, "A is never removed, a lookup must find it");
+                    assert_eq!(u64::from_ne_bytes(out), 100);
+                }
+                Err(e) => assert_eq!(e, ReadError::Contended),
+            }
+            assert!(writer.join().is_ok());
+        });
+    }
+}

@@ -1,0 +1,208 @@
+//! The one module of `shm` with `unsafe` code: mapping a file into memory and viewing the
+//! mapping as a slice of 64-bit atomic words.
+//!
+//! Everything above this module sees the region only as `&[ReadOnlyWord]` (every mapping)
+//! or `&[AtomicU64]` (writable mappings only), so no other code needs `unsafe`, and a
+//! read-only mapping cannot be stored to from safe code.
+
+use std::fs::File;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::mm::{MapFlags, ProtFlags};
+
+/// Why a file could not be mapped.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    /// Nothing to map (mmap refuses zero lengths).
+    #[error("the file is empty")]
+    Empty,
+    /// The length does not fit the address space.
+    #[error("the file is too large to map ({0} bytes)")]
+    TooLarge(u64),
+    /// The kernel refused.
+    #[error("mmap failed: {0}")]
+    Mmap(#[source] std::io::Error),
+}
+
+/// A 64-bit word of a mapping that safe code may only load.
+///
+/// Same layout as `AtomicU64`; read-only mappings are only ever seen through this type.
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct ReadOnlyWord(AtomicU64);
+
+impl ReadOnlyWord {
+    /// Atomic load of the word.
+    #[inline(always)]
+    pub fn load(&self, order: Ordering) -> u64 {
+        self.0.load(order)
+    }
+}
+
+/// A shared mapping of a whole file (`MAP_SHARED`), unmapped on drop.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<AtomicU64>,
+    len_bytes: usize,
+    writable: bool,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; all access goes through
+// atomics (`&[AtomicU64]`/`&[ReadOnlyWord]`), so moving it to or sharing it with other
+// threads is as sound as sharing a slice of atomics.
+unsafe impl Send for Mapping {}
+// SAFETY: see `Send`: shared access is only through atomic words.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps the first `len_bytes` of `file`, read-write if `writable`, else `PROT_READ`.
+    pub fn map(file: &File, len_bytes: u64, writable: bool) -> Result<Mapping, MapError> {
+        if len_bytes == 0 {
+            return Err(MapError::Empty);
+        }
+        let len = usize::try_from(len_bytes).map_err(|_| MapError::TooLarge(len_bytes))?;
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
+        // SAFETY: a fresh mapping at an address the kernel chooses (null hint, no
+        // MAP_FIXED) cannot alias any Rust object; `len` is non-zero; the file descriptor
+        // is valid for the duration of the call (the mapping outlives it by design).
+        let ptr =
+            unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, file, 0) }
+                .map_err(|e| MapError::Mmap(e.into()))?;
+        let ptr = NonNull::new(ptr.cast::<AtomicU64>())
+            .ok_or(MapError::Mmap(std::io::ErrorKind::InvalidData.into()))?;
+        Ok(Mapping {
+            ptr,
+            len_bytes: len,
+            writable,
+        })
+    }
+
+    /// Whether stores are allowed (the daemon's mapping).
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The whole mapping as loadable words (a trailing partial word is left out).
+    #[inline(always)]
+    pub fn words(&self) -> &[ReadOnlyWord] {
+        // SAFETY: `ptr` is page aligned (mmap result), hence aligned for u64; the
+        // `len_bytes / 8` words lie inside the live mapping, which `self` keeps mapped for
+        // the returned lifetime. `ReadOnlyWord` is `repr(transparent)` over `AtomicU64`.
+        // Other processes may change the memory at any time, which atomics permit. Only
+        // atomic loads of at most 8 bytes are possible through `ReadOnlyWord`, which Rust
+        // allows on read-only memory.
+        unsafe {
+            std::slice::from_raw_parts(self.ptr.as_ptr().cast::<ReadOnlyWord>(), self.len_bytes / 8)
+        }
+    }
+
+    /// The whole mapping as atomic words that may be stored to; `None` for a read-only
+    /// mapping.
+    #[inline(always)]
+    pub fn atomic_words(&self) -> Option<&[AtomicU64]> {
+        if !self.writable {
+            return None;
+        }
+        // SAFETY: as in `words`; the mapping is PROT_WRITE, so stores are allowed.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len_bytes / 8) })
+    }
+
+    /// `count` loadable words starting at byte `offset`, checked for alignment and bounds.
+    pub fn words_at(&self, offset: usize, count: usize) -> Option<&[ReadOnlyWord]> {
+        if offset % 8 != 0 {
+            return None;
+        }
+        let start = offset / 8;
+        self.words().get(start..start.checked_add(count)?)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len_bytes` are exactly what mmap returned; every slice handed out
+        // borrows `self`, so none outlives this unmap.
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len_bytes) };
+    }
+}
+
+impl crate::shm::seqlock::LoadWord for ReadOnlyWord {
+    #[inline(always)]
+    fn load(&self, order: Ordering) -> u64 {
+        self.0.load(order)
+    }
+    #[inline(always)]
+    fn fence(order: Ordering) {
+        std::sync::atomic::fence(order)
+    }
+    #[inline(always)]
+    fn spin() {
+        std::hint::spin_loop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn temp_file(bytes: &[u8]) -> std::io::Result<(File, std::path::PathBuf)> {
+        let path =
+            std::env::temp_dir().join(format!("dps_raw_{}_{}", std::process::id(), bytes.len()));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        f.write_all(bytes)?;
+        Ok((f, path))
+    }
+
+    #[test]
+    fn words_see_file_contents_and_bounds_are_checked() -> Result<(), Box<dyn std::error::Error>> {
+        let mut bytes = vec![0u8; 20];
+        bytes[8..16].copy_from_slice(&0x0102_0304_0506_0708u64.to_ne_bytes());
+        let (f, path) = temp_file(&bytes)?;
+        let ro = Mapping::map(&f, 20, false)?;
+        std::fs::remove_file(&path)?;
+        assert_eq!(ro.words().len(), 2, "trailing partial word left out");
+        assert_eq!(ro.words()[1].load(Ordering::Relaxed), 0x0102_0304_0506_0708);
+        assert!(
+            ro.atomic_words().is_none(),
+            "read-only mapping hands out no stores"
+        );
+        assert!(ro.words_at(8, 1).is_some());
+        assert!(ro.words_at(8, 2).is_none(), "past the end");
+        assert!(ro.words_at(4, 1).is_none(), "misaligned");
+        assert!(ro.words_at(usize::MAX - 7, 2).is_none(), "overflow");
+        Ok(())
+    }
+
+    #[test]
+    fn writable_mapping_stores_reach_the_file() -> Result<(), Box<dyn std::error::Error>> {
+        let (f, path) = temp_file(&[0u8; 16])?;
+        let rw = Mapping::map(&f, 16, true)?;
+        let words = rw.atomic_words().ok_or("writable mapping without words")?;
+        words[0].store(42, Ordering::Relaxed);
+        let ro = Mapping::map(&f, 16, false)?;
+        assert_eq!(ro.words()[0].load(Ordering::Relaxed), 42);
+        drop(rw);
+        let on_disk = std::fs::read(&path)?;
+        std::fs::remove_file(&path)?;
+        assert_eq!(on_disk[..8], 42u64.to_ne_bytes());
+        Ok(())
+    }
+
+    #[test]
+    fn empty_file_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let (f, path) = temp_file(&[])?;
+        std::fs::remove_file(&path)?;
+        assert!(matches!(Mapping::map(&f, 0, false), Err(MapError::Empty)));
+        Ok(())
+    }
+}
