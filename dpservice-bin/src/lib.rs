@@ -23,6 +23,7 @@ pub mod logging;
 pub mod port;
 pub mod runtime_dir;
 pub mod state;
+pub mod tables;
 pub mod wire;
 pub mod worker;
 
