@@ -14,6 +14,7 @@ use crate::grpc::server::{self, GrpcServer, ServerError};
 use crate::ha::Standby;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
 use crate::state::State;
+use crate::tables::{SharedTables, TablesError};
 use crate::worker::{Dataplane, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
@@ -42,6 +43,9 @@ pub enum DaemonError {
     /// `--debug-coredumps`.
     #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
     Coredumps(std::io::Error),
+    /// The shared-memory region.
+    #[error(transparent)]
+    Tables(#[from] TablesError),
     /// A part of the running daemon failed (HA lock, gRPC server).
     #[error("{0}")]
     Fatal(String),
@@ -82,7 +86,16 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
 
     // ports (all --vdev TAPs but the sync port) and the packet graph
     let packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
-    let dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
+    let state = State::new(cfg.state_config());
+    let mut dataplane = Dataplane::with_packets(state, packets);
+    // the tables the tools read: created once the runtime directory's lock is ours, so a
+    // leftover region is a dead predecessor's and may be replaced
+    let tables = SharedTables::create(
+        &cfg.instance,
+        cfg.virtual_services.len(),
+        crate::state::random_seed(),
+    )?;
+    dataplane.tables = Some(tables);
     let (worker, handle) = Worker::spawn(dataplane).map_err(start_err("the worker thread"))?;
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
