@@ -16,6 +16,7 @@ use crate::port::link::link_requests;
 use crate::port_control::PortControl;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
 use crate::state::{NicType, State};
+use crate::tables::{SharedTables, TablesError};
 use crate::worker::{Dataplane, TestPanic, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
@@ -44,6 +45,9 @@ pub enum DaemonError {
     /// `--debug-coredumps`.
     #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
     Coredumps(std::io::Error),
+    /// The shared-memory region.
+    #[error(transparent)]
+    Tables(#[from] TablesError),
     /// A part of the running daemon failed (HA lock, gRPC server).
     #[error("{0}")]
     Fatal(String),
@@ -89,6 +93,13 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     let links = packets.hand_over_links(link_requests.clone());
     let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
     dataplane.test_panic = TestPanic::from_env();
+    // the tables the tools read: created once the runtime directory's lock is ours, so a
+    // leftover region is a dead predecessor's and may be replaced
+    dataplane.tables = Some(SharedTables::create(
+        &cfg.instance,
+        cfg.virtual_services.len(),
+        crate::state::random_seed(),
+    )?);
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
     // a daemon without its worker must not live on (ARCHITECTURE.md "The worker thread")

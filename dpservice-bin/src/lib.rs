@@ -29,6 +29,7 @@ pub mod port;
 pub mod port_control;
 pub mod runtime_dir;
 pub mod state;
+pub mod tables;
 pub mod wire;
 pub mod worker;
 

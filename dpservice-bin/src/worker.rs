@@ -24,7 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::graph::datapath::Datapath;
 use crate::panic_log::panic_text;
 use crate::port::link::LinksApplied;
-use crate::state::State;
+use crate::state::{PortId, State};
+use crate::tables::SharedTables;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
 pub const QUEUE_DEPTH: usize = 64;
@@ -42,6 +43,8 @@ pub struct Dataplane {
     pub packets: Option<Datapath>,
     /// Test hook: where the worker panics on purpose (see [`TestPanic`]).
     pub test_panic: Option<TestPanic>,
+    /// The state tables in shared memory (`None`: no region, as in unit tests).
+    pub tables: Option<SharedTables>,
 }
 
 /// Test hook, never met by accident: the environment variable [`TestPanic::ENV`] makes
@@ -93,6 +96,7 @@ impl Dataplane {
             active: false,
             packets: None,
             test_panic: None,
+            tables: None,
         }
     }
 
@@ -137,6 +141,22 @@ impl Dataplane {
         if let Some(p) = self.packets.as_mut() {
             p.sync_with_state(&self.state);
         }
+    }
+
+    /// Brings one shared-memory configuration table up to date with the state (one per
+    /// loop turn, so publishing never holds packets for long).
+    fn publish_tables(&mut self) {
+        let Some(tables) = self.tables.as_mut() else {
+            return;
+        };
+        let graph = self.packets.as_ref().map(|p| &p.graph);
+        let mac_of = |port: PortId| graph.and_then(|g| g.port(port)).map(|p| p.neigh_mac.0);
+        tables.publish_step(&self.state, &mac_of);
+    }
+
+    /// Whether work is left that must not wait for the next wake-up.
+    fn publishing_behind(&self) -> bool {
+        self.tables.as_ref().is_some_and(|t| t.behind(&self.state))
     }
 
     /// Packet-path hook: descriptors the worker also sleeps on (port fds).
@@ -341,7 +361,8 @@ fn worker_loop(
             return dp;
         }
         let busy = dp.run_bursts();
-        if busy || jobs == JOBS_PER_ROUND {
+        dp.publish_tables();
+        if busy || jobs == JOBS_PER_ROUND || dp.publishing_behind() {
             continue;
         }
         sleep(&dp, waker);

@@ -13,4 +13,5 @@ mod grpc_server;
 mod ha;
 mod lifecycle;
 mod packets;
+mod shared_tables;
 mod two_hosts;
