@@ -4,6 +4,7 @@
 //! - [`instance`]: the file prefix that names a daemon instance, and the paths it implies;
 //! - [`model`]: the typed domain model over the raw messages, with conversions;
 //! - [`proto`]: the wire contract (`dpdkironcore.v1` and `grpc.health.v1`), generated code;
+//! - [`telemetry`]: the DPDK v2 telemetry socket protocol and a blocking client;
 //! - [`status`]: the table of service error codes carried in `Status.code`;
 //! - [`version`]: the one version string of the suite.
 
@@ -12,4 +13,5 @@ pub mod instance;
 pub mod model;
 pub mod proto;
 pub mod status;
+pub mod telemetry;
 pub mod version;
