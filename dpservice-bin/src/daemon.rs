@@ -3,6 +3,7 @@
 //! given back (dataplane.md §1.5).
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -14,6 +15,7 @@ use crate::grpc::server::{self, GrpcServer, ServerError};
 use crate::ha::Standby;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
 use crate::state::State;
+use crate::telemetry::{self, Commands, SnapshotShare, TelemetryServer};
 use crate::worker::{Dataplane, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
@@ -36,6 +38,9 @@ pub enum DaemonError {
     /// gRPC server.
     #[error(transparent)]
     Grpc(#[from] ServerError),
+    /// Telemetry socket.
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::TelemetryError),
     /// A `--vdev` TAP device.
     #[error(transparent)]
     Ports(#[from] crate::port::tap::TapError),
@@ -82,8 +87,19 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
 
     // ports (all --vdev TAPs but the sync port) and the packet graph
     let packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
-    let dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
+    let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
+    let snapshots = Arc::new(SnapshotShare::new(cfg.virtual_services.len()));
+    dataplane.telemetry = Some(Arc::clone(&snapshots));
     let (worker, handle) = Worker::spawn(dataplane).map_err(start_err("the worker thread"))?;
+    let telemetry = TelemetryServer::start(
+        &runtime_dir.path().join(dpservice::telemetry::SOCKET_NAME),
+        Commands::new(telemetry::statics(&cfg)),
+        snapshots,
+        Box::new({
+            let handle = handle.clone();
+            move || handle.wake()
+        }),
+    )?;
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
     let health = HealthReporter::new();
@@ -125,6 +141,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     if worker.stop().is_err() {
         tracing::error!("The worker thread had panicked");
     }
+    telemetry.stop();
     drop(runtime_dir);
     tracing::info!("Service stopped");
     match stop {

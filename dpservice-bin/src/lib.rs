@@ -11,6 +11,7 @@
 //! - [`wire`]: zero-copy views of the protocols on the packet path;
 //! - [`port`]: packet devices (TAP, in-memory) behind one trait;
 //! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
+//! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
 //! - [`hash`]: upstream's wire-visible hash functions.
 
 pub mod config;
@@ -23,6 +24,7 @@ pub mod logging;
 pub mod port;
 pub mod runtime_dir;
 pub mod state;
+pub mod telemetry;
 pub mod wire;
 pub mod worker;
 

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::graph::datapath::Datapath;
 use crate::state::State;
+use crate::telemetry::SnapshotShare;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
 pub const QUEUE_DEPTH: usize = 64;
@@ -34,6 +35,9 @@ pub struct Dataplane {
     /// The packet path: graph, ports and their timers (`None`: a control-plane-only
     /// dataplane, as in tests of the gRPC layer).
     pub packets: Option<Datapath>,
+    /// Where telemetry snapshots are published when the server asks (`None`: no
+    /// telemetry server).
+    pub telemetry: Option<Arc<SnapshotShare>>,
 }
 
 impl Dataplane {
@@ -43,6 +47,7 @@ impl Dataplane {
             state,
             active: false,
             packets: None,
+            telemetry: None,
         }
     }
 
@@ -69,6 +74,9 @@ impl Dataplane {
     /// packet-path timers; returns whether packets moved, so the worker keeps polling
     /// while busy.
     fn run_bursts(&mut self) -> bool {
+        if let Some(share) = &self.telemetry {
+            share.publish_if_asked(self);
+        }
         match self.packets.as_mut() {
             Some(p) => p.run_bursts(&self.state, Instant::now()),
             None => false,
@@ -154,6 +162,12 @@ impl WorkerHandle {
         self.tx.send(job).await.map_err(|_| WorkerGone)?;
         self.waker.wake();
         result.await.map_err(|_| WorkerGone)
+    }
+
+    /// Wakes the worker for a loop turn without a job (the telemetry server asking
+    /// for a snapshot).
+    pub fn wake(&self) {
+        self.waker.wake();
     }
 
     /// [`exec`](Self::exec) for plain threads (not from inside an async runtime).
