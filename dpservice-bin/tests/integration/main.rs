@@ -13,4 +13,5 @@ mod grpc_server;
 mod ha;
 mod lifecycle;
 mod packets;
+mod telemetry;
 mod two_hosts;

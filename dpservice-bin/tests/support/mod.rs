@@ -243,6 +243,7 @@ pub struct Builder<'a> {
     vfs: usize,
     underlay: Ipv6Addr,
     stats: bool,
+    prefix: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -301,6 +302,13 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// Use this `--file-prefix` (another daemon's, e.g. after it was killed) instead of
+    /// a fresh unique one.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Some(prefix.to_owned());
+        self
+    }
+
     /// Return right after spawning (for daemons expected to fail or stand by).
     pub fn no_wait(mut self) -> Self {
         self.wait = false;
@@ -310,7 +318,7 @@ impl<'a> Builder<'a> {
     /// Starts the daemon (and waits for health SERVING unless `no_wait`).
     pub fn spawn(self) -> Daemon {
         let id = unique_id();
-        let prefix = format!("dpt{id}");
+        let prefix = self.prefix.clone().unwrap_or_else(|| format!("dpt{id}"));
         let own_ns = (self.netns.is_none() && !self.root_netns).then(|| NetNs::new("d"));
         let ns_path = self.netns.or(own_ns.as_ref()).map(NetNs::path);
         let ns_name = self.netns.or(own_ns.as_ref()).map(|n| n.name().to_owned());
@@ -447,6 +455,7 @@ impl Daemon {
             vfs: 2,
             underlay: Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1),
             stats: false,
+            prefix: None,
         }
     }
 
