@@ -20,8 +20,10 @@ use rustix::net::{
 use super::commands::Commands;
 use super::share::SnapshotShare;
 
-/// How long an answer waits for the worker to publish a fresh snapshot.
-pub const PATIENCE: Duration = Duration::from_millis(100);
+/// How long an answer waits for the worker to publish a fresh snapshot. The worker
+/// publishes at its next loop turn (microseconds); this bound only matters when it is
+/// starved of CPU, and then a late but current answer beats a stale one.
+pub const PATIENCE: Duration = Duration::from_millis(500);
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,9 @@ use crate::worker::Dataplane;
 /// How often a waiting server wakes the worker again (a missed `try_lock`).
 const REWAKE: Duration = Duration::from_millis(5);
 
+/// Before the first publication there is nothing to fall back on: wait this long.
+const FIRST_PATIENCE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Default)]
 struct Slot {
     /// Bumped by every publication.
@@ -66,9 +69,14 @@ impl SnapshotShare {
     /// Server side: asks for a fresh snapshot (`wake` wakes the worker) and waits up to
     /// `patience` for it; returns the newest one there is.
     pub fn fresh(&self, wake: &dyn Fn(), patience: Duration) -> Arc<TelemetrySnapshot> {
-        let deadline = Instant::now() + patience;
         let mut slot = self.lock();
         let asked = slot.generation;
+        let patience = if asked == 0 {
+            patience.max(FIRST_PATIENCE)
+        } else {
+            patience
+        };
+        let deadline = Instant::now() + patience;
         self.wanted.store(true, Ordering::Relaxed);
         while slot.generation == asked {
             wake();
@@ -158,7 +166,8 @@ mod tests {
         assert_eq!(snap.tables.len(), 11);
         assert_eq!(share.lock().generation, 1);
         worker.stop().unwrap();
-        // no worker: the newest there is, after the patience
+        // no worker: the newest there is, after the patience (the first publication
+        // was waited for longer)
         let t = Instant::now();
         let again = share.fresh(&|| (), Duration::from_millis(30));
         assert!(t.elapsed() >= Duration::from_millis(30));
