@@ -303,7 +303,10 @@ fn report() {
         for (name, src, _, frame) in cases().into_iter().filter(|c| c.0 == only) {
             let mut s = setup(src, &frame);
             let moved: usize = (0..n).map(|_| s.round()).sum();
-            println!("{{\"case\":\"{name}\",\"rounds\":{n},\"packets\":{}}}", moved / 2);
+            println!(
+                "{{\"case\":\"{name}\",\"rounds\":{n},\"packets\":{}}}",
+                moved / 2
+            );
         }
         return;
     }

@@ -271,3 +271,104 @@ impl Commands {
         render_response(command_of(text), &value, MAX_OUTPUT_LEN)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::telemetry::snapshot::{InterfaceSnapshot, NodeCounters};
+
+    fn ask(c: &Commands, snap: &TelemetrySnapshot, text: &str) -> String {
+        let snap = Arc::new(snap.clone());
+        c.answer(text, &mut || Arc::clone(&snap))
+    }
+
+    #[test]
+    fn golden_answers() {
+        let snap = TelemetrySnapshot {
+            nodes: ["rx-0-0", "cls", "virtsvc"]
+                .iter()
+                .map(|n| NodeCounters {
+                    name: (*n).to_owned(),
+                    stats: NodeStats {
+                        calls: 2,
+                        objs: 5,
+                        cycles: 70,
+                    },
+                })
+                .collect(),
+            interfaces: vec![InterfaceSnapshot {
+                id: "vm\"1".into(),
+                firewall_rules: 3,
+                nat_used_ports: 0,
+            }],
+            ..TelemetrySnapshot::default()
+        };
+        let c = Commands::new(Statics::default());
+        assert_eq!(
+            ask(&c, &snap, "/dp_service/graph/cycle_count,0\n"),
+            r#"{"/dp_service/graph/cycle_count":{"Node_0_to_255":{"rx-0-0":70,"cls":70}}}"#
+        );
+        assert_eq!(
+            ask(&c, &snap, "/dp_service/firewall/rule_count"),
+            r#"{"/dp_service/firewall/rule_count":{"vm\"1":3}}"#
+        );
+        assert_eq!(
+            ask(&c, &snap, "/dp_service/virtsvc/used_port_count"),
+            r#"{"/dp_service/virtsvc/used_port_count":null}"#
+        );
+        let with = Commands::new(Statics {
+            port_names: Vec::new(),
+            virtual_services: vec!["UDP:1.2.3.4:5353".into()],
+        });
+        assert_eq!(
+            ask(&with, &snap, "/dp_service/virtsvc/used_port_count"),
+            r#"{"/dp_service/virtsvc/used_port_count":{"UDP:1.2.3.4:5353":0}}"#
+        );
+        assert!(ask(&with, &snap, "/dp_service/graph/obj_count").contains(r#""virtsvc":5"#));
+    }
+
+    #[test]
+    fn large_answers_keep_the_cap_and_stay_json() {
+        let snap = TelemetrySnapshot {
+            interfaces: (0..1000)
+                .map(|i| InterfaceSnapshot {
+                    id: format!("4a7c5e0e-0000-4000-8000-{i:012}"),
+                    firewall_rules: i,
+                    nat_used_ports: 0,
+                })
+                .collect(),
+            nodes: (0..600)
+                .map(|i| NodeCounters {
+                    name: format!("n{i}"),
+                    stats: NodeStats::default(),
+                })
+                .collect(),
+            ..TelemetrySnapshot::default()
+        };
+        let c = Commands::new(Statics::default());
+        let text = ask(&c, &snap, "/dp_service/firewall/rule_count");
+        assert!(text.len() <= MAX_OUTPUT_LEN && text.len() > MAX_OUTPUT_LEN - 100);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            v["/dp_service/firewall/rule_count"]
+                .as_object()
+                .unwrap()
+                .len()
+                > 300
+        );
+        // nodes beyond 256 go to the next blocks
+        let text = ask(&c, &snap, "/dp_service/graph/obj_count");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let blocks: Vec<_> = v["/dp_service/graph/obj_count"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            blocks,
+            ["Node_0_to_255", "Node_256_to_511", "Node_512_to_767"]
+        );
+    }
+}
