@@ -129,7 +129,17 @@ struct Setup {
     now: Instant,
 }
 
+/// `PACKET_PATH_CYCLES=1`: per-node cycle counts on (the daemon's default) for the
+/// criterion groups and the profile modes.
+fn cycles_from_env() -> bool {
+    std::env::var_os("PACKET_PATH_CYCLES").is_some_and(|v| v == "1")
+}
+
 fn setup(source: PortId, frame: &[u8]) -> Setup {
+    setup_with(source, frame, cycles_from_env())
+}
+
+fn setup_with(source: PortId, frame: &[u8], cycles: bool) -> Setup {
     let macs = [MacAddr([0x22; 6]), MacAddr([0x23; 6]), mac(0), mac(1)];
     let roles = [PortRole::Pf0, PortRole::Pf1, PortRole::Vf, PortRole::Vf];
     let gports: Vec<GraphPort> = (0..4)
@@ -145,6 +155,10 @@ fn setup(source: PortId, frame: &[u8]) -> Setup {
         ..GraphConfig::default()
     };
     let mut graph = Graph::new(cfg, &gports);
+    if cycles {
+        dpservice_bin::telemetry::clock::calibrate();
+        graph.set_cycle_clock(Some(dpservice_bin::telemetry::clock::cycles_now));
+    }
     let mut ports = PortSet::new();
     for g in &gports {
         // only the source generates; the others only sink (their generator never runs)
@@ -280,6 +294,22 @@ fn rate(mut round: impl FnMut() -> usize, window: Duration) -> (f64, f64) {
 }
 
 fn report() {
+    // PACKET_PATH_ROUNDS=<n> with PACKET_PATH_PROFILE=<case>: exactly n rounds (for
+    // callgrind: instructions per packet from two values of n)
+    let rounds: Option<usize> = std::env::var("PACKET_PATH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    if let (Ok(only), Some(n)) = (std::env::var("PACKET_PATH_PROFILE"), rounds) {
+        for (name, src, _, frame) in cases().into_iter().filter(|c| c.0 == only) {
+            let mut s = setup(src, &frame);
+            let moved: usize = (0..n).map(|_| s.round()).sum();
+            println!(
+                "{{\"case\":\"{name}\",\"rounds\":{n},\"packets\":{}}}",
+                moved / 2
+            );
+        }
+        return;
+    }
     // PACKET_PATH_PROFILE=<case>: only that case's graph loop for 5 s (for perf)
     if let Ok(only) = std::env::var("PACKET_PATH_PROFILE") {
         for (name, src, _, frame) in cases().into_iter().filter(|c| c.0 == only) {
@@ -296,14 +326,18 @@ fn report() {
     for (name, src, _, frame) in cases() {
         let mut bare = Bare::new(&frame);
         let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
-        let mut s = setup(src, &frame);
+        let mut s = setup_with(src, &frame, false);
         let (_, graph) = rate(|| s.round(), Duration::from_secs(2));
+        let mut s = setup_with(src, &frame, true);
+        let (_, cycles) = rate(|| s.round(), Duration::from_secs(2));
         println!(
-            "{{\"case\":\"{name}\",\"frame_bytes\":{},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
+            "{{\"case\":\"{name}\",\"frame_bytes\":{},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3},\"with_cycle_counts_mpps_per_cpu\":{:.2},\"ratio_cycle_counts_on_to_off\":{:.3}}}",
             frame.len(),
             graph / 1e6,
             base / 1e6,
-            graph / base
+            graph / base,
+            cycles / 1e6,
+            cycles / graph
         );
     }
 }

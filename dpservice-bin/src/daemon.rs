@@ -3,6 +3,7 @@
 //! given back (dataplane.md §1.5).
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -17,6 +18,7 @@ use crate::port_control::PortControl;
 use crate::runtime_dir::{RuntimeDir, RuntimeDirError};
 use crate::state::{NicType, State};
 use crate::tables::{SharedTables, TablesError};
+use crate::telemetry::{self, Commands, SnapshotShare, TelemetryServer};
 use crate::worker::{Dataplane, TestPanic, Worker};
 
 /// How long running gRPC calls may take to finish at shutdown.
@@ -39,6 +41,9 @@ pub enum DaemonError {
     /// gRPC server.
     #[error(transparent)]
     Grpc(#[from] ServerError),
+    /// Telemetry socket.
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::TelemetryError),
     /// A `--vdev` TAP device.
     #[error(transparent)]
     Ports(#[from] crate::port::tap::TapError),
@@ -95,11 +100,15 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     dataplane.test_panic = TestPanic::from_env();
     // the tables the tools read: created once the runtime directory's lock is ours, so a
     // leftover region is a dead predecessor's and may be replaced
-    dataplane.tables = Some(SharedTables::create(
+    let tables = SharedTables::create(
         &cfg.instance,
         cfg.virtual_services.len(),
         crate::state::random_seed(),
-    )?);
+    )?;
+    let tables_for_telemetry = tables.region();
+    dataplane.tables = Some(tables);
+    let snapshots = Arc::new(SnapshotShare::new());
+    dataplane.telemetry = Some(Arc::clone(&snapshots));
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
     // a daemon without its worker must not live on (ARCHITECTURE.md "The worker thread")
@@ -119,6 +128,15 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         cfg.nic_type != NicType::Tap,
     )
     .map_err(start_err("the port control thread"))?;
+    let telemetry = TelemetryServer::start(
+        &runtime_dir.path().join(dpservice::telemetry::SOCKET_NAME),
+        Commands::new(telemetry::statics(&cfg, Some(tables_for_telemetry))),
+        snapshots,
+        Box::new({
+            let handle = handle.clone();
+            move || handle.wake()
+        }),
+    )?;
 
     let health = HealthReporter::new();
     // CreateInterface answers once the VF's link is up (applied by portctl)
@@ -162,6 +180,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         tracing::error!("The worker thread had panicked");
     }
     port_control.stop();
+    telemetry.stop();
     drop(runtime_dir);
     tracing::info!("Service stopped");
     match stop {

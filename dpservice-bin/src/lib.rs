@@ -14,6 +14,7 @@
 //! - [`port`]: packet devices (TAP, in-memory) behind one trait;
 //! - [`port_control`]: the `portctl` thread: link up/down, link state, router MAC (netlink);
 //! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
+//! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
 //! - [`hash`]: upstream's wire-visible hash functions.
 
 pub mod config;
@@ -30,6 +31,7 @@ pub mod port_control;
 pub mod runtime_dir;
 pub mod state;
 pub mod tables;
+pub mod telemetry;
 pub mod wire;
 pub mod worker;
 

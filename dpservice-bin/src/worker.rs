@@ -26,6 +26,7 @@ use crate::panic_log::panic_text;
 use crate::port::link::LinksApplied;
 use crate::state::{PortId, State};
 use crate::tables::SharedTables;
+use crate::telemetry::SnapshotShare;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
 pub const QUEUE_DEPTH: usize = 64;
@@ -45,6 +46,9 @@ pub struct Dataplane {
     pub test_panic: Option<TestPanic>,
     /// The state tables in shared memory (`None`: no region, as in unit tests).
     pub tables: Option<SharedTables>,
+    /// Where telemetry snapshots are published when the server asks (`None`: no
+    /// telemetry server).
+    pub telemetry: Option<Arc<SnapshotShare>>,
 }
 
 /// Test hook, never met by accident: the environment variable [`TestPanic::ENV`] makes
@@ -97,6 +101,7 @@ impl Dataplane {
             packets: None,
             test_panic: None,
             tables: None,
+            telemetry: None,
         }
     }
 
@@ -123,6 +128,9 @@ impl Dataplane {
     /// packet-path timers; returns whether packets moved, so the worker keeps polling
     /// while busy.
     fn run_bursts(&mut self) -> bool {
+        if let Some(share) = &self.telemetry {
+            share.publish_if_asked(self);
+        }
         let moved = match self.packets.as_mut() {
             Some(p) => p.run_bursts(&self.state, Instant::now()),
             None => false,
@@ -245,6 +253,12 @@ impl WorkerHandle {
             links.settled().await;
         }
         Ok(r)
+    }
+
+    /// Wakes the worker for a loop turn without a job (the telemetry server asking
+    /// for a snapshot).
+    pub fn wake(&self) {
+        self.waker.wake();
     }
 
     /// [`exec`](Self::exec) for plain threads (not from inside an async runtime).

@@ -11,6 +11,7 @@
 //! reason, and every edge is reported to the trace sink while tracing is on.
 
 pub mod config;
+pub mod cycles;
 pub mod datapath;
 pub mod driver;
 pub mod drop;
@@ -98,6 +99,8 @@ struct Fabric {
     pool: Pool,
     tracer: Tracer,
     slots: usize,
+    /// Per-node cycle cost of one packet, from the timed packets (fixed nodes only).
+    costs: cycles::NodeCosts,
 }
 
 impl Fabric {
@@ -245,6 +248,7 @@ impl Graph {
             pool: Pool::new(cfg.pool_size),
             tracer: Tracer::new(),
             slots,
+            costs: cycles::NodeCosts::default(),
         };
         Graph {
             consts: nodes::Consts::new(&cfg),
@@ -356,6 +360,7 @@ impl Graph {
             return;
         }
         self.fabric.tracer.refresh();
+        let started = self.fabric.costs.start();
         let known = self.ports.get(port).is_some();
         let rx = self.fabric.rx_id(port);
         if known {
@@ -381,6 +386,9 @@ impl Graph {
             }
             self.fabric.route(rx, Next::Node(Node::Cls), pkt);
         }
+        if known {
+            self.fabric.stats[rx.index()].cycles += self.fabric.costs.since(started);
+        }
     }
 
     /// Walks every received packet through the nodes until it is queued for transmission
@@ -404,11 +412,17 @@ impl Graph {
             now,
         };
         let fabric = &mut self.fabric;
+        // the first packet of a burst is timed node by node (cycles.rs)
+        let mut timed = fabric.costs.enabled();
         for mut pkt in input.drain(..) {
             let mut node = Node::Cls;
             loop {
                 fabric.stats[node as usize].objs += 1;
+                let t0 = if timed { fabric.costs.start() } else { 0 };
                 let next = dispatch(node, &mut cx, &mut pkt);
+                if timed {
+                    fabric.costs.sample(node, t0);
+                }
                 debug_assert!(
                     edge_allowed(node, next),
                     "{} -> {next:?} is not an edge",
@@ -433,10 +447,12 @@ impl Graph {
                     }
                 }
             }
+            timed = false;
         }
-        for (s, b) in fabric.stats.iter_mut().zip(before) {
+        for ((s, b), cost) in fabric.stats.iter_mut().zip(before).zip(fabric.costs.iter()) {
             if s.objs != b {
                 s.calls += 1;
+                s.cycles += (s.objs - b) * cost;
             }
         }
         // keep the allocation for the next burst
@@ -458,6 +474,7 @@ impl Graph {
             return 0;
         }
         let tx = self.fabric.tx_id(port);
+        let started = self.fabric.costs.start();
         let mut q = std::mem::take(&mut self.fabric.tx[idx]);
         {
             let s = &mut self.fabric.stats[tx.index()];
@@ -476,6 +493,7 @@ impl Graph {
         if self.fabric.tx[idx].is_empty() {
             self.fabric.tx[idx] = q;
         }
+        self.fabric.stats[tx.index()].cycles += self.fabric.costs.since(started);
         sent
     }
 
@@ -488,6 +506,7 @@ impl Graph {
     /// overlay also RA and unsolicited NA) for every started VF. Returns how many.
     pub fn inject_periodic(&mut self, state: &State) -> usize {
         self.fabric.tracer.refresh();
+        let started = self.fabric.costs.start();
         let mut frames = Vec::new();
         nodes::rx_periodic::build(&self.cfg, &self.ports, state, &mut frames);
         let src = Node::RxPeriodic.id();
@@ -506,11 +525,23 @@ impl Graph {
             let s = &mut self.fabric.stats[src.index()];
             s.calls += 1;
             s.objs += n as u64;
+            s.cycles += self.fabric.costs.since(started);
         }
         n
     }
 
     // ---- observation ----
+
+    /// Sets the clock that per-node cycle counts are sampled with (`None`: no cycle
+    /// counts, no clock reads). The graph never reads a clock of its own.
+    pub fn set_cycle_clock(&mut self, clock: Option<cycles::CycleClock>) {
+        self.fabric.costs.set_clock(clock);
+    }
+
+    /// The buffer pool (for statistics).
+    pub fn pool(&self) -> &Pool {
+        &self.fabric.pool
+    }
 
     /// Every node with its statistics, fixed nodes first.
     pub fn node_stats(&self) -> impl Iterator<Item = (&str, NodeStats)> + '_ {

@@ -170,4 +170,7 @@ pub struct NodeStats {
     pub calls: u64,
     /// Packets processed.
     pub objs: u64,
+    /// CPU cycles spent, estimated from samples (0 while no cycle clock is set; see
+    /// [`super::Graph::set_cycle_clock`]).
+    pub cycles: u64,
 }

@@ -49,6 +49,10 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
         })
         .collect();
     let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
+    // per-node cycle counts (telemetry, statistics screen), sampled per burst
+    crate::telemetry::clock::calibrate();
+    dp.graph
+        .set_cycle_clock(Some(crate::telemetry::clock::cycles_now));
     if cfg.stats {
         dp.show_stats_screen(now);
     }

@@ -5,8 +5,9 @@
 //! The layout (column widths, header, borders, only nodes that saw packets) is DPDK's.
 //! The rates are exact: DPDK divides whole numbers (objects per call rounded down, the
 //! interval truncated to whole seconds, so a tick that comes a little early shows 0/s).
-//! `realloc_count` and `cycles/call` are 0: our nodes never grow their packet arrays, and
-//! the run-to-completion walk does not read the cycle counter per node visit.
+//! `realloc_count` is 0: our nodes never grow their packet arrays. `cycles/call` is over
+//! the last interval, from the sampled cycle counts of `graph/cycles.rs` (0 without a
+//! cycle clock).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -75,10 +76,16 @@ impl StatsScreen {
             } else {
                 0.0
             };
+            let cycles = now_stats.cycles.saturating_sub(before.cycles);
+            let cycles_per_call = if calls > 0 {
+                cycles as f64 / calls as f64
+            } else {
+                0.0
+            };
             let _ = writeln!(
                 out,
                 "|{name:<31}|{:<15}|{:<15}|{:<15}|{per_call:<15.3}|{per_sec:<15.6}|{:<11.4}|",
-                now_stats.calls, now_stats.objs, 0, 0.0
+                now_stats.calls, now_stats.objs, 0, cycles_per_call
             );
         }
         out.push_str(BORDER);

@@ -197,21 +197,21 @@ impl ConfigTables {
     /// Publishes table number `which`; answers how many inserts failed.
     fn publish(&mut self, which: usize, state: &State, mac_of: MacOf<'_>) -> u64 {
         match which {
-            0 => sync(&mut self.interfaces, projection::interfaces(state, mac_of)),
-            1 => sync(&mut self.snat, projection::snat(state)),
-            2 => sync(&mut self.dnat, projection::dnat(state)),
-            3 => sync(&mut self.lbs, projection::load_balancers(state)),
-            4 => sync(&mut self.lb_ids, projection::load_balancer_ids(state)),
-            5 => sync(&mut self.vnis, projection::vnis(state)),
-            6 => sync(&mut self.vnfs, projection::vnfs(state)),
-            _ => sync(&mut self.reverse_vnfs, projection::reverse_vnfs(state)),
+            0 => sync(&mut self.interfaces, &projection::interfaces(state, mac_of)),
+            1 => sync(&mut self.snat, &projection::snat(state)),
+            2 => sync(&mut self.dnat, &projection::dnat(state)),
+            3 => sync(&mut self.lbs, &projection::load_balancers(state)),
+            4 => sync(&mut self.lb_ids, &projection::load_balancer_ids(state)),
+            5 => sync(&mut self.vnis, &projection::vnis(state)),
+            6 => sync(&mut self.vnfs, &projection::vnfs(state)),
+            _ => sync(&mut self.reverse_vnfs, &projection::reverse_vnfs(state)),
         }
     }
 }
 
 /// Makes `table` hold exactly `desired`: changed and new entries are written, entries no
 /// longer desired removed. Answers how many inserts failed for want of room.
-fn sync<K, V>(table: &mut TableWriter<K, V>, desired: Vec<(K, V)>) -> u64
+fn sync<K, V>(table: &mut TableWriter<K, V>, desired: &[(K, V)]) -> u64
 where
     K: bytemuck::Pod + Eq,
     V: bytemuck::Pod + PartialEq,
@@ -220,7 +220,7 @@ where
     // removals first, so a full table has room for what replaces them
     table.retain(|k, _| keep.contains(bytemuck::bytes_of(k)));
     let mut failures = 0;
-    for (key, value) in &desired {
+    for (key, value) in desired {
         if table.get(key).as_ref() != Some(value) && table.upsert(*key, *value).is_err() {
             failures += 1;
         }

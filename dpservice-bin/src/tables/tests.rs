@@ -115,7 +115,7 @@ fn a_reader_sees_what_the_calls_made_and_nothing_after_deletion() {
     t.publish_all(&s, &no_macs);
     assert!(!t.behind(&s));
 
-    let region: Region = Region::open(&t.region.path().to_owned()).unwrap();
+    let region: Region = Region::open(t.region.path()).unwrap();
     let ifaces = Catalogue::reader::<catalogue::Interfaces>(&region).unwrap();
     assert_eq!(ifaces.len(), 2);
     let vm1 = ifaces.get(&IdKey::new(b"vm1").unwrap()).unwrap().unwrap();

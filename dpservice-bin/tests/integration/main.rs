@@ -14,4 +14,5 @@ mod ha;
 mod lifecycle;
 mod packets;
 mod shared_tables;
+mod telemetry;
 mod two_hosts;

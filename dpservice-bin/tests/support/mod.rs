@@ -244,6 +244,7 @@ pub struct Builder<'a> {
     underlay: Ipv6Addr,
     stats: bool,
     read_stdout: bool,
+    prefix: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -309,6 +310,13 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// Use this `--file-prefix` (another daemon's, e.g. after it was killed) instead of
+    /// a fresh unique one.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Some(prefix.to_owned());
+        self
+    }
+
     /// Return right after spawning (for daemons expected to fail or stand by).
     pub fn no_wait(mut self) -> Self {
         self.wait = false;
@@ -318,7 +326,7 @@ impl<'a> Builder<'a> {
     /// Starts the daemon (and waits for health SERVING unless `no_wait`).
     pub fn spawn(self) -> Daemon {
         let id = unique_id();
-        let prefix = format!("dpt{id}");
+        let prefix = self.prefix.clone().unwrap_or_else(|| format!("dpt{id}"));
         let own_ns = (self.netns.is_none() && !self.root_netns).then(|| NetNs::new("d"));
         let ns_path = self.netns.or(own_ns.as_ref()).map(NetNs::path);
         let ns_name = self.netns.or(own_ns.as_ref()).map(|n| n.name().to_owned());
@@ -465,6 +473,7 @@ impl Daemon {
             underlay: Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1),
             stats: false,
             read_stdout: true,
+            prefix: None,
         }
     }
 
