@@ -14,9 +14,9 @@ use dpservice::version::VERSION;
     infer_long_args = true
 )]
 pub struct Args {
-    /// Daemon instance to attach to (default: $DP_FILE_PREFIX, else "rte")
-    #[arg(long, value_name = "PREFIX")]
-    pub file_prefix: Option<String>,
+    /// The daemon instance.
+    #[command(flatten)]
+    pub instance: dpservice::instance::InstanceArgs,
     /// Print the version and exit
     #[arg(short = 'v', long)]
     pub version: bool,

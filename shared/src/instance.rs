@@ -27,6 +27,22 @@ pub enum FilePrefixError {
     NotAName(String),
 }
 
+/// `--file-prefix`, as every tool takes it (tools.md §0.1): flatten it into the tool's
+/// clap arguments and resolve it with [`InstanceArgs::instance`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct InstanceArgs {
+    /// Daemon instance to attach to (default: $DP_FILE_PREFIX, else "rte")
+    #[arg(long, value_name = "PREFIX")]
+    pub file_prefix: Option<String>,
+}
+
+impl InstanceArgs {
+    /// The instance named by the option, else by `DP_FILE_PREFIX`, else `rte`.
+    pub fn instance(&self) -> Result<Instance, FilePrefixError> {
+        Instance::for_tool(self.file_prefix.as_deref())
+    }
+}
+
 /// A validated instance name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
