@@ -105,8 +105,7 @@ impl Meter {
     fn take(&self) -> (f64, f64) {
         let b = self.bursts.load(Ordering::Relaxed);
         let t = Instant::now();
-        while self.bursts.load(Ordering::Relaxed) < b + 2 && t.elapsed() < Duration::from_secs(5)
-        {
+        while self.bursts.load(Ordering::Relaxed) < b + 2 && t.elapsed() < Duration::from_secs(5) {
             std::thread::yield_now();
         }
         (
@@ -281,10 +280,22 @@ fn state() -> State {
     };
     let mut s = State::new(cfg);
     let ul = |n| Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, n);
-    s.create_interface(iface("vm1", "net_tap2", 100, Ipv4Addr::new(10, 100, 1, 1), ul(1)))
-        .unwrap();
-    s.create_interface(iface("vm2", "net_tap3", 100, Ipv4Addr::new(10, 100, 1, 2), ul(2)))
-        .unwrap();
+    s.create_interface(iface(
+        "vm1",
+        "net_tap2",
+        100,
+        Ipv4Addr::new(10, 100, 1, 1),
+        ul(1),
+    ))
+    .unwrap();
+    s.create_interface(iface(
+        "vm2",
+        "net_tap3",
+        100,
+        Ipv4Addr::new(10, 100, 1, 2),
+        ul(2),
+    ))
+    .unwrap();
     s.create_interface(iface("vm3", "net_tap4", 200, VM3_IP, VM3_UL))
         .unwrap();
     for i in 1..RULES {
@@ -374,9 +385,8 @@ fn code(status: Option<pb::Status>) -> u32 {
 fn fill_routes(b: &mut Bench, svc: &DpService<WorkerHandle>) {
     b.meter.reset();
     for i in 0..ROUTES {
-        let r = b
-            .rt
-            .block_on(svc.create_route(Request::new((&route(i)).into())));
+        let r =
+            b.rt.block_on(svc.create_route(Request::new((&route(i)).into())));
         assert_eq!(code(ok(r).status), 0);
     }
     let (wall, cpu) = b.meter.take();
@@ -399,11 +409,7 @@ fn round(results: Results) -> Results {
         .build()
         .unwrap();
     let svc = DpService::new(handle, HOST_UL);
-    let mut b = Bench {
-        rt,
-        meter,
-        results,
-    };
+    let mut b = Bench { rt, meter, results };
     std::thread::sleep(Duration::from_millis(100));
     b.measure("baseline: packets only, 200 ms", async {
         tokio::time::sleep(Duration::from_millis(200)).await
@@ -439,9 +445,7 @@ fn round(results: Results) -> Results {
     };
     for _ in 0..REPEAT {
         let created = b.measure("CreateFirewallRule (the 65536th)", async {
-            ok(svc
-                .create_firewall_rule(Request::new((&last).into()))
-                .await)
+            ok(svc.create_firewall_rule(Request::new((&last).into())).await)
         });
         assert_eq!(code(created.status), 0);
         let got = b.measure("GetFirewallRule (of 65536)", async {
@@ -520,7 +524,12 @@ fn main() {
     }
     println!(
         "{:<48} {:>5} {:>14} {:>14} {:>14} {:>12}",
-        "case (medians over all samples)", "n", "gap wall µs", "gap CPU µs", "max CPU µs", "call µs"
+        "case (medians over all samples)",
+        "n",
+        "gap wall µs",
+        "gap CPU µs",
+        "max CPU µs",
+        "call µs"
     );
     for (case, samples) in &results {
         let wall = median(samples.iter().map(|s| s.0).collect());

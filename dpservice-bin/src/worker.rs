@@ -1,9 +1,12 @@
-//! The worker: the one thread that owns everything mutable ([`Dataplane`]).
+//! The worker: the one thread that owns everything mutable ([`Dataplane`]) and the
+//! only writer of the [`State`].
 //!
-//! The gRPC server (and the HA standby thread) never touch tables: they send closures
-//! through a bounded queue with [`WorkerHandle::exec`]. The worker runs them between
-//! packet bursts, in arrival order, and sends each result back (ARCHITECTURE.md
-//! principles 2 and 3). When idle it sleeps in poll(2) on a wake eventfd (plus, once
+//! The gRPC server (and the HA standby thread) never change tables themselves: they send
+//! closures through a bounded queue with [`WorkerHandle::exec`] / [`WorkerHandle::write`].
+//! The worker runs them between packet bursts, in arrival order, and sends each result
+//! back (ARCHITECTURE.md principles 2 and 3). Reads ([`WorkerHandle::read`]) are no job:
+//! they run on a blocking thread against the [`SharedState`]. A write that finds a
+//! reader inside waits on the worker's side, which forwards packets meanwhile. When idle it sleeps in poll(2) on a wake eventfd (plus, once
 //! the packet path adds them, the port descriptors), so an idle daemon uses no CPU.
 
 use std::any::Any;
@@ -12,12 +15,13 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::graph::datapath::Datapath;
+use crate::shared_state::SharedState;
 use crate::state::State;
 
 /// How many requests may wait for the worker (upstream's gRPC ring holds 64).
@@ -26,8 +30,8 @@ pub const QUEUE_DEPTH: usize = 64;
 /// Everything the worker owns and mutates.
 #[derive(Debug)]
 pub struct Dataplane {
-    /// Control-plane state (interfaces, routes, NAT, LB, ...).
-    pub state: State,
+    /// Control-plane state (interfaces, routes, NAT, LB, ...), shared with readers.
+    pub state: Arc<SharedState>,
     /// HA role: false while standing by (rx reads nothing), true once the active lock
     /// is held. Flipped on this thread by [`Dataplane::become_active`].
     pub active: bool,
@@ -40,7 +44,7 @@ impl Dataplane {
     /// A dataplane in standby, as every instance starts (dataplane.md §16.1).
     pub fn new(state: State) -> Dataplane {
         Dataplane {
-            state,
+            state: Arc::new(SharedState::new(state)),
             active: false,
             packets: None,
         }
@@ -70,21 +74,24 @@ impl Dataplane {
     /// while busy.
     fn run_bursts(&mut self) -> bool {
         match self.packets.as_mut() {
-            Some(p) => p.run_bursts(&self.state, Instant::now()),
+            Some(p) => p.run_bursts(&self.state.for_packets(), Instant::now()),
             None => false,
         }
     }
+}
 
-    /// Packet-path hook: removes the conntrack flows that control-plane changes made
-    /// stale (`State::take_flow_purges`). No flow table yet: the queue is only emptied.
-    fn purge_stale_flows(&mut self) {
-        let _ = self.state.take_flow_purges();
-        // VF ports follow their interfaces (CreateInterface / DeleteInterface)
-        if let Some(p) = self.packets.as_mut() {
-            p.sync_with_state(&self.state);
-        }
+/// Packet-path hook after a write: removes the conntrack flows that control-plane
+/// changes made stale (`State::take_flow_purges`). No flow table yet: the queue is only
+/// emptied.
+fn purge_stale_flows(packets: Option<&mut Datapath>, state: &mut State) {
+    let _ = state.take_flow_purges();
+    // VF ports follow their interfaces (CreateInterface / DeleteInterface)
+    if let Some(p) = packets {
+        p.sync_with_state(state);
     }
+}
 
+impl Dataplane {
     /// Packet-path hook: descriptors the worker also sleeps on (port fds).
     fn sleep_fds(&self) -> Vec<BorrowedFd<'_>> {
         self.packets
@@ -101,7 +108,13 @@ impl Dataplane {
     }
 }
 
-type Job = Box<dyn FnOnce(&mut Dataplane) + Send>;
+/// Work for the worker thread.
+enum Job {
+    /// Needs the dataplane (HA role, ports), not the state.
+    Dataplane(Box<dyn FnOnce(&mut Dataplane) + Send>),
+    /// Changes the state: runs under its write lock.
+    State(Box<dyn FnOnce(&mut State) + Send>),
+}
 
 /// The worker has stopped (shutdown), or the request panicked on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -136,6 +149,7 @@ impl Waker {
 pub struct WorkerHandle {
     tx: mpsc::Sender<Job>,
     waker: Arc<Waker>,
+    state: Arc<SharedState>,
 }
 
 impl WorkerHandle {
@@ -148,12 +162,52 @@ impl WorkerHandle {
         f: impl FnOnce(&mut Dataplane) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move |dp| {
+        let job = Job::Dataplane(Box::new(move |dp| {
             let _ = reply.send(f(dp));
-        });
+        }));
         self.tx.send(job).await.map_err(|_| WorkerGone)?;
         self.waker.wake();
         result.await.map_err(|_| WorkerGone)
+    }
+
+    /// Runs `f` on the worker with the state write-locked, in queue order with
+    /// [`exec`](Self::exec); resolves with its result once the change is visible to
+    /// every later [`read`](Self::read).
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> R + Send + 'static,
+    ) -> Result<R, WorkerGone> {
+        let (reply, result) = oneshot::channel();
+        let job = Job::State(Box::new(move |state| {
+            let _ = reply.send(f(state));
+        }));
+        self.tx.send(job).await.map_err(|_| WorkerGone)?;
+        self.waker.wake();
+        result.await.map_err(|_| WorkerGone)
+    }
+
+    /// Runs `read` on a blocking thread with the state read-locked (no job on the
+    /// worker), then `then` with its result after the lock is released (building a
+    /// response there keeps the lock short). Sees every write that resolved before.
+    pub async fn read<R, T>(
+        &self,
+        read: impl FnOnce(&State) -> R + Send + 'static,
+        then: impl FnOnce(R) -> T + Send + 'static,
+    ) -> Result<T, WorkerGone>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        if self.tx.is_closed() {
+            return Err(WorkerGone);
+        }
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || {
+            let copied = read(&state.read());
+            then(copied)
+        })
+        .await
+        .map_err(|_| WorkerGone)
     }
 
     /// [`exec`](Self::exec) for plain threads (not from inside an async runtime).
@@ -162,9 +216,9 @@ impl WorkerHandle {
         f: impl FnOnce(&mut Dataplane) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move |dp| {
+        let job = Job::Dataplane(Box::new(move |dp| {
             let _ = reply.send(f(dp));
-        });
+        }));
         self.tx.blocking_send(job).map_err(|_| WorkerGone)?;
         self.waker.wake();
         result.blocking_recv().map_err(|_| WorkerGone)
@@ -190,6 +244,7 @@ impl Worker {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let waker = Arc::new(Waker::new()?);
         let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::clone(&dp.state);
         let thread = std::thread::Builder::new().name("worker".into()).spawn({
             let waker = Arc::clone(&waker);
             let stop = Arc::clone(&stop);
@@ -201,7 +256,7 @@ impl Worker {
                 stop,
                 waker: Arc::clone(&waker),
             },
-            WorkerHandle { tx, waker },
+            WorkerHandle { tx, waker, state },
         ))
     }
 
@@ -216,6 +271,8 @@ impl Worker {
 
 /// Jobs run per round before packets get their turn again.
 const JOBS_PER_ROUND: usize = 32;
+/// How soon an idle worker retries a write that found a reader inside.
+const WRITE_RETRY: Duration = Duration::from_micros(50);
 
 fn worker_loop(
     mut dp: Dataplane,
@@ -223,17 +280,27 @@ fn worker_loop(
     waker: &Waker,
     stop: &AtomicBool,
 ) -> Dataplane {
+    // a write that found a reader in the state: first in line on the next turn
+    let mut deferred: Option<Job> = None;
     loop {
         let mut jobs = 0;
         while jobs < JOBS_PER_ROUND {
-            match rx.try_recv() {
-                Ok(job) => {
-                    jobs += 1;
-                    run_job(&mut dp, job);
+            let job = match deferred.take() {
+                Some(job) => job,
+                None => match rx.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    // every handle is gone: nobody can ask for anything any more
+                    Err(mpsc::error::TryRecvError::Disconnected) => return dp,
+                },
+            };
+            match run_job(&mut dp, job) {
+                Ok(()) => jobs += 1,
+                Err(job) => {
+                    // packets go on; later jobs keep waiting behind it (arrival order)
+                    deferred = Some(job);
+                    break;
                 }
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                // every handle is gone: nobody can ask for anything any more
-                Err(mpsc::error::TryRecvError::Disconnected) => return dp,
             }
         }
         if stop.load(Ordering::Acquire) {
@@ -243,19 +310,36 @@ fn worker_loop(
         if busy || jobs == JOBS_PER_ROUND {
             continue;
         }
-        sleep(&dp, waker);
+        let cap = deferred.is_some().then_some(WRITE_RETRY);
+        sleep(&dp, waker, cap);
     }
 }
 
+/// Runs a job; a state job that finds a reader inside comes back to be retried.
+fn run_job(dp: &mut Dataplane, job: Job) -> Result<(), Job> {
+    match job {
+        Job::Dataplane(job) => catch_panic(|| job(dp)),
+        Job::State(job) => {
+            let shared = Arc::clone(&dp.state);
+            let Some(mut state) = shared.try_write() else {
+                return Err(Job::State(job));
+            };
+            catch_panic(|| job(&mut state));
+            purge_stale_flows(dp.packets.as_mut(), &mut state);
+            shared.finish_write(state);
+        }
+    }
+    Ok(())
+}
+
 /// A request that panics must not take the dataplane down with it.
-fn run_job(dp: &mut Dataplane, job: Job) {
-    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| job(dp))) {
+fn catch_panic(job: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(job)) {
         tracing::error!(
             panic = panic_text(&*panic),
             "Request panicked on the worker"
         );
     }
-    dp.purge_stale_flows();
 }
 
 fn panic_text(panic: &(dyn Any + Send)) -> String {
@@ -266,9 +350,14 @@ fn panic_text(panic: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Sleeps until the wake fd, a port fd or the next deadline fires.
-fn sleep(dp: &Dataplane, waker: &Waker) {
-    let timeout = dp.next_deadline().map(|at| {
+/// Sleeps until the wake fd, a port fd or the next deadline fires, at most `cap`.
+fn sleep(dp: &Dataplane, waker: &Waker, cap: Option<Duration>) {
+    let deadline = match (dp.next_deadline(), cap) {
+        (Some(at), Some(cap)) => Some(at.min(Instant::now() + cap)),
+        (at, None) => at,
+        (None, Some(cap)) => Some(Instant::now() + cap),
+    };
+    let timeout = deadline.map(|at| {
         let left = at.saturating_duration_since(Instant::now());
         Timespec {
             tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),

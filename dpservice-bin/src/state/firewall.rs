@@ -6,21 +6,70 @@
 //! either; the verdict is still computed here so that a later enforcing mode (and the
 //! telemetry) has one definition.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use dpservice::model::{
-    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ProtocolFilter,
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ObjectId, ProtocolFilter,
     TrafficDirection,
 };
 use dpservice::status::ServiceError;
 
 use super::State;
 
-/// The rules of one interface, in insertion order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The rules of one interface, in insertion order, indexed by ID: create (duplicate
+/// check), get and delete are O(1) on average, listing and evaluation walk the
+/// insertion order.
+///
+/// A slab of slots linked in insertion order: deleting unlinks one slot and keeps it
+/// for the next rule, so no call shifts or scans the others.
+#[derive(Debug, Clone, Default)]
 pub struct FirewallRules {
-    rules: Vec<FirewallRule>,
+    slots: Vec<Slot>,
+    /// Slots whose rule was deleted, for reuse.
+    free: Vec<u32>,
+    /// Oldest and newest rule (`NONE` when empty).
+    first: u32,
+    last: u32,
+    by_id: HashMap<ObjectId, u32>,
+    /// Egress rules among them: without any, egress traffic is accepted.
+    egress: usize,
 }
+
+#[derive(Debug, Clone)]
+struct Slot {
+    rule: Option<FirewallRule>,
+    prev: u32,
+    next: u32,
+}
+
+/// No slot (end of the list).
+const NONE: u32 = u32::MAX;
+
+/// Rules in insertion order.
+#[derive(Debug, Clone)]
+pub struct Rules<'a> {
+    slots: &'a [Slot],
+    at: u32,
+}
+
+impl<'a> Iterator for Rules<'a> {
+    type Item = &'a FirewallRule;
+
+    fn next(&mut self) -> Option<&'a FirewallRule> {
+        let slot = self.slots.get(usize::try_from(self.at).ok()?)?;
+        self.at = slot.next;
+        slot.rule.as_ref()
+    }
+}
+
+impl PartialEq for FirewallRules {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for FirewallRules {}
 
 /// The verdict for a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,29 +140,105 @@ fn action(rule: &FirewallRule) -> Verdict {
 
 impl FirewallRules {
     /// Rules in insertion order.
-    pub fn rules(&self) -> &[FirewallRule] {
-        &self.rules
+    pub fn iter(&self) -> Rules<'_> {
+        Rules {
+            slots: &self.slots,
+            at: if self.by_id.is_empty() {
+                NONE
+            } else {
+                self.first
+            },
+        }
     }
 
     /// Number of rules (telemetry reports it per interface).
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.by_id.len()
     }
 
     /// Whether there is no rule.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.by_id.is_empty()
     }
 
     /// The rule with this ID.
-    pub fn get(&self, id: &str) -> Option<&FirewallRule> {
-        self.rules.iter().find(|r| r.id == id)
+    pub fn get(&self, id: &[u8]) -> Option<&FirewallRule> {
+        let at = *self.by_id.get(id)?;
+        self.slot(at)?.rule.as_ref()
+    }
+
+    fn slot(&self, at: u32) -> Option<&Slot> {
+        self.slots.get(usize::try_from(at).ok()?)
+    }
+
+    fn slot_mut(&mut self, at: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(usize::try_from(at).ok()?)
+    }
+
+    /// Appends `rule`, whose ID must not be there yet (the caller checked).
+    fn push(&mut self, rule: FirewallRule) {
+        let id = rule.id.clone();
+        if rule.direction == TrafficDirection::Egress {
+            self.egress += 1;
+        }
+        let slot = Slot {
+            rule: Some(rule),
+            prev: if self.by_id.is_empty() {
+                NONE
+            } else {
+                self.last
+            },
+            next: NONE,
+        };
+        let at = match self.free.pop() {
+            Some(at) => {
+                if let Some(s) = self.slot_mut(at) {
+                    *s = slot;
+                }
+                at
+            }
+            None => {
+                // at most `firewall_rules_per_interface` slots, far below u32::MAX
+                let at = u32::try_from(self.slots.len()).unwrap_or(NONE);
+                self.slots.push(slot);
+                at
+            }
+        };
+        if self.by_id.is_empty() {
+            self.first = at;
+        } else {
+            let last = self.last;
+            if let Some(s) = self.slot_mut(last) {
+                s.next = at;
+            }
+        }
+        self.last = at;
+        self.by_id.insert(id, at);
+    }
+
+    /// Removes the rule with this ID.
+    fn remove(&mut self, id: &[u8]) -> Option<FirewallRule> {
+        let at = self.by_id.remove(id)?;
+        let slot = self.slot_mut(at)?;
+        let (prev, next) = (slot.prev, slot.next);
+        let rule = slot.rule.take()?;
+        match self.slot_mut(prev) {
+            Some(p) => p.next = next,
+            None => self.first = next,
+        }
+        match self.slot_mut(next) {
+            Some(n) => n.prev = prev,
+            None => self.last = prev,
+        }
+        self.free.push(at);
+        if rule.direction == TrafficDirection::Egress {
+            self.egress -= 1;
+        }
+        Some(rule)
     }
 
     fn first_match(&self, dir: TrafficDirection, pkt: &FirewallPacket) -> Option<&FirewallRule> {
-        self.rules
-            .iter()
-            .find(|r| r.direction == dir && matches(r, pkt))
+        self.iter().find(|r| r.direction == dir && matches(r, pkt))
     }
 
     /// Verdict for traffic leaving the VM: the first matching egress rule; without
@@ -121,13 +246,7 @@ impl FirewallRules {
     pub fn egress_verdict(&self, pkt: &FirewallPacket) -> Verdict {
         match self.first_match(TrafficDirection::Egress, pkt) {
             Some(rule) => action(rule),
-            None if self
-                .rules
-                .iter()
-                .all(|r| r.direction != TrafficDirection::Egress) =>
-            {
-                Verdict::Accept
-            }
+            None if self.egress == 0 => Verdict::Accept,
             None => Verdict::Drop,
         }
     }
@@ -145,10 +264,10 @@ impl State {
     pub fn create_firewall_rule(
         &mut self,
         req: CreateFirewallRule,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<ObjectId, ServiceError> {
         let CreateFirewallRule { interface_id, rule } = req;
         let (port, vf) = self.sub_object_owner(&interface_id)?;
-        if vf.firewall.get(&rule.id).is_some() {
+        if vf.firewall.get(rule.id.as_bytes()).is_some() {
             return Err(ServiceError::AlreadyExists);
         }
         if rule.action == FirewallAction::Drop {
@@ -159,7 +278,7 @@ impl State {
         }
         let id = rule.id.clone();
         if let Some(vf) = self.vf_mut(port) {
-            vf.firewall.rules.push(rule);
+            vf.firewall.push(rule);
         }
         self.touch();
         Ok(id)
@@ -169,7 +288,7 @@ impl State {
     pub fn get_firewall_rule(&self, req: &FirewallRuleRef) -> Result<FirewallRule, ServiceError> {
         let (_, vf) = self.sub_object_owner(&req.interface_id)?;
         vf.firewall
-            .get(&req.rule_id)
+            .get(req.rule_id.as_bytes())
             .cloned()
             .ok_or(ServiceError::NotFound)
     }
@@ -177,14 +296,11 @@ impl State {
     /// `DeleteFirewallRule`: **205**, **201**.
     pub fn delete_firewall_rule(&mut self, req: &FirewallRuleRef) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
-        let i = vf
-            .firewall
-            .rules
-            .iter()
-            .position(|r| r.id == req.rule_id)
-            .ok_or(ServiceError::NotFound)?;
+        if vf.firewall.get(req.rule_id.as_bytes()).is_none() {
+            return Err(ServiceError::NotFound);
+        }
         if let Some(vf) = self.vf_mut(port) {
-            vf.firewall.rules.remove(i);
+            vf.firewall.remove(req.rule_id.as_bytes());
         }
         self.touch();
         Ok(())
@@ -193,10 +309,10 @@ impl State {
     /// `ListFirewallRules`: **205**; in insertion order.
     pub fn list_firewall_rules(
         &self,
-        interface_id: &str,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
     ) -> Result<Vec<FirewallRule>, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
-        Ok(vf.firewall.rules.clone())
+        Ok(vf.firewall.iter().cloned().collect())
     }
 }
 
@@ -238,6 +354,63 @@ mod tests {
         })
     }
 
+    fn rules(list: Vec<FirewallRule>) -> FirewallRules {
+        let mut fw = FirewallRules::default();
+        for r in list {
+            fw.push(r);
+        }
+        fw
+    }
+
+    fn ids(fw: &FirewallRules) -> Vec<String> {
+        fw.iter().map(|r| r.id.to_string()).collect()
+    }
+
+    #[test]
+    fn deletes_keep_insertion_order_and_reuse_slots() {
+        let any = || ProtocolFilter::Any;
+        let mut fw = rules(
+            ["a", "b", "c", "d"]
+                .into_iter()
+                .map(|id| rule(id, TrafficDirection::Ingress, "0.0.0.0/0", any()))
+                .collect(),
+        );
+        assert_eq!(fw.remove(b"b").unwrap().id, "b");
+        assert!(fw.remove(b"b").is_none());
+        assert_eq!(ids(&fw), ["a", "c", "d"]);
+        // the first and the last
+        fw.remove(b"a");
+        fw.remove(b"d");
+        assert_eq!(ids(&fw), ["c"]);
+        fw.push(rule("e", TrafficDirection::Egress, "0.0.0.0/0", any()));
+        fw.push(rule("f", TrafficDirection::Ingress, "0.0.0.0/0", any()));
+        assert_eq!(ids(&fw), ["c", "e", "f"]);
+        assert_eq!(fw.slots.len(), 4, "freed slots are reused");
+        assert_eq!(fw.get(b"e").unwrap().direction, TrafficDirection::Egress);
+        assert!(fw.get(b"a").is_none());
+        // emptied and refilled
+        for id in [&b"c"[..], b"e", b"f"] {
+            fw.remove(id);
+        }
+        assert!(fw.is_empty() && fw.iter().next().is_none());
+        fw.push(rule("g", TrafficDirection::Ingress, "0.0.0.0/0", any()));
+        assert_eq!(ids(&fw), ["g"]);
+    }
+
+    #[test]
+    fn egress_opens_again_when_its_last_rule_goes() {
+        let mut fw = rules(vec![rule(
+            "e",
+            TrafficDirection::Egress,
+            "0.0.0.0/0",
+            tcp_dst(80, Some(80)),
+        )]);
+        let p = pkt("1.2.3.4", UDP, 1, 53);
+        assert_eq!(fw.egress_verdict(&p), Verdict::Drop);
+        fw.remove(b"e");
+        assert_eq!(fw.egress_verdict(&p), Verdict::Accept);
+    }
+
     #[test]
     fn no_rules_egress_open_ingress_closed() {
         let fw = FirewallRules::default();
@@ -248,14 +421,12 @@ mod tests {
 
     #[test]
     fn an_egress_rule_closes_other_egress() {
-        let fw = FirewallRules {
-            rules: vec![rule(
-                "e",
-                TrafficDirection::Egress,
-                "0.0.0.0/0",
-                tcp_dst(80, Some(80)),
-            )],
-        };
+        let fw = rules(vec![rule(
+            "e",
+            TrafficDirection::Egress,
+            "0.0.0.0/0",
+            tcp_dst(80, Some(80)),
+        )]);
         assert_eq!(
             fw.egress_verdict(&pkt("1.2.3.4", TCP, 1, 80)),
             Verdict::Accept
@@ -277,31 +448,29 @@ mod tests {
 
     #[test]
     fn ingress_matching() {
-        let fw = FirewallRules {
-            rules: vec![
-                rule(
-                    "tcp",
-                    TrafficDirection::Ingress,
-                    "1.2.0.0/16",
-                    tcp_dst(8000, None),
-                ),
-                rule(
-                    "icmp",
-                    TrafficDirection::Ingress,
-                    "9.9.9.9/32",
-                    ProtocolFilter::Icmp(IcmpFilter {
-                        icmp_type: Some(8),
-                        icmp_code: None,
-                    }),
-                ),
-                rule(
-                    "v6",
-                    TrafficDirection::Ingress,
-                    "fd00::/8",
-                    ProtocolFilter::Any,
-                ),
-            ],
-        };
+        let fw = rules(vec![
+            rule(
+                "tcp",
+                TrafficDirection::Ingress,
+                "1.2.0.0/16",
+                tcp_dst(8000, None),
+            ),
+            rule(
+                "icmp",
+                TrafficDirection::Ingress,
+                "9.9.9.9/32",
+                ProtocolFilter::Icmp(IcmpFilter {
+                    icmp_type: Some(8),
+                    icmp_code: None,
+                }),
+            ),
+            rule(
+                "v6",
+                TrafficDirection::Ingress,
+                "fd00::/8",
+                ProtocolFilter::Any,
+            ),
+        ]);
         assert_eq!(
             fw.ingress_verdict(&pkt("1.2.3.4", TCP, 5, 8080)),
             Verdict::Accept
