@@ -182,4 +182,37 @@ mod tests {
         let packets = s.for_packets();
         assert_eq!(packets.version(), 0);
     }
+
+    /// On the real worker: a write that finds a reader inside is deferred (later jobs
+    /// queue behind it, in order) and applied once the reader leaves.
+    #[test]
+    fn the_worker_defers_a_write_until_the_reader_leaves() {
+        use crate::worker::{Dataplane, Worker};
+        let dp = Dataplane::new(State::new(StateConfig::new(
+            "fc00:1::1".parse().unwrap(),
+            Vec::new(),
+        )));
+        let shared = std::sync::Arc::clone(&dp.state);
+        let (worker, handle) = Worker::spawn(dp).unwrap();
+        let reader = shared.read();
+        let writer = {
+            let h = handle.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                rt.block_on(h.write(|s| {
+                    s.initialize().unwrap();
+                    s.version()
+                }))
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!writer.is_finished(), "the write passed a reader");
+        assert_eq!(reader.version(), 0);
+        drop(reader);
+        assert_eq!(writer.join().unwrap().unwrap(), 1);
+        assert_eq!(shared.read().version(), 1);
+        worker.stop().unwrap();
+    }
 }
