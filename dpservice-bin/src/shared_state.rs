@@ -195,18 +195,15 @@ mod tests {
         let shared = std::sync::Arc::clone(&dp.state);
         let (worker, handle) = Worker::spawn(dp).unwrap();
         let reader = shared.read();
-        let writer = {
-            let h = handle.clone();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .unwrap();
-                rt.block_on(h.write(|s| {
-                    s.initialize().unwrap();
-                    s.version()
-                }))
-            })
-        };
+        let writer = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(handle.write(|s| {
+                s.initialize().unwrap();
+                s.version()
+            }))
+        });
         std::thread::sleep(Duration::from_millis(50));
         assert!(!writer.is_finished(), "the write passed a reader");
         assert_eq!(reader.version(), 0);

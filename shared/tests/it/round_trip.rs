@@ -371,7 +371,7 @@ fn responses() {
     for rule in rules() {
         response::<proto::GetFirewallRuleResponse, _>(&rule);
     }
-    response::<proto::CreateFirewallRuleResponse, _>(&String::from("fw1"));
+    response::<proto::CreateFirewallRuleResponse, _>(&ObjectId::from("fw1"));
     response::<proto::CaptureStatusResponse, CaptureStatus>(&None);
     response::<proto::CaptureStatusResponse, CaptureStatus>(&Some(CaptureConfig {
         sink_node: u,
