@@ -168,11 +168,9 @@ impl State {
             .ok_or(ServiceError::NotFound)?;
         if let Some(lb) = self.lbs.by_addr.remove(&key) {
             self.underlays.release(&lb.underlay);
-            for target in &lb.targets {
-                self.purge_flows(FlowPurge::LbTarget { target: *target });
+            for target in lb.targets {
+                self.purge_flows(FlowPurge::LbTarget { target });
             }
-            // its Maglev table has 65,537 slots
-            self.retire(lb);
         }
         if self.vnis.release(key.0) {
             self.purge_vni(key.0);

@@ -1,10 +1,12 @@
 //! The control-plane state of the daemon: interfaces, routes, underlays, NAT, load
 //! balancers, firewall rules and capture configuration.
 //!
-//! Sans-I/O: no threads, no clocks, no devices. The worker thread owns the one [`State`]
-//! and is its only writer (ARCHITECTURE.md principles 2 and 3): the gRPC handlers send
-//! closures that call one method per RPC, and the packet path reads the tables between
-//! those calls through the accessors below, without locks.
+//! Sans-I/O: no threads, no clocks, no devices. The worker thread is the only writer of
+//! the one [`State`] (ARCHITECTURE.md principles 2 and 3): the gRPC handlers send
+//! closures that call one mutating method per RPC, and the packet path reads the tables
+//! between those calls through the accessors below. Get/List methods (`&self`) run on
+//! gRPC threads; `crate::shared_state` shares the state so that neither side waits for
+//! the other. What a change removes that is big to free goes to [`State::take_retired`].
 //!
 //! Every mutating method first checks everything that can fail, in the order upstream
 //! reports failures (grpc-api.md §8), and only then changes anything. A failed call

@@ -263,7 +263,10 @@ mod tests {
         assert_eq!(lookup_id(&[b'a'; 63], e.0).unwrap().len(), 63);
         // bytes are kept as they came, UTF-8 or not
         assert_eq!(lookup_id(b"a b\xff", e.0).unwrap().as_bytes(), b"a b\xff");
-        assert_eq!(new_id(b"a b\xff".to_vec(), e.0).unwrap().as_bytes(), b"a b\xff");
+        assert_eq!(
+            new_id(b"a b\xff".to_vec(), e.0).unwrap().as_bytes(),
+            b"a b\xff"
+        );
         assert_eq!(new_id(b"lb\x00".to_vec(), e.0), Err(e));
         assert_eq!(new_id(b"lb-1".to_vec(), e.0).unwrap(), "lb-1");
         assert_eq!(new_id(Vec::new(), e.0), Err(e));
