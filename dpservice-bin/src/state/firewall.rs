@@ -6,7 +6,6 @@
 //! either; the verdict is still computed here so that a later enforcing mode (and the
 //! telemetry) has one definition.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use dpservice::model::{
@@ -15,61 +14,7 @@ use dpservice::model::{
 };
 use dpservice::status::ServiceError;
 
-use super::State;
-
-/// The rules of one interface, in insertion order, indexed by ID: create (duplicate
-/// check), get and delete are O(1) on average, listing and evaluation walk the
-/// insertion order.
-///
-/// A slab of slots linked in insertion order: deleting unlinks one slot and keeps it
-/// for the next rule, so no call shifts or scans the others.
-#[derive(Debug, Clone, Default)]
-pub struct FirewallRules {
-    slots: Vec<Slot>,
-    /// Slots whose rule was deleted, for reuse.
-    free: Vec<u32>,
-    /// Oldest and newest rule (`NONE` when empty).
-    first: u32,
-    last: u32,
-    by_id: HashMap<ObjectId, u32>,
-    /// Egress rules among them: without any, egress traffic is accepted.
-    egress: usize,
-}
-
-#[derive(Debug, Clone)]
-struct Slot {
-    rule: Option<FirewallRule>,
-    prev: u32,
-    next: u32,
-}
-
-/// No slot (end of the list).
-const NONE: u32 = u32::MAX;
-
-/// Rules in insertion order.
-#[derive(Debug, Clone)]
-pub struct Rules<'a> {
-    slots: &'a [Slot],
-    at: u32,
-}
-
-impl<'a> Iterator for Rules<'a> {
-    type Item = &'a FirewallRule;
-
-    fn next(&mut self) -> Option<&'a FirewallRule> {
-        let slot = self.slots.get(usize::try_from(self.at).ok()?)?;
-        self.at = slot.next;
-        slot.rule.as_ref()
-    }
-}
-
-impl PartialEq for FirewallRules {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for FirewallRules {}
+use super::{FirewallRules, State};
 
 /// The verdict for a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,104 +84,6 @@ fn action(rule: &FirewallRule) -> Verdict {
 }
 
 impl FirewallRules {
-    /// Rules in insertion order.
-    pub fn iter(&self) -> Rules<'_> {
-        Rules {
-            slots: &self.slots,
-            at: if self.by_id.is_empty() {
-                NONE
-            } else {
-                self.first
-            },
-        }
-    }
-
-    /// Number of rules (telemetry reports it per interface).
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    /// Whether there is no rule.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
-    /// The rule with this ID.
-    pub fn get(&self, id: &[u8]) -> Option<&FirewallRule> {
-        let at = *self.by_id.get(id)?;
-        self.slot(at)?.rule.as_ref()
-    }
-
-    fn slot(&self, at: u32) -> Option<&Slot> {
-        self.slots.get(usize::try_from(at).ok()?)
-    }
-
-    fn slot_mut(&mut self, at: u32) -> Option<&mut Slot> {
-        self.slots.get_mut(usize::try_from(at).ok()?)
-    }
-
-    /// Appends `rule`, whose ID must not be there yet (the caller checked).
-    fn push(&mut self, rule: FirewallRule) {
-        let id = rule.id.clone();
-        if rule.direction == TrafficDirection::Egress {
-            self.egress += 1;
-        }
-        let slot = Slot {
-            rule: Some(rule),
-            prev: if self.by_id.is_empty() {
-                NONE
-            } else {
-                self.last
-            },
-            next: NONE,
-        };
-        let at = match self.free.pop() {
-            Some(at) => {
-                if let Some(s) = self.slot_mut(at) {
-                    *s = slot;
-                }
-                at
-            }
-            None => {
-                // at most `firewall_rules_per_interface` slots, far below u32::MAX
-                let at = u32::try_from(self.slots.len()).unwrap_or(NONE);
-                self.slots.push(slot);
-                at
-            }
-        };
-        if self.by_id.is_empty() {
-            self.first = at;
-        } else {
-            let last = self.last;
-            if let Some(s) = self.slot_mut(last) {
-                s.next = at;
-            }
-        }
-        self.last = at;
-        self.by_id.insert(id, at);
-    }
-
-    /// Removes the rule with this ID.
-    fn remove(&mut self, id: &[u8]) -> Option<FirewallRule> {
-        let at = self.by_id.remove(id)?;
-        let slot = self.slot_mut(at)?;
-        let (prev, next) = (slot.prev, slot.next);
-        let rule = slot.rule.take()?;
-        match self.slot_mut(prev) {
-            Some(p) => p.next = next,
-            None => self.first = next,
-        }
-        match self.slot_mut(next) {
-            Some(n) => n.prev = prev,
-            None => self.last = prev,
-        }
-        self.free.push(at);
-        if rule.direction == TrafficDirection::Egress {
-            self.egress -= 1;
-        }
-        Some(rule)
-    }
-
     fn first_match(&self, dir: TrafficDirection, pkt: &FirewallPacket) -> Option<&FirewallRule> {
         self.iter().find(|r| r.direction == dir && matches(r, pkt))
     }
@@ -246,7 +93,7 @@ impl FirewallRules {
     pub fn egress_verdict(&self, pkt: &FirewallPacket) -> Verdict {
         match self.first_match(TrafficDirection::Egress, pkt) {
             Some(rule) => action(rule),
-            None if self.egress == 0 => Verdict::Accept,
+            None if !self.has_egress_rules() => Verdict::Accept,
             None => Verdict::Drop,
         }
     }
@@ -360,41 +207,6 @@ mod tests {
             fw.push(r);
         }
         fw
-    }
-
-    fn ids(fw: &FirewallRules) -> Vec<String> {
-        fw.iter().map(|r| r.id.to_string()).collect()
-    }
-
-    #[test]
-    fn deletes_keep_insertion_order_and_reuse_slots() {
-        let any = || ProtocolFilter::Any;
-        let mut fw = rules(
-            ["a", "b", "c", "d"]
-                .into_iter()
-                .map(|id| rule(id, TrafficDirection::Ingress, "0.0.0.0/0", any()))
-                .collect(),
-        );
-        assert_eq!(fw.remove(b"b").unwrap().id, "b");
-        assert!(fw.remove(b"b").is_none());
-        assert_eq!(ids(&fw), ["a", "c", "d"]);
-        // the first and the last
-        fw.remove(b"a");
-        fw.remove(b"d");
-        assert_eq!(ids(&fw), ["c"]);
-        fw.push(rule("e", TrafficDirection::Egress, "0.0.0.0/0", any()));
-        fw.push(rule("f", TrafficDirection::Ingress, "0.0.0.0/0", any()));
-        assert_eq!(ids(&fw), ["c", "e", "f"]);
-        assert_eq!(fw.slots.len(), 4, "freed slots are reused");
-        assert_eq!(fw.get(b"e").unwrap().direction, TrafficDirection::Egress);
-        assert!(fw.get(b"a").is_none());
-        // emptied and refilled
-        for id in [&b"c"[..], b"e", b"f"] {
-            fw.remove(id);
-        }
-        assert!(fw.is_empty() && fw.iter().next().is_none());
-        fw.push(rule("g", TrafficDirection::Ingress, "0.0.0.0/0", any()));
-        assert_eq!(ids(&fw), ["g"]);
     }
 
     #[test]

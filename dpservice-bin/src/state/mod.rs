@@ -14,6 +14,7 @@
 
 mod capture;
 mod firewall;
+mod firewall_rules;
 mod interfaces;
 mod lb;
 pub mod maglev;
@@ -39,7 +40,8 @@ use dpservice::model::ObjectId;
 use dpservice::status::ServiceError;
 
 pub use capture::{ActiveCapture, Capture};
-pub use firewall::{FirewallPacket, FirewallRules, Verdict};
+pub use firewall::{FirewallPacket, Verdict};
+pub use firewall_rules::{FirewallRules, Rules};
 pub use interfaces::VfConfig;
 pub use lb::{Lb, LoadBalancers};
 pub use maglev::MaglevTable;
