@@ -6,8 +6,9 @@
 //! The worker runs them between packet bursts, in arrival order, and sends each result
 //! back (ARCHITECTURE.md principles 2 and 3). Reads ([`WorkerHandle::read`]) are no job:
 //! they run on a blocking thread against the [`SharedState`]. A write that finds a
-//! reader inside waits on the worker's side, which forwards packets meanwhile. When idle it sleeps in poll(2) on a wake eventfd (plus, once
-//! the packet path adds them, the port descriptors), so an idle daemon uses no CPU.
+//! reader inside waits on the worker's side, which forwards packets meanwhile. When
+//! idle it sleeps in poll(2) on a wake eventfd (plus, once the packet path adds them,
+//! the port descriptors), so an idle daemon uses no CPU.
 
 use std::any::Any;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -78,20 +79,7 @@ impl Dataplane {
             None => false,
         }
     }
-}
 
-/// Packet-path hook after a write: removes the conntrack flows that control-plane
-/// changes made stale (`State::take_flow_purges`). No flow table yet: the queue is only
-/// emptied.
-fn purge_stale_flows(packets: Option<&mut Datapath>, state: &mut State) {
-    let _ = state.take_flow_purges();
-    // VF ports follow their interfaces (CreateInterface / DeleteInterface)
-    if let Some(p) = packets {
-        p.sync_with_state(state);
-    }
-}
-
-impl Dataplane {
     /// Packet-path hook: descriptors the worker also sleeps on (port fds).
     fn sleep_fds(&self) -> Vec<BorrowedFd<'_>> {
         self.packets
@@ -105,6 +93,17 @@ impl Dataplane {
         self.packets
             .as_ref()
             .map(|p| p.next_deadline(Instant::now()))
+    }
+}
+
+/// Packet-path hook after a write: removes the conntrack flows that control-plane
+/// changes made stale (`State::take_flow_purges`). No flow table yet: the queue is only
+/// emptied.
+fn purge_stale_flows(packets: Option<&mut Datapath>, state: &mut State) {
+    let _ = state.take_flow_purges();
+    // VF ports follow their interfaces (CreateInterface / DeleteInterface)
+    if let Some(p) = packets {
+        p.sync_with_state(state);
     }
 }
 
