@@ -8,6 +8,7 @@
 //! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
 //! - [`ha`]: active/standby by lock file;
 //! - [`worker`]: the single thread that owns and mutates the dataplane;
+//! - [`shared_state`]: the state shared by the worker (writer) and gRPC readers;
 //! - [`grpc`]: the gRPC server (health, reflection, the dpservice API);
 //! - [`state`]: the control-plane state;
 //! - [`wire`]: zero-copy views of the protocols on the packet path;
@@ -29,6 +30,7 @@ pub mod panic_log;
 pub mod port;
 pub mod port_control;
 pub mod runtime_dir;
+pub mod shared_state;
 pub mod state;
 pub mod tables;
 pub mod telemetry;

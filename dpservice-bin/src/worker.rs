@@ -1,10 +1,14 @@
-//! The worker: the one thread that owns everything mutable ([`Dataplane`]).
+//! The worker: the one thread that owns everything mutable ([`Dataplane`]) and the
+//! only writer of the [`State`].
 //!
-//! The gRPC server (and the HA standby thread) never touch tables: they send closures
-//! through a bounded queue with [`WorkerHandle::exec`]. The worker runs them between
-//! packet bursts, in arrival order, and sends each result back (ARCHITECTURE.md
-//! principles 2 and 3). When idle it sleeps in poll(2) on a wake eventfd (plus, once
-//! the packet path adds them, the port descriptors), so an idle daemon uses no CPU.
+//! The gRPC server (and the HA standby thread) never change tables themselves: they send
+//! closures through a bounded queue with [`WorkerHandle::exec`] / [`WorkerHandle::write`].
+//! The worker runs them between packet bursts, in arrival order, and sends each result
+//! back (ARCHITECTURE.md principles 2 and 3). Reads ([`WorkerHandle::read`]) are no job:
+//! they run on a blocking thread against the [`SharedState`]. A write that finds a
+//! reader inside waits on the worker's side, which forwards packets meanwhile. When
+//! idle it sleeps in poll(2) on a wake eventfd (plus, once the packet path adds them,
+//! the port descriptors), so an idle daemon uses no CPU.
 //!
 //! A panic on the worker (in a job or on the packet path) ends the worker: nothing is
 //! caught half-way, because a dataplane whose owner died mid-change cannot be trusted.
@@ -16,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::graph::datapath::Datapath;
 use crate::panic_log::panic_text;
 use crate::port::link::LinksApplied;
+use crate::shared_state::SharedState;
 use crate::state::{PortId, State};
 use crate::tables::SharedTables;
 use crate::telemetry::SnapshotShare;
@@ -34,8 +39,8 @@ pub const QUEUE_DEPTH: usize = 64;
 /// Everything the worker owns and mutates.
 #[derive(Debug)]
 pub struct Dataplane {
-    /// Control-plane state (interfaces, routes, NAT, LB, ...).
-    pub state: State,
+    /// Control-plane state (interfaces, routes, NAT, LB, ...), shared with readers.
+    pub state: Arc<SharedState>,
     /// HA role: false while standing by (rx reads nothing), true once the active lock
     /// is held. Flipped on this thread by [`Dataplane::become_active`].
     pub active: bool,
@@ -96,7 +101,7 @@ impl Dataplane {
     /// A dataplane in standby, as every instance starts (dataplane.md §16.1).
     pub fn new(state: State) -> Dataplane {
         Dataplane {
-            state,
+            state: Arc::new(SharedState::new(state)),
             active: false,
             packets: None,
             test_panic: None,
@@ -132,23 +137,13 @@ impl Dataplane {
             share.publish_if_asked(self);
         }
         let moved = match self.packets.as_mut() {
-            Some(p) => p.run_bursts(&self.state, Instant::now()),
+            Some(p) => p.run_bursts(&self.state.for_packets(), Instant::now()),
             None => false,
         };
         if moved {
             TestPanic::reached(self.test_panic, TestPanic::OnPackets);
         }
         moved
-    }
-
-    /// Packet-path hook: removes the conntrack flows that control-plane changes made
-    /// stale (`State::take_flow_purges`). No flow table yet: the queue is only emptied.
-    fn purge_stale_flows(&mut self) {
-        let _ = self.state.take_flow_purges();
-        // VF ports follow their interfaces (CreateInterface / DeleteInterface)
-        if let Some(p) = self.packets.as_mut() {
-            p.sync_with_state(&self.state);
-        }
     }
 
     /// Brings one shared-memory configuration table up to date with the state (one per
@@ -159,12 +154,14 @@ impl Dataplane {
         };
         let graph = self.packets.as_ref().map(|p| &p.graph);
         let mac_of = |port: PortId| graph.and_then(|g| g.port(port)).map(|p| p.neigh_mac.0);
-        tables.publish_step(&self.state, &mac_of);
+        tables.publish_step(&self.state.for_packets(), &mac_of);
     }
 
     /// Whether work is left that must not wait for the next wake-up.
     fn publishing_behind(&self) -> bool {
-        self.tables.as_ref().is_some_and(|t| t.behind(&self.state))
+        self.tables
+            .as_ref()
+            .is_some_and(|t| t.behind(&self.state.for_packets()))
     }
 
     /// Packet-path hook: descriptors the worker also sleeps on (port fds).
@@ -183,7 +180,28 @@ impl Dataplane {
     }
 }
 
-type Job = Box<dyn FnOnce(&mut Dataplane) + Send>;
+/// Packet-path hook after a write: removes the conntrack flows that control-plane
+/// changes made stale (`State::take_flow_purges`). No flow table yet: the queue is only
+/// emptied.
+fn purge_stale_flows(packets: Option<&mut Datapath>, state: &mut State) {
+    let _ = state.take_flow_purges();
+    // VF ports follow their interfaces (CreateInterface / DeleteInterface)
+    if let Some(p) = packets {
+        p.sync_with_state(state);
+    }
+}
+
+/// Sends a job's result to its caller.
+type Answer = Box<dyn FnOnce() + Send>;
+
+/// Work for the worker thread.
+enum Job {
+    /// Needs the dataplane (HA role, ports), not the state.
+    Dataplane(Box<dyn FnOnce(&mut Dataplane) + Send>),
+    /// Changes the state: runs under its write lock; the answer goes out once what the
+    /// change means for the ports is applied too.
+    State(Box<dyn FnOnce(&mut State) -> Answer + Send>),
+}
 
 /// The worker has stopped (shutdown or panic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -218,17 +236,24 @@ impl Waker {
 pub struct WorkerHandle {
     tx: mpsc::Sender<Job>,
     waker: Arc<Waker>,
-    /// [`exec`](Self::exec) answers once the link changes a call caused are applied.
+    state: Arc<SharedState>,
+    /// Writes answer once the link changes they caused are applied.
     links: Option<LinksApplied>,
 }
 
 impl WorkerHandle {
-    /// This handle's [`exec`](Self::exec) also waits until the link changes its call
+    /// This handle's [`write`](Self::write) also waits until the link changes its call
     /// caused (a VF brought up by CreateInterface) are applied by `portctl`: the caller
     /// waits, never the worker.
     pub fn waiting_for_links(mut self, links: LinksApplied) -> WorkerHandle {
         self.links = Some(links);
         self
+    }
+
+    /// Wakes the worker for a loop turn without a job (the telemetry server asking
+    /// for a snapshot).
+    pub fn wake(&self) {
+        self.waker.wake();
     }
 
     /// Runs `f` on the worker thread between bursts; resolves with its result.
@@ -240,12 +265,28 @@ impl WorkerHandle {
         f: impl FnOnce(&mut Dataplane) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move |dp| {
-            let r = f(dp);
-            // what the call means for the ports happens before the answer
-            dp.purge_stale_flows();
-            let _ = reply.send(r);
-        });
+        let job = Job::Dataplane(Box::new(move |dp| {
+            let _ = reply.send(f(dp));
+        }));
+        self.tx.send(job).await.map_err(|_| WorkerGone)?;
+        self.waker.wake();
+        result.await.map_err(|_| WorkerGone)
+    }
+
+    /// Runs `f` on the worker with the state write-locked, in queue order with
+    /// [`exec`](Self::exec); resolves with its result once the change is visible to
+    /// every later [`read`](Self::read).
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> R + Send + 'static,
+    ) -> Result<R, WorkerGone> {
+        let (reply, result) = oneshot::channel();
+        let job = Job::State(Box::new(move |state| {
+            let r = f(state);
+            Box::new(move || {
+                let _ = reply.send(r);
+            })
+        }));
         self.tx.send(job).await.map_err(|_| WorkerGone)?;
         self.waker.wake();
         let r = result.await.map_err(|_| WorkerGone)?;
@@ -255,10 +296,45 @@ impl WorkerHandle {
         Ok(r)
     }
 
-    /// Wakes the worker for a loop turn without a job (the telemetry server asking
-    /// for a snapshot).
-    pub fn wake(&self) {
+    /// [`write`](Self::write) for plain threads (not from inside an async runtime).
+    pub fn write_blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> R + Send + 'static,
+    ) -> Result<R, WorkerGone> {
+        let (reply, result) = oneshot::channel();
+        let job = Job::State(Box::new(move |state| {
+            let r = f(state);
+            Box::new(move || {
+                let _ = reply.send(r);
+            })
+        }));
+        self.tx.blocking_send(job).map_err(|_| WorkerGone)?;
         self.waker.wake();
+        result.blocking_recv().map_err(|_| WorkerGone)
+    }
+
+    /// Runs `read` on a blocking thread with the state read-locked (no job on the
+    /// worker), then `then` with its result after the lock is released (building a
+    /// response there keeps the lock short). Sees every write that resolved before.
+    pub async fn read<R, T>(
+        &self,
+        read: impl FnOnce(&State) -> R + Send + 'static,
+        then: impl FnOnce(R) -> T + Send + 'static,
+    ) -> Result<T, WorkerGone>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        if self.tx.is_closed() {
+            return Err(WorkerGone);
+        }
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || {
+            let copied = read(&state.read());
+            then(copied)
+        })
+        .await
+        .map_err(|_| WorkerGone)
     }
 
     /// [`exec`](Self::exec) for plain threads (not from inside an async runtime).
@@ -267,11 +343,9 @@ impl WorkerHandle {
         f: impl FnOnce(&mut Dataplane) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move |dp| {
-            let r = f(dp);
-            dp.purge_stale_flows();
-            let _ = reply.send(r);
-        });
+        let job = Job::Dataplane(Box::new(move |dp| {
+            let _ = reply.send(f(dp));
+        }));
         self.tx.blocking_send(job).map_err(|_| WorkerGone)?;
         self.waker.wake();
         result.blocking_recv().map_err(|_| WorkerGone)
@@ -307,6 +381,7 @@ impl Worker {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let waker = Arc::new(Waker::new()?);
         let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::clone(&dp.state);
         let thread = std::thread::Builder::new().name("worker".into()).spawn({
             let waker = Arc::clone(&waker);
             let stop = Arc::clone(&stop);
@@ -335,6 +410,7 @@ impl Worker {
             WorkerHandle {
                 tx,
                 waker,
+                state,
                 links: None,
             },
         ))
@@ -351,6 +427,8 @@ impl Worker {
 
 /// Jobs run per round before packets get their turn again.
 const JOBS_PER_ROUND: usize = 32;
+/// How soon an idle worker retries a write that found a reader inside.
+const WRITE_RETRY: Duration = Duration::from_micros(50);
 
 fn worker_loop(
     mut dp: Dataplane,
@@ -358,17 +436,27 @@ fn worker_loop(
     waker: &Waker,
     stop: &AtomicBool,
 ) -> Dataplane {
+    // a write that found a reader in the state: first in line on the next turn
+    let mut deferred: Option<Job> = None;
     loop {
         let mut jobs = 0;
         while jobs < JOBS_PER_ROUND {
-            match rx.try_recv() {
-                Ok(job) => {
-                    jobs += 1;
-                    run_job(&mut dp, job);
+            let job = match deferred.take() {
+                Some(job) => job,
+                None => match rx.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    // every handle is gone: nobody can ask for anything any more
+                    Err(mpsc::error::TryRecvError::Disconnected) => return dp,
+                },
+            };
+            match run_job(&mut dp, job) {
+                Ok(()) => jobs += 1,
+                Err(job) => {
+                    // packets go on; later jobs keep waiting behind it (arrival order)
+                    deferred = Some(job);
+                    break;
                 }
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                // every handle is gone: nobody can ask for anything any more
-                Err(mpsc::error::TryRecvError::Disconnected) => return dp,
             }
         }
         if stop.load(Ordering::Acquire) {
@@ -379,23 +467,43 @@ fn worker_loop(
         if busy || jobs == JOBS_PER_ROUND || dp.publishing_behind() {
             continue;
         }
-        sleep(&dp, waker);
+        let cap = deferred.is_some().then_some(WRITE_RETRY);
+        sleep(&dp, waker, cap);
     }
 }
 
-/// Runs one job (which also applies its effects on the ports, see
-/// [`WorkerHandle::exec`]). A job that panics ends the worker (see the module
-/// documentation).
-fn run_job(dp: &mut Dataplane, job: Job) {
-    job(dp);
-    if dp.state.is_initialized() {
-        TestPanic::reached(dp.test_panic, TestPanic::AfterInitialize);
+/// Runs a job; a state job that finds a reader inside comes back to be retried. A job
+/// that panics ends the worker (see the module documentation).
+fn run_job(dp: &mut Dataplane, job: Job) -> Result<(), Job> {
+    match job {
+        Job::Dataplane(job) => job(dp),
+        Job::State(job) => {
+            let shared = Arc::clone(&dp.state);
+            let Some(mut state) = shared.try_write() else {
+                return Err(Job::State(job));
+            };
+            let answer = job(&mut state);
+            // what the call means for the ports happens before the answer
+            purge_stale_flows(dp.packets.as_mut(), &mut state);
+            let initialized = state.is_initialized();
+            shared.finish_write(state);
+            answer();
+            if initialized {
+                TestPanic::reached(dp.test_panic, TestPanic::AfterInitialize);
+            }
+        }
     }
+    Ok(())
 }
 
-/// Sleeps until the wake fd, a port fd or the next deadline fires.
-fn sleep(dp: &Dataplane, waker: &Waker) {
-    let timeout = dp.next_deadline().map(|at| {
+/// Sleeps until the wake fd, a port fd or the next deadline fires, at most `cap`.
+fn sleep(dp: &Dataplane, waker: &Waker, cap: Option<Duration>) {
+    let deadline = match (dp.next_deadline(), cap) {
+        (Some(at), Some(cap)) => Some(at.min(Instant::now() + cap)),
+        (at, None) => at,
+        (None, Some(cap)) => Some(Instant::now() + cap),
+    };
+    let timeout = deadline.map(|at| {
         let left = at.saturating_duration_since(Instant::now());
         Timespec {
             tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
@@ -494,7 +602,7 @@ mod tests {
         assert!(heard.try_recv().is_err());
         // the job itself completes (its caller has the answer); then the worker dies
         handle
-            .exec_blocking(|dp| dp.state.initialize().unwrap())
+            .write_blocking(|state| state.initialize().unwrap())
             .unwrap();
         let msg = heard.recv_timeout(Duration::from_secs(2)).unwrap();
         assert!(msg.contains(TestPanic::ENV), "{msg}");

@@ -1,5 +1,6 @@
-//! The gRPC side of the daemon. It never touches tables: every request is a closure
-//! sent to the worker (`crate::worker::WorkerHandle::exec`).
+//! The gRPC side of the daemon. It never changes tables itself: every change is a
+//! closure sent to the worker (`crate::worker::WorkerHandle::write`); Get/List calls
+//! read the shared state off the worker (`crate::worker::WorkerHandle::read`).
 //!
 //! - [`server`]: listener, keepalive, reflection, service registration;
 //! - [`health`]: `grpc.health.v1.Health` with upstream's exact behaviour;

@@ -3,11 +3,12 @@
 //! Every handler goes through the stages of §2 in order: the initialization gate
 //! (`ABORTED not initialized`, all but `Initialize`), conversion and validation of the
 //! request by the shared model (`INVALID_ARGUMENT` with upstream's message), execution
-//! of one [`State`] method on the worker thread, and the response: `status` always
-//! present, every other field at its default on failure.
+//! of one [`State`] method, and the response: `status` always present, every other field
+//! at its default on failure.
 //!
-//! The handlers never touch the tables themselves; they hand a closure to a
-//! [`StateExecutor`] (the worker), which runs calls one at a time in arrival order.
+//! The handlers never touch the tables themselves. Changes go to a [`StateExecutor`]
+//! (the worker), which runs them one at a time in arrival order; Get/List calls read
+//! the shared state off the worker and build their response after letting it go.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr};
@@ -16,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use dpservice::model::{
     CaptureConfig, ClientVersion, CreateFirewallRule, CreateInterface, CreateLbPrefix,
     CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, FirewallRuleRef, LbPrefixRef,
-    LoadBalancerTarget, NeighborNat, NeighborNatKey, PrefixRef, RequestContext, Route, RouteKey,
-    ServiceResponse, ServiceVersion, VniQuery,
+    LoadBalancerTarget, NeighborNat, NeighborNatKey, ObjectId, PrefixRef, RequestContext, Route,
+    RouteKey, ServiceResponse, ServiceVersion, VniQuery,
 };
 use dpservice::proto::dpd_kironcore_server::DpdKironcore;
 // the request/response messages; `Status` below is tonic's (the gRPC outcome)
@@ -32,26 +33,44 @@ use crate::worker::WorkerHandle;
 /// Message of the `ABORTED` error before `Initialize` (clients match on it).
 pub const NOT_INITIALIZED: &str = "not initialized";
 
-/// Runs closures on the thread that owns the [`State`], one at a time, in the order
-/// they were submitted. `None` when that thread is gone.
+/// Runs changes on the thread that owns the [`State`], one at a time, in the order
+/// they were submitted, and reads without that thread. `None` when it is gone.
 pub trait StateExecutor: Send + Sync + 'static {
     /// Runs `f` on the state's thread and resolves with its result.
     fn exec<R, F>(&self, f: F) -> impl Future<Output = Option<R>> + Send
     where
         R: Send + 'static,
         F: FnOnce(&mut State) -> R + Send + 'static;
+
+    /// Runs `read` with the state read-locked, off the async runtime and off the
+    /// state's thread, then `then` with its result once the lock is released. Sees every
+    /// change whose `exec` resolved before.
+    fn read<R, T, F, G>(&self, read: F, then: G) -> impl Future<Output = Option<T>> + Send
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&State) -> R + Send + 'static,
+        G: FnOnce(R) -> T + Send + 'static;
 }
 
-/// The worker runs the closures on its [`Dataplane`](crate::worker::Dataplane).
+/// The worker applies the changes; readers use its shared state.
 impl StateExecutor for WorkerHandle {
     async fn exec<R, F>(&self, f: F) -> Option<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut State) -> R + Send + 'static,
     {
-        WorkerHandle::exec(self, move |dp| f(&mut dp.state))
-            .await
-            .ok()
+        WorkerHandle::write(self, f).await.ok()
+    }
+
+    async fn read<R, T, F, G>(&self, read: F, then: G) -> Option<T>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&State) -> R + Send + 'static,
+        G: FnOnce(R) -> T + Send + 'static,
+    {
+        WorkerHandle::read(self, read, then).await.ok()
     }
 }
 
@@ -90,6 +109,21 @@ impl<E: StateExecutor> DpService<E> {
         }
     }
 
+    /// Stage 3 of §2 for a Get/List call: `f` reads the state, `then` builds the
+    /// response from its copy.
+    async fn read<R, T, F, G>(&self, f: F, then: G) -> Result<T, Status>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&State) -> R + Send + 'static,
+        G: FnOnce(R) -> T + Send + 'static,
+    {
+        self.executor
+            .read(f, then)
+            .await
+            .ok_or_else(|| Status::internal("the dataplane worker is not running"))
+    }
+
     /// Stage 3 of §2: runs `f` on the worker.
     async fn run<R, F>(&self, f: F) -> Result<R, Status>
     where
@@ -119,6 +153,24 @@ fn respond<T, R: ServiceResponse + From<T>>(result: Result<T, ServiceError>) -> 
 /// Gate, convert the request to `$model`, run `$body` with the state and the request on
 /// the worker, and answer with the value (`value`) or only the status (`status`).
 macro_rules! handle {
+    (
+        read $svc:ident, $request:ident as $model:ty,
+        |$state:ident, $req:ident| $kind:ident $body:expr
+    ) => {{
+        $svc.gate()?;
+        let $req: $model = $svc.ctx.parse($request.into_inner())?;
+        let response = $svc
+            .read(move |$state: &State| $body, |result| handle!(@$kind result))
+            .await?;
+        Ok(Response::new(response))
+    }};
+    (read $svc:ident, |$state:ident| $kind:ident $body:expr) => {{
+        $svc.gate()?;
+        let response = $svc
+            .read(move |$state: &State| $body, |result| handle!(@$kind result))
+            .await?;
+        Ok(Response::new(response))
+    }};
     (
         $svc:ident, $request:ident as $model:ty,
         |$state:ident, $req:ident| $kind:ident $body:expr
@@ -178,14 +230,14 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         _: Request<ListInterfacesRequest>,
     ) -> Reply<ListInterfacesResponse> {
-        handle!(self, |s| value Ok(s.list_interfaces()))
+        handle!(read self, |s| value Ok(s.list_interfaces()))
     }
 
     async fn get_interface(
         &self,
         request: Request<GetInterfaceRequest>,
     ) -> Reply<GetInterfaceResponse> {
-        handle!(self, request as String, |s, id| value s.get_interface(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.get_interface(&id))
     }
 
     async fn create_interface(
@@ -199,14 +251,14 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<DeleteInterfaceRequest>,
     ) -> Reply<DeleteInterfaceResponse> {
-        handle!(self, request as String, |s, id| status s.delete_interface(&id))
+        handle!(self, request as ObjectId, |s, id| status s.delete_interface(&id))
     }
 
     async fn list_prefixes(
         &self,
         request: Request<ListPrefixesRequest>,
     ) -> Reply<ListPrefixesResponse> {
-        handle!(self, request as String, |s, id| value s.list_prefixes(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.list_prefixes(&id))
     }
 
     async fn create_prefix(
@@ -227,7 +279,7 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<ListLoadBalancerPrefixesRequest>,
     ) -> Reply<ListLoadBalancerPrefixesResponse> {
-        handle!(self, request as String, |s, id| value s.list_lb_prefixes(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.list_lb_prefixes(&id))
     }
 
     async fn create_load_balancer_prefix(
@@ -249,11 +301,11 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
     }
 
     async fn get_vip(&self, request: Request<GetVipRequest>) -> Reply<GetVipResponse> {
-        handle!(self, request as String, |s, id| value s.get_vip(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.get_vip(&id))
     }
 
     async fn delete_vip(&self, request: Request<DeleteVipRequest>) -> Reply<DeleteVipResponse> {
-        handle!(self, request as String, |s, id| status s.delete_vip(&id))
+        handle!(self, request as ObjectId, |s, id| status s.delete_vip(&id))
     }
 
     async fn create_load_balancer(
@@ -267,21 +319,21 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<GetLoadBalancerRequest>,
     ) -> Reply<GetLoadBalancerResponse> {
-        handle!(self, request as String, |s, id| value s.get_load_balancer(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.get_load_balancer(&id))
     }
 
     async fn delete_load_balancer(
         &self,
         request: Request<DeleteLoadBalancerRequest>,
     ) -> Reply<DeleteLoadBalancerResponse> {
-        handle!(self, request as String, |s, id| status s.delete_load_balancer(&id))
+        handle!(self, request as ObjectId, |s, id| status s.delete_load_balancer(&id))
     }
 
     async fn list_load_balancers(
         &self,
         _: Request<ListLoadBalancersRequest>,
     ) -> Reply<ListLoadBalancersResponse> {
-        handle!(self, |s| value Ok(s.list_load_balancers()))
+        handle!(read self, |s| value Ok(s.list_load_balancers()))
     }
 
     async fn create_load_balancer_target(
@@ -295,7 +347,7 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<ListLoadBalancerTargetsRequest>,
     ) -> Reply<ListLoadBalancerTargetsResponse> {
-        handle!(self, request as Option<String>, |s, id| value s.list_lb_targets(id.as_deref()))
+        handle!(read self, request as Option<ObjectId>, |s, id| value s.list_lb_targets(id.as_ref().map(ObjectId::as_bytes)))
     }
 
     async fn delete_load_balancer_target(
@@ -310,18 +362,18 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
     }
 
     async fn get_nat(&self, request: Request<GetNatRequest>) -> Reply<GetNatResponse> {
-        handle!(self, request as String, |s, id| value s.get_nat(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.get_nat(&id))
     }
 
     async fn delete_nat(&self, request: Request<DeleteNatRequest>) -> Reply<DeleteNatResponse> {
-        handle!(self, request as String, |s, id| status s.delete_nat(&id))
+        handle!(self, request as ObjectId, |s, id| status s.delete_nat(&id))
     }
 
     async fn list_local_nats(
         &self,
         request: Request<ListLocalNatsRequest>,
     ) -> Reply<ListLocalNatsResponse> {
-        handle!(self, request as Option<IpAddr>, |s, filter| value s.list_local_nats(filter))
+        handle!(read self, request as Option<IpAddr>, |s, filter| value s.list_local_nats(filter))
     }
 
     async fn create_neighbor_nat(
@@ -342,11 +394,11 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<ListNeighborNatsRequest>,
     ) -> Reply<ListNeighborNatsResponse> {
-        handle!(self, request as Option<IpAddr>, |s, f| value s.list_neighbor_nats(f))
+        handle!(read self, request as Option<IpAddr>, |s, f| value s.list_neighbor_nats(f))
     }
 
     async fn list_routes(&self, request: Request<ListRoutesRequest>) -> Reply<ListRoutesResponse> {
-        handle!(self, request as Option<u32>, |s, vni| value s.list_routes(vni))
+        handle!(read self, request as Option<u32>, |s, vni| value s.list_routes(vni))
     }
 
     async fn create_route(
@@ -367,7 +419,7 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<CheckVniInUseRequest>,
     ) -> Reply<CheckVniInUseResponse> {
-        handle!(self, request as VniQuery, |s, query| value s.check_vni_in_use(query))
+        handle!(read self, request as VniQuery, |s, query| value s.check_vni_in_use(query))
     }
 
     async fn reset_vni(&self, request: Request<ResetVniRequest>) -> Reply<ResetVniResponse> {
@@ -378,7 +430,7 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<ListFirewallRulesRequest>,
     ) -> Reply<ListFirewallRulesResponse> {
-        handle!(self, request as String, |s, id| value s.list_firewall_rules(&id))
+        handle!(read self, request as ObjectId, |s, id| value s.list_firewall_rules(&id))
     }
 
     async fn create_firewall_rule(
@@ -392,7 +444,7 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         request: Request<GetFirewallRuleRequest>,
     ) -> Reply<GetFirewallRuleResponse> {
-        handle!(self, request as FirewallRuleRef, |s, req| value s.get_firewall_rule(&req))
+        handle!(read self, request as FirewallRuleRef, |s, req| value s.get_firewall_rule(&req))
     }
 
     async fn delete_firewall_rule(
@@ -417,6 +469,6 @@ impl<E: StateExecutor> DpdKironcore for DpService<E> {
         &self,
         _: Request<CaptureStatusRequest>,
     ) -> Reply<CaptureStatusResponse> {
-        handle!(self, |s| value Ok(s.capture_status()))
+        handle!(read self, |s| value Ok(s.capture_status()))
     }
 }

@@ -19,6 +19,11 @@ fn service() -> DpService<WorkerHandle> {
 }
 
 fn service_and_worker() -> (DpService<WorkerHandle>, Worker) {
+    let (svc, worker, _) = service_worker_handle();
+    (svc, worker)
+}
+
+fn service_worker_handle() -> (DpService<WorkerHandle>, Worker, WorkerHandle) {
     let ports = vec![
         PortInfo {
             id: 0,
@@ -42,7 +47,11 @@ fn service_and_worker() -> (DpService<WorkerHandle>, Worker) {
     let mut cfg = StateConfig::new(HOST.parse().unwrap(), ports);
     cfg.deterministic_underlays = true;
     let (worker, handle) = Worker::spawn(Dataplane::new(State::new(cfg))).unwrap();
-    (DpService::new(handle, HOST.parse().unwrap()), worker)
+    (
+        DpService::new(handle.clone(), HOST.parse().unwrap()),
+        worker,
+        handle,
+    )
 }
 
 async fn initialized() -> DpService<WorkerHandle> {
@@ -424,4 +433,62 @@ async fn a_missing_worker_is_internal() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
+}
+
+/// Get/List calls are no job on the worker: one is answered while the worker is held
+/// inside another job, and reads see every change that returned before them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_answered_while_the_worker_is_busy() {
+    let (svc, worker, handle) = service_worker_handle();
+    svc.initialize(Request::new(InitializeRequest {}))
+        .await
+        .unwrap();
+    svc.create_interface(Request::new(vm("vm1", "net_tap2")))
+        .await
+        .unwrap();
+
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (inside_tx, inside) = tokio::sync::oneshot::channel();
+    let busy = tokio::spawn(async move {
+        handle
+            .exec(move |_| {
+                let _ = inside_tx.send(());
+                let _ = held.recv_timeout(std::time::Duration::from_secs(10));
+            })
+            .await
+    });
+    inside.await.unwrap();
+    let listed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        svc.list_interfaces(Request::new(ListInterfacesRequest {})),
+    )
+    .await
+    .expect("the read waited for the busy worker")
+    .unwrap()
+    .into_inner();
+    assert_eq!(listed.interfaces.len(), 1);
+    assert!(
+        !busy.is_finished(),
+        "the worker was still held during the read"
+    );
+    release.send(()).unwrap();
+    busy.await.unwrap().unwrap();
+
+    // read-your-writes: a change that returned is what the next read sees
+    let deleted = svc
+        .delete_interface(Request::new(DeleteInterfaceRequest {
+            interface_id: b"vm1".to_vec(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deleted.status, ok_status());
+    let listed = svc
+        .list_interfaces(Request::new(ListInterfacesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.interfaces.is_empty());
+    drop(svc);
+    worker.stop().unwrap();
 }

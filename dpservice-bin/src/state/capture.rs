@@ -121,7 +121,9 @@ impl State {
             .filter_map(|&port| match self.port_info(port)?.kind {
                 PortKind::Pf0 => Some(CapturedInterface::Pf(0)),
                 PortKind::Pf1 => Some(CapturedInterface::Pf(1)),
-                PortKind::Vf => Some(CapturedInterface::Vf(self.vf(port)?.interface_id.clone())),
+                PortKind::Vf => Some(CapturedInterface::Vf(
+                    self.vf(port)?.interface_id.to_string(),
+                )),
             })
             .collect();
         Some(CaptureConfig {

@@ -9,18 +9,12 @@
 use std::net::IpAddr;
 
 use dpservice::model::{
-    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ProtocolFilter,
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ObjectId, ProtocolFilter,
     TrafficDirection,
 };
 use dpservice::status::ServiceError;
 
-use super::State;
-
-/// The rules of one interface, in insertion order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FirewallRules {
-    rules: Vec<FirewallRule>,
-}
+use super::{FirewallRules, State};
 
 /// The verdict for a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,30 +84,8 @@ fn action(rule: &FirewallRule) -> Verdict {
 }
 
 impl FirewallRules {
-    /// Rules in insertion order.
-    pub fn rules(&self) -> &[FirewallRule] {
-        &self.rules
-    }
-
-    /// Number of rules (telemetry reports it per interface).
-    pub fn len(&self) -> usize {
-        self.rules.len()
-    }
-
-    /// Whether there is no rule.
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
-    /// The rule with this ID.
-    pub fn get(&self, id: &str) -> Option<&FirewallRule> {
-        self.rules.iter().find(|r| r.id == id)
-    }
-
     fn first_match(&self, dir: TrafficDirection, pkt: &FirewallPacket) -> Option<&FirewallRule> {
-        self.rules
-            .iter()
-            .find(|r| r.direction == dir && matches(r, pkt))
+        self.iter().find(|r| r.direction == dir && matches(r, pkt))
     }
 
     /// Verdict for traffic leaving the VM: the first matching egress rule; without
@@ -121,13 +93,7 @@ impl FirewallRules {
     pub fn egress_verdict(&self, pkt: &FirewallPacket) -> Verdict {
         match self.first_match(TrafficDirection::Egress, pkt) {
             Some(rule) => action(rule),
-            None if self
-                .rules
-                .iter()
-                .all(|r| r.direction != TrafficDirection::Egress) =>
-            {
-                Verdict::Accept
-            }
+            None if !self.has_egress_rules() => Verdict::Accept,
             None => Verdict::Drop,
         }
     }
@@ -145,10 +111,10 @@ impl State {
     pub fn create_firewall_rule(
         &mut self,
         req: CreateFirewallRule,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<ObjectId, ServiceError> {
         let CreateFirewallRule { interface_id, rule } = req;
         let (port, vf) = self.sub_object_owner(&interface_id)?;
-        if vf.firewall.get(&rule.id).is_some() {
+        if vf.firewall.get(rule.id.as_bytes()).is_some() {
             return Err(ServiceError::AlreadyExists);
         }
         if rule.action == FirewallAction::Drop {
@@ -159,7 +125,7 @@ impl State {
         }
         let id = rule.id.clone();
         if let Some(vf) = self.vf_mut(port) {
-            vf.firewall.rules.push(rule);
+            vf.firewall.push(rule);
         }
         self.touch();
         Ok(id)
@@ -169,7 +135,7 @@ impl State {
     pub fn get_firewall_rule(&self, req: &FirewallRuleRef) -> Result<FirewallRule, ServiceError> {
         let (_, vf) = self.sub_object_owner(&req.interface_id)?;
         vf.firewall
-            .get(&req.rule_id)
+            .get(req.rule_id.as_bytes())
             .cloned()
             .ok_or(ServiceError::NotFound)
     }
@@ -177,14 +143,11 @@ impl State {
     /// `DeleteFirewallRule`: **205**, **201**.
     pub fn delete_firewall_rule(&mut self, req: &FirewallRuleRef) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(&req.interface_id)?;
-        let i = vf
-            .firewall
-            .rules
-            .iter()
-            .position(|r| r.id == req.rule_id)
-            .ok_or(ServiceError::NotFound)?;
+        if vf.firewall.get(req.rule_id.as_bytes()).is_none() {
+            return Err(ServiceError::NotFound);
+        }
         if let Some(vf) = self.vf_mut(port) {
-            vf.firewall.rules.remove(i);
+            vf.firewall.remove(req.rule_id.as_bytes());
         }
         self.touch();
         Ok(())
@@ -193,10 +156,10 @@ impl State {
     /// `ListFirewallRules`: **205**; in insertion order.
     pub fn list_firewall_rules(
         &self,
-        interface_id: &str,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
     ) -> Result<Vec<FirewallRule>, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
-        Ok(vf.firewall.rules.clone())
+        Ok(vf.firewall.iter().cloned().collect())
     }
 }
 
@@ -238,6 +201,28 @@ mod tests {
         })
     }
 
+    fn rules(list: Vec<FirewallRule>) -> FirewallRules {
+        let mut fw = FirewallRules::default();
+        for r in list {
+            fw.push(r);
+        }
+        fw
+    }
+
+    #[test]
+    fn egress_opens_again_when_its_last_rule_goes() {
+        let mut fw = rules(vec![rule(
+            "e",
+            TrafficDirection::Egress,
+            "0.0.0.0/0",
+            tcp_dst(80, Some(80)),
+        )]);
+        let p = pkt("1.2.3.4", UDP, 1, 53);
+        assert_eq!(fw.egress_verdict(&p), Verdict::Drop);
+        fw.remove(b"e");
+        assert_eq!(fw.egress_verdict(&p), Verdict::Accept);
+    }
+
     #[test]
     fn no_rules_egress_open_ingress_closed() {
         let fw = FirewallRules::default();
@@ -248,14 +233,12 @@ mod tests {
 
     #[test]
     fn an_egress_rule_closes_other_egress() {
-        let fw = FirewallRules {
-            rules: vec![rule(
-                "e",
-                TrafficDirection::Egress,
-                "0.0.0.0/0",
-                tcp_dst(80, Some(80)),
-            )],
-        };
+        let fw = rules(vec![rule(
+            "e",
+            TrafficDirection::Egress,
+            "0.0.0.0/0",
+            tcp_dst(80, Some(80)),
+        )]);
         assert_eq!(
             fw.egress_verdict(&pkt("1.2.3.4", TCP, 1, 80)),
             Verdict::Accept
@@ -277,31 +260,29 @@ mod tests {
 
     #[test]
     fn ingress_matching() {
-        let fw = FirewallRules {
-            rules: vec![
-                rule(
-                    "tcp",
-                    TrafficDirection::Ingress,
-                    "1.2.0.0/16",
-                    tcp_dst(8000, None),
-                ),
-                rule(
-                    "icmp",
-                    TrafficDirection::Ingress,
-                    "9.9.9.9/32",
-                    ProtocolFilter::Icmp(IcmpFilter {
-                        icmp_type: Some(8),
-                        icmp_code: None,
-                    }),
-                ),
-                rule(
-                    "v6",
-                    TrafficDirection::Ingress,
-                    "fd00::/8",
-                    ProtocolFilter::Any,
-                ),
-            ],
-        };
+        let fw = rules(vec![
+            rule(
+                "tcp",
+                TrafficDirection::Ingress,
+                "1.2.0.0/16",
+                tcp_dst(8000, None),
+            ),
+            rule(
+                "icmp",
+                TrafficDirection::Ingress,
+                "9.9.9.9/32",
+                ProtocolFilter::Icmp(IcmpFilter {
+                    icmp_type: Some(8),
+                    icmp_code: None,
+                }),
+            ),
+            rule(
+                "v6",
+                TrafficDirection::Ingress,
+                "fd00::/8",
+                ProtocolFilter::Any,
+            ),
+        ]);
         assert_eq!(
             fw.ingress_verdict(&pkt("1.2.3.4", TCP, 5, 8080)),
             Verdict::Accept

@@ -3,7 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dpservice::model::{CreateInterface, CreatedInterface, Interface, IpPrefix, Metering, Pxe};
+use dpservice::model::{
+    CreateInterface, CreatedInterface, Interface, IpPrefix, Metering, ObjectId, Pxe,
+};
 use dpservice::status::ServiceError;
 
 use super::routes::interface_route;
@@ -17,7 +19,7 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VfConfig {
     /// Interface ID.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// VNI.
     pub vni: u32,
     /// Primary IPv4 (`None`: IPv4 disabled).
@@ -155,7 +157,10 @@ impl State {
     /// `DeleteInterface`: **201** unknown ID. Removes the interface with everything
     /// hanging off it — VIP, NAT, alias and LB prefixes (our fix of §13 #8), firewall
     /// rules, routes, underlay, capture — and releases the VNI.
-    pub fn delete_interface(&mut self, interface_id: &str) -> Result<(), ServiceError> {
+    pub fn delete_interface(
+        &mut self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<(), ServiceError> {
         let port = self.port_of(interface_id).ok_or(ServiceError::NotFound)?;
         self.capture.forget_port(port);
         self.remove_vip(port);
@@ -168,7 +173,7 @@ impl State {
             self.vnis.remove(vf.vni, &prefix);
         }
         self.underlays.release(&vf.underlay);
-        self.iface_ids.remove(interface_id);
+        self.iface_ids.remove(interface_id.as_ref());
         self.purge_flows(FlowPurge::Interface {
             port,
             vni: vf.vni,
@@ -177,12 +182,17 @@ impl State {
         if self.vnis.release(vf.vni) {
             self.purge_vni(vf.vni);
         }
+        // its firewall rules can be many
+        self.retire(vf);
         self.touch();
         Ok(())
     }
 
     /// `GetInterface`: **201** unknown ID.
-    pub fn get_interface(&self, interface_id: &str) -> Result<Interface, ServiceError> {
+    pub fn get_interface(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Interface, ServiceError> {
         let port = self.port_of(interface_id).ok_or(ServiceError::NotFound)?;
         let vf = self.vf(port).ok_or(ServiceError::NotFound)?;
         Ok(vf.to_model(&self.device_of(port)))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
-use dpservice::model::{CreateLoadBalancer, LbPort, LoadBalancer, LoadBalancerTarget};
+use dpservice::model::{CreateLoadBalancer, LbPort, LoadBalancer, LoadBalancerTarget, ObjectId};
 use dpservice::status::ServiceError;
 
 use super::{FlowPurge, MaglevTable, PacketMap, State, Vnf, VnfKind};
@@ -12,7 +12,7 @@ use super::{FlowPurge, MaglevTable, PacketMap, State, Vnf, VnfKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lb {
     /// ID.
-    pub id: String,
+    pub id: ObjectId,
     /// VNI.
     pub vni: u32,
     /// The load-balanced address.
@@ -57,7 +57,7 @@ impl Lb {
 #[derive(Debug, Clone, Default)]
 pub struct LoadBalancers {
     by_addr: PacketMap<(u32, IpAddr), Lb>,
-    ids: HashMap<String, (u32, IpAddr)>,
+    ids: HashMap<ObjectId, (u32, IpAddr)>,
 }
 
 impl LoadBalancers {
@@ -67,7 +67,7 @@ impl LoadBalancers {
     }
 
     /// The load balancer with this ID.
-    pub fn get(&self, id: &str) -> Option<&Lb> {
+    pub fn get(&self, id: &[u8]) -> Option<&Lb> {
         self.by_addr.get(self.ids.get(id)?)
     }
 
@@ -88,7 +88,7 @@ impl LoadBalancers {
         all
     }
 
-    fn get_mut(&mut self, id: &str) -> Option<&mut Lb> {
+    fn get_mut(&mut self, id: &[u8]) -> Option<&mut Lb> {
         self.by_addr.get_mut(self.ids.get(id)?)
     }
 }
@@ -145,17 +145,27 @@ impl State {
     }
 
     /// `GetLoadBalancer`: **201** unknown ID.
-    pub fn get_load_balancer(&self, id: &str) -> Result<LoadBalancer, ServiceError> {
+    pub fn get_load_balancer(
+        &self,
+        id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<LoadBalancer, ServiceError> {
         self.lbs
-            .get(id)
+            .get(id.as_ref())
             .map(Lb::to_model)
             .ok_or(ServiceError::NotFound)
     }
 
     /// `DeleteLoadBalancer`: **201** unknown ID. Targets go with it; the last user of
     /// the VNI frees its tables.
-    pub fn delete_load_balancer(&mut self, id: &str) -> Result<(), ServiceError> {
-        let key = self.lbs.ids.remove(id).ok_or(ServiceError::NotFound)?;
+    pub fn delete_load_balancer(
+        &mut self,
+        id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<(), ServiceError> {
+        let key = self
+            .lbs
+            .ids
+            .remove(id.as_ref())
+            .ok_or(ServiceError::NotFound)?;
         if let Some(lb) = self.lbs.by_addr.remove(&key) {
             self.underlays.release(&lb.underlay);
             for target in lb.targets {
@@ -189,7 +199,7 @@ impl State {
         let limit = self.limits.targets_per_lb;
         let lb = self
             .lbs
-            .get_mut(&req.loadbalancer_id)
+            .get_mut(req.loadbalancer_id.as_bytes())
             .ok_or(ServiceError::NoLb)?;
         if target.is_unspecified() && lb.targets.len() < limit {
             return Err(ServiceError::AlreadyExists);
@@ -212,7 +222,7 @@ impl State {
         let target = ipv6_only(req.target)?;
         let lb = self
             .lbs
-            .get_mut(&req.loadbalancer_id)
+            .get_mut(req.loadbalancer_id.as_bytes())
             .ok_or(ServiceError::NoLb)?;
         let pos = lb
             .targets
@@ -227,7 +237,7 @@ impl State {
 
     /// `ListLoadBalancerTargets`: the targets of one LB (ascending), or without an ID
     /// (empty on the wire) those of every LB in creation order; **422** unknown LB.
-    pub fn list_lb_targets(&self, id: Option<&str>) -> Result<Vec<Ipv6Addr>, ServiceError> {
+    pub fn list_lb_targets(&self, id: Option<&[u8]>) -> Result<Vec<Ipv6Addr>, ServiceError> {
         let Some(id) = id.filter(|id| !id.is_empty()) else {
             return Ok(self
                 .lbs

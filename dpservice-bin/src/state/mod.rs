@@ -1,10 +1,12 @@
 //! The control-plane state of the daemon: interfaces, routes, underlays, NAT, load
 //! balancers, firewall rules and capture configuration.
 //!
-//! Sans-I/O: no threads, no clocks, no devices. The worker thread owns the one [`State`]
-//! and is its only writer (ARCHITECTURE.md principles 2 and 3): the gRPC handlers send
-//! closures that call one method per RPC, and the packet path reads the tables between
-//! those calls through the accessors below, without locks.
+//! Sans-I/O: no threads, no clocks, no devices. The worker thread is the only writer of
+//! the one [`State`] (ARCHITECTURE.md principles 2 and 3): the gRPC handlers send
+//! closures that call one mutating method per RPC, and the packet path reads the tables
+//! between those calls through the accessors below. Get/List methods (`&self`) run on
+//! gRPC threads; `crate::shared_state` shares the state so that neither side waits for
+//! the other. What a change removes that is big to free goes to [`State::take_retired`].
 //!
 //! Every mutating method first checks everything that can fail, in the order upstream
 //! reports failures (grpc-api.md §8), and only then changes anything. A failed call
@@ -12,6 +14,7 @@
 
 mod capture;
 mod firewall;
+mod firewall_rules;
 mod interfaces;
 mod lb;
 pub mod maglev;
@@ -33,10 +36,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use dpservice::model::ObjectId;
 use dpservice::status::ServiceError;
 
 pub use capture::{ActiveCapture, Capture};
-pub use firewall::{FirewallPacket, FirewallRules, Verdict};
+pub use firewall::{FirewallPacket, Verdict};
+pub use firewall_rules::{FirewallRules, Rules};
 pub use interfaces::VfConfig;
 pub use lb::{Lb, LoadBalancers};
 pub use maglev::MaglevTable;
@@ -202,6 +207,16 @@ pub enum FlowPurge {
     },
 }
 
+/// Something a change removed from the tables, to be dropped off the worker thread
+/// (freeing 262,144 routes or 65,536 firewall rules takes milliseconds).
+pub struct Retired(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl std::fmt::Debug for Retired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Retired")
+    }
+}
+
 /// The whole control-plane state. See the module documentation.
 #[derive(Debug)]
 pub struct State {
@@ -212,7 +227,7 @@ pub struct State {
     /// Interface configuration per port number (`None`: no interface on that port).
     vfs: Vec<Option<VfConfig>>,
     /// Interface ID → port.
-    iface_ids: HashMap<String, PortId>,
+    iface_ids: HashMap<ObjectId, PortId>,
     underlays: Underlays,
     vnis: Vnis,
     nat: NatTables,
@@ -224,6 +239,8 @@ pub struct State {
     version: u64,
     /// Flows to remove, for the worker.
     flow_purges: Vec<FlowPurge>,
+    /// Removed structures, for the worker to hand to a thread that drops them.
+    retired: Vec<Retired>,
 }
 
 impl State {
@@ -257,6 +274,7 @@ impl State {
             next_seq: 0,
             version: 0,
             flow_purges: Vec::new(),
+            retired: Vec::new(),
         }
     }
 
@@ -289,8 +307,8 @@ impl State {
     }
 
     /// The port an interface ID is bound to.
-    pub fn port_of(&self, interface_id: &str) -> Option<PortId> {
-        self.iface_ids.get(interface_id).copied()
+    pub fn port_of(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Option<PortId> {
+        self.iface_ids.get(interface_id.as_ref()).copied()
     }
 
     /// Whether `Initialize` has succeeded since the start.
@@ -341,6 +359,14 @@ impl State {
         std::mem::take(&mut self.flow_purges)
     }
 
+    /// What the calls since the last take removed; dropping it is the caller's job
+    /// (off the worker). Without a take it is dropped with the state.
+    pub fn take_retired(&mut self) -> Vec<Retired> {
+        let mut out = std::mem::take(&mut self.retired);
+        out.extend(self.vnis.take_retired().into_iter().map(retired));
+        out
+    }
+
     // ---- Initialize ----
 
     /// `Initialize`: empties every VNI's route tables and re-adds each interface's own
@@ -371,7 +397,10 @@ impl State {
 
     /// The port and interface of `interface_id`, or 205 (`NO_VM`), as every sub-object
     /// call reports an unknown interface.
-    fn sub_object_owner(&self, interface_id: &str) -> Result<(PortId, &VfConfig), ServiceError> {
+    fn sub_object_owner(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<(PortId, &VfConfig), ServiceError> {
         let port = self.port_of(interface_id).ok_or(ServiceError::NoVm)?;
         let vf = self.vf(port).ok_or(ServiceError::NoVm)?;
         Ok((port, vf))
@@ -394,4 +423,13 @@ impl State {
     fn purge_flows(&mut self, purge: FlowPurge) {
         self.flow_purges.push(purge);
     }
+
+    /// Drops `garbage` later, off the worker thread.
+    fn retire<T: Send + Sync + 'static>(&mut self, garbage: T) {
+        self.retired.push(retired(garbage));
+    }
+}
+
+fn retired<T: Send + Sync + 'static>(garbage: T) -> Retired {
+    Retired(Box::new(garbage))
 }

@@ -179,7 +179,7 @@ impl State {
     }
 
     /// `GetVip`: **205**, **341** no VIP.
-    pub fn get_vip(&self, interface_id: &str) -> Result<Vip, ServiceError> {
+    pub fn get_vip(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<Vip, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
         let vip = vf.vip.ok_or(ServiceError::SnatNoData)?;
         Ok(Vip {
@@ -189,7 +189,10 @@ impl State {
     }
 
     /// `DeleteVip`: **205**, **341** no VIP.
-    pub fn delete_vip(&mut self, interface_id: &str) -> Result<(), ServiceError> {
+    pub fn delete_vip(
+        &mut self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(interface_id)?;
         if vf.vip.is_none() {
             return Err(ServiceError::SnatNoData);
@@ -238,7 +241,7 @@ impl State {
     }
 
     /// `GetNat`: **205**, **341** no NAT.
-    pub fn get_nat(&self, interface_id: &str) -> Result<Nat, ServiceError> {
+    pub fn get_nat(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<Nat, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
         let nat = vf.nat.ok_or(ServiceError::SnatNoData)?;
         Ok(Nat {
@@ -250,7 +253,10 @@ impl State {
     }
 
     /// `DeleteNat`: **205**, **341** no NAT.
-    pub fn delete_nat(&mut self, interface_id: &str) -> Result<(), ServiceError> {
+    pub fn delete_nat(
+        &mut self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<(), ServiceError> {
         let (port, vf) = self.sub_object_owner(interface_id)?;
         if vf.nat.is_none() {
             return Err(ServiceError::SnatNoData);

@@ -115,7 +115,10 @@ impl State {
     }
 
     /// `ListPrefixes`: **205**; the interface's alias prefixes in creation order.
-    pub fn list_prefixes(&self, interface_id: &str) -> Result<Vec<PrefixEntry>, ServiceError> {
+    pub fn list_prefixes(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Vec<PrefixEntry>, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
         Ok(vf.alias_prefixes.iter().map(|r| r.to_model()).collect())
     }
@@ -162,7 +165,10 @@ impl State {
     }
 
     /// `ListLoadBalancerPrefixes`: **205**; in creation order.
-    pub fn list_lb_prefixes(&self, interface_id: &str) -> Result<Vec<PrefixEntry>, ServiceError> {
+    pub fn list_lb_prefixes(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Vec<PrefixEntry>, ServiceError> {
         let (_, vf) = self.sub_object_owner(interface_id)?;
         Ok(vf.lb_prefixes.iter().map(|r| r.to_model()).collect())
     }

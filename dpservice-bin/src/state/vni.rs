@@ -187,6 +187,8 @@ pub struct Vnis {
     map: PacketMap<u32, VniTables>,
     capacity: usize,
     routes_per_table: usize,
+    /// Tables taken out by release and clear, to be dropped off the worker.
+    retired: Vec<VniTables>,
 }
 
 impl Vnis {
@@ -196,6 +198,7 @@ impl Vnis {
             map: PacketMap::default(),
             capacity,
             routes_per_table,
+            retired: Vec::new(),
         }
     }
 
@@ -241,7 +244,9 @@ impl Vnis {
         };
         tables.users = tables.users.saturating_sub(1);
         if tables.users == 0 {
-            self.map.remove(&vni);
+            if let Some(gone) = self.map.remove(&vni) {
+                self.retire(gone);
+            }
             true
         } else {
             false
@@ -301,12 +306,31 @@ impl Vnis {
 
     /// Empties both tables of `vni` (or of every VNI); the VNIs stay in use.
     pub fn clear_routes(&mut self, vni: Option<u32>) {
+        let mut gone = Vec::new();
         for (&v, tables) in &mut self.map {
             if vni.is_none_or(|x| x == v) {
-                tables.v4 = RouteTable::default();
-                tables.v6 = RouteTable::default();
+                gone.push(VniTables {
+                    users: 0,
+                    v4: std::mem::take(&mut tables.v4),
+                    v6: std::mem::take(&mut tables.v6),
+                });
             }
         }
+        for tables in gone {
+            self.retire(tables);
+        }
+    }
+
+    /// Keeps big tables for [`Vnis::take_retired`]; small ones are dropped at once.
+    fn retire(&mut self, tables: VniTables) {
+        if tables.v4.len() + tables.v6.len() > 0 {
+            self.retired.push(tables);
+        }
+    }
+
+    /// Tables removed since the last take, for dropping elsewhere.
+    pub fn take_retired(&mut self) -> Vec<VniTables> {
+        std::mem::take(&mut self.retired)
     }
 }
 

@@ -79,7 +79,7 @@ impl TelemetrySnapshot {
     /// Takes the snapshot on the worker.
     pub fn take(dp: &Dataplane) -> TelemetrySnapshot {
         let mut snap = TelemetrySnapshot {
-            interfaces: interfaces(&dp.state),
+            interfaces: interfaces(&dp.state.for_packets()),
             ..TelemetrySnapshot::default()
         };
         if let Some(p) = &dp.packets {
@@ -126,7 +126,7 @@ fn interfaces(state: &State) -> Vec<InterfaceSnapshot> {
     state
         .interfaces()
         .map(|(_, vf)| InterfaceSnapshot {
-            id: vf.interface_id.clone(),
+            id: vf.interface_id.to_string(),
             firewall_rules: vf.firewall.len() as u64,
             // no NAT flows yet: no port is ever in use
             nat_used_ports: 0,

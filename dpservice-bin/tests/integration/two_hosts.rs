@@ -84,7 +84,7 @@ impl Host {
     /// `Initialize` and the VM's interface; returns its underlay address.
     fn create_vm_interface(&self) -> Ipv6Addr {
         let iface = CreateInterface {
-            id: self.vm.id.clone(),
+            id: self.vm.id.as_str().into(),
             vni: VNI,
             ipv4: Some(self.vm.ipv4),
             ipv6: Some(self.vm.ipv6),

@@ -7,8 +7,8 @@ use crate::model::{
     CaptureConfig, CaptureStatus, ClientVersion, CreateFirewallRule, CreateInterface,
     CreateLbPrefix, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip, CreatedInterface,
     FirewallRule, FirewallRuleRef, Interface, LbPrefixRef, LoadBalancer, LoadBalancerTarget, Nat,
-    NatEntry, NeighborNat, NeighborNatKey, PrefixEntry, PrefixRef, Route, RouteKey, ServiceVersion,
-    Vip, VniQuery,
+    NatEntry, NeighborNat, NeighborNatKey, ObjectId, PrefixEntry, PrefixRef, Route, RouteKey,
+    ServiceVersion, Vip, VniQuery,
 };
 use crate::proto;
 
@@ -45,8 +45,9 @@ macro_rules! call_unit {
     }};
 }
 
-fn bytes(id: &str) -> Vec<u8> {
-    id.as_bytes().to_vec()
+/// An ID argument: text or an [`ObjectId`] (IDs are bytes on the wire).
+fn bytes(id: &(impl AsRef<[u8]> + ?Sized)) -> Vec<u8> {
+    id.as_ref().to_vec()
 }
 
 impl Client {
@@ -71,7 +72,10 @@ impl Client {
     }
 
     /// One interface.
-    pub async fn get_interface(&self, interface_id: &str) -> Result<Interface> {
+    pub async fn get_interface(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Interface> {
         call_into!(self.get_interface(proto::GetInterfaceRequest {
             interface_id: bytes(interface_id),
         }))
@@ -83,14 +87,17 @@ impl Client {
     }
 
     /// Deletes an interface.
-    pub async fn delete_interface(&self, interface_id: &str) -> Result<()> {
+    pub async fn delete_interface(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<()> {
         call_unit!(self.delete_interface(proto::DeleteInterfaceRequest {
             interface_id: bytes(interface_id),
         }))
     }
 
     /// The alias prefixes of an interface.
-    pub async fn list_prefixes(&self, interface_id: &str) -> Result<Vec<PrefixEntry>> {
+    pub async fn list_prefixes(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Vec<PrefixEntry>> {
         call_into!(self.list_prefixes(proto::ListPrefixesRequest {
             interface_id: bytes(interface_id),
         }))
@@ -109,7 +116,7 @@ impl Client {
     /// The load-balancer target prefixes of an interface.
     pub async fn list_load_balancer_prefixes(
         &self,
-        interface_id: &str,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
     ) -> Result<Vec<PrefixEntry>> {
         call_into!(
             self.list_load_balancer_prefixes(proto::ListLoadBalancerPrefixesRequest {
@@ -138,14 +145,14 @@ impl Client {
     }
 
     /// An interface's VIP.
-    pub async fn get_vip(&self, interface_id: &str) -> Result<Vip> {
+    pub async fn get_vip(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<Vip> {
         call_into!(self.get_vip(proto::GetVipRequest {
             interface_id: bytes(interface_id),
         }))
     }
 
     /// Removes an interface's VIP.
-    pub async fn delete_vip(&self, interface_id: &str) -> Result<()> {
+    pub async fn delete_vip(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<()> {
         call_unit!(self.delete_vip(proto::DeleteVipRequest {
             interface_id: bytes(interface_id),
         }))
@@ -157,19 +164,25 @@ impl Client {
     }
 
     /// One load balancer (the answer carries no ID; it is filled from the argument).
-    pub async fn get_load_balancer(&self, loadbalancer_id: &str) -> Result<LoadBalancer> {
+    pub async fn get_load_balancer(
+        &self,
+        loadbalancer_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<LoadBalancer> {
         let response = call!(self.get_load_balancer(proto::GetLoadBalancerRequest {
             loadbalancer_id: bytes(loadbalancer_id),
         }));
         let lb = LoadBalancer::try_from(response)?;
         Ok(LoadBalancer {
-            id: loadbalancer_id.to_owned(),
+            id: ObjectId::from(loadbalancer_id.as_ref()),
             ..lb
         })
     }
 
     /// Deletes a load balancer.
-    pub async fn delete_load_balancer(&self, loadbalancer_id: &str) -> Result<()> {
+    pub async fn delete_load_balancer(
+        &self,
+        loadbalancer_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<()> {
         call_unit!(self.delete_load_balancer(proto::DeleteLoadBalancerRequest {
             loadbalancer_id: bytes(loadbalancer_id),
         }))
@@ -190,11 +203,11 @@ impl Client {
     /// The targets of one load balancer, or of all (`None`).
     pub async fn list_load_balancer_targets(
         &self,
-        loadbalancer_id: Option<&str>,
+        loadbalancer_id: Option<&(impl AsRef<[u8]> + ?Sized)>,
     ) -> Result<Vec<Ipv6Addr>> {
         call_into!(
             self.list_load_balancer_targets(proto::ListLoadBalancerTargetsRequest {
-                loadbalancer_id: bytes(loadbalancer_id.unwrap_or_default()),
+                loadbalancer_id: loadbalancer_id.map(bytes).unwrap_or_default(),
             })
         )
     }
@@ -212,14 +225,14 @@ impl Client {
     }
 
     /// An interface's NAT.
-    pub async fn get_nat(&self, interface_id: &str) -> Result<Nat> {
+    pub async fn get_nat(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<Nat> {
         call_into!(self.get_nat(proto::GetNatRequest {
             interface_id: bytes(interface_id),
         }))
     }
 
     /// Removes an interface's NAT.
-    pub async fn delete_nat(&self, interface_id: &str) -> Result<()> {
+    pub async fn delete_nat(&self, interface_id: &(impl AsRef<[u8]> + ?Sized)) -> Result<()> {
         call_unit!(self.delete_nat(proto::DeleteNatRequest {
             interface_id: bytes(interface_id),
         }))
@@ -277,14 +290,17 @@ impl Client {
     }
 
     /// The firewall rules of an interface.
-    pub async fn list_firewall_rules(&self, interface_id: &str) -> Result<Vec<FirewallRule>> {
+    pub async fn list_firewall_rules(
+        &self,
+        interface_id: &(impl AsRef<[u8]> + ?Sized),
+    ) -> Result<Vec<FirewallRule>> {
         call_into!(self.list_firewall_rules(proto::ListFirewallRulesRequest {
             interface_id: bytes(interface_id),
         }))
     }
 
     /// Adds a firewall rule; the rule ID the daemon echoes (upstream's is unreliable, §13).
-    pub async fn create_firewall_rule(&self, rule: &CreateFirewallRule) -> Result<String> {
+    pub async fn create_firewall_rule(&self, rule: &CreateFirewallRule) -> Result<ObjectId> {
         call_into!(self.create_firewall_rule(proto::CreateFirewallRuleRequest::from(rule)))
     }
 

@@ -1,6 +1,6 @@
 //! Firewall rules of an interface (§8.11, §10.5).
 
-use super::IpPrefix;
+use super::{IpPrefix, ObjectId};
 
 /// Direction a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,7 +81,7 @@ pub enum ProtocolFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirewallRule {
     /// Rule ID, unique per interface, 1..63 bytes.
-    pub id: String,
+    pub id: ObjectId,
     /// Direction.
     pub direction: TrafficDirection,
     /// Action.
@@ -100,7 +100,7 @@ pub struct FirewallRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateFirewallRule {
     /// The interface the rule belongs to.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// The rule.
     pub rule: FirewallRule,
 }
@@ -109,7 +109,7 @@ pub struct CreateFirewallRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirewallRuleRef {
     /// The interface the rule belongs to.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// The rule ID.
-    pub rule_id: String,
+    pub rule_id: ObjectId,
 }

@@ -1,5 +1,6 @@
 //! Interfaces: a VM port bound to a VNI with its addresses (grpc-api.md §8.2).
 
+use super::ObjectId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Traffic caps of an interface in Mbit/s; 0 means no cap (§10.6).
@@ -24,7 +25,7 @@ pub struct Pxe {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateInterface {
     /// New interface ID, `[A-Za-z0-9_-]{1,63}`.
-    pub id: String,
+    pub id: ObjectId,
     /// VNI (any value).
     pub vni: u32,
     /// Primary IPv4; `None` disables IPv4 (`0.0.0.0` on the wire).
@@ -56,7 +57,7 @@ pub struct CreatedInterface {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     /// Interface ID.
-    pub id: String,
+    pub id: ObjectId,
     /// VNI.
     pub vni: u32,
     /// Primary IPv4, `None` when disabled (`0.0.0.0` on the wire).

@@ -1,5 +1,6 @@
 //! Maglev load balancers and their targets (§8.6, §8.7).
 
+use super::ObjectId;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// Layer-4 protocols a load balancer port can use (only TCP and UDP are accepted).
@@ -34,7 +35,7 @@ pub struct LbPort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateLoadBalancer {
     /// LB ID, 1..63 bytes.
-    pub id: String,
+    pub id: ObjectId,
     /// VNI, ≤ 0xFFFFFF.
     pub vni: u32,
     /// The load-balanced address (IPv4 or IPv6).
@@ -49,7 +50,7 @@ pub struct CreateLoadBalancer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancer {
     /// LB ID (`GetLoadBalancer` carries none: the caller knows it).
-    pub id: String,
+    pub id: ObjectId,
     /// VNI.
     pub vni: u32,
     /// The load-balanced address.
@@ -64,7 +65,7 @@ pub struct LoadBalancer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancerTarget {
     /// LB ID.
-    pub loadbalancer_id: String,
+    pub loadbalancer_id: ObjectId,
     /// Backend underlay; IPv4 passes conversion and is refused with 204.
     pub target: IpAddr,
 }

@@ -20,6 +20,7 @@ mod capture;
 mod convert;
 mod error;
 mod firewall;
+mod id;
 mod interface;
 mod lb;
 mod nat;
@@ -36,6 +37,7 @@ pub use firewall::{
     CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, PortFilter,
     PortRange, ProtocolFilter, TrafficDirection,
 };
+pub use id::ObjectId;
 pub use interface::{CreateInterface, CreatedInterface, Interface, Metering, Pxe};
 pub use lb::{CreateLoadBalancer, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget};
 pub use nat::{CreateNat, Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey};

@@ -1,12 +1,13 @@
 //! NAT gateway: per-interface NAT port slices and neighbour ranges (§8.8).
 
+use super::ObjectId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// `CreateNat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateNat {
     /// Interface.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// Public NAT address; IPv6 passes conversion and is refused with 204.
     pub ip: IpAddr,
     /// First port of the slice.

@@ -5,6 +5,7 @@
 //! routing table to refuse ([`RequestPrefix`]); an LB prefix's length is checked against
 //! its family by the conversion ([`IpPrefix`], our hardening of §13 #7).
 
+use super::ObjectId;
 use std::net::Ipv6Addr;
 
 use super::{IpPrefix, RequestPrefix};
@@ -14,7 +15,7 @@ use super::{IpPrefix, RequestPrefix};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatePrefix<P = RequestPrefix> {
     /// Target interface.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// The prefix, address as given.
     pub prefix: P,
     /// Externally generated underlay (§10.10).
@@ -26,7 +27,7 @@ pub struct CreatePrefix<P = RequestPrefix> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixRef<P = RequestPrefix> {
     /// Owning interface.
-    pub interface_id: String,
+    pub interface_id: ObjectId,
     /// The prefix, address as created.
     pub prefix: P,
 }

@@ -64,7 +64,7 @@ async fn typed_results() {
     let routes = client.list_routes(None).await.unwrap();
     assert_eq!((routes[0].vni, routes[0].nexthop_vni), (0, 1));
     let lb = client.get_load_balancer("lb-7").await.unwrap();
-    assert_eq!((lb.id.as_str(), lb.vni), ("lb-7", 9));
+    assert_eq!((lb.id.as_str(), lb.vni), (Some("lb-7"), 9));
     assert_eq!(client.capture_status().await.unwrap(), None);
 
     let create = CreateInterface {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use dpservice::model::{
-    ClientVersion, CreateInterface, CreatedInterface, Interface, LoadBalancer, Metering,
+    ClientVersion, CreateInterface, CreatedInterface, Interface, LoadBalancer, Metering, ObjectId,
     RequestContext, Route, ServiceResponse,
 };
 use dpservice::proto;
@@ -79,9 +79,9 @@ fake_service! {
         Ok(vec![interface("vm1"), interface("vm2")].into())
     }
     get_interface(GetInterfaceRequest) -> GetInterfaceResponse |s, r| {
-        let id: String = s.ctx.parse(r)?;
+        let id: ObjectId = s.ctx.parse(r)?;
         Ok(if id == "vm1" {
-            interface(&id).into()
+            interface("vm1").into()
         } else {
             proto::GetInterfaceResponse::failure(ServiceError::NotFound)
         })
@@ -92,7 +92,7 @@ fake_service! {
         Ok(CreatedInterface { underlay_route: underlay, vf_name: format!("tap-{}", create.id) }.into())
     }
     delete_interface(DeleteInterfaceRequest) -> DeleteInterfaceResponse |s, r| {
-        let id: String = s.ctx.parse(r)?;
+        let id: ObjectId = s.ctx.parse(r)?;
         let outcome = if id == "vm1" { Ok(()) } else { Err(ServiceError::NotFound) };
         Ok(proto::DeleteInterfaceResponse::from_result(outcome))
     }

@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dpservice::model::{
-    ClientVersion, CreateInterface, FromRequest, InvalidArgument, Metering, Pxe, RequestContext,
-    VniQuery, VniType,
+    ClientVersion, CreateInterface, FromRequest, InvalidArgument, Metering, ObjectId, Pxe,
+    RequestContext, VniQuery, VniType,
 };
 use dpservice::proto;
 
@@ -210,13 +210,13 @@ fn preferred_underlay_needs_the_host_prefix() {
 macro_rules! id_request_cases {
     ($($request:ident . $field:ident => $message:literal),+ $(,)?) => {$(
         let make = |id: &[u8]| proto::$request { $field: id.to_vec() };
-        assert_eq!(String::try_from(make(b"vm1")).unwrap(), "vm1");
-        // Any content goes (upstream only measures the length).
-        assert_eq!(String::try_from(make(b"a b/c")).unwrap(), "a b/c");
-        assert_eq!(String::try_from(make(b"id\xff")).unwrap(), "id\u{fffd}");
-        assert_eq!(String::try_from(make(&[b'x'; 63])).unwrap().len(), 63);
+        assert_eq!(ObjectId::try_from(make(b"vm1")).unwrap(), "vm1");
+        // Any content goes (upstream only measures the length), kept byte for byte.
+        assert_eq!(ObjectId::try_from(make(b"a b/c")).unwrap(), "a b/c");
+        assert_eq!(ObjectId::try_from(make(b"id\xff")).unwrap().as_bytes(), b"id\xff");
+        assert_eq!(ObjectId::try_from(make(&[b'x'; 63])).unwrap().len(), 63);
         for bad in [&b""[..], &[b'x'; 64], b"vm\x001"] {
-            assert_eq!(convert::<_, String>(make(bad)), $message, "{:?}", bad);
+            assert_eq!(convert::<_, ObjectId>(make(bad)), $message, "{:?}", bad);
         }
     )+};
 }
@@ -243,13 +243,13 @@ fn list_load_balancer_targets_accepts_empty_id() {
     let make = |id: &[u8]| proto::ListLoadBalancerTargetsRequest {
         loadbalancer_id: id.to_vec(),
     };
-    assert_eq!(Option::<String>::try_from(make(b"")), Ok(None));
+    assert_eq!(Option::<ObjectId>::try_from(make(b"")), Ok(None));
     assert_eq!(
-        Option::<String>::try_from(make(b"lb1")),
+        Option::<ObjectId>::try_from(make(b"lb1")),
         Ok(Some("lb1".into()))
     );
     assert_eq!(
-        convert::<_, Option<String>>(make(&[b'l'; 64])),
+        convert::<_, Option<ObjectId>>(make(&[b'l'; 64])),
         "Invalid loadbalancer_id"
     );
 }

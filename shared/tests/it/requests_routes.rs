@@ -77,7 +77,7 @@ macro_rules! prefix_tables {
         let m = <$delete_model>::try_from(delete()).unwrap();
         assert_eq!(
             (m.interface_id.as_str(), m.prefix.to_string()),
-            ("vm1", "10.1.0.0/24".into())
+            (Some("vm1"), "10.1.0.0/24".into())
         );
         (create, delete)
     }};

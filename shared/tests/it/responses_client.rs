@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 
 use dpservice::model::{
     CaptureStatus, CreatedInterface, FirewallRule, Interface, LoadBalancer, Metering, Nat,
-    NatEntry, NatKind, PrefixEntry, ProtocolFilter, ResponseError, Route, Vip,
+    NatEntry, NatKind, ObjectId, PrefixEntry, ProtocolFilter, ResponseError, Route, Vip,
 };
 use dpservice::proto;
 use dpservice::proto::captured_interface::Spec;
@@ -354,7 +354,7 @@ fn client_firewall_fields() {
         status: success(),
         rule_id: padded,
     };
-    assert_eq!(String::try_from(r).unwrap(), "fw1");
+    assert_eq!(ObjectId::try_from(r).unwrap(), "fw1");
     // A missing filter reads as "any protocol".
     let mut r = rule();
     r.protocol_filter = None;

@@ -4,8 +4,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use dpservice::model::{
     CaptureConfig, CaptureStatus, CapturedInterface, CreatedInterface, FirewallAction,
-    FirewallRule, Interface, Metering, NatEntry, NatKind, ProtocolFilter, ServiceResponse,
-    TrafficDirection,
+    FirewallRule, Interface, Metering, NatEntry, NatKind, ObjectId, ProtocolFilter,
+    ServiceResponse, TrafficDirection,
 };
 use dpservice::proto;
 use dpservice::proto::captured_interface::Spec;
@@ -136,7 +136,7 @@ fn firewall_rule_always_has_its_parts() {
     assert_eq!(w.action, proto::FirewallAction::Accept as i32);
     let r = proto::ListFirewallRulesResponse::from(vec![rule]);
     assert!(r.rules[0].protocol_filter.is_some());
-    let r = proto::CreateFirewallRuleResponse::from(String::from("fw1"));
+    let r = proto::CreateFirewallRuleResponse::from(ObjectId::from("fw1"));
     assert_eq!((r.status, r.rule_id), (success(), b"fw1".to_vec()));
 }
 

@@ -10,8 +10,8 @@ use dpservice::model::{
     CreateInterface, CreateLbPrefix, CreateLoadBalancer, CreateNat, CreatePrefix, CreateVip,
     CreatedInterface, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, Interface,
     InvalidArgument, L4Protocol, LbPort, LbPrefixRef, LoadBalancer, LoadBalancerTarget, Metering,
-    Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey, PortFilter, PortRange, PrefixEntry,
-    PrefixRef, ProtocolFilter, Pxe, ResponseError, Route, RouteKey, ServiceVersion,
+    Nat, NatEntry, NatKind, NeighborNat, NeighborNatKey, ObjectId, PortFilter, PortRange,
+    PrefixEntry, PrefixRef, ProtocolFilter, Pxe, ResponseError, Route, RouteKey, ServiceVersion,
     TrafficDirection, Vip, VniQuery, VniType,
 };
 use dpservice::proto;
@@ -333,7 +333,7 @@ fn responses() {
     response::<proto::ListLoadBalancersResponse, _>(&vec![lb.clone()]);
     // GetLoadBalancer's answer has no ID field.
     response::<proto::GetLoadBalancerResponse, _>(&LoadBalancer {
-        id: String::new(),
+        id: ObjectId::default(),
         ..lb
     });
     response::<proto::ListLoadBalancerTargetsResponse, _>(&vec![u, v6("::1")]);
@@ -371,7 +371,7 @@ fn responses() {
     for rule in rules() {
         response::<proto::GetFirewallRuleResponse, _>(&rule);
     }
-    response::<proto::CreateFirewallRuleResponse, _>(&String::from("fw1"));
+    response::<proto::CreateFirewallRuleResponse, _>(&ObjectId::from("fw1"));
     response::<proto::CaptureStatusResponse, CaptureStatus>(&None);
     response::<proto::CaptureStatusResponse, CaptureStatus>(&Some(CaptureConfig {
         sink_node: u,

@@ -74,7 +74,7 @@ fn load_balancer_targets() {
     fails(&mut s, E::NoLb, |s| {
         s.delete_lb_target(&target("nope", "::"))
     });
-    assert_eq!(s.list_lb_targets(Some("nope")).unwrap_err(), E::NoLb);
+    assert_eq!(s.list_lb_targets(Some(b"nope")).unwrap_err(), E::NoLb);
     // the family is checked before the LB
     fails(&mut s, E::BadIpVer, |s| {
         s.create_lb_target(&target("nope", "1.2.3.4"))
@@ -97,10 +97,10 @@ fn load_balancer_targets() {
         s.create_lb_target(&target("lb1", "1234::4"))
     });
     s.create_lb_target(&target("lb2", "1235::1")).unwrap();
-    let listed = s.list_lb_targets(Some("lb1")).unwrap();
+    let listed = s.list_lb_targets(Some(b"lb1")).unwrap();
     assert_eq!(listed, [a6("1234::1"), a6("1234::2"), a6("1234::3")]);
-    assert_eq!(s.list_lb_targets(Some("")).unwrap().len(), 4);
-    let lb1 = s.load_balancers().get("lb1").unwrap();
+    assert_eq!(s.list_lb_targets(Some(b"")).unwrap().len(), 4);
+    let lb1 = s.load_balancers().get(b"lb1").unwrap();
     assert!(lb1.serves(6, 80));
     assert!(!lb1.serves(17, 80));
     let picked = *lb1.target_for(12345).unwrap();
@@ -111,14 +111,14 @@ fn load_balancer_targets() {
     });
     s.delete_lb_target(&target("lb1", "1234::2")).unwrap();
     assert_eq!(
-        s.list_lb_targets(Some("lb1")).unwrap(),
+        s.list_lb_targets(Some(b"lb1")).unwrap(),
         [a6("1234::1"), a6("1234::3")]
     );
-    let lb1 = s.load_balancers().get("lb1").unwrap();
+    let lb1 = s.load_balancers().get(b"lb1").unwrap();
     assert!((0..1000).all(|h| lb1.target_for(h) != Some(&a6("1234::2"))));
     s.delete_lb_target(&target("lb1", "1234::1")).unwrap();
     s.delete_lb_target(&target("lb1", "1234::3")).unwrap();
-    assert_eq!(s.load_balancers().get("lb1").unwrap().target_for(5), None);
+    assert_eq!(s.load_balancers().get(b"lb1").unwrap().target_for(5), None);
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn unspecified_target_is_never_stored() {
         s.delete_lb_target(&target("lb1", "::"))
     });
     assert_eq!(
-        s.list_lb_targets(Some("lb1")).unwrap(),
+        s.list_lb_targets(Some(b"lb1")).unwrap(),
         [a6("1234::1"), a6("1234::2")]
     );
     assert_eq!(s.list_lb_targets(None).unwrap().len(), 2);

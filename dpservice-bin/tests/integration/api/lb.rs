@@ -132,7 +132,13 @@ fn load_balancer_targets() {
             [a6("1234::1"), a6("1234::2")]
         );
         // no ID: every LB's
-        assert_eq!(c.list_load_balancer_targets(None).await.unwrap().len(), 3);
+        assert_eq!(
+            c.list_load_balancer_targets(None::<&str>)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
         fails!(c, c.delete_load_balancer_target(&target("lb1", "1234::9")), service NotFound);
         c.delete_load_balancer_target(&target("lb1", "1234::1"))
             .await

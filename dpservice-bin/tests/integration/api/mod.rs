@@ -20,6 +20,7 @@ use dpservice::model::{
 
 use crate::support::Daemon;
 
+mod byte_ids;
 mod capacities;
 mod firewall_capture;
 mod interfaces;

@@ -22,10 +22,11 @@ fn captured_interface(c: &proto::CapturedInterface) -> Result<CapturedInterface,
                 Some(Spec::VfName(name)) => &name[..],
                 _ => &[],
             };
-            Ok(CapturedInterface::Vf(fields::lookup_id(
-                name,
-                "Invalid interface_id",
-            )?))
+            // a device name, looked up as text
+            let name = fields::lookup_id(name, "Invalid interface_id")?;
+            Ok(CapturedInterface::Vf(
+                String::from_utf8_lossy(name.as_bytes()).into_owned(),
+            ))
         }
         Ok(proto::CaptureInterfaceType::SinglePf) => {
             let index = match c.spec {

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::{
-    format_ip, parse_ip_text, InvalidArgument, IpPrefix, RequestPrefix, ResponseError,
+    format_ip, parse_ip_text, InvalidArgument, IpPrefix, ObjectId, RequestPrefix, ResponseError,
 };
 use crate::proto;
 
@@ -13,24 +13,23 @@ use crate::proto;
 pub(crate) const TEXT_MAX: usize = 63;
 
 /// An ID that is only looked up (`interface_id` of sub-object calls, `loadbalancer_id`
-/// outside CreateLoadBalancer, `rule_id`, captured `vf_name`): 1..63 bytes without NUL,
-/// content unchecked. Bytes that are not UTF-8 are replaced; such an ID cannot name an
-/// existing object (those are created from UTF-8), so the lookup fails with the RPC's
-/// not-found status, as upstream's would.
-pub(crate) fn lookup_id(bytes: &[u8], err: &'static str) -> Result<String, InvalidArgument> {
+/// outside CreateLoadBalancer, `rule_id`): 1..63 bytes without NUL, content unchecked
+/// and kept byte for byte (IDs compare byte-exact, §4.5).
+pub(crate) fn lookup_id(bytes: &[u8], err: &'static str) -> Result<ObjectId, InvalidArgument> {
     if bytes.is_empty() || bytes.len() > TEXT_MAX || bytes.contains(&0) {
         return Err(InvalidArgument(err));
     }
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    Ok(ObjectId::from(bytes))
 }
 
 /// An ID that names a new object (`loadbalancer_id` of CreateLoadBalancer, a firewall
-/// rule's `id`): like [`lookup_id`], but it must be UTF-8 so that it reads back exactly.
-pub(crate) fn new_id(bytes: Vec<u8>, err: &'static str) -> Result<String, InvalidArgument> {
+/// rule's `id`): like [`lookup_id`]; bytes that are not UTF-8 are kept and read back
+/// exactly, as upstream does.
+pub(crate) fn new_id(bytes: Vec<u8>, err: &'static str) -> Result<ObjectId, InvalidArgument> {
     if bytes.is_empty() || bytes.len() > TEXT_MAX || bytes.contains(&0) {
         return Err(InvalidArgument(err));
     }
-    String::from_utf8(bytes).map_err(|_| InvalidArgument(err))
+    Ok(ObjectId::from(bytes))
 }
 
 /// Text copied into a fixed buffer upstream: 1..=`max` bytes, no NUL.
@@ -262,8 +261,13 @@ mod tests {
         assert_eq!(lookup_id(&[b'a'; 64], e.0), Err(e));
         assert_eq!(lookup_id(b"vm\x001", e.0), Err(e));
         assert_eq!(lookup_id(&[b'a'; 63], e.0).unwrap().len(), 63);
-        assert_eq!(lookup_id(b"a b\xff", e.0).unwrap(), "a b\u{fffd}");
-        assert_eq!(new_id(b"a b\xff".to_vec(), e.0), Err(e));
+        // bytes are kept as they came, UTF-8 or not
+        assert_eq!(lookup_id(b"a b\xff", e.0).unwrap().as_bytes(), b"a b\xff");
+        assert_eq!(
+            new_id(b"a b\xff".to_vec(), e.0).unwrap().as_bytes(),
+            b"a b\xff"
+        );
+        assert_eq!(new_id(b"lb\x00".to_vec(), e.0), Err(e));
         assert_eq!(new_id(b"lb-1".to_vec(), e.0).unwrap(), "lb-1");
         assert_eq!(new_id(Vec::new(), e.0), Err(e));
     }

@@ -5,7 +5,7 @@ use super::response::succeeded;
 use super::{try_from_request, FromRequest, RequestContext};
 use crate::model::{
     CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, IcmpFilter, InvalidArgument,
-    IpPrefix, PortFilter, PortRange, ProtocolFilter, TrafficDirection,
+    IpPrefix, ObjectId, PortFilter, PortRange, ProtocolFilter, TrafficDirection,
 };
 use crate::proto;
 use crate::proto::protocol_filter::Filter;
@@ -284,8 +284,8 @@ impl From<Vec<FirewallRule>> for proto::ListFirewallRulesResponse {
 }
 
 /// CreateFirewallRule echoes the rule ID (upstream's value is unreliable, §13).
-impl From<String> for proto::CreateFirewallRuleResponse {
-    fn from(rule_id: String) -> Self {
+impl From<ObjectId> for proto::CreateFirewallRuleResponse {
+    fn from(rule_id: ObjectId) -> Self {
         succeeded(|r: &mut Self| r.rule_id = rule_id.into_bytes())
     }
 }

@@ -2,8 +2,8 @@
 
 use super::fields::{self, PrefixPath};
 use crate::model::{
-    FirewallAction, FirewallRule, IcmpFilter, PortFilter, PortRange, ProtocolFilter, ResponseError,
-    TrafficDirection,
+    FirewallAction, FirewallRule, IcmpFilter, ObjectId, PortFilter, PortRange, ProtocolFilter,
+    ResponseError, TrafficDirection,
 };
 use crate::proto;
 use crate::proto::protocol_filter::Filter;
@@ -96,7 +96,7 @@ impl TryFrom<proto::FirewallRule> for FirewallRule {
             }
         };
         Ok(FirewallRule {
-            id: fields::resp_text(&r.id),
+            id: ObjectId::from(&r.id[..]),
             direction,
             action,
             priority: u16::try_from(r.priority).map_err(|_| {
@@ -132,7 +132,7 @@ impl TryFrom<proto::ListFirewallRulesResponse> for Vec<FirewallRule> {
 
 /// The echoed rule ID; upstream sends a NUL-padded buffer, so the text ends at the first
 /// NUL (§13).
-impl TryFrom<proto::CreateFirewallRuleResponse> for String {
+impl TryFrom<proto::CreateFirewallRuleResponse> for ObjectId {
     type Error = ResponseError;
 
     fn try_from(r: proto::CreateFirewallRuleResponse) -> Result<Self, ResponseError> {
@@ -141,6 +141,6 @@ impl TryFrom<proto::CreateFirewallRuleResponse> for String {
             .iter()
             .position(|&b| b == 0)
             .unwrap_or(r.rule_id.len());
-        Ok(fields::resp_text(&r.rule_id[..end]))
+        Ok(ObjectId::from(&r.rule_id[..end]))
     }
 }

@@ -2,12 +2,12 @@
 
 use super::fields::lookup_id;
 use super::{try_from_request, FromRequest, RequestContext};
-use crate::model::InvalidArgument;
+use crate::model::{InvalidArgument, ObjectId};
 use crate::proto;
 
 macro_rules! id_requests {
     ($($request:ident . $field:ident => $err:literal;)+) => {$(
-        impl FromRequest<proto::$request> for String {
+        impl FromRequest<proto::$request> for ObjectId {
             fn from_request(
                 r: proto::$request,
                 _: &RequestContext,
@@ -16,7 +16,7 @@ macro_rules! id_requests {
             }
         }
 
-        try_from_request!(proto::$request => String);
+        try_from_request!(proto::$request => ObjectId);
     )+};
 }
 
@@ -35,7 +35,7 @@ id_requests! {
 }
 
 /// ListLoadBalancerTargets: an empty ID lists the targets of every LB (`None`).
-impl FromRequest<proto::ListLoadBalancerTargetsRequest> for Option<String> {
+impl FromRequest<proto::ListLoadBalancerTargetsRequest> for Option<ObjectId> {
     fn from_request(
         r: proto::ListLoadBalancerTargetsRequest,
         _: &RequestContext,
@@ -47,4 +47,4 @@ impl FromRequest<proto::ListLoadBalancerTargetsRequest> for Option<String> {
     }
 }
 
-try_from_request!(proto::ListLoadBalancerTargetsRequest => Option<String>);
+try_from_request!(proto::ListLoadBalancerTargetsRequest => Option<ObjectId>);

@@ -6,7 +6,8 @@ use super::fields::{self, TEXT_MAX};
 use super::response::succeeded;
 use super::{try_from_request, FromRequest, RequestContext};
 use crate::model::{
-    CreateInterface, CreatedInterface, Interface, InvalidArgument, Metering, Pxe, ResponseError,
+    CreateInterface, CreatedInterface, Interface, InvalidArgument, Metering, ObjectId, Pxe,
+    ResponseError,
 };
 use crate::proto;
 
@@ -70,7 +71,7 @@ impl FromRequest<proto::CreateInterfaceRequest> for CreateInterface {
         let metering = r.metering_parameters.unwrap_or_default();
         Ok(CreateInterface {
             // Only ASCII characters passed the check above.
-            id: String::from_utf8_lossy(&r.interface_id).into_owned(),
+            id: ObjectId::from(r.interface_id),
             vni: r.vni,
             ipv4,
             ipv6,
@@ -171,7 +172,7 @@ impl TryFrom<proto::Interface> for Interface {
         let ipv6 = fields::resp_ipv6(&p.primary_ipv6, "Interface.primary_ipv6")?;
         let metering = p.metering_params.unwrap_or_default();
         Ok(Interface {
-            id: fields::resp_text(&p.id),
+            id: ObjectId::from(&p.id[..]),
             vni: p.vni,
             ipv4: fields::non_zero(ipv4),
             ipv6: fields::non_zero(ipv6),

@@ -7,7 +7,7 @@ use super::response::succeeded;
 use super::{try_from_request, FromRequest, RequestContext};
 use crate::model::{
     CreateLoadBalancer, InvalidArgument, L4Protocol, LbPort, LoadBalancer, LoadBalancerTarget,
-    ResponseError,
+    ObjectId, ResponseError,
 };
 use crate::proto;
 
@@ -190,7 +190,7 @@ impl TryFrom<proto::GetLoadBalancerResponse> for LoadBalancer {
 
     fn try_from(r: proto::GetLoadBalancerResponse) -> Result<Self, ResponseError> {
         Ok(LoadBalancer {
-            id: String::new(),
+            id: ObjectId::default(),
             vni: r.vni,
             ip: fields::resp_ip(
                 r.loadbalanced_ip.as_ref(),
@@ -214,7 +214,7 @@ impl TryFrom<proto::Loadbalancer> for LoadBalancer {
 
     fn try_from(r: proto::Loadbalancer) -> Result<Self, ResponseError> {
         Ok(LoadBalancer {
-            id: fields::resp_text(&r.id),
+            id: ObjectId::from(&r.id[..]),
             vni: r.vni,
             ip: fields::resp_ip(r.ip.as_ref(), "Loadbalancer.ip")?,
             ports: response_ports(
