@@ -203,6 +203,22 @@ enum Job {
     State(Box<dyn FnOnce(&mut State) -> Answer + Send>),
 }
 
+impl Job {
+    /// A state job running `f`, and where its result arrives.
+    fn write<R: Send + 'static>(
+        f: impl FnOnce(&mut State) -> R + Send + 'static,
+    ) -> (Job, oneshot::Receiver<R>) {
+        let (reply, result) = oneshot::channel();
+        let job = Job::State(Box::new(move |state| {
+            let r = f(state);
+            Box::new(move || {
+                let _ = reply.send(r);
+            })
+        }));
+        (job, result)
+    }
+}
+
 /// The worker has stopped (shutdown or panic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the dataplane worker is not running")]
@@ -280,13 +296,7 @@ impl WorkerHandle {
         &self,
         f: impl FnOnce(&mut State) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
-        let (reply, result) = oneshot::channel();
-        let job = Job::State(Box::new(move |state| {
-            let r = f(state);
-            Box::new(move || {
-                let _ = reply.send(r);
-            })
-        }));
+        let (job, result) = Job::write(f);
         self.tx.send(job).await.map_err(|_| WorkerGone)?;
         self.waker.wake();
         let r = result.await.map_err(|_| WorkerGone)?;
@@ -301,13 +311,7 @@ impl WorkerHandle {
         &self,
         f: impl FnOnce(&mut State) -> R + Send + 'static,
     ) -> Result<R, WorkerGone> {
-        let (reply, result) = oneshot::channel();
-        let job = Job::State(Box::new(move |state| {
-            let r = f(state);
-            Box::new(move || {
-                let _ = reply.send(r);
-            })
-        }));
+        let (job, result) = Job::write(f);
         self.tx.blocking_send(job).map_err(|_| WorkerGone)?;
         self.waker.wake();
         result.blocking_recv().map_err(|_| WorkerGone)

@@ -25,7 +25,7 @@ mod underlay;
 mod vni;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A map the packet path reads per packet. foldhash rather than std's SipHash: several
 /// times faster on these small fixed-size keys (SipHash was half the cost of a routed

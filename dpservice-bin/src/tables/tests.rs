@@ -11,7 +11,7 @@ use dpservice::shm::catalogue::{self, Catalogue, IdKey, Ipv4VniKey, VniKey, MAGL
 use dpservice::shm::region::Region;
 
 use super::*;
-use crate::state::{PortInfo, PortKind, State, StateConfig};
+use crate::state::State;
 
 /// A region of its own per test, removed when the tables are dropped.
 fn tables(test: &str) -> SharedTables {
@@ -21,31 +21,7 @@ fn tables(test: &str) -> SharedTables {
 }
 
 fn state() -> State {
-    let mut ports = vec![
-        PortInfo {
-            id: 0,
-            device: "net_tap0".into(),
-            kernel_name: "dtap0".into(),
-            kind: PortKind::Pf0,
-        },
-        PortInfo {
-            id: 1,
-            device: "net_tap1".into(),
-            kernel_name: "dtap1".into(),
-            kind: PortKind::Pf1,
-        },
-    ];
-    for i in 0..2u16 {
-        ports.push(PortInfo {
-            id: i + 2,
-            device: format!("net_tap{}", i + 2),
-            kernel_name: format!("dtapvf_{i}"),
-            kind: PortKind::Vf,
-        });
-    }
-    let mut cfg = StateConfig::new("fc00:1::1".parse().unwrap(), ports);
-    cfg.deterministic_underlays = true;
-    State::new(cfg)
+    State::new(crate::state::tests::config())
 }
 
 fn iface(id: &str, device: &str, v4: &str) -> CreateInterface {

@@ -31,7 +31,7 @@ pub(super) use super::*;
 
 pub(super) const HOST: &str = "fc00:1::1";
 
-pub(super) fn ports() -> Vec<PortInfo> {
+pub(crate) fn ports() -> Vec<PortInfo> {
     let mut ports = vec![
         PortInfo {
             id: 0,
@@ -57,7 +57,7 @@ pub(super) fn ports() -> Vec<PortInfo> {
     ports
 }
 
-pub(super) fn config() -> StateConfig {
+pub(crate) fn config() -> StateConfig {
     let mut cfg = StateConfig::new(HOST.parse().unwrap(), ports());
     cfg.deterministic_underlays = true;
     cfg
