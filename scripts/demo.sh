@@ -163,12 +163,34 @@ for _ in $(seq 1 100); do
 done
 run ip netns exec "$VM1" iperf3 -c 10.0.0.3 -t 3 -f m
 
+step "Telemetry: DPDK's v2 socket, without asking the packet worker"
+SOCK_A=/var/run/dpdk/demo$TAG-a/dpdk_telemetry.v2
+telemetry() {
+    if command -v dpdk-telemetry.py >/dev/null 2>&1; then
+        echo "$1" | dpdk-telemetry.py -f "demo$TAG-a" | grep -v '^Connecting' | head -c 1200
+    else
+        python3 - "$SOCK_A" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(1024)  # the greeting
+s.send(sys.argv[2].encode())
+print(s.recv(16384).decode()[:1200])
+PY
+    fi
+    echo
+}
+run telemetry /dp_service/table/saturation
+run telemetry /dp_service/graph/obj_count
+echo "state tables in shared memory: $(ls -l /dev/shm/dpservice_demo$TAG-a | awk '{print $1, $NF}')"
+
 step "Watching it"
 cat <<MSG
 Logs:       /tmp/dps-$TAG-demo$TAG-a.log, /tmp/dps-$TAG-demo$TAG-b.log
 The CLI:    ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A list interfaces
             ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A -o json list routes
 Health:     the daemons answer grpc.health.v1 on their gRPC ports (Kubernetes-style probes)
+Telemetry:  echo /dp_service/graph/call_count | dpdk-telemetry.py -f demo$TAG-a   (Debian: dpdk-dev)
 On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
 dpservice-dump, dpservice-inspect and dpservice-exporter attach with --file-prefix=demo$TAG-a
 once their issues land.
