@@ -41,7 +41,12 @@ pub struct Args {
     pub instance: InstanceArgs,
 
     /// The daemon's gRPC port on 127.0.0.1, probed before the first connection
-    #[arg(long, env = "DP_GRPC_PORT", default_value_t = 1337, value_name = "PORT")]
+    #[arg(
+        long,
+        env = "DP_GRPC_PORT",
+        default_value_t = 1337,
+        value_name = "PORT"
+    )]
     pub grpc_port: u16,
 
     /// Value of the `node` label (default: $NODE_NAME, else the host name)
@@ -233,7 +238,13 @@ mod tests {
         ] {
             assert_eq!(parse(form).unwrap().port, 9100, "{form:?}");
         }
-        let a = parse(&["-poll-interval=3", "-file-prefix", "hatest", "-grpc-port=1338"]).unwrap();
+        let a = parse(&[
+            "-poll-interval=3",
+            "-file-prefix",
+            "hatest",
+            "-grpc-port=1338",
+        ])
+        .unwrap();
         assert_eq!(a.poll_interval, 3);
         assert_eq!(a.instance.file_prefix.as_deref(), Some("hatest"));
         assert_eq!(a.grpc_port, 1338);

@@ -152,7 +152,11 @@ pub fn serve(settings: &Settings) -> Result<(), ExporterError> {
             .enable_all()
             .build()
             .and_then(|rt| rt.block_on(server::serve(listener, served)));
-        let _ = stopped_tx.send(result.err().unwrap_or_else(|| std::io::Error::other("ended")));
+        let _ = stopped_tx.send(
+            result
+                .err()
+                .unwrap_or_else(|| std::io::Error::other("ended")),
+        );
     });
 
     let mut healthy = true;
@@ -165,7 +169,9 @@ pub fn serve(settings: &Settings) -> Result<(), ExporterError> {
         match stopped.recv_timeout(pause) {
             Ok(e) => return Err(ExporterError::Serve(e)),
             Err(RecvTimeoutError::Disconnected) => {
-                return Err(ExporterError::Serve(std::io::Error::other("server thread ended")))
+                return Err(ExporterError::Serve(std::io::Error::other(
+                    "server thread ended",
+                )))
             }
             Err(RecvTimeoutError::Timeout) => {}
         }

@@ -84,7 +84,7 @@ impl Link {
         }
         self.client
             .as_mut()
-            .ok_or_else(|| LinkError::Connect(ClientError::Closed))
+            .ok_or(LinkError::Connect(ClientError::Closed))
     }
 
     fn note<T>(&mut self, result: Result<T, LinkError>) -> Result<T, LinkError> {

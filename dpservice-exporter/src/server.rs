@@ -47,9 +47,10 @@ async fn answer(
     Ok(match result {
         Ok(Ok(body)) => {
             let mut response = text(StatusCode::OK, body);
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(TEXT_FORMAT));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(TEXT_FORMAT),
+            );
             response
         }
         Ok(Err(why)) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),

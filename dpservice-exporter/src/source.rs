@@ -85,7 +85,10 @@ impl MetricsSource {
     /// Timer mode: polls now and keeps the result for the scrapes until the next poll;
     /// scrape mode: checks that the daemon still answers. Returns whether it did.
     pub fn refresh(&self) -> bool {
-        let mut collector = self.collector().lock().unwrap_or_else(PoisonError::into_inner);
+        let mut collector = self
+            .collector()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match self {
             MetricsSource::Polled { latest, .. } => {
                 let result = collector.collect();

@@ -28,7 +28,11 @@ pub struct Labels<'a> {
 }
 
 /// The `/metrics` text for `snapshot`.
-pub fn render(snapshot: &Snapshot, set: MetricSet, labels: &Labels<'_>) -> Result<String, RenderError> {
+pub fn render(
+    snapshot: &Snapshot,
+    set: MetricSet,
+    labels: &Labels<'_>,
+) -> Result<String, RenderError> {
     let mut families = families::Families::new();
     if set.upstream() {
         upstream::add(&mut families, snapshot, labels)?;

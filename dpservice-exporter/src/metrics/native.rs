@@ -11,17 +11,40 @@ use crate::poll::Snapshot;
 
 /// `/eal/heap_info` field → (family, help).
 const HEAP_FIELDS: &[(&str, &str, &str)] = &[
-    ("Heap_size", "dpservice_heap_size_bytes", "Size of the memory heap"),
-    ("Free_size", "dpservice_heap_free_bytes", "Free memory in the heap"),
-    ("Alloc_size", "dpservice_heap_allocated_bytes", "Allocated memory in the heap"),
+    (
+        "Heap_size",
+        "dpservice_heap_size_bytes",
+        "Size of the memory heap",
+    ),
+    (
+        "Free_size",
+        "dpservice_heap_free_bytes",
+        "Free memory in the heap",
+    ),
+    (
+        "Alloc_size",
+        "dpservice_heap_allocated_bytes",
+        "Allocated memory in the heap",
+    ),
     (
         "Greatest_free_size",
         "dpservice_heap_greatest_free_bytes",
         "Largest free block of the heap",
     ),
-    ("Alloc_count", "dpservice_heap_allocations", "Allocated blocks in the heap"),
-    ("Free_count", "dpservice_heap_free_blocks", "Free blocks in the heap"),
+    (
+        "Alloc_count",
+        "dpservice_heap_allocations",
+        "Allocated blocks in the heap",
+    ),
+    (
+        "Free_count",
+        "dpservice_heap_free_blocks",
+        "Free blocks in the heap",
+    ),
 ];
+
+/// (family, help, label name, values per label value).
+type PerKeyGauge<'a> = (&'a str, &'a str, &'a str, &'a [(String, f64)]);
 
 /// Adds the native families for `snap`.
 pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus::Result<()> {
@@ -32,7 +55,11 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
     )?;
     set(
         &info,
-        &[dpservice::version::VERSION, &snap.daemon_version, labels.hostname],
+        &[
+            dpservice::version::VERSION,
+            &snap.daemon_version,
+            labels.hostname,
+        ],
         1.0,
     );
 
@@ -46,17 +73,27 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
     }
 
     let ethdev = |kind, help| f.counter(kind, help, &["name", "stat"]);
-    let bytes = ethdev("dpservice_ethdev_bytes_total", "Bytes counted by a port, per statistic")?;
+    let bytes = ethdev(
+        "dpservice_ethdev_bytes_total",
+        "Bytes counted by a port, per statistic",
+    )?;
     let packets = ethdev(
         "dpservice_ethdev_packets_total",
         "Packets counted by a port, per statistic",
     )?;
-    let errors = ethdev("dpservice_ethdev_errors_total", "Errors counted by a port, per statistic")?;
+    let errors = ethdev(
+        "dpservice_ethdev_errors_total",
+        "Errors counted by a port, per statistic",
+    )?;
     let other = ethdev(
         "dpservice_ethdev_other_total",
         "Other extended statistics of a port",
     )?;
-    let link = f.gauge("dpservice_ethdev_link_up", "1 when the port's link is up", &["name"])?;
+    let link = f.gauge(
+        "dpservice_ethdev_link_up",
+        "1 when the port's link is up",
+        &["name"],
+    )?;
     for port in &snap.ports {
         if let Some(up) = port.link_up {
             set(&link, &[&port.name], if up { 1.0 } else { 0.0 });
@@ -72,7 +109,7 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
         }
     }
 
-    let gauges: [(&str, &str, &str, &[(String, f64)]); 3] = [
+    let gauges: [PerKeyGauge<'_>; 3] = [
         (
             "dpservice_nat_used_ports",
             "NAT ports in use by an interface",
@@ -125,7 +162,11 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
         "Most entries a state table can hold",
         &["table"],
     )?;
-    let entries = f.gauge("dpservice_table_entries", "Entries in a state table", &["table"])?;
+    let entries = f.gauge(
+        "dpservice_table_entries",
+        "Entries in a state table",
+        &["table"],
+    )?;
     for (table, cap, n) in &snap.tables {
         set(&capacity, &[table], *cap);
         set(&entries, &[table], *n);

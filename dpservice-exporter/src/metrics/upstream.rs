@@ -40,7 +40,11 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
     let packets = ethdev("dpdk_ethdev_packets_total", "DPDK total ethdev packets")?;
     let errors = ethdev("dpdk_ethdev_errors_total", "DPDK total ethdev errors")?;
     let misc = ethdev("dpdk_ethdev_misc", "Other DPDK ethdev statistics")?;
-    let link = f.gauge("dpdk_ethdev_link_status", "Link status of DPDK ethdev", &["name"])?;
+    let link = f.gauge(
+        "dpdk_ethdev_link_status",
+        "Link status of DPDK ethdev",
+        &["name"],
+    )?;
     for port in &snap.ports {
         if let Some(up) = port.link_up {
             set(&link, &[&port.name], if up { 1.0 } else { 0.0 });
