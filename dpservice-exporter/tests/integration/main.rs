@@ -6,6 +6,7 @@
 #[path = "../../../dpservice-bin/tests/support/mod.rs"]
 mod support;
 
+mod dashboard;
 mod exporter;
 mod lifecycle;
 mod native;

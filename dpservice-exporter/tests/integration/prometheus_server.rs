@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::dashboard::{all_selected, panels};
 use crate::exporter::{http_get, netns_path, try_http_get, upstream_setup, Exporter};
 use crate::support::{free_port, unique_id, Daemon};
 
@@ -118,4 +119,39 @@ fn prometheus_scrapes_the_exporter() {
         .parse()
         .unwrap();
     assert!((pct - 300.0 / 128.0).abs() < 1e-9, "{body}");
+
+    // every query of the dashboard is valid PromQL for this Prometheus, and those over
+    // upstream's families that need no traffic find series
+    for p in panels() {
+        for t in p["targets"].as_array().unwrap() {
+            let expr = all_selected(t["expr"].as_str().unwrap());
+            let (status, body) = http_get(
+                &ns,
+                prom.port,
+                &format!("/api/v1/query?query={}", encode(&expr)),
+            );
+            assert_eq!(status, 200, "{expr}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["status"], "success", "{expr}: {body}");
+            let direct = !expr.contains("rate(") && !expr.contains("virtsvc");
+            if direct {
+                assert!(
+                    !v["data"]["result"].as_array().unwrap().is_empty(),
+                    "{expr} has no series: {body}"
+                );
+            }
+        }
+    }
+}
+
+/// Percent-encoding of a query parameter value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
