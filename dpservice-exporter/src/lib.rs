@@ -33,8 +33,6 @@ use link::Link;
 use poll::Requests;
 use source::{Collector, MetricsSource};
 
-pub use args::Args as ExporterArgs;
-
 /// Pace of reconnection attempts while the daemon is gone.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
