@@ -181,9 +181,17 @@ pub fn try_http_get(
 
 /// Six ports like upstream's test setup (PF0, PF1, four VFs), vm1..vm3 created.
 pub fn upstream_setup(ns: Option<&NetNs>) -> Daemon {
+    upstream_setup_with(ns, &[])
+}
+
+/// [`upstream_setup`] with extra daemon options.
+pub fn upstream_setup_with(ns: Option<&NetNs>, extra: &[&str]) -> Daemon {
     let mut b = Daemon::builder().vfs(4);
     if let Some(ns) = ns {
         b = b.netns(ns);
+    }
+    for a in extra {
+        b = b.arg(*a);
     }
     let d = b.spawn();
     d.with_client(|c| async move {

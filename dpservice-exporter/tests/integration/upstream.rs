@@ -9,7 +9,7 @@ use std::time::Duration;
 use dpservice::model::{CreateFirewallRule, FirewallRule, ProtocolFilter, TrafficDirection};
 use dpservice::model::{FirewallAction, FirewallRuleRef};
 
-use crate::exporter::{series, upstream_setup, Exporter};
+use crate::exporter::{series, upstream_setup, upstream_setup_with, Exporter};
 
 /// The quoted values of a line, in order.
 fn quoted(line: &str) -> Vec<&str> {
@@ -226,4 +226,28 @@ fn golden_exposition_and_values_follow_the_daemon() {
         ]
     );
     assert_eq!(e.get("/").0, 404);
+}
+
+#[test]
+fn virtual_services_add_their_series() {
+    let d = upstream_setup_with(
+        None,
+        &[
+            "--udp-virtsvc=1.2.3.4,5353,2a10:afc0:e01f:f408::1,53",
+            "--tcp-virtsvc=5.6.7.8,4443,2a10:afc0:e01f:f408::1,443",
+        ],
+    );
+    let e = Exporter::start(&d, 9064, &[]);
+    let text = e.metrics();
+    let [nodes, _, _, tables] = upstream_walk(&text);
+    assert!(nodes.contains("virtsvc"), "{nodes:?}");
+    assert!(tables.contains("virtsvc_table_0") && tables.contains("virtsvc_table_1"));
+    assert_eq!(tables.len(), 13, "{tables:?}");
+    assert_eq!(
+        series(&text, "dps_virtsvc_used_ports_count"),
+        [
+            r#"dps_virtsvc_used_ports_count{address="TCP:5.6.7.8:4443"} 0"#,
+            r#"dps_virtsvc_used_ports_count{address="UDP:1.2.3.4:5353"} 0"#,
+        ]
+    );
 }
