@@ -1,5 +1,5 @@
 complete -c dpservice-exporter -l port -d 'HTTP port serving /metrics (1024-65535)' -r
-complete -c dpservice-exporter -l poll-interval -d 'Seconds between telemetry polls (with --metrics=upstream); also the pace of reconnection attempts' -r
+complete -c dpservice-exporter -l poll-interval -d 'Seconds between telemetry polls (--metrics=upstream) or between checks that the daemon still answers (otherwise)' -r
 complete -c dpservice-exporter -l file-prefix -d 'Daemon instance to attach to (default: $DP_FILE_PREFIX, else "rte")' -r
 complete -c dpservice-exporter -l grpc-port -d 'The daemon\'s gRPC port on 127.0.0.1, probed before the first connection' -r
 complete -c dpservice-exporter -l hostname -d 'Value of the `node` label (default: $NODE_NAME, else the host name)' -r

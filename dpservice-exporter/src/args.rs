@@ -31,8 +31,8 @@ pub struct Args {
     #[arg(long, default_value_t = 9064, value_name = "PORT")]
     pub port: u32,
 
-    /// Seconds between telemetry polls (with --metrics=upstream); also the pace of
-    /// reconnection attempts
+    /// Seconds between telemetry polls (--metrics=upstream) or between checks that the
+    /// daemon still answers (otherwise)
     #[arg(long, default_value_t = 20, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub poll_interval: u64,
