@@ -37,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 step "Building the suite (release)"
-(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli)
+(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli --bin dpservice-exporter)
 BIN="$ROOT/target/release"
 
 # Unique names, so that a second demo or a test run never collides with this one.
@@ -184,6 +184,23 @@ run telemetry /dp_service/table/saturation
 run telemetry /dp_service/graph/obj_count
 echo "state tables in shared memory: $(ls -l /dev/shm/dpservice_demo$TAG-a | awk '{print $1, $NF}')"
 
+step "Prometheus metrics: dpservice-exporter on host A (port 9064 inside the host)"
+ip netns exec "$HOST_A" "$BIN/dpservice-exporter" -file-prefix "demo$TAG-a" -grpc-port "$PORT_A" \
+    -port 9064 -hostname hostA 2>"/tmp/dps-$TAG-exporter.log" &
+PIDS+=($!)
+# a plain HTTP GET with bash alone (no curl needed)
+metrics_a() {
+    ip netns exec "$HOST_A" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9064 &&
+        printf "GET /metrics HTTP/1.0\r\nHost: hostA\r\n\r\n" >&3 && cat <&3' 2>/dev/null
+}
+for _ in $(seq 1 100); do
+    metrics_a | grep -q '^dps_' && break
+    sleep 0.1
+done
+printf '\033[2m$ curl -s http://127.0.0.1:9064/metrics | grep ... (inside host A)\033[0m\n'
+metrics_a | grep -E '^(dpdk_ethdev_link_status|dps_firewall_rules_count|dps_graph_call_count\{graph_node="ipip_encap"|dps_hash_table_saturation\{stat="entries",table="(interface|vni)_table")' \
+    || { echo "demo: the exporter did not answer; its log:" >&2; cat "/tmp/dps-$TAG-exporter.log" >&2; exit 1; }
+
 step "Watching it"
 cat <<MSG
 Logs:       /tmp/dps-$TAG-demo$TAG-a.log, /tmp/dps-$TAG-demo$TAG-b.log
@@ -192,8 +209,8 @@ The CLI:    ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A
 Health:     the daemons answer grpc.health.v1 on their gRPC ports (Kubernetes-style probes)
 Telemetry:  echo /dp_service/graph/call_count | dpdk-telemetry.py -f demo$TAG-a   (Debian: dpdk-dev)
 On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
-dpservice-dump, dpservice-inspect and dpservice-exporter attach with --file-prefix=demo$TAG-a
-once their issues land.
+Metrics:    ip netns exec $HOST_A curl -s http://127.0.0.1:9064/metrics   (dpservice-exporter)
+dpservice-dump and dpservice-inspect attach with --file-prefix=demo$TAG-a once their issues land.
 MSG
 
 if [ "$HOLD" -eq 1 ]; then

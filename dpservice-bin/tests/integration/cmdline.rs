@@ -4,10 +4,10 @@ use std::process::{Command, Output};
 
 use dpservice::version::VERSION;
 
-use crate::support::BIN;
+use crate::support::bin;
 
 fn run(args: &[&str], dp_conf: &str) -> Output {
-    Command::new(BIN)
+    Command::new(bin())
         .env_clear()
         .env("DP_CONF", dp_conf)
         .args(args)

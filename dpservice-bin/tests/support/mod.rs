@@ -42,8 +42,34 @@ use rustix::process::{kill_process, Pid, Signal};
 use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
 use tonic::transport::{Channel, Endpoint};
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_dpservice-bin");
+/// The daemon binary under test: this package's own when compiled into dpservice-bin's
+/// tests; from another package's tests (which include this module by `#[path]`), the one
+/// of the same build profile next to that package's binaries, built by a nested
+/// `cargo test --workspace --no-run` (the README's package selection, hence the same
+/// feature unification: under that command it finds everything fresh and builds nothing).
+pub fn bin() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(own) = option_env!("CARGO_BIN_EXE_dpservice-bin") {
+            return PathBuf::from(own);
+        }
+        // tests run from <target>/<profile>/deps/
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        build.args(["test", "--workspace", "--no-run", "--quiet"]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .stdout(Stdio::null())
+            .status()
+            .expect("run cargo test --no-run to build dpservice-bin");
+        assert!(status.success(), "building dpservice-bin failed");
+        dir.join("dpservice-bin")
+    })
+}
 
 /// How long a daemon may take to answer health SERVING.
 pub const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -336,10 +362,10 @@ impl<'a> Builder<'a> {
         let mut cmd = match &ns_name {
             Some(name) => {
                 let mut c = Command::new(ip_tool());
-                c.args(["netns", "exec", name, BIN]);
+                c.args(["netns", "exec", name]).arg(bin());
                 c
             }
-            None => Command::new(BIN),
+            None => Command::new(bin()),
         };
         cmd.env_clear().env("DP_CONF", "");
         for (k, v) in &self.env {
