@@ -46,6 +46,22 @@ impl Fixture {
         Ok(Fixture { instance, region })
     }
 
+    /// A region with only a conntrack table of `capacity` entries (benchmarks beyond
+    /// the standard capacity); the other tables are absent.
+    pub fn conntrack_only(capacity: u64) -> Result<Fixture, FixtureError> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "inspc{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let instance = Instance::new(&prefix)?;
+        let mut builder = RegionBuilder::new().hash_seed(7);
+        builder.table::<FlowKey, FlowEntry>("conntrack_table", capacity)?;
+        let region = builder.create(&instance.shm_path())?;
+        Ok(Fixture { instance, region })
+    }
+
     /// One or two entries in every table (the golden tests' state), flows last seen
     /// `age_s` seconds before `now_ns`.
     pub fn populate(&self, now_ns: u64, age_s: u64) -> Result<(), FixtureError> {

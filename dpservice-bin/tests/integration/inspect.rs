@@ -109,11 +109,14 @@ fn inspect_prints_the_daemons_tables_in_upstream_formats() {
     );
 }
 
-/// The inspect binary of this build (built next to the daemon by `cargo test
-/// --workspace`; built here when only this test binary was).
+/// The inspect binary of this build: built next to the daemon by `cargo test
+/// --workspace`; built here when absent or older than this test binary (a narrow
+/// `cargo test -p dpservice-bin` run does not build it).
 fn inspect_bin() -> PathBuf {
     let path = Path::new(BIN).with_file_name("dpservice-inspect");
-    if !path.exists() {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let this = std::env::current_exe().ok().and_then(|p| modified(&p));
+    if modified(&path).is_none() || modified(&path) < this {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
                 "build",

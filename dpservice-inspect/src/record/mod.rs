@@ -227,6 +227,10 @@ pub trait AnyTable: Send + Sync {
     fn kind(&self) -> Kind;
     /// Keys stored.
     fn len(&self) -> usize;
+    /// Whether no key is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Capacity.
     fn capacity(&self) -> usize;
     /// The pool's high-water mark (every entry's slot is below it).

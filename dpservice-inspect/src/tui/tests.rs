@@ -1,6 +1,6 @@
 //! Every screen rendered on a `TestBackend` over a region with known contents, driven by
 //! keys as a user would, and snapshot-tested.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
@@ -14,7 +14,7 @@ use crate::fixture::Fixture;
 use crate::values::monotonic_now_ns;
 
 const WIDTH: u16 = 150;
-const HEIGHT: u16 = 24;
+const HEIGHT: u16 = 30;
 
 struct Harness {
     fixture: Option<Fixture>,

@@ -124,7 +124,7 @@ fn browse(frame: &mut Frame, app: &App, area: Rect) {
     let Some(b) = &app.browser else { return };
     let (main, side) = if b.detail {
         let [m, s] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
         (m, Some(s))
     } else {
         (area, None)
@@ -209,11 +209,22 @@ fn browse(frame: &mut Frame, app: &App, area: Rect) {
                 .collect(),
             None => vec![Line::from("no entry selected")],
         };
+        let block = Block::default().borders(Borders::ALL).title(" detail ");
+        let inner = block.inner(side);
+        frame.render_widget(block, side);
+        // two columns, so the details of a flow fit beside each other
+        let half = lines.len().div_ceil(2);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(inner);
+        let (first, second) = lines.split_at(half.min(lines.len()));
         frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(Block::default().borders(Borders::ALL).title(" detail ")),
-            side,
+            Paragraph::new(first.to_vec()).wrap(Wrap { trim: false }),
+            left,
+        );
+        frame.render_widget(
+            Paragraph::new(second.to_vec()).wrap(Wrap { trim: false }),
+            right,
         );
     }
 }
