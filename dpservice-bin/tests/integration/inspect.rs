@@ -225,7 +225,8 @@ fn inspect_tui_in_tmux_browses_the_live_daemon() {
     let sorted = tmux.wait_for("IFACE_ID▼");
     let (at1, at2) = (sorted.find("vm1").unwrap(), sorted.find("vm2").unwrap());
     assert!(at2 < at1, "descending: vm2 first\n{sorted}");
-    tmux.keys(&["Enter"]);
+    // the selection stays on its entry when rows move: back to the first row (vm2)
+    tmux.keys(&["g", "Enter"]);
     let detail = tmux.wait_for("detail");
     assert!(detail.contains("ipv4: 10.0.0.2"), "{detail}");
     tmux.keys(&["Escape", "Escape", "?"]);

@@ -129,7 +129,8 @@ fn browse(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         (area, None)
     };
-    let mut widths: Vec<u16> = b.columns.iter().map(|c| c.len() as u16).collect();
+    // room for the sort marker after each title
+    let mut widths: Vec<u16> = b.columns.iter().map(|c| c.len() as u16 + 1).collect();
     let visible = if b.reads_all() {
         let end = (b.offset + page_rows(area.height + 2)).min(b.rows.len());
         &b.rows[b.offset.min(end)..end]
