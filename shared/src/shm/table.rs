@@ -726,6 +726,28 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_pages_from_a_pool_slot() -> TestResult {
+        let (path, region) = region("paging", 16, 16)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        for i in 0..10 {
+            w.insert(key(i), val(i))?;
+        }
+        w.remove(&key(3));
+        let ro = Region::open(&path.0)?;
+        let r = ro.reader::<Key, Val>("t")?;
+        assert_eq!(r.high_water(), 10);
+        let all: Vec<(Key, Val)> = r.iter().collect();
+        let mut page = r.iter_from(0);
+        let first: Vec<(Key, Val)> = page.by_ref().take(4).collect();
+        let rest: Vec<(Key, Val)> = r.iter_from(page.position()).collect();
+        assert_eq!(first.len(), 4);
+        assert_eq!([first, rest].concat(), all);
+        assert_eq!(r.iter_from(10).count(), 0);
+        assert_eq!(r.iter_from(usize::MAX).count(), 0);
+        Ok(())
+    }
+
+    #[test]
     fn readers_are_shareable_and_writers_movable() {
         fn reader<T: Clone + Send + Sync>() {}
         fn writer<T: Send>() {}
