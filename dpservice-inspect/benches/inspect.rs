@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use dpservice::shm::catalogue::{Catalogue, Conntrack, FlowEntry, FlowKey};
+use dpservice::shm::catalogue::{Catalogue, Conntrack, FlowEntry};
 use dpservice::shm::Region;
-use dpservice_inspect::fixture::Fixture;
+use dpservice_inspect::fixture::{bulk_flow_key, Fixture};
 use dpservice_inspect::record::Kind;
 use dpservice_inspect::tui::app::App;
 use dpservice_inspect::tui::{refresh, view, Sources};
@@ -88,17 +88,12 @@ fn writer_rate(fixture: &Fixture, ops: u64, with_reader: bool) -> Result<f64, Er
     });
     // let the reader start its first sweep
     thread::sleep(Duration::from_millis(20));
-    let mut key: FlowKey = bytemuck::Zeroable::zeroed();
     let mut entry: FlowEntry = bytemuck::Zeroable::zeroed();
-    key.proto = 6;
-    key.vni = 100;
     let started = Instant::now();
     for i in 0..ops {
         // refresh existing flows, as the worker does per packet
-        key.src = (i % 50_000) as u16;
-        key.l3_src[..4].copy_from_slice(&((i % 200_000) as u32 >> 16).to_le_bytes());
         entry.last_seen_ns = i;
-        writer.upsert(key, entry)?;
+        writer.upsert(bulk_flow_key((i % 850_000) as u32), entry)?;
     }
     let rate = ops as f64 / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);

@@ -226,19 +226,24 @@ impl Fixture {
         entry.ref_count = 2;
         entry.last_seen_ns = now_ns;
         for i in 0..count {
-            let src = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 | (i >> 16)));
-            let (key, _) = flow_keys(
-                src,
-                (i & 0xffff) as u16,
-                IpAddr::V4(v4(10, 200, 0, 1)),
-                443,
-                6,
-                100,
-            );
-            conntrack.insert(key, entry)?;
+            conntrack.insert(bulk_flow_key(i), entry)?;
         }
         Ok(())
     }
+}
+
+/// The key of flow `i` of [`Fixture::fill_conntrack`].
+pub fn bulk_flow_key(i: u32) -> FlowKey {
+    let src = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 | (i >> 16)));
+    flow_keys(
+        src,
+        (i & 0xffff) as u16,
+        IpAddr::V4(v4(10, 200, 0, 1)),
+        443,
+        6,
+        100,
+    )
+    .0
 }
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> Ipv4Addr {

@@ -301,7 +301,18 @@ impl Sink for JsonSink<'_> {
             Field::Num(n) => write!(self.line, "{n}"),
             Field::Text(t) => {
                 let _ = write!(self.scratch, "{t}");
-                write_string(self.line, &self.scratch);
+                if self
+                    .scratch
+                    .bytes()
+                    .any(|b| b < 0x20 || b == b'"' || b == b'\\')
+                {
+                    write_string(self.line, &self.scratch);
+                } else {
+                    // nothing to escape (addresses, names, numbers): copy it
+                    self.line.push('"');
+                    self.line.push_str(&self.scratch);
+                    self.line.push('"');
+                }
                 Ok(())
             }
             Field::Private(p) => write!(self.line, "\"{p} (private)\""),

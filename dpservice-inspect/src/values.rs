@@ -85,7 +85,7 @@ pub struct Flags(pub u8);
 
 impl fmt::Display for Flags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&format!("0x{:02x}", self.0))
+        pad_args(f, format_args!("0x{:02x}", self.0))
     }
 }
 
@@ -129,7 +129,20 @@ impl Age {
 impl fmt::Display for Age {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
-        f.pad(&format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60))
+        pad_args(
+            f,
+            format_args!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+        )
+    }
+}
+
+/// Writes `args` padded to the formatter's width; without a width (csv, json: the
+/// bulk of a dump) directly, without an intermediate string.
+fn pad_args(f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>) -> fmt::Result {
+    if f.width().is_none() {
+        f.write_fmt(args)
+    } else {
+        f.pad(&args.to_string())
     }
 }
 

@@ -232,6 +232,15 @@ fn inspect_tui_in_tmux_browses_the_live_daemon() {
     tmux.keys(&["Escape", "Escape", "?"]);
     tmux.wait_for("keys (any key closes)");
     tmux.keys(&["x"]);
+    // the dataplane screen: graph nodes, ports and drops from the telemetry socket
+    tmux.keys(&["d"]);
+    let dataplane = tmux.wait_for("net_tap0");
+    assert!(
+        dataplane.contains("graph nodes") && dataplane.contains("drops per reason"),
+        "{dataplane}"
+    );
+    tmux.keys(&["1"]);
+    tmux.wait_for("interface_table");
     // the daemon dies (SIGKILL leaves its region behind): a message, not a crash
     d.kill();
     d.wait_exit(Duration::from_secs(5)).unwrap();
