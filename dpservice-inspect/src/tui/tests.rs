@@ -203,3 +203,36 @@ fn a_million_rows_page_without_reading_them_all() {
     let b = app.browser.as_ref().unwrap();
     assert_eq!(b.rows.last().unwrap().slot, 849_999);
 }
+
+/// A region of another release: a clear message on the screen and in upstream mode.
+#[test]
+fn another_layout_version_is_refused_with_a_message() {
+    use std::os::unix::fs::FileExt;
+    let f = Fixture::new(-1).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(f.instance.shm_path())
+        .unwrap();
+    // the header's layout version (after the 8-byte magic)
+    file.write_all_at(&999u32.to_le_bytes(), 8).unwrap();
+    let mut app = App::new("old", None);
+    let mut sources = Sources::new(&f.instance);
+    refresh(&mut app, &mut sources);
+    let Connection::Unavailable(why) = &app.connection else {
+        panic!("a region of layout 999 was accepted");
+    };
+    assert!(why.contains("layout version 999"), "{why}");
+    let mut out = Vec::new();
+    let code = crate::run_with(
+        [
+            "dpservice-inspect".to_owned(),
+            format!("--file-prefix={}", f.instance.prefix()),
+            "-t".to_owned(),
+            "dnat".to_owned(),
+        ],
+        &mut out,
+        false,
+    );
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+    assert!(out.is_empty());
+}
