@@ -69,8 +69,6 @@ macro_rules! with_kind {
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use with_kind;
 
 /// A field as csv, json and the TUI see it.
 #[derive(Clone, Copy)]

@@ -55,7 +55,7 @@ pub struct Browser {
     pub selected: usize,
     /// Windowed mode: pool slot of the first row on screen.
     pub anchor_slot: usize,
-    /// Entries in the table, and its pool high-water mark.
+    /// Entries in the table.
     pub total: usize,
     /// The pool's high-water mark (windowed scroll position).
     pub high_water: usize,

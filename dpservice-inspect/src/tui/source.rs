@@ -34,8 +34,6 @@ pub struct TableFill {
     pub entries: u64,
     /// Capacity.
     pub capacity: u64,
-    /// Inserts refused because it was full.
-    pub insert_failures: u64,
 }
 
 /// The region of one instance, reopened whenever the file is replaced.
@@ -126,7 +124,6 @@ impl RegionSource {
                 kind: t.kind(),
                 entries: t.len() as u64,
                 capacity: t.capacity() as u64,
-                insert_failures: 0,
             })
             .collect()
     }
