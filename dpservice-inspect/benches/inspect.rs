@@ -90,16 +90,22 @@ fn writer_rate(fixture: &Fixture, ops: u64, with_reader: bool) -> Result<f64, Er
     thread::sleep(Duration::from_millis(20));
     let mut entry: FlowEntry = bytemuck::Zeroable::zeroed();
     let started = Instant::now();
+    let mut written = Ok(());
     for i in 0..ops {
         // refresh existing flows, as the worker does per packet
         entry.last_seen_ns = i;
-        writer.upsert(bulk_flow_key((i % 850_000) as u32), entry)?;
+        written = writer.upsert(bulk_flow_key((i % 850_000) as u32), entry);
+        if written.is_err() {
+            break;
+        }
     }
     let rate = ops as f64 / started.elapsed().as_secs_f64();
+    // stop the reader on every path, so the fixtures are dropped (and removed) after it
     stop.store(true, Ordering::Relaxed);
     if let Some(r) = reader {
         r.join().map_err(|_| "reader thread panicked")??;
     }
+    written?;
     Ok(rate)
 }
 
