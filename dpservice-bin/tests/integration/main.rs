@@ -11,6 +11,7 @@ mod cmdline;
 mod dpservice_api;
 mod grpc_server;
 mod ha;
+mod inspect;
 mod lifecycle;
 mod packets;
 mod shared_tables;

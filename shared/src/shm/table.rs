@@ -436,11 +436,23 @@ impl<K: Pod + Eq, V: Pod> TableReader<K, V> {
     /// entries changed during the sweep may appear in their old or new state, or not at
     /// all; entries the writer kept busy are skipped and counted (`Iter::contended`).
     pub fn iter(&self) -> Iter<'_, K, V> {
+        self.iter_from(0)
+    }
+
+    /// Like [`iter`](Self::iter), starting at pool slot `slot`: a viewer pages through
+    /// a large table by remembering [`Iter::position`] instead of reading all entries.
+    pub fn iter_from(&self, slot: usize) -> Iter<'_, K, V> {
         Iter {
             reader: self,
-            next: 0,
+            next: slot,
             contended: 0,
         }
+    }
+
+    /// Pool slots in use so far (the writer's high-water mark): every entry lives in a
+    /// slot below it, so `slot / high_water()` places a position within the table.
+    pub fn high_water(&self) -> usize {
+        self.place.high_water()
     }
 
     /// Keys stored (the writer's counter).
@@ -476,6 +488,12 @@ impl<K, V> Iter<'_, K, V> {
     /// Entries skipped because they stayed busy or the table is corrupt.
     pub fn contended(&self) -> usize {
         self.contended
+    }
+
+    /// The pool slot the next call to `next` examines first (after an item: one past
+    /// that item's slot).
+    pub fn position(&self) -> usize {
+        self.next
     }
 }
 
@@ -704,6 +722,28 @@ mod tests {
         let ro = Region::open(&path.0)?;
         assert_eq!(ro.reader::<Key, Val>("t")?.iter().count(), 8);
         assert_eq!(ro.writer_attempt(), Some(TableError::ReadOnly("t".into())));
+        Ok(())
+    }
+
+    #[test]
+    fn a_reader_pages_from_a_pool_slot() -> TestResult {
+        let (path, region) = region("paging", 16, 16)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        for i in 0..10 {
+            w.insert(key(i), val(i))?;
+        }
+        w.remove(&key(3));
+        let ro = Region::open(&path.0)?;
+        let r = ro.reader::<Key, Val>("t")?;
+        assert_eq!(r.high_water(), 10);
+        let all: Vec<(Key, Val)> = r.iter().collect();
+        let mut page = r.iter_from(0);
+        let first: Vec<(Key, Val)> = page.by_ref().take(4).collect();
+        let rest: Vec<(Key, Val)> = r.iter_from(page.position()).collect();
+        assert_eq!(first.len(), 4);
+        assert_eq!([first, rest].concat(), all);
+        assert_eq!(r.iter_from(10).count(), 0);
+        assert_eq!(r.iter_from(usize::MAX).count(), 0);
         Ok(())
     }
 
