@@ -201,6 +201,10 @@ printf '\033[2m$ curl -s http://127.0.0.1:9064/metrics | grep ... (inside host A
 metrics_a | grep -E '^(dpdk_ethdev_link_status|dps_firewall_rules_count|dps_graph_call_count\{graph_node="ipip_encap"|dps_hash_table_saturation\{stat="entries",table="(interface|vni)_table")' \
     || { echo "demo: the exporter did not answer; its log:" >&2; cat "/tmp/dps-$TAG-exporter.log" >&2; exit 1; }
 
+step "The state tables, read from shared memory by dpservice-inspect"
+run "$BIN/dpservice-inspect" --file-prefix="demo$TAG-a" -t iface --dump -o table
+run "$BIN/dpservice-inspect" --file-prefix="demo$TAG-a" --all
+
 step "Watching it"
 cat <<MSG
 Logs:       /tmp/dps-$TAG-demo$TAG-a.log, /tmp/dps-$TAG-demo$TAG-b.log
@@ -210,7 +214,7 @@ Health:     the daemons answer grpc.health.v1 on their gRPC ports (Kubernetes-st
 Telemetry:  echo /dp_service/graph/call_count | dpdk-telemetry.py -f demo$TAG-a   (Debian: dpdk-dev)
 On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
 Metrics:    ip netns exec $HOST_A curl -s http://127.0.0.1:9064/metrics   (dpservice-exporter)
-dpservice-dump and dpservice-inspect attach with --file-prefix=demo$TAG-a once their issues land.
+Tables:     $BIN/dpservice-inspect --file-prefix=demo$TAG-a --tui   (live browser; q quits)
 MSG
 
 if [ "$HOLD" -eq 1 ]; then
