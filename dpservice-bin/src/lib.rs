@@ -45,6 +45,12 @@ pub fn command() -> clap::Command {
     config::options::command()
 }
 
+/// How the binary answers shell completion: EAL options before `--`, ours after it.
+pub fn completion_hook() -> dpservice::completion::Hook {
+    dpservice::completion::Hook::new(command)
+        .options_after_separator(config::eal::completion_command)
+}
+
 /// Entry point of the binary: exit 0 after `--help`/`--version` or a clean shutdown,
 /// 1 on a bad command line or a start-up failure.
 pub fn run() -> ExitCode {
