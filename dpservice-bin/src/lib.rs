@@ -29,6 +29,7 @@ pub mod panic_log;
 pub mod port;
 pub mod port_control;
 pub mod runtime_dir;
+pub mod sd_notify;
 pub mod state;
 pub mod tables;
 pub mod telemetry;
