@@ -60,9 +60,7 @@ pub fn send_to(address: &OsStr, state: &str) -> Result<(), NotifyError> {
         source,
     };
     let socket = UnixDatagram::unbound().map_err(send)?;
-    socket
-        .send_to_addr(state.as_bytes(), &addr)
-        .map_err(send)?;
+    socket.send_to_addr(state.as_bytes(), &addr).map_err(send)?;
     Ok(())
 }
 

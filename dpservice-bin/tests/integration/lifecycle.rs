@@ -293,7 +293,9 @@ fn notifies_systemd_when_ready_and_when_stopping() {
     std::fs::create_dir_all(&dir).unwrap();
     let socket_path = dir.join("notify");
     let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut d = Daemon::builder()
         .env("NOTIFY_SOCKET", socket_path.to_str().unwrap())
         .no_wait()
@@ -310,14 +312,23 @@ fn notifies_systemd_when_ready_and_when_stopping() {
         .map(|n| std::path::Path::new("/run/netns").join(n));
     let port = d.grpc_port();
     let connected = in_netns(ns.as_deref(), move || {
-        Ok(std::net::TcpStream::connect((Ipv6Addr::LOCALHOST, port)).is_ok()
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
+        Ok(
+            std::net::TcpStream::connect((Ipv6Addr::LOCALHOST, port)).is_ok()
+                || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        )
     })
     .unwrap();
-    assert!(connected, "READY=1 before the gRPC port accepts:\n{}", d.logs());
+    assert!(
+        connected,
+        "READY=1 before the gRPC port accepts:\n{}",
+        d.logs()
+    );
     d.signal(Signal::TERM);
     let n = socket.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"STOPPING=1\n");
-    assert_eq!(d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+        Some(0)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
