@@ -6,7 +6,19 @@
 set -u
 source /usr/share/bash-completion/bash_completion
 line="$1"
-read -ra COMP_WORDS <<< "$line"
+# Split as readline does with the default COMP_WORDBREAKS: at blanks, and '=' and ':'
+# become words of their own (`--address=host:1` -> `--address` `=` `host` `:` `1`).
+set -f
+COMP_WORDS=()
+for w in $line; do
+    while [[ "$w" =~ ^([^=:]*)([=:])(.*)$ ]]; do
+        [[ -n "${BASH_REMATCH[1]}" ]] && COMP_WORDS+=("${BASH_REMATCH[1]}")
+        COMP_WORDS+=("${BASH_REMATCH[2]}")
+        w="${BASH_REMATCH[3]}"
+    done
+    [[ -n "$w" ]] && COMP_WORDS+=("$w")
+done
+set +f
 [[ "$line" == *" " ]] && COMP_WORDS+=("")
 COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
 COMP_LINE="$line"; COMP_POINT=${#line}; COMP_TYPE=9; COMP_KEY=9

@@ -73,17 +73,15 @@ pub struct LineContext {
 impl LineContext {
     /// Scans the words before the cursor for the options that matter.
     pub fn from_words(words: &[OsString]) -> LineContext {
+        let words = rejoin_bash_words(words);
         let mut context = LineContext::default();
-        let words: Vec<&str> = words.iter().filter_map(|w| w.to_str()).collect();
         for (i, word) in words.iter().enumerate() {
             let take = |name: &str| -> Option<String> {
                 let flag = format!("--{name}");
                 if let Some(value) = word.strip_prefix(&format!("{flag}=")) {
                     return Some(value.to_owned());
                 }
-                (*word == flag)
-                    .then(|| words.get(i + 1).map(|v| (*v).to_owned()))
-                    .flatten()
+                (*word == flag).then(|| words.get(i + 1).cloned()).flatten()
             };
             if let Some(address) = take("address") {
                 context.address = Some(address);
@@ -94,6 +92,22 @@ impl LineContext {
         }
         context
     }
+}
+
+/// bash splits words at `=` and `:` too (`COMP_WORDBREAKS`): `--address=host:1400`
+/// arrives as `--address`, `=`, `host`, `:`, `1400`. Glues such pieces back together.
+fn rejoin_bash_words(words: &[OsString]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut glue_next = false;
+    for word in words.iter().filter_map(|w| w.to_str()) {
+        let is_break = word == "=" || word == ":";
+        match out.last_mut() {
+            Some(last) if is_break || glue_next => last.push_str(word),
+            _ => out.push(word.to_owned()),
+        }
+        glue_next = is_break;
+    }
+    out
 }
 
 /// Adds live-ID candidates to every option of `cmd` (at any depth) that names an
@@ -159,6 +173,12 @@ mod tests {
         let c = LineContext::from_words(&words("dpservice-cli --address 10.0.0.1:1337 get"));
         assert_eq!(c.address.as_deref(), Some("10.0.0.1:1337"));
         assert_eq!(c.interface_id, None);
+        // as bash hands them over, split at '=' and ':'
+        let c = LineContext::from_words(&words(
+            "dpservice-cli --address = localhost : 1400 get fwrule --interface-id = vm1 --rule-id",
+        ));
+        assert_eq!(c.address.as_deref(), Some("localhost:1400"));
+        assert_eq!(c.interface_id.as_deref(), Some("vm1"));
     }
 
     fn has_candidates(cmd: &clap::Command, path: &[&str], long: &str) -> bool {
