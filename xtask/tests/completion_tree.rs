@@ -23,8 +23,8 @@ fn candidates(hook: Hook, line: &[String]) -> Vec<String> {
 }
 
 /// Walks `cmd`, checking each level; `line` is the words that reach it.
-fn check_level(hook: Hook, cmd: &clap::Command, line: Vec<String>, checked: &mut usize) {
-    let mut options = line.clone();
+fn check_level(hook: Hook, cmd: &clap::Command, line: &[String], checked: &mut usize) {
+    let mut options = line.to_vec();
     options.push("--".into());
     let got = candidates(hook, &options);
     for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
@@ -42,7 +42,7 @@ fn check_level(hook: Hook, cmd: &clap::Command, line: Vec<String>, checked: &mut
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
         .collect();
     if !subs.is_empty() {
-        let mut next = line.clone();
+        let mut next = line.to_vec();
         next.push(String::new());
         let got = candidates(hook, &next);
         for sub in &subs {
@@ -55,9 +55,9 @@ fn check_level(hook: Hook, cmd: &clap::Command, line: Vec<String>, checked: &mut
         }
     }
     for sub in subs {
-        let mut deeper = line.clone();
+        let mut deeper = line.to_vec();
         deeper.push(sub.get_name().to_owned());
-        check_level(hook, sub, deeper, checked);
+        check_level(hook, sub, &deeper, checked);
     }
 }
 
@@ -78,7 +78,7 @@ fn every_option_and_subcommand_of_every_binary_completes() {
     ]) {
         cmd.build();
         let name = cmd.get_name().to_owned();
-        check_level(hook, &cmd, vec![name], &mut checked);
+        check_level(hook, &cmd, &[name], &mut checked);
     }
     // the daemon: its own options after the EAL part and `--`
     let mut daemon = dpservice_bin::command();
@@ -86,7 +86,7 @@ fn every_option_and_subcommand_of_every_binary_completes() {
     check_level(
         dpservice_bin::completion_hook(),
         &daemon,
-        vec!["dpservice-bin".into(), "--no-pci".into(), "--".into()],
+        &["dpservice-bin".into(), "--no-pci".into(), "--".into()],
         &mut checked,
     );
     assert!(checked > 300, "only {checked} names checked");
