@@ -151,6 +151,10 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         let _ = fatal_tx.send(e.to_string());
     })
     .map_err(start_err("the standby thread"))?;
+    // systemd (Type=notify) starts dependent units only now that the gRPC port accepts
+    if let Err(e) = crate::sd_notify::ready() {
+        tracing::warn!("{e}");
+    }
 
     let stop = tokio::select! {
         _ = sigint.recv() => Stop::Signal(libc_signal::SIGINT),
@@ -173,6 +177,9 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     });
 
     tracing::info!("Stopping service...");
+    if let Err(e) = crate::sd_notify::stopping() {
+        tracing::warn!("{e}");
+    }
     health.set_serving(false);
     standby.release();
     grpc.shutdown(GRPC_GRACE).await;

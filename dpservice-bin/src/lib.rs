@@ -30,6 +30,7 @@ pub mod panic_log;
 pub mod port;
 pub mod port_control;
 pub mod runtime_dir;
+pub mod sd_notify;
 pub mod shared_state;
 pub mod state;
 pub mod tables;
@@ -45,6 +46,12 @@ use dpservice::version::VERSION;
 /// The clap definition of the dpservice options, for completions and man pages.
 pub fn command() -> clap::Command {
     config::options::command()
+}
+
+/// How the binary answers shell completion: EAL options before `--`, ours after it.
+pub fn completion_hook() -> dpservice::completion::Hook {
+    dpservice::completion::Hook::new(command)
+        .options_after_separator(config::eal::completion_command)
 }
 
 /// Entry point of the binary: exit 0 after `--help`/`--version` or a clean shutdown,

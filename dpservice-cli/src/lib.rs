@@ -116,14 +116,20 @@ fn help_then_fail(root: &mut clap::Command, path: &[&str], out: &mut dyn Write) 
     commands::subcommand_required()
 }
 
-/// Prints the completion script for `shell`.
+/// Prints the completion script for `shell`: for bash, zsh and fish the same text as
+/// the shipped `completions/` files (they ask this binary for candidates); PowerShell,
+/// which we do not ship, gets clap's static script.
 fn completion(shell: &str, out: &mut dyn Write) {
-    use clap_complete::Shell;
-    let shell = match shell {
-        "bash" => Shell::Bash,
-        "zsh" => Shell::Zsh,
-        "fish" => Shell::Fish,
-        _ => Shell::PowerShell,
-    };
-    clap_complete::generate(shell, &mut cli::command(), "dpservice-cli", out);
+    match shell.parse::<dpservice::completion::Shell>() {
+        Ok(shell) => {
+            let script = dpservice::completion::registration(shell, "dpservice-cli");
+            let _ = out.write_all(script.as_bytes());
+        }
+        Err(_) => clap_complete::generate(
+            clap_complete::Shell::PowerShell,
+            &mut cli::command(),
+            "dpservice-cli",
+            out,
+        ),
+    }
 }

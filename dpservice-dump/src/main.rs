@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A shell asking for completion candidates (see `dpservice::completion`).
+    if let Some(code) = dpservice::completion::Hook::new(dpservice_dump::command).answer_if_asked()
+    {
+        return code;
+    }
     dpservice_dump::run()
 }

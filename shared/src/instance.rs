@@ -32,7 +32,7 @@ pub enum FilePrefixError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct InstanceArgs {
     /// Daemon instance to attach to (default: $DP_FILE_PREFIX, else "rte")
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", add = crate::completion::running_instances())]
     pub file_prefix: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The crate every dpservice binary shares.
 //!
 //! - [`client`]: the async gRPC client that speaks the model;
+//! - [`completion`]: shell completion for every binary (scripts and the request hook);
 //! - [`instance`]: the file prefix that names a daemon instance, and the paths it implies;
 //! - [`model`]: the typed domain model over the raw messages, with conversions;
 //! - [`shm`]: the shared-memory region of an instance and its state tables (one writer,
@@ -11,6 +12,7 @@
 //! - [`version`]: the one version string of the suite.
 
 pub mod client;
+pub mod completion;
 pub mod instance;
 pub mod model;
 pub mod proto;

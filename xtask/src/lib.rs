@@ -1,9 +1,11 @@
 //! Generated documentation: shell completions and man pages, all from the clap
-//! definitions of the five binaries (one definition, many outputs).
+//! definitions of the five binaries (one definition, many outputs). The completion
+//! files are registrations: the binaries answer with candidates from their clap
+//! definitions at TAB time (`dpservice::completion`).
 
 use std::path::{Path, PathBuf};
 
-use clap_complete::Shell;
+use dpservice::completion::{registration, Shell};
 
 /// The clap definitions of every binary of the suite.
 pub fn commands() -> Vec<clap::Command> {
@@ -21,14 +23,9 @@ pub fn generated_files() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
     for cmd in commands() {
         let name = cmd.get_name().to_owned();
-        for (shell, path) in [
-            (Shell::Bash, format!("completions/bash/{name}")),
-            (Shell::Zsh, format!("completions/zsh/_{name}")),
-            (Shell::Fish, format!("completions/fish/{name}.fish")),
-        ] {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd.clone(), name.clone(), &mut buf);
-            files.push((PathBuf::from(path), buf));
+        for shell in Shell::ALL {
+            let path = format!("completions/{shell}/{}", shell.file_name(&name));
+            files.push((PathBuf::from(path), registration(shell, &name).into_bytes()));
         }
         let mut built = cmd.clone();
         built.build();

@@ -96,6 +96,30 @@ const OPTIONS: &[(Option<char>, &str, Arity, Effect)] = &[
     ),
 ];
 
+/// The EAL options as a clap definition, only for shell completion of the part before
+/// `--` (they are parsed by [`parse`], DPDK-style, not by clap).
+pub fn completion_command() -> clap::Command {
+    let mut cmd = clap::Command::new("dpservice-bin")
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    for &(short, long, arity, effect) in OPTIONS {
+        let mut arg = clap::Arg::new(long).long(long);
+        if let Some(short) = short {
+            arg = arg.short(short);
+        }
+        arg = match arity {
+            Arity::Flag => arg.action(clap::ArgAction::SetTrue),
+            Arity::Optional => arg.num_args(0..=1).require_equals(true),
+            Arity::Value => arg.action(clap::ArgAction::Append),
+        };
+        if effect == Effect::FilePrefix {
+            arg = arg.add(dpservice::completion::running_instances());
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
 /// The EAL arguments, as far as the software backend cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EalArgs {

@@ -286,3 +286,51 @@ fn graphtrace_loglevel_without_debug_logging_says_so() {
     d.wait_for_log("--log-level=user2:8", Duration::from_secs(5))
         .unwrap_or_else(|| panic!("no hint about the log level:\n{}", d.logs()));
 }
+
+/// systemd `Type=notify`: `READY=1` arrives on `$NOTIFY_SOCKET` once the gRPC port
+/// accepts calls (a call right after it succeeds), `STOPPING=1` when shutdown begins.
+#[test]
+fn notifies_systemd_when_ready_and_when_stopping() {
+    let dir = std::env::temp_dir().join(format!("dps-notify-{}", unique_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket_path = dir.join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut d = Daemon::builder()
+        .env("NOTIFY_SOCKET", socket_path.to_str().unwrap())
+        .no_wait()
+        .spawn();
+    let mut buf = [0u8; 256];
+    let n = socket
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no READY=1 within 10 s ({e}):\n{}", d.logs()));
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(ready.starts_with("READY=1\n"), "{ready}");
+    // Ready means the port accepts: a connection right now (no retry) must succeed.
+    let ns = d
+        .netns()
+        .map(|n| std::path::Path::new("/run/netns").join(n));
+    let port = d.grpc_port();
+    let connected = in_netns(ns.as_deref(), move || {
+        Ok(
+            std::net::TcpStream::connect((Ipv6Addr::LOCALHOST, port)).is_ok()
+                || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        )
+    })
+    .unwrap();
+    assert!(
+        connected,
+        "READY=1 before the gRPC port accepts:\n{}",
+        d.logs()
+    );
+    d.signal(Signal::TERM);
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()),
+        Some(0)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -245,10 +245,10 @@ pub struct CreateFirewallRule {
     #[arg(long, value_name = "string")]
     pub rule_id: Option<String>,
     /// Traffic direction: ingress/0 or egress/1 (required)
-    #[arg(long, value_name = "string")]
+    #[arg(long, value_name = "string", add = dpservice::completion::fixed(&["ingress", "egress"]))]
     pub direction: Option<String>,
     /// Action: accept/allow/1 or drop/deny/0 (required)
-    #[arg(long, value_name = "string")]
+    #[arg(long, value_name = "string", add = dpservice::completion::fixed(&["accept", "drop"]))]
     pub action: Option<String>,
     /// Priority, 0..65536
     #[arg(long, value_name = "uint32", value_parser = go::<U32>(), default_value = "1000")]
@@ -260,7 +260,8 @@ pub struct CreateFirewallRule {
     #[arg(long, value_name = "ipprefix", value_parser = go::<IpPrefix>())]
     pub dst: Option<Prefix>,
     /// Protocol: icmp/1, tcp/6 or udp/17; empty matches every protocol
-    #[arg(long, value_name = "string", default_value = "")]
+    #[arg(long, value_name = "string", default_value = "",
+          add = dpservice::completion::fixed(&["icmp", "tcp", "udp"]))]
     pub protocol: String,
     /// Lowest source port, -1 = any (required for tcp/udp; default -1)
     #[arg(long, value_name = "int32", value_parser = go::<I32>())]

@@ -51,6 +51,9 @@ pub struct Cli {
     pub version: bool,
 }
 
+/// The values of `-o/--output` (parsed by the renderer, offered by completion).
+pub const OUTPUT_FORMATS: [&str; 4] = ["json", "yaml", "table", "name"];
+
 /// Flags defined once and accepted anywhere on the line.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
@@ -61,7 +64,8 @@ pub struct GlobalOpts {
     #[arg(long, global = true, default_value = "4s", value_parser = go::<GoDuration>(), value_name = "duration")]
     pub connect_timeout: Duration,
     /// Output format: json, yaml, table or name (default depends on the verb)
-    #[arg(short = 'o', long, global = true, value_name = "string")]
+    #[arg(short = 'o', long, global = true, value_name = "string",
+          add = dpservice::completion::fixed(&OUTPUT_FORMATS))]
     pub output: Option<String>,
     /// Indent JSON output
     #[arg(long, global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
@@ -215,7 +219,8 @@ impl Extra {
 #[derive(Debug, Clone, Default, Args)]
 pub struct Sources {
     /// Files or directories (or file:// URLs) to read objects from (.json, .yaml, .yml)
-    #[arg(short = 'f', long = "filename", action = ArgAction::Append, value_parser = go::<Strings>(), value_name = "strings")]
+    #[arg(short = 'f', long = "filename", action = ArgAction::Append, value_parser = go::<Strings>(), value_name = "strings",
+          value_hint = clap::ValueHint::AnyPath)]
     pub filename: Vec<CsvList>,
 }
 

@@ -120,7 +120,7 @@ Install it for every new shell:\n\
 )]
 pub struct Completion {
     /// The shell: bash, zsh, fish or powershell
-    #[arg(value_name = "bash|zsh|fish|powershell")]
+    #[arg(value_name = "bash|zsh|fish|powershell", add = dpservice::completion::fixed(&SHELLS))]
     pub shell: Vec<String>,
 }
 

@@ -138,6 +138,13 @@ impl Daemon {
         self.cli_args(&words(line))
     }
 
+    /// `ip netns exec <the daemon's namespace>`: append the program and its arguments.
+    pub fn in_netns_prefix(&self) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns]);
+        cmd
+    }
+
     /// Like [`Daemon::cli`], with the arguments given one by one.
     pub fn cli_args(&self, args: &[String]) -> Run {
         Command::new("ip")
