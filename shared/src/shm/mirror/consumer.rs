@@ -139,6 +139,14 @@ impl Rings {
         Err(MirrorError::Busy(self.set.geometry.rings))
     }
 
+    /// How many rings tracing is on for (their bits in the mask the worker loads).
+    pub fn tracing(&self) -> u32 {
+        self.set
+            .set_word(SET_MASK)
+            .load(Ordering::Acquire)
+            .count_ones()
+    }
+
     /// Detaches every ring (`--stop`); answers how many were attached.
     pub fn stop_all(&self) -> usize {
         stop_all(&self.set)
