@@ -534,6 +534,7 @@ impl Filter {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

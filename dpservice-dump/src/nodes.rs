@@ -91,6 +91,7 @@ pub fn matching_ids(re: &Regex, names: &[String]) -> Vec<u16> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
