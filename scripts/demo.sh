@@ -37,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 step "Building the suite (release)"
-(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli)
+(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli --bin dpservice-dump)
 BIN="$ROOT/target/release"
 
 # Unique names, so that a second demo or a test run never collides with this one.
@@ -154,6 +154,15 @@ run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.2
 step "VM to VM across the underlay, IPv4-in-IPv6 (vm1 on host A -> vm3 on host B)"
 run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.3
 
+step "Inside host A's graph: dpservice-dump follows one ping node by node"
+# every hand-over of the ICMP echo (rx, cls, ..., ipip_encap, tx) until 12 lines
+"$BIN/dpservice-dump" --file-prefix="demo$TAG-a" --nodes= --filter="icmp or ip6 proto 4" -c 12 &
+DUMP=$!
+PIDS+=($DUMP)
+sleep 0.5
+run ip netns exec "$VM1" ping -c 1 -W 2 10.0.0.3 >/dev/null
+wait "$DUMP" || true
+
 step "A TCP transfer across the overlay (iperf3, 3 s)"
 ip netns exec "$VM3" iperf3 -s -1 -B 10.0.0.3 >/dev/null 2>&1 &
 PIDS+=($!)
@@ -170,7 +179,8 @@ The CLI:    ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A
             ip netns exec $HOST_A $BIN/dpservice-cli --address=localhost:$PORT_A -o json list routes
 Health:     the daemons answer grpc.health.v1 on their gRPC ports (Kubernetes-style probes)
 On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
-dpservice-dump, dpservice-inspect and dpservice-exporter attach with --file-prefix=demo$TAG-a
+Capture:    $BIN/dpservice-dump --file-prefix=demo$TAG-a --pcap - | tcpdump -nr -
+dpservice-inspect and dpservice-exporter attach with --file-prefix=demo$TAG-a
 once their issues land.
 MSG
 
