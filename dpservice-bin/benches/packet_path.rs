@@ -442,7 +442,7 @@ mod trace {
         }
         let (none, off, on) = (median(none), median(off), median(on));
         println!(
-            "{{"case":"vf_to_vf_trace","no_mirror_mpps_per_cpu":{:.2},"mirror_detached_mpps_per_cpu":{:.2},"ratio_detached_to_no_mirror":{:.3},"dump_attached_mpps_per_cpu":{:.2},"ratio_attached_to_detached":{:.3},"entries_read":{read},"entries_lost_ring_full":{lost}}}",
+            "{{\"case\":\"vf_to_vf_trace\",\"no_mirror_mpps_per_cpu\":{:.2},\"mirror_detached_mpps_per_cpu\":{:.2},\"ratio_detached_to_no_mirror\":{:.3},\"dump_attached_mpps_per_cpu\":{:.2},\"ratio_attached_to_detached\":{:.3},\"entries_read\":{read},\"entries_lost_ring_full\":{lost}}}",
             none / 1e6,
             off / 1e6,
             off / none,

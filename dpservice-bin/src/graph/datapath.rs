@@ -182,7 +182,9 @@ impl Datapath {
     /// Returns whether packets moved (keep polling) or not (sleep).
     pub fn run_bursts(&mut self, state: &State, now: Instant) -> bool {
         self.run_timers(state, now);
-        self.ports.poll(&mut self.graph, state, now) > 0
+        let moved = self.ports.poll(&mut self.graph, state, now) > 0;
+        self.graph.flush_mirror();
+        moved
     }
 
     /// Worker hook: descriptors to sleep on besides the wake fd.

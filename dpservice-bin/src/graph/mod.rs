@@ -657,6 +657,16 @@ impl Graph {
             .is_some_and(|m| m.watch(now_ms))
     }
 
+    /// Makes every trace entry written so far visible to the dumps (end of a worker
+    /// turn; entries are otherwise published in groups).
+    pub fn flush_mirror(&mut self) {
+        if let Some(m) = self.fabric.tracer.mirror.as_mut() {
+            if m.is_active() {
+                m.flush();
+            }
+        }
+    }
+
     /// Whether the graph writes to mirror rings at all.
     pub fn has_mirror(&self) -> bool {
         self.fabric.tracer.mirror.is_some()

@@ -225,22 +225,27 @@ pub(crate) struct RingWords<'a, W> {
 
 /// Producer: appends one entry at `head + ahead` without publishing it (the caller
 /// publishes with [`publish`]); `false` (and one more lost entry) when the ring is full.
-/// Only the one producer may call it.
+/// `tail` is the producer's cached copy of the consumer's position, reloaded only when
+/// the ring looks full (so the shared word is not read per entry). Only the one producer
+/// may call it.
 #[inline]
 pub(crate) fn stage<W: StoreWord>(
     r: &RingWords<'_, W>,
     ahead: u64,
+    tail: &mut u64,
     header: &EntryHeader,
     data: &[u8],
 ) -> bool {
     let head = r.ctrl[HEAD].load(Ordering::Relaxed).wrapping_add(ahead);
     // the consumer frees slots by moving the tail; its word is untrusted: a tail ahead of
     // the head looks like a full ring, never like room
-    let tail = r.ctrl[TAIL].load(Ordering::Acquire);
-    if head.wrapping_sub(tail) >= r.n_slots {
-        let lost = r.ctrl[LOST].load(Ordering::Relaxed);
-        r.ctrl[LOST].store(lost.wrapping_add(1), Ordering::Relaxed);
-        return false;
+    if head.wrapping_sub(*tail) >= r.n_slots {
+        *tail = r.ctrl[TAIL].load(Ordering::Acquire);
+        if head.wrapping_sub(*tail) >= r.n_slots {
+            let lost = r.ctrl[LOST].load(Ordering::Relaxed);
+            r.ctrl[LOST].store(lost.wrapping_add(1), Ordering::Relaxed);
+            return false;
+        }
     }
     let base = (head & (r.n_slots - 1)) as usize * r.slot_words;
     let slot = &r.slots[base..base + r.slot_words];
@@ -281,46 +286,72 @@ pub(crate) fn publish<W: StoreWord>(r: &RingWords<'_, W>, count: u64) {
 /// Producer: stages and publishes one entry.
 #[cfg(test)]
 pub(crate) fn push<W: StoreWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
-    let ok = stage(r, 0, header, data);
+    let mut tail = r.ctrl[TAIL].load(Ordering::Acquire);
+    let ok = stage(r, 0, &mut tail, header, data);
     if ok {
         publish(r, 1);
     }
     ok
 }
 
+/// Consumer: reads up to `max` published entries in order, calling `f` for each one
+/// that decodes, then frees their slots with one store of the tail. Answers how many
+/// slots were taken (0: empty).
+pub(crate) fn take<W: StoreWord>(
+    r: &RingWords<'_, W>,
+    max: usize,
+    data: &mut Vec<u8>,
+    mut f: impl FnMut(Option<&EntryHeader>, &[u8]),
+) -> usize {
+    let tail = r.ctrl[TAIL].load(Ordering::Relaxed);
+    let head = r.ctrl[HEAD].load(Ordering::Acquire);
+    let avail = head.wrapping_sub(tail);
+    if avail > r.n_slots {
+        // cannot happen with one consumer; resynchronise instead of reading garbage
+        r.ctrl[TAIL].store(head, Ordering::Release);
+        f(None, &[]);
+        return 1;
+    }
+    let n = avail.min(max as u64);
+    for pos in tail..tail.wrapping_add(n) {
+        let base = (pos & (r.n_slots - 1)) as usize * r.slot_words;
+        let slot = &r.slots[base..base + r.slot_words];
+        let mut hw = [0u64; ENTRY_HEADER_WORDS];
+        for (v, w) in hw.iter_mut().zip(slot) {
+            *v = w.load(Ordering::Relaxed);
+        }
+        let header = EntryHeader::unpack(hw);
+        data.clear();
+        if let Some(h) = &header {
+            let len = usize::from(h.cap_len).min((r.slot_words - ENTRY_HEADER_WORDS) * 8);
+            for w in &slot[ENTRY_HEADER_WORDS..ENTRY_HEADER_WORDS + len.div_ceil(8)] {
+                data.extend_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+            }
+            data.truncate(len);
+        }
+        f(header.as_ref(), data);
+    }
+    if n > 0 {
+        r.ctrl[TAIL].store(tail.wrapping_add(n), Ordering::Release);
+    }
+    n as usize
+}
+
 /// Consumer: takes the oldest entry into `data` (replaced); `None` when the ring is empty.
 /// An entry that does not decode is skipped and reported as `Some(None)`.
+#[cfg(test)]
 pub(crate) fn pop<W: StoreWord>(
     r: &RingWords<'_, W>,
     data: &mut Vec<u8>,
 ) -> Option<Option<EntryHeader>> {
-    let tail = r.ctrl[TAIL].load(Ordering::Relaxed);
-    let head = r.ctrl[HEAD].load(Ordering::Acquire);
-    if head == tail {
-        return None;
-    }
-    if head.wrapping_sub(tail) > r.n_slots {
-        // cannot happen with one consumer; resynchronise instead of reading garbage
-        r.ctrl[TAIL].store(head, Ordering::Release);
-        return Some(None);
-    }
-    let base = (tail & (r.n_slots - 1)) as usize * r.slot_words;
-    let slot = &r.slots[base..base + r.slot_words];
-    let mut hw = [0u64; ENTRY_HEADER_WORDS];
-    for (v, w) in hw.iter_mut().zip(slot) {
-        *v = w.load(Ordering::Relaxed);
-    }
-    let header = EntryHeader::unpack(hw);
-    data.clear();
-    if let Some(h) = &header {
-        let len = usize::from(h.cap_len).min((r.slot_words - ENTRY_HEADER_WORDS) * 8);
-        for w in &slot[ENTRY_HEADER_WORDS..ENTRY_HEADER_WORDS + len.div_ceil(8)] {
-            data.extend_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
-        }
-        data.truncate(len);
-    }
-    r.ctrl[TAIL].store(tail.wrapping_add(1), Ordering::Release);
-    Some(header)
+    let mut out = None;
+    let mut copy = Vec::new();
+    let n = take(r, 1, data, |h, d| {
+        out = Some(h.copied());
+        copy = d.to_vec();
+    });
+    *data = copy;
+    (n > 0).then_some(out.flatten())
 }
 
 /// Why a ring set cannot be used.

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::{
-    monotonic_ms, pop, EntryHeader, MirrorError, RingSet, DETACHED, DETACHED_HEARTBEAT,
+    monotonic_ms, take, EntryHeader, MirrorError, RingSet, DETACHED, DETACHED_HEARTBEAT,
     DETACHED_STOP, FLAGS, FLAG_DROPS, FLAG_NODES, FLAG_NODE_MASK, HEAD, HEARTBEAT,
     HEARTBEAT_EVERY_MS, LOST, MAX_NODES, MAX_REASONS, NODE_MASK, NODE_MASK_WORDS, OWNER,
     RINGS_NAME, SET_MASK, SET_NODE_COUNT, SET_REASON_COUNT, TAIL,
@@ -226,14 +226,17 @@ impl Consumer {
         let ring = self.set.ring(self.ring);
         let mut n = 0;
         while n < max {
-            match pop(&ring, &mut self.data) {
-                None => break,
-                Some(Some(h)) => {
-                    f(&h, &self.data);
-                    n += 1;
+            let mut decoded = 0;
+            let taken = take(&ring, max - n, &mut self.data, |h, d| {
+                if let Some(h) = h {
+                    f(h, d);
+                    decoded += 1;
                 }
-                Some(None) => {}
+            });
+            if taken == 0 {
+                break;
             }
+            n += decoded;
         }
         n
     }

@@ -55,7 +55,17 @@ pub struct Producer {
     settings: Vec<Settings>,
     /// Per ring: how many tx entries are staged and the packet index of each.
     staged: Vec<Vec<u32>>,
+    /// Per ring: entries written but not yet published (published in groups, at the end
+    /// of a tx burst and by [`Producer::flush`]).
+    pending: Vec<u64>,
+    /// Per ring: the consumer's position as last read.
+    tails: Vec<u64>,
+    /// Realtime clock at the last refresh: the timestamp of the burst's entries.
+    now_ns: u64,
 }
+
+/// Entries written before they are published at the latest.
+const PUBLISH_EVERY: u64 = 32;
 
 impl Producer {
     pub(super) fn new(set: RingSet) -> Result<Producer, MirrorError> {
@@ -65,6 +75,9 @@ impl Producer {
             active: 0,
             settings: vec![Settings::default(); rings],
             staged: vec![Vec::new(); rings],
+            pending: vec![0; rings],
+            tails: vec![0; rings],
+            now_ns: 0,
         })
     }
 
@@ -81,7 +94,11 @@ impl Producer {
     pub fn refresh(&mut self) -> bool {
         let mask = self.set.set_word(SET_MASK).load(Ordering::Acquire);
         if mask == 0 {
-            self.active = 0;
+            if self.active != 0 {
+                // just detached: what is written goes out (nobody may read it)
+                self.flush();
+                self.active = 0;
+            }
             return false;
         }
         self.load_settings(mask);
@@ -90,6 +107,8 @@ impl Producer {
 
     #[cold]
     fn load_settings(&mut self, mask: u64) {
+        self.flush();
+        self.now_ns = realtime_ns();
         self.active = 0;
         for r in 0..self.settings.len() {
             if mask & (1 << r) == 0 {
@@ -105,7 +124,18 @@ impl Producer {
             {
                 *m = w.load(Ordering::Relaxed);
             }
+            self.tails[r] = ring.ctrl[super::TAIL].load(Ordering::Acquire);
             self.active |= 1 << r;
+        }
+    }
+
+    /// Publishes every written entry (end of a worker turn).
+    pub fn flush(&mut self) {
+        for r in 0..self.pending.len() {
+            if self.pending[r] > 0 {
+                publish(&self.set.ring(r), self.pending[r]);
+                self.pending[r] = 0;
+            }
         }
     }
 
@@ -132,18 +162,22 @@ impl Producer {
         }
     }
 
-    /// Copies an entry into every attached ring that wants it (timestamp taken here); a
-    /// full ring counts it as lost.
+    /// Copies an entry into every attached ring that wants it (timestamp: the burst's,
+    /// read at refresh); a full ring counts it as lost.
     pub fn record(&mut self, header: &EntryHeader, data: &[u8]) {
         let mut h = *header;
-        h.timestamp_ns = realtime_ns();
+        h.timestamp_ns = self.now_ns;
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
         for r in 0..self.settings.len() {
             if self.active & (1 << r) != 0 && self.settings[r].wants(h.kind, node) {
                 let ring = self.set.ring(r);
-                if stage(&ring, 0, &h, data) {
-                    publish(&ring, 1);
+                if stage(&ring, self.pending[r], &mut self.tails[r], &h, data) {
+                    self.pending[r] += 1;
+                    if self.pending[r] >= PUBLISH_EVERY && self.staged[r].is_empty() {
+                        publish(&ring, self.pending[r]);
+                        self.pending[r] = 0;
+                    }
                 }
             }
         }
@@ -153,33 +187,33 @@ impl Producer {
     /// visible until [`Producer::commit_tx`] says whether the port took the packet.
     pub fn stage_tx(&mut self, index: u32, header: &EntryHeader, data: &[u8]) {
         let mut h = *header;
-        h.timestamp_ns = realtime_ns();
+        h.timestamp_ns = self.now_ns;
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
         for r in 0..self.settings.len() {
             if self.active & (1 << r) != 0 && self.settings[r].wants(h.kind, node) {
                 let ring = self.set.ring(r);
-                let ahead = self.staged[r].len() as u64;
-                if stage(&ring, ahead, &h, data) {
+                let ahead = self.pending[r] + self.staged[r].len() as u64;
+                if stage(&ring, ahead, &mut self.tails[r], &h, data) {
                     self.staged[r].push(index);
                 }
             }
         }
     }
 
-    /// The port took the first `sent` packets: their staged entries become visible, the
-    /// others are forgotten.
+    /// The port took the first `sent` packets: their staged entries become visible
+    /// (with everything written before), the others are forgotten.
     pub fn commit_tx(&mut self, sent: usize) {
         for r in 0..self.staged.len() {
-            if self.staged[r].is_empty() {
-                continue;
-            }
-            let ring = self.set.ring(r);
             let taken = self.staged[r]
                 .iter()
                 .take_while(|&&i| (i as usize) < sent)
-                .count();
-            publish(&ring, taken as u64);
+                .count() as u64;
+            let count = self.pending[r] + taken;
+            if count > 0 {
+                publish(&self.set.ring(r), count);
+            }
+            self.pending[r] = 0;
             self.staged[r].clear();
         }
     }

@@ -161,6 +161,10 @@ fn nothing_is_recorded_until_a_consumer_attaches_and_only_what_it_asked_for() ->
     p.record(&rx, &[0xAA; 20]);
     p.record(&header(EventKind::Next, 7), &[0xAA; 20]);
     p.record(&header(EventKind::Drop, 7), &[0xAB; 20]);
+    let mut none = 0;
+    c.read(100, |_, _| none += 1);
+    assert_eq!(none, 0, "published in groups, not per entry");
+    p.flush();
     let mut seen = Vec::new();
     c.read(100, |h, d| {
         seen.push((h.kind, h.pkt_id, h.orig_len, d.len(), h.timestamp_ns > 0))
@@ -206,6 +210,7 @@ fn node_filter_and_concurrent_consumers_each_get_their_own_copy() -> TestResult 
         },
         &[2; 10],
     );
+    p.flush();
     let mut a = Vec::new();
     all.read(10, |h, _| a.push(h.pkt_id));
     let mut b = Vec::new();
@@ -233,6 +238,7 @@ fn tx_entries_appear_only_for_packets_the_port_took() -> TestResult {
     assert_eq!(ids, [10, 11]);
     // the slot of the unsent third packet is reused
     p.record(&header(EventKind::Rx, 20), &[0; 8]);
+    p.flush();
     c.read(10, |h, _| ids.push(h.pkt_id));
     assert_eq!(ids, [10, 11, 20]);
     Ok(())
@@ -249,6 +255,7 @@ fn a_full_ring_counts_what_the_consumer_lost() -> TestResult {
         p.record(&header(EventKind::Rx, i), &[0; 8]);
     }
     assert_eq!(c.lost(), 3, "8 slots, 11 entries");
+    p.flush();
     assert_eq!(c.read(100, |_, _| {}), 8);
     Ok(())
 }
