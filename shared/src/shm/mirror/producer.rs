@@ -60,6 +60,12 @@ pub struct Producer {
     pending: Vec<u64>,
     /// Per ring: the consumer's position as last read.
     tails: Vec<u64>,
+    /// Per ring: found full in this burst: the rest of the burst is counted as lost
+    /// without touching the ring again (a dump that cannot keep up costs the worker
+    /// little).
+    full: Vec<bool>,
+    /// Per ring: entries lost in this burst, added to the shared counter at flush.
+    lost: Vec<u64>,
     /// Realtime clock at the last refresh: the timestamp of the burst's entries.
     now_ns: u64,
 }
@@ -77,6 +83,8 @@ impl Producer {
             staged: vec![Vec::new(); rings],
             pending: vec![0; rings],
             tails: vec![0; rings],
+            full: vec![false; rings],
+            lost: vec![0; rings],
             now_ns: 0,
         })
     }
@@ -125,18 +133,39 @@ impl Producer {
                 *m = w.load(Ordering::Relaxed);
             }
             self.tails[r] = ring.ctrl[super::TAIL].load(Ordering::Acquire);
+            self.full[r] = false;
             self.active |= 1 << r;
         }
     }
 
-    /// Publishes every written entry (end of a worker turn).
+    /// Publishes every written entry and the loss count (end of a worker turn).
     pub fn flush(&mut self) {
         for r in 0..self.pending.len() {
             if self.pending[r] > 0 {
                 publish(&self.set.ring(r), self.pending[r]);
                 self.pending[r] = 0;
             }
+            if self.lost[r] > 0 {
+                let ring = self.set.ring(r);
+                let lost = ring.ctrl[super::LOST].load(Ordering::Relaxed);
+                ring.ctrl[super::LOST].store(lost.wrapping_add(self.lost[r]), Ordering::Relaxed);
+                self.lost[r] = 0;
+            }
         }
+    }
+
+    /// Whether ring `r` takes this entry now; a ring full earlier in the burst counts it
+    /// as lost at once.
+    #[inline]
+    fn open(&mut self, r: usize, kind: EventKind, node: u16) -> bool {
+        if self.active & (1 << r) == 0 || !self.settings[r].wants(kind, node) {
+            return false;
+        }
+        if self.full[r] {
+            self.lost[r] += 1;
+            return false;
+        }
+        true
     }
 
     /// Whether an attached consumer wants this entry (the node filter and event kinds).
@@ -170,7 +199,7 @@ impl Producer {
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
         for r in 0..self.settings.len() {
-            if self.active & (1 << r) != 0 && self.settings[r].wants(h.kind, node) {
+            if self.open(r, h.kind, node) {
                 let ring = self.set.ring(r);
                 if stage(&ring, self.pending[r], &mut self.tails[r], &h, data) {
                     self.pending[r] += 1;
@@ -178,6 +207,8 @@ impl Producer {
                         publish(&ring, self.pending[r]);
                         self.pending[r] = 0;
                     }
+                } else {
+                    self.full[r] = true;
                 }
             }
         }
@@ -191,11 +222,13 @@ impl Producer {
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
         for r in 0..self.settings.len() {
-            if self.active & (1 << r) != 0 && self.settings[r].wants(h.kind, node) {
+            if self.open(r, h.kind, node) {
                 let ring = self.set.ring(r);
                 let ahead = self.pending[r] + self.staged[r].len() as u64;
                 if stage(&ring, ahead, &mut self.tails[r], &h, data) {
                     self.staged[r].push(index);
+                } else {
+                    self.full[r] = true;
                 }
             }
         }
