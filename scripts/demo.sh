@@ -37,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 step "Building the suite (release)"
-(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli --bin dpservice-exporter)
+(cd "$ROOT" && cargo build --release --quiet --bin dpservice-bin --bin dpservice-cli --bin dpservice-dump --bin dpservice-inspect --bin dpservice-exporter)
 BIN="$ROOT/target/release"
 
 # Unique names, so that a second demo or a test run never collides with this one.
@@ -154,6 +154,15 @@ run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.2
 step "VM to VM across the underlay, IPv4-in-IPv6 (vm1 on host A -> vm3 on host B)"
 run ip netns exec "$VM1" ping -c 3 -i 0.2 -W 2 10.0.0.3
 
+step "Inside host A's graph: dpservice-dump follows one ping node by node"
+# every hand-over of the ICMP echo (rx, cls, ..., ipip_encap, tx) until 12 lines
+"$BIN/dpservice-dump" --file-prefix="demo$TAG-a" --nodes= --filter="icmp or ip6 proto 4" -c 12 &
+DUMP=$!
+PIDS+=($DUMP)
+sleep 0.5
+run ip netns exec "$VM1" ping -c 1 -W 2 10.0.0.3 >/dev/null
+wait "$DUMP" || true
+
 step "A TCP transfer across the overlay (iperf3, 3 s)"
 ip netns exec "$VM3" iperf3 -s -1 -B 10.0.0.3 >/dev/null 2>&1 &
 PIDS+=($!)
@@ -215,6 +224,7 @@ Telemetry:  echo /dp_service/graph/call_count | dpdk-telemetry.py -f demo$TAG-a 
 On the wire: ip netns exec $HOST_A tcpdump -ni br0 ip6   (the IPv4-in-IPv6 tunnel)
 Metrics:    ip netns exec $HOST_A curl -s http://127.0.0.1:9064/metrics   (dpservice-exporter)
 Tables:     $BIN/dpservice-inspect --file-prefix=demo$TAG-a --tui   (live browser; q quits)
+Capture:    $BIN/dpservice-dump --file-prefix=demo$TAG-a --pcap - | tcpdump -nr -
 MSG
 
 if [ "$HOLD" -eq 1 ]; then

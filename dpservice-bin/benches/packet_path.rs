@@ -342,9 +342,123 @@ fn report() {
     }
 }
 
-criterion_group!(benches, bench_graph);
+/// The mirror rings of graph tracing (dpservice-dump) on the vf_to_vf path: no ring set
+/// installed (the tracer's only cost is two `is_some` checks), installed with nobody
+/// attached (one atomic load per burst), and a consumer thread attached draining every
+/// rx and tx entry.
+mod trace {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use dpservice::shm::mirror::{self, CaptureSettings, RingGeometry, Rings};
+    use dpservice::shm::region::{RegionBuilder, WritableRegion};
+
+    use super::*;
+
+    pub struct Traced {
+        pub setup: Setup,
+        pub region: WritableRegion,
+    }
+
+    pub fn traced() -> Traced {
+        let path = std::path::PathBuf::from(format!(
+            "/dev/shm/dpservice_bench_trace_{}",
+            std::process::id()
+        ));
+        let mut b = RegionBuilder::new();
+        b.mirror_rings(mirror::RINGS_NAME, RingGeometry::DAEMON)
+            .unwrap();
+        let region = b.create(&path).unwrap();
+        let (_, _, frame) = (VF0, VF1, udp_frame(VM1_IP, VM2_IP));
+        let mut setup = setup_with(VF0, &frame, false);
+        setup.graph.set_mirror(mirror::producer(&region).unwrap());
+        Traced { setup, region }
+    }
+
+    /// A consumer thread taking every entry until `stop`; answers entries read.
+    pub fn drain(
+        region: &WritableRegion,
+        stop: Arc<AtomicBool>,
+    ) -> std::thread::JoinHandle<(u64, u64)> {
+        let rings = Rings::open_path(region.path()).unwrap();
+        let mut c = rings.attach(&CaptureSettings::default()).unwrap();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let got = c.read(65536, |_, d| {
+                    black_box(d);
+                });
+                n += got as u64;
+                if got == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            (n, c.lost())
+        })
+    }
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("trace");
+        group.throughput(Throughput::Elements(BURST as u64));
+        let frame = udp_frame(VM1_IP, VM2_IP);
+        let mut none = setup_with(VF0, &frame, false);
+        group.bench_function("vf_to_vf/no_mirror", |b| b.iter(|| black_box(none.round())));
+        let mut t = traced();
+        group.bench_function("vf_to_vf/mirror_detached", |b| {
+            b.iter(|| black_box(t.setup.round()))
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let h = drain(&t.region, Arc::clone(&stop));
+        group.bench_function("vf_to_vf/dump_attached_all", |b| {
+            b.iter(|| black_box(t.setup.round()))
+        });
+        stop.store(true, Ordering::Relaxed);
+        let _ = h.join();
+        group.finish();
+    }
+
+    /// JSON lines: three interleaved rounds of each case, medians of packets per CPU
+    /// second of the worker thread.
+    pub fn report() {
+        let frame = udp_frame(VM1_IP, VM2_IP);
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut none, mut off, mut on) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut read, mut lost) = (0, 0);
+        for _ in 0..3 {
+            let mut s = setup_with(VF0, &frame, false);
+            none.push(rate(|| s.round(), Duration::from_secs(2)).1);
+            let mut t = traced();
+            off.push(rate(|| t.setup.round(), Duration::from_secs(2)).1);
+            let stop = Arc::new(AtomicBool::new(false));
+            let h = drain(&t.region, Arc::clone(&stop));
+            on.push(rate(|| t.setup.round(), Duration::from_secs(2)).1);
+            stop.store(true, Ordering::Relaxed);
+            let (r, l) = h.join().unwrap();
+            read += r;
+            lost += l;
+        }
+        let (none, off, on) = (median(none), median(off), median(on));
+        println!(
+            "{{\"case\":\"vf_to_vf_trace\",\"no_mirror_mpps_per_cpu\":{:.2},\"mirror_detached_mpps_per_cpu\":{:.2},\"ratio_detached_to_no_mirror\":{:.3},\"dump_attached_mpps_per_cpu\":{:.2},\"ratio_attached_to_detached\":{:.3},\"entries_read\":{read},\"entries_lost_ring_full\":{lost}}}",
+            none / 1e6,
+            off / 1e6,
+            off / none,
+            on / 1e6,
+            on / off
+        );
+    }
+}
+
+criterion_group!(benches, bench_graph, trace::bench);
 
 fn main() {
+    if std::env::var_os("PACKET_PATH_TRACE").is_some() {
+        trace::report();
+        return;
+    }
     if std::env::var_os("PACKET_PATH_PROFILE").is_some() {
         report();
         return;

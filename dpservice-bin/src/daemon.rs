@@ -106,6 +106,12 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         crate::state::random_seed(),
     )?;
     let tables_for_telemetry = tables.region();
+    // graph tracing for dpservice-dump, through the mirror rings of the same region
+    match (tables.mirror_producer(), dataplane.packets.as_mut()) {
+        (Ok(producer), Some(packets)) => packets.graph.set_mirror(producer),
+        (Err(e), _) => tracing::warn!(error = %e, "dpservice-dump will not be able to attach"),
+        (Ok(_), None) => {}
+    }
     dataplane.tables = Some(tables);
     let snapshots = Arc::new(SnapshotShare::new());
     dataplane.telemetry = Some(Arc::clone(&snapshots));

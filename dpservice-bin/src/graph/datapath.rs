@@ -23,6 +23,10 @@ use crate::wire::MacAddr;
 /// How soon to look again while a port without descriptor is receiving.
 const NO_FD_POLL: Duration = Duration::from_millis(1);
 
+/// How often dumps' heartbeats are checked while one is attached, and otherwise.
+const MIRROR_WATCH_ATTACHED: Duration = Duration::from_millis(250);
+const MIRROR_WATCH_IDLE: Duration = Duration::from_millis(500);
+
 /// A port's link, handed to the `portctl` thread.
 #[derive(Debug)]
 pub struct PortLink {
@@ -48,6 +52,9 @@ pub struct Datapath {
     initialized: bool,
     /// The statistics screen (not with `--no-stats`) and when it is due.
     stats_screen: Option<(StatsScreen, Printer, Instant)>,
+    /// When the mirror rings' consumers are checked next (a killed dump must switch
+    /// tracing off within 2 s, also when no packets flow).
+    mirror_watch: Instant,
 }
 
 impl Datapath {
@@ -75,6 +82,7 @@ impl Datapath {
             links: None,
             initialized: false,
             stats_screen: None,
+            mirror_watch: now,
         }
     }
 
@@ -174,7 +182,9 @@ impl Datapath {
     /// Returns whether packets moved (keep polling) or not (sleep).
     pub fn run_bursts(&mut self, state: &State, now: Instant) -> bool {
         self.run_timers(state, now);
-        self.ports.poll(&mut self.graph, state, now) > 0
+        let moved = self.ports.poll(&mut self.graph, state, now) > 0;
+        self.graph.flush_mirror();
+        moved
     }
 
     /// Worker hook: descriptors to sleep on besides the wake fd.
@@ -189,6 +199,9 @@ impl Datapath {
         let mut at = self.maintenance.deadline();
         if let Some((_, _, due)) = &self.stats_screen {
             at = at.min(*due);
+        }
+        if self.graph.has_mirror() {
+            at = at.min(self.mirror_watch);
         }
         let mut fds = Vec::new();
         if !self.ports.poll_fds(&self.graph, &mut fds) {
@@ -222,6 +235,17 @@ impl Datapath {
     }
 
     fn run_timers(&mut self, state: &State, now: Instant) {
+        if self.graph.has_mirror() && now >= self.mirror_watch {
+            let attached = self
+                .graph
+                .watch_mirror(dpservice::shm::mirror::monotonic_ms());
+            self.mirror_watch = now
+                + if attached {
+                    MIRROR_WATCH_ATTACHED
+                } else {
+                    MIRROR_WATCH_IDLE
+                };
+        }
         if self.maintenance.poll(now) && self.graph.inject_periodic(state) > 0 {
             self.ports.flush(&mut self.graph);
         }

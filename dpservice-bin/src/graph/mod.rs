@@ -132,6 +132,8 @@ impl Fabric {
             pkt_id: pkt.meta.pkt_id,
             drop_reason: None,
             frame: pkt.frame(),
+            node_id: node.0,
+            next_id: next.map(|n| n.0),
         };
         self.tracer.emit(&ev);
     }
@@ -157,6 +159,8 @@ impl Fabric {
                 pkt_id: pkt.meta.pkt_id,
                 drop_reason: Some(reason),
                 frame: pkt.frame(),
+                node_id: Node::Drop.id().0,
+                next_id: None,
             };
             self.tracer.emit(&ev);
         }
@@ -481,12 +485,30 @@ impl Graph {
             s.calls += 1;
             s.objs += q.len() as u64;
         }
-        if self.fabric.tracer.active {
-            for pkt in &q {
-                self.fabric.trace(TraceKind::Tx, tx, None, pkt, port);
+        let traced = self.fabric.tracer.active;
+        if traced {
+            // staged now, shown after the port answered: only packets it took count as
+            // sent; the rest go to `drop` below
+            let names = &self.fabric.names;
+            for (i, pkt) in q.iter().enumerate() {
+                let ev = TraceEvent {
+                    kind: TraceKind::Tx,
+                    node: &names[tx.index()],
+                    next: None,
+                    port,
+                    pkt_id: pkt.meta.pkt_id,
+                    drop_reason: None,
+                    frame: pkt.frame(),
+                    node_id: tx.0,
+                    next_id: None,
+                };
+                self.fabric.tracer.stage_tx(i, &ev);
             }
         }
         let sent = send(&mut q, &mut self.fabric.pool);
+        if traced {
+            self.fabric.tracer.commit_tx(sent);
+        }
         for pkt in q.drain(..) {
             self.fabric.drop_pkt(tx, DropReason::TxQueueFull, pkt);
         }
@@ -614,6 +636,40 @@ impl Graph {
     /// The switch that turns tracing on and off (shareable with other threads).
     pub fn trace_switch(&self) -> TraceSwitch {
         self.fabric.tracer.switch.clone()
+    }
+
+    /// Connects the graph to the mirror rings of the shared-memory region and publishes
+    /// the node and drop reason names a dump shows.
+    pub fn set_mirror(&mut self, producer: dpservice::shm::mirror::Producer) {
+        let nodes: Vec<&str> = self.fabric.names.iter().map(String::as_str).collect();
+        let reasons: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        producer.publish_names(&nodes, &reasons);
+        self.fabric.tracer.mirror = Some(producer);
+    }
+
+    /// Detaches dumps whose heartbeat stopped (`now_ms`: monotonic milliseconds, as
+    /// `dpservice::shm::mirror::monotonic_ms`). Answers whether a dump is attached.
+    pub fn watch_mirror(&mut self, now_ms: u64) -> bool {
+        self.fabric
+            .tracer
+            .mirror
+            .as_mut()
+            .is_some_and(|m| m.watch(now_ms))
+    }
+
+    /// Makes every trace entry written so far visible to the dumps (end of a worker
+    /// turn; entries are otherwise published in groups).
+    pub fn flush_mirror(&mut self) {
+        if let Some(m) = self.fabric.tracer.mirror.as_mut() {
+            if m.is_active() {
+                m.flush();
+            }
+        }
+    }
+
+    /// Whether the graph writes to mirror rings at all.
+    pub fn has_mirror(&self) -> bool {
+        self.fabric.tracer.mirror.is_some()
     }
 
     /// Installs (or removes) the trace sink.

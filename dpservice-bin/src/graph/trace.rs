@@ -1,12 +1,19 @@
-//! Trace points for `dpservice-dump` (dataplane.md §3.2).
+//! Trace points for `dpservice-dump` (dataplane.md §3.2, tools.md §1.3).
 //!
-//! The graph reports rx, edge, tx and drop events to a [`TraceSink`] only while the shared
-//! switch is on. The switch is read once per graph run (one atomic load per burst when
-//! tracing is off, ARCHITECTURE principle 4); the sink decides what to keep (node filter,
-//! drops only, ring full) and must never block.
+//! The graph reports rx, edge, tx and drop events through one mechanism with two sinks:
+//! the log sink of `--graphtrace-loglevel` ([`TraceSink`], while its switch is on) and the
+//! mirror rings in the shared-memory region (`dpservice::shm::mirror::Producer`, while a
+//! dump is attached); both run when both are on. Whether anything is on is read once per
+//! burst: one atomic load when nothing is (ARCHITECTURE principle 4). The sinks decide
+//! what to keep (node filter, drops, ring full) and never block.
+//!
+//! Tx events are staged before the burst goes to the port and committed after it: only
+//! the packets the port took appear as transmitted.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use dpservice::shm::mirror::{EntryHeader, EventKind, Producer, NONE16};
 
 use super::drop::DropReason;
 use crate::port::PortId;
@@ -38,11 +45,55 @@ pub struct TraceEvent<'a> {
     /// Drop events: why.
     pub drop_reason: Option<DropReason>,
     pub frame: &'a [u8],
+    /// Id of `node` in the graph's name table.
+    pub node_id: u16,
+    /// Id of `next`.
+    pub next_id: Option<u16>,
+}
+
+impl TraceEvent<'_> {
+    /// The mirror ring's entry header for this event (timestamp and length are filled
+    /// in by the producer).
+    fn entry(&self) -> EntryHeader {
+        let (kind, src, dst) = match self.kind {
+            TraceKind::Rx => (EventKind::Rx, NONE16, self.node_id),
+            TraceKind::Edge => (
+                EventKind::Next,
+                self.node_id,
+                self.next_id.unwrap_or(NONE16),
+            ),
+            TraceKind::Tx => (EventKind::Tx, self.node_id, NONE16),
+            TraceKind::Drop => (EventKind::Drop, self.node_id, NONE16),
+        };
+        let tx = self.kind == TraceKind::Tx;
+        EntryHeader {
+            kind,
+            timestamp_ns: 0,
+            pkt_id: self.pkt_id,
+            in_port: if tx { NONE16 } else { self.port },
+            out_port: if tx { self.port } else { NONE16 },
+            src,
+            dst,
+            drop_reason: self.drop_reason.map_or(NONE16, |r| r as u16),
+            orig_len: 0,
+            cap_len: 0,
+        }
+    }
 }
 
 /// Receives trace events (the dump issue implements it over the mirror ring).
 pub trait TraceSink: Send {
     fn event(&mut self, ev: &TraceEvent<'_>);
+
+    /// A tx event for packet `index` of the burst about to go to the port; it happened
+    /// only if [`TraceSink::tx_committed`] then says the port took the packet. By default
+    /// reported at once.
+    fn tx_staged(&mut self, _index: usize, ev: &TraceEvent<'_>) {
+        self.event(ev);
+    }
+
+    /// The port took the first `sent` packets of the staged burst.
+    fn tx_committed(&mut self, _sent: usize) {}
 }
 
 /// The on/off switch, shareable with other threads.
@@ -60,12 +111,17 @@ impl TraceSwitch {
     }
 }
 
-/// The graph's tracing state: the switch, the sink, and the switch value for this run.
+/// The graph's tracing state: the log switch and sink, the mirror rings, and whether
+/// either is on for this run.
 pub(crate) struct Tracer {
     pub switch: TraceSwitch,
     pub sink: Option<Box<dyn TraceSink>>,
-    /// Snapshot of the switch (and sink presence) taken once per run.
+    /// The mirror rings of the shared-memory region (the daemon; `None` in unit tests).
+    pub mirror: Option<Producer>,
+    /// Snapshot taken once per run: some sink is on.
     pub active: bool,
+    /// Snapshot: the log sink is on.
+    log_on: bool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -73,6 +129,7 @@ impl std::fmt::Debug for Tracer {
         f.debug_struct("Tracer")
             .field("switch", &self.switch)
             .field("sink", &self.sink.is_some())
+            .field("mirror", &self.mirror.is_some())
             .field("active", &self.active)
             .finish()
     }
@@ -83,20 +140,56 @@ impl Tracer {
         Tracer {
             switch: TraceSwitch::default(),
             sink: None,
+            mirror: None,
             active: false,
+            log_on: false,
         }
     }
 
-    /// Reads the switch: once per burst.
+    /// Reads the switches: once per burst (one atomic load when tracing is off).
     #[inline]
     pub fn refresh(&mut self) {
-        self.active = self.sink.is_some() && self.switch.is_on();
+        self.log_on = self.sink.is_some() && self.switch.is_on();
+        let ring_on = self.mirror.as_mut().is_some_and(Producer::refresh);
+        self.active = self.log_on || ring_on;
     }
 
     #[cold]
     pub fn emit(&mut self, ev: &TraceEvent<'_>) {
-        if let Some(sink) = self.sink.as_mut() {
-            sink.event(ev);
+        if self.log_on {
+            if let Some(sink) = self.sink.as_mut() {
+                sink.event(ev);
+            }
+        }
+        if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
+            m.record(&ev.entry(), ev.frame);
+        }
+    }
+
+    /// A tx event of packet `index` of the burst handed to the port (see
+    /// [`Tracer::commit_tx`]).
+    #[cold]
+    pub fn stage_tx(&mut self, index: usize, ev: &TraceEvent<'_>) {
+        if self.log_on {
+            if let Some(sink) = self.sink.as_mut() {
+                sink.tx_staged(index, ev);
+            }
+        }
+        if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
+            m.stage_tx(index as u32, &ev.entry(), ev.frame);
+        }
+    }
+
+    /// The port took the first `sent` packets of the staged burst.
+    #[cold]
+    pub fn commit_tx(&mut self, sent: usize) {
+        if self.log_on {
+            if let Some(sink) = self.sink.as_mut() {
+                sink.tx_committed(sent);
+            }
+        }
+        if let Some(m) = self.mirror.as_mut() {
+            m.commit_tx(sent);
         }
     }
 }

@@ -15,6 +15,8 @@ use crate::wire::{be16, ipv4_at, ipv6_at};
 pub struct LogSink {
     level: u8,
     line: String,
+    /// Tx lines of the burst at the port, by packet index, until it answers.
+    staged: Vec<(usize, String)>,
 }
 
 impl LogSink {
@@ -23,6 +25,7 @@ impl LogSink {
         (level > 0).then(|| LogSink {
             level,
             line: String::with_capacity(160),
+            staged: Vec::new(),
         })
     }
 
@@ -52,6 +55,19 @@ impl LogSink {
 }
 
 impl TraceSink for LogSink {
+    fn tx_staged(&mut self, index: usize, ev: &TraceEvent<'_>) {
+        self.format(ev);
+        self.staged.push((index, self.line.clone()));
+    }
+
+    fn tx_committed(&mut self, sent: usize) {
+        for (index, line) in self.staged.drain(..) {
+            if index < sent {
+                tracing::debug!(target: "graph", "{}", line);
+            }
+        }
+    }
+
     fn event(&mut self, ev: &TraceEvent<'_>) {
         self.format(ev);
         tracing::debug!(target: "graph", "{}", self.line);
@@ -123,6 +139,8 @@ mod tests {
             pkt_id: 42,
             drop_reason: reason,
             frame: &frame,
+            node_id: 0,
+            next_id: None,
         });
         s.line
     }

@@ -27,6 +27,7 @@ use dpservice::shm::catalogue::{
     LbValue, PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, SnatValue, VirtsvcKey,
     VirtsvcValue, VnfKey, VnfValue, VniKey, VniValue,
 };
+use dpservice::shm::mirror;
 use dpservice::shm::region::{
     LayoutError, Region, RegionBuilder, RegionCreateError, WritableRegion,
 };
@@ -115,6 +116,7 @@ impl SharedTables {
             .numa_socket(projection::SOCKET_ANY)
             .hash_seed(hash_seed);
         Catalogue::standard(&mut builder, virtual_services)?;
+        builder.mirror_rings(mirror::RINGS_NAME, mirror::RingGeometry::DAEMON)?;
         let region = builder.create(&instance.shm_path())?;
         let config = ConfigTables {
             interfaces: Catalogue::writer::<catalogue::Interfaces>(&region)?,
@@ -142,6 +144,11 @@ impl SharedTables {
             pass: None,
             region,
         })
+    }
+
+    /// The worker's handle on the mirror rings (graph tracing for `dpservice-dump`).
+    pub fn mirror_producer(&self) -> Result<mirror::Producer, mirror::MirrorError> {
+        mirror::producer(&self.region)
     }
 
     /// A reader's view of the region (telemetry, in-process checks).

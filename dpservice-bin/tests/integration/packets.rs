@@ -754,3 +754,4 @@ fn create_interface_answers_with_the_vf_link_up() {
         "down when DeleteInterface answered"
     );
 }
+mod dump;

@@ -16,7 +16,7 @@ pub const MAGIC: [u8; 8] = *b"DPSVCSHM";
 
 /// Bumped on every change of this layout, of the engine's entry layout or of any
 /// catalogue struct; tools refuse a region of another version.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Number of directory slots.
 pub const MAX_TABLES: usize = 32;
@@ -26,6 +26,14 @@ pub const MAX_NAME_LEN: usize = 31;
 
 /// Alignment of every table area, so each starts on its own page.
 pub const PAGE: u64 = 4096;
+
+/// Directory kind of a hash table of the engine.
+pub const KIND_TABLE: u32 = 0;
+
+/// Directory kind of a set of mirror rings (`super::mirror`). For this kind `capacity`
+/// is the slots per ring, `bucket_count` the number of rings, `key_size` the bytes of
+/// packet data a slot holds, `value_size` zero and `words_per_entry` the words per slot.
+pub const KIND_RINGS: u32 = 1;
 
 /// Words in front of each entry's key: version, meta (bucket + 1, 0 = free), next link.
 pub const ENTRY_META_WORDS: u64 = 3;
@@ -75,8 +83,8 @@ pub struct TableDirEntry {
     pub value_size: u32,
     /// Words per pool entry.
     pub words_per_entry: u32,
-    /// Zero.
-    pub reserved0: u32,
+    /// What the area holds: [`KIND_TABLE`] or [`KIND_RINGS`].
+    pub kind: u32,
     /// Byte offset of the table area in the region.
     pub offset: u64,
     /// Byte size of the table area.
@@ -138,6 +146,8 @@ pub struct TableInfo {
     pub offset: u64,
     /// Byte size of the area.
     pub size: u64,
+    /// [`KIND_TABLE`] or [`KIND_RINGS`].
+    pub kind: u32,
 }
 
 /// What is wrong with a header; the region module adds the path.
@@ -239,6 +249,12 @@ fn check_entry(slot: usize, e: &TableDirEntry, total: u64) -> Result<TableInfo, 
         .map_err(|_| corrupt(format!("directory slot {slot} has a non-UTF-8 name")))?
         .to_owned();
     let bad = |what: &str| corrupt(format!("table '{name}': {what}"));
+    if e.kind == KIND_RINGS {
+        return check_rings(slot, name, e, total);
+    }
+    if e.kind != KIND_TABLE {
+        return Err(bad("unknown kind"));
+    }
     if e.capacity == 0 || e.capacity >= u64::from(u32::MAX) {
         return Err(bad("capacity out of range"));
     }
@@ -276,6 +292,49 @@ fn check_entry(slot: usize, e: &TableDirEntry, total: u64) -> Result<TableInfo, 
         words_per_entry: e.words_per_entry,
         offset: e.offset,
         size: e.size,
+        kind: KIND_TABLE,
+    })
+}
+
+/// Checks a directory entry of kind [`KIND_RINGS`] (see `super::mirror` for the area).
+fn check_rings(
+    slot: usize,
+    name: String,
+    e: &TableDirEntry,
+    total: u64,
+) -> Result<TableInfo, HeaderError> {
+    let bad = |what: &str| corrupt(format!("ring set '{name}': {what}"));
+    let geometry = super::mirror::RingGeometry {
+        rings: usize::try_from(e.bucket_count).map_err(|_| bad("too many rings"))?,
+        slots: e.capacity,
+        snap_len: e.key_size as usize,
+    };
+    geometry.check().map_err(|_| bad("impossible geometry"))?;
+    if u64::from(e.words_per_entry) != geometry.slot_words() as u64 || e.value_size != 0 {
+        return Err(bad("slot size does not match its snap length"));
+    }
+    let needed = geometry.area_bytes().ok_or_else(|| bad("size overflows"))?;
+    if e.size < needed {
+        return Err(bad("area smaller than its rings"));
+    }
+    let end = e
+        .offset
+        .checked_add(e.size)
+        .ok_or_else(|| bad("area end overflows"))?;
+    if e.offset < FIRST_AREA || e.offset % 8 != 0 || end > total {
+        return Err(bad("area outside the region"));
+    }
+    Ok(TableInfo {
+        slot,
+        name,
+        capacity: e.capacity,
+        bucket_count: e.bucket_count,
+        key_size: e.key_size,
+        value_size: 0,
+        words_per_entry: e.words_per_entry,
+        offset: e.offset,
+        size: e.size,
+        kind: KIND_RINGS,
     })
 }
 

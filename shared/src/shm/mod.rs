@@ -10,11 +10,13 @@
 //! - [`header`]: the byte layout of the header and table directory;
 //! - `engine`, `seqlock`: the hash table over atomic words and its reader/writer
 //!   protocol, checked with loom;
+//! - [`mirror`]: the mirror rings of graph tracing (`dpservice-dump`);
 //! - `raw`: mmap and the word view of a mapping, the only `unsafe` code of the crate.
 
 pub mod catalogue;
 mod engine;
 pub mod header;
+pub mod mirror;
 #[allow(unsafe_code)]
 mod raw;
 pub mod region;

@@ -42,6 +42,11 @@ pub enum LayoutError {
     /// Key or value wider than the engine supports.
     #[error("table '{0}': keys may be at most {max} bytes and values at most {vmax}", max = super::table::MAX_KEY_BYTES, vmax = u32::MAX)]
     TooWide(String),
+    /// Ring count, slot count or snap length out of range.
+    #[error(
+        "ring set '{0}': 1 to 64 rings of a power of two slots, snap length 64 to 65535 bytes"
+    )]
+    BadRings(String),
     /// The region would not fit the address space.
     #[error("the region would be larger than this machine can map")]
     TooLarge,
@@ -135,6 +140,8 @@ struct Declared {
     bucket_count: u64,
     key_size: u32,
     value_size: u32,
+    /// `header::KIND_TABLE` or `header::KIND_RINGS`.
+    kind: u32,
 }
 
 /// Declares the tables of a region and creates the file.
@@ -222,6 +229,37 @@ impl RegionBuilder {
             bucket_count,
             key_size: key_size as u32,
             value_size,
+            kind: header::KIND_TABLE,
+        });
+        Ok(self)
+    }
+
+    /// Declares a set of mirror rings (graph tracing, `super::mirror`) named `name`.
+    pub fn mirror_rings(
+        &mut self,
+        name: &str,
+        geometry: super::mirror::RingGeometry,
+    ) -> Result<&mut RegionBuilder, LayoutError> {
+        if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains('\0') {
+            return Err(LayoutError::BadName(name.to_owned()));
+        }
+        if self.tables.iter().any(|t| t.name == name) {
+            return Err(LayoutError::Duplicate(name.to_owned()));
+        }
+        if self.tables.len() >= MAX_TABLES {
+            return Err(LayoutError::TooManyTables);
+        }
+        geometry
+            .check()
+            .map_err(|_| LayoutError::BadRings(name.to_owned()))?;
+        self.tables.push(Declared {
+            name: name.to_owned(),
+            capacity: geometry.slots,
+            bucket_count: geometry.rings as u64,
+            key_size: u32::try_from(geometry.snap_len)
+                .map_err(|_| LayoutError::BadRings(name.to_owned()))?,
+            value_size: 0,
+            kind: header::KIND_RINGS,
         });
         Ok(self)
     }
@@ -231,16 +269,30 @@ impl RegionBuilder {
         let mut offset = FIRST_AREA;
         let mut bytes = vec![0u8; HEADER_BYTES];
         for (slot, t) in self.tables.iter().enumerate() {
-            let wpe = header::ENTRY_META_WORDS
-                + header::words_for(u64::from(t.key_size))
-                + header::words_for(u64::from(t.value_size));
-            let size = t
-                .capacity
-                .checked_mul(wpe)
-                .and_then(|w| w.checked_add(t.bucket_count))
-                .and_then(|w| w.checked_mul(8))
-                .and_then(|b| b.checked_next_multiple_of(PAGE))
-                .ok_or(LayoutError::TooLarge)?;
+            let (wpe, size) = if t.kind == header::KIND_RINGS {
+                let g = super::mirror::RingGeometry {
+                    rings: t.bucket_count as usize,
+                    slots: t.capacity,
+                    snap_len: t.key_size as usize,
+                };
+                let size = g
+                    .area_bytes()
+                    .and_then(|b| b.checked_next_multiple_of(PAGE))
+                    .ok_or(LayoutError::TooLarge)?;
+                (g.slot_words() as u64, size)
+            } else {
+                let wpe = header::ENTRY_META_WORDS
+                    + header::words_for(u64::from(t.key_size))
+                    + header::words_for(u64::from(t.value_size));
+                let size = t
+                    .capacity
+                    .checked_mul(wpe)
+                    .and_then(|w| w.checked_add(t.bucket_count))
+                    .and_then(|w| w.checked_mul(8))
+                    .and_then(|b| b.checked_next_multiple_of(PAGE))
+                    .ok_or(LayoutError::TooLarge)?;
+                (wpe, size)
+            };
             let mut name = [0u8; 32];
             name[..t.name.len()].copy_from_slice(t.name.as_bytes());
             let entry = TableDirEntry {
@@ -250,7 +302,7 @@ impl RegionBuilder {
                 key_size: t.key_size,
                 value_size: t.value_size,
                 words_per_entry: u32::try_from(wpe).map_err(|_| LayoutError::TooLarge)?,
-                reserved0: 0,
+                kind: t.kind,
                 offset,
                 size,
                 entries: 0,
@@ -374,8 +426,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The hash table `name` (not a ring set of that name).
     pub(crate) fn info(&self, name: &str) -> Option<&TableInfo> {
-        self.tables.iter().find(|t| t.name == name)
+        self.tables
+            .iter()
+            .find(|t| t.name == name && t.kind == header::KIND_TABLE)
     }
 }
 
@@ -443,14 +498,55 @@ impl Region {
 
     /// Maps the file at `path` read-only and validates its header.
     pub fn open(path: &Path) -> Result<Region, OpenError> {
-        let file = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => OpenError::Absent(path.to_owned()),
-            std::io::ErrorKind::PermissionDenied => OpenError::PermissionDenied(path.to_owned()),
-            _ => OpenError::Io {
-                path: path.to_owned(),
-                source: e,
-            },
-        })?;
+        Ok(Region {
+            shared: open_shared(path, false)?,
+        })
+    }
+
+    /// The mapping and directory.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl WritableRegion {
+    /// The mapping and directory (for the mirror rings' producer).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+/// Opens the region of `instance` mapped read-write: only for a mirror ring consumer,
+/// which writes its own control words (attach, heartbeat, read position).
+pub(crate) fn open_instance_shared(instance: &Instance) -> Result<Arc<Shared>, OpenError> {
+    let path = instance.shm_path();
+    match open_shared(&path, true) {
+        Err(OpenError::Absent(path)) => Err(OpenError::NotRunning {
+            prefix: instance.prefix().to_owned(),
+            path,
+        }),
+        other => other,
+    }
+}
+
+/// Maps the file at `path` (read-write if `writable`) and validates its header.
+pub(crate) fn open_shared(path: &Path, writable: bool) -> Result<Arc<Shared>, OpenError> {
+    {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => OpenError::Absent(path.to_owned()),
+                std::io::ErrorKind::PermissionDenied => {
+                    OpenError::PermissionDenied(path.to_owned())
+                }
+                _ => OpenError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                },
+            })?;
         let size = file
             .metadata()
             .map_err(|source| OpenError::Io {
@@ -468,7 +564,7 @@ impl Region {
                 needed: HEADER_BYTES as u64,
             }));
         }
-        let map = Mapping::map(&file, size, false).map_err(|source| OpenError::Map {
+        let map = Mapping::map(&file, size, writable).map_err(|source| OpenError::Map {
             path: path.to_owned(),
             source,
         })?;
@@ -485,17 +581,18 @@ impl Region {
             },
             other => invalid(other),
         })?;
-        Ok(Region {
-            shared: Arc::new(Shared {
-                map,
-                header,
-                taken: Vec::new(),
-                tables,
-            }),
-        })
+        Ok(Arc::new(Shared {
+            map,
+            header,
+            taken: Vec::new(),
+            tables,
+        }))
     }
+}
 
-    /// The tables in directory (registration) order.
+impl Region {
+    /// The directory in registration order: the hash tables and (with
+    /// `kind == KIND_RINGS`) the mirror ring sets.
     pub fn tables(&self) -> &[TableInfo] {
         &self.shared.tables
     }
@@ -515,6 +612,7 @@ impl Region {
         self.shared
             .tables
             .iter()
+            .filter(|t| t.kind == header::KIND_TABLE)
             .map(|t| TableStats {
                 name: t.name.clone(),
                 capacity: t.capacity,
@@ -579,7 +677,7 @@ mod tests {
         assert_eq!(total, 12288);
         let mut expected: Vec<u8> = Vec::new();
         expected.extend(b"DPSVCSHM");
-        expected.extend([1, 0, 0, 0, 1, 0, 0, 0]); // version 1, 1 table
+        expected.extend([2, 0, 0, 0, 1, 0, 0, 0]); // version 2, 1 table
         expected.extend([0x00, 0x30, 0, 0, 0, 0, 0, 0]); // total size 12288
         expected.extend([0x92, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff]); // pid 4242, socket -1
         expected.extend([0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01]); // seed
@@ -694,7 +792,7 @@ mod tests {
         let text = e.to_string();
         assert!(
             text.contains("version 7")
-                && text.contains("version 1")
+                && text.contains("version 2")
                 && text.contains("same dpservice release"),
             "{text}"
         );

@@ -1,0 +1,493 @@
+//! Mirror rings: the graph's trace events, copied by the worker into the region for
+//! `dpservice-dump` (tools.md §1, ARCHITECTURE.md principle 4).
+//!
+//! A ring set is one directory entry of kind `KIND_RINGS`. Its area:
+//!
+//! ```text
+//! set header  mask word (bit r: ring r is attached), node and drop-reason name counts,
+//!             the names themselves (32 bytes each), written by the daemon
+//! ring 0      control words, then `slots` slots of `slot_words` words
+//! ring 1 ...
+//! ```
+//! Each ring is single producer (the worker) and single consumer (one dump process).
+//! Control goes through words of the region, never through gRPC: a consumer claims a
+//! ring by compare-and-swap of its owner word, writes its settings (drops, node mask),
+//! empties the ring and sets its bit in the mask; the worker loads the mask once per burst
+//! (the only cost while nobody is attached). The consumer stores a monotonic timestamp
+//! into its heartbeat word ten times a second; the daemon detaches a ring whose heartbeat
+//! is older than [`HEARTBEAT_TIMEOUT_MS`], so a killed dump switches tracing off by
+//! itself. A full ring counts the entry as lost and never blocks.
+//!
+//! The ring protocol itself ([`push`], [`pop`]) is generic over the word traits of
+//! `seqlock`, so the loom tests below check it over every interleaving.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::header::KIND_RINGS;
+use super::region::{self, OpenError, Shared, WritableRegion};
+use super::seqlock::StoreWord;
+use crate::instance::Instance;
+
+/// Directory name of the daemon's ring set.
+pub const RINGS_NAME: &str = "graphtrace";
+/// Bytes of a packet a ring entry keeps at most (upstream's snap length).
+pub const SNAP_LEN: usize = 9100;
+/// Rings (concurrent dumps) of the daemon's set.
+pub const DAEMON_RINGS: usize = 4;
+/// Slots per ring of the daemon's set.
+pub const DAEMON_SLOTS: u64 = 2048;
+/// Most graph nodes the name table and node masks hold.
+pub const MAX_NODES: usize = 512;
+/// Most drop reasons the name table holds.
+pub const MAX_REASONS: usize = 64;
+/// Longest name in the name table (the field keeps a NUL).
+pub const MAX_NAME: usize = 31;
+/// A consumer whose heartbeat is older than this is gone: the daemon detaches it.
+pub const HEARTBEAT_TIMEOUT_MS: u64 = 1200;
+/// How often a consumer beats.
+pub const HEARTBEAT_EVERY_MS: u64 = 100;
+/// "No node" / "no port" in an entry.
+pub const NONE16: u16 = 0xFFFF;
+
+const NAME_WORDS: usize = 4;
+// set header words
+const SET_MASK: usize = 0;
+const SET_NODE_COUNT: usize = 1;
+const SET_REASON_COUNT: usize = 2;
+const SET_NAMES: usize = 8;
+const SET_HEADER_WORDS: usize = SET_NAMES + (MAX_NODES + MAX_REASONS) * NAME_WORDS;
+// ring control words; head and tail on cache lines of their own
+const OWNER: usize = 0;
+const HEARTBEAT: usize = 1;
+const FLAGS: usize = 2;
+const DETACHED: usize = 3;
+const HEAD: usize = 8;
+const LOST: usize = 9;
+const TAIL: usize = 16;
+const NODE_MASK: usize = 24;
+const NODE_MASK_WORDS: usize = MAX_NODES / 64;
+const CTRL_WORDS: usize = NODE_MASK + NODE_MASK_WORDS;
+/// Words of an entry before its data.
+const ENTRY_HEADER_WORDS: usize = 4;
+
+/// Flag: report DROP events.
+pub const FLAG_DROPS: u64 = 1;
+/// Flag: report NEXT (hand-over) events.
+pub const FLAG_NODES: u64 = 2;
+/// Flag: only the nodes of the node mask (else all).
+pub const FLAG_NODE_MASK: u64 = 4;
+
+/// Why the daemon detached a ring (the consumer reads it).
+pub const DETACHED_HEARTBEAT: u64 = 1;
+/// `dpservice-dump --stop` detached it.
+pub const DETACHED_STOP: u64 = 2;
+
+/// The shape of a ring set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingGeometry {
+    /// Number of rings (1..=64).
+    pub rings: usize,
+    /// Slots per ring, a power of two.
+    pub slots: u64,
+    /// Packet bytes a slot keeps (64..=65535).
+    pub snap_len: usize,
+}
+
+/// A geometry out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("1 to 64 rings of a power-of-two number of slots (at most 2^24), snap length 64 to 65535")]
+pub struct BadGeometry;
+
+impl RingGeometry {
+    /// The daemon's set.
+    pub const DAEMON: RingGeometry = RingGeometry {
+        rings: DAEMON_RINGS,
+        slots: DAEMON_SLOTS,
+        snap_len: SNAP_LEN,
+    };
+
+    /// Checks the ranges (so the sizes below cannot overflow).
+    pub fn check(&self) -> Result<(), BadGeometry> {
+        let ok = (1..=64).contains(&self.rings)
+            && self.slots.is_power_of_two()
+            && self.slots <= 1 << 24
+            && (64..=65535).contains(&self.snap_len);
+        ok.then_some(()).ok_or(BadGeometry)
+    }
+
+    /// Words per slot: entry header and data.
+    pub fn slot_words(&self) -> usize {
+        ENTRY_HEADER_WORDS + self.snap_len.div_ceil(8)
+    }
+
+    fn ring_words(&self) -> usize {
+        CTRL_WORDS + self.slots as usize * self.slot_words()
+    }
+
+    /// Words of the whole area.
+    pub fn area_words(&self) -> Option<usize> {
+        self.ring_words()
+            .checked_mul(self.rings)?
+            .checked_add(SET_HEADER_WORDS)
+    }
+
+    /// Bytes of the whole area.
+    pub fn area_bytes(&self) -> Option<u64> {
+        (self.area_words()? as u64).checked_mul(8)
+    }
+}
+
+/// The event a ring entry records (tools.md §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Received by an rx node.
+    Rx = 1,
+    /// Handed from one node to the next.
+    Next = 2,
+    /// Accepted by the port for transmission.
+    Tx = 3,
+    /// Freed by the `drop` node.
+    Drop = 4,
+}
+
+impl EventKind {
+    fn from_u8(v: u8) -> Option<EventKind> {
+        Some(match v {
+            1 => EventKind::Rx,
+            2 => EventKind::Next,
+            3 => EventKind::Tx,
+            4 => EventKind::Drop,
+            _ => return None,
+        })
+    }
+}
+
+/// The metadata of one ring entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryHeader {
+    /// What happened.
+    pub kind: EventKind,
+    /// Realtime clock at the trace point, nanoseconds since the epoch.
+    pub timestamp_ns: u64,
+    /// Id of the packet in the graph.
+    pub pkt_id: u32,
+    /// Port the packet came in on.
+    pub in_port: u16,
+    /// Tx events: the port it left on; else [`NONE16`].
+    pub out_port: u16,
+    /// Source node id (index into the name table), [`NONE16`] for none.
+    pub src: u16,
+    /// Destination node id, [`NONE16`] for none.
+    pub dst: u16,
+    /// Drop events: the reason's index in the name table; else [`NONE16`].
+    pub drop_reason: u16,
+    /// Length of the whole packet.
+    pub orig_len: u32,
+    /// Bytes kept (at most the snap length).
+    pub cap_len: u16,
+}
+
+impl EntryHeader {
+    fn pack(&self) -> [u64; ENTRY_HEADER_WORDS] {
+        [
+            self.kind as u64 | u64::from(self.cap_len) << 8 | u64::from(self.orig_len) << 32,
+            self.timestamp_ns,
+            u64::from(self.pkt_id) | u64::from(self.in_port) << 32 | u64::from(self.out_port) << 48,
+            u64::from(self.src) | u64::from(self.dst) << 16 | u64::from(self.drop_reason) << 32,
+        ]
+    }
+
+    fn unpack(w: [u64; ENTRY_HEADER_WORDS]) -> Option<EntryHeader> {
+        Some(EntryHeader {
+            kind: EventKind::from_u8(w[0] as u8)?,
+            cap_len: (w[0] >> 8) as u16,
+            orig_len: (w[0] >> 32) as u32,
+            timestamp_ns: w[1],
+            pkt_id: w[2] as u32,
+            in_port: (w[2] >> 32) as u16,
+            out_port: (w[2] >> 48) as u16,
+            src: w[3] as u16,
+            dst: (w[3] >> 16) as u16,
+            drop_reason: (w[3] >> 32) as u16,
+        })
+    }
+}
+
+/// One ring as word slices: the unit the protocol works on.
+#[derive(Debug)]
+pub(crate) struct RingWords<'a, W> {
+    pub(crate) ctrl: &'a [W],
+    pub(crate) slots: &'a [W],
+    pub(crate) n_slots: u64,
+    pub(crate) slot_words: usize,
+}
+
+/// Producer: appends one entry at `head + ahead` without publishing it (the caller
+/// publishes with [`publish`]); `false` (and one more lost entry) when the ring is full.
+/// `tail` is the producer's cached copy of the consumer's position, reloaded only when
+/// the ring looks full (so the shared word is not read per entry). Only the one producer
+/// may call it.
+#[inline]
+pub(crate) fn stage<W: StoreWord>(
+    r: &RingWords<'_, W>,
+    ahead: u64,
+    tail: &mut u64,
+    header: &EntryHeader,
+    data: &[u8],
+) -> bool {
+    let head = r.ctrl[HEAD].load(Ordering::Relaxed).wrapping_add(ahead);
+    // the consumer frees slots by moving the tail; its word is untrusted: a tail ahead of
+    // the head looks like a full ring, never like room
+    if head.wrapping_sub(*tail) >= r.n_slots {
+        *tail = r.ctrl[TAIL].load(Ordering::Acquire);
+        if head.wrapping_sub(*tail) >= r.n_slots {
+            let lost = r.ctrl[LOST].load(Ordering::Relaxed);
+            r.ctrl[LOST].store(lost.wrapping_add(1), Ordering::Relaxed);
+            return false;
+        }
+    }
+    let base = (head & (r.n_slots - 1)) as usize * r.slot_words;
+    let slot = &r.slots[base..base + r.slot_words];
+    let data = &data[..data.len().min((r.slot_words - ENTRY_HEADER_WORDS) * 8)];
+    let mut h = *header;
+    h.cap_len = data.len() as u16;
+    for (w, v) in slot.iter().zip(h.pack()) {
+        w.store(v, Ordering::Relaxed);
+    }
+    let mut words = slot[ENTRY_HEADER_WORDS..].iter();
+    let mut chunks = data.chunks_exact(8);
+    // chunks first: zip stops on it without taking a word the remainder needs
+    for (c, w) in chunks.by_ref().zip(words.by_ref()) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        if let Some(w) = words.next() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        }
+    }
+    true
+}
+
+/// Producer: makes `count` staged entries visible to the consumer.
+#[inline]
+pub(crate) fn publish<W: StoreWord>(r: &RingWords<'_, W>, count: u64) {
+    if count > 0 {
+        let head = r.ctrl[HEAD].load(Ordering::Relaxed);
+        r.ctrl[HEAD].store(head.wrapping_add(count), Ordering::Release);
+    }
+}
+
+/// Producer: stages and publishes one entry.
+#[cfg(test)]
+pub(crate) fn push<W: StoreWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
+    let mut tail = r.ctrl[TAIL].load(Ordering::Acquire);
+    let ok = stage(r, 0, &mut tail, header, data);
+    if ok {
+        publish(r, 1);
+    }
+    ok
+}
+
+/// Consumer: reads up to `max` published entries in order, calling `f` for each one
+/// that decodes, then frees their slots with one store of the tail. Answers how many
+/// slots were taken (0: empty).
+pub(crate) fn take<W: StoreWord>(
+    r: &RingWords<'_, W>,
+    max: usize,
+    data: &mut Vec<u8>,
+    mut f: impl FnMut(Option<&EntryHeader>, &[u8]),
+) -> usize {
+    let tail = r.ctrl[TAIL].load(Ordering::Relaxed);
+    let head = r.ctrl[HEAD].load(Ordering::Acquire);
+    let avail = head.wrapping_sub(tail);
+    if avail > r.n_slots {
+        // cannot happen with one consumer; resynchronise instead of reading garbage
+        r.ctrl[TAIL].store(head, Ordering::Release);
+        f(None, &[]);
+        return 1;
+    }
+    let n = avail.min(max as u64);
+    for pos in tail..tail.wrapping_add(n) {
+        let base = (pos & (r.n_slots - 1)) as usize * r.slot_words;
+        let slot = &r.slots[base..base + r.slot_words];
+        let mut hw = [0u64; ENTRY_HEADER_WORDS];
+        for (v, w) in hw.iter_mut().zip(slot) {
+            *v = w.load(Ordering::Relaxed);
+        }
+        let header = EntryHeader::unpack(hw);
+        data.clear();
+        if let Some(h) = &header {
+            let len = usize::from(h.cap_len).min((r.slot_words - ENTRY_HEADER_WORDS) * 8);
+            for w in &slot[ENTRY_HEADER_WORDS..ENTRY_HEADER_WORDS + len.div_ceil(8)] {
+                data.extend_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+            }
+            data.truncate(len);
+        }
+        f(header.as_ref(), data);
+    }
+    if n > 0 {
+        r.ctrl[TAIL].store(tail.wrapping_add(n), Ordering::Release);
+    }
+    n as usize
+}
+
+/// Consumer: takes the oldest entry into `data` (replaced); `None` when the ring is empty.
+/// An entry that does not decode is skipped and reported as `Some(None)`.
+#[cfg(test)]
+pub(crate) fn pop<W: StoreWord>(
+    r: &RingWords<'_, W>,
+    data: &mut Vec<u8>,
+) -> Option<Option<EntryHeader>> {
+    let mut out = None;
+    let mut copy = Vec::new();
+    let n = take(r, 1, data, |h, d| {
+        out = Some(h.copied());
+        copy = d.to_vec();
+    });
+    *data = copy;
+    (n > 0).then_some(out.flatten())
+}
+
+/// Why a ring set cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// The region could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The region has no ring set (a daemon without tracing, or a bug).
+    #[error("the shared-memory region has no '{0}' rings: cannot connect to service")]
+    NoRings(String),
+    /// The region is mapped read-only.
+    #[error("the shared-memory region is mapped read-only")]
+    ReadOnly,
+    /// Every ring is in use.
+    #[error("{0} dumps are already attached to this dpservice-bin (the most it serves at once); stop one of them, or run 'dpservice-dump --stop' if none is running")]
+    Busy(usize),
+}
+
+/// A ring set of a mapping, with word-level accessors.
+#[derive(Debug, Clone)]
+struct RingSet {
+    shared: Arc<Shared>,
+    /// First word of the area.
+    base: usize,
+    geometry: RingGeometry,
+}
+
+impl RingSet {
+    fn find(shared: &Arc<Shared>, name: &str) -> Result<RingSet, MirrorError> {
+        let info = shared
+            .tables
+            .iter()
+            .find(|t| t.name == name && t.kind == KIND_RINGS)
+            .ok_or_else(|| MirrorError::NoRings(name.to_owned()))?;
+        if shared.map.atomic_words().is_none() {
+            return Err(MirrorError::ReadOnly);
+        }
+        Ok(RingSet {
+            shared: Arc::clone(shared),
+            base: (info.offset / 8) as usize,
+            geometry: RingGeometry {
+                rings: info.bucket_count as usize,
+                slots: info.capacity,
+                snap_len: info.key_size as usize,
+            },
+        })
+    }
+
+    /// The area's words (checked against the mapping when the header was parsed).
+    fn words(&self) -> &[AtomicU64] {
+        let all = self.shared.map.atomic_words().unwrap_or(&[]);
+        let len = self.geometry.area_words().unwrap_or(0);
+        all.get(self.base..self.base + len).unwrap_or(&[])
+    }
+
+    fn set_word(&self, i: usize) -> &AtomicU64 {
+        &self.words()[i]
+    }
+
+    fn ring(&self, r: usize) -> RingWords<'_, AtomicU64> {
+        let g = &self.geometry;
+        let start = SET_HEADER_WORDS + r * g.ring_words();
+        let words = &self.words()[start..start + g.ring_words()];
+        RingWords {
+            ctrl: &words[..CTRL_WORDS],
+            slots: &words[CTRL_WORDS..],
+            n_slots: g.slots,
+            slot_words: g.slot_words(),
+        }
+    }
+
+    fn names(&self, first: usize, count_word: usize, max: usize) -> Vec<String> {
+        let count = (self.set_word(count_word).load(Ordering::Acquire) as usize).min(max);
+        (0..count)
+            .map(|i| {
+                let at = SET_NAMES + (first + i) * NAME_WORDS;
+                let mut bytes = Vec::with_capacity(32);
+                for w in &self.words()[at..at + NAME_WORDS] {
+                    bytes.extend_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+                }
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                String::from_utf8_lossy(&bytes[..end]).into_owned()
+            })
+            .collect()
+    }
+
+    fn write_names(&self, first: usize, count_word: usize, max: usize, names: &[&str]) {
+        let n = names.len().min(max);
+        for (i, name) in names.iter().take(n).enumerate() {
+            let mut bytes = [0u8; NAME_WORDS * 8];
+            let len = name.len().min(MAX_NAME);
+            bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+            let at = SET_NAMES + (first + i) * NAME_WORDS;
+            for (w, c) in self.words()[at..at + NAME_WORDS]
+                .iter()
+                .zip(bytes.chunks_exact(8))
+            {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+            }
+        }
+        self.set_word(count_word).store(n as u64, Ordering::Release);
+    }
+}
+
+/// Monotonic clock in milliseconds (system-wide, so daemon and dump agree).
+pub fn monotonic_ms() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec as u64).wrapping_mul(1000) + (t.tv_nsec as u64) / 1_000_000
+}
+
+/// Realtime clock in nanoseconds since the epoch (entry timestamps).
+pub fn realtime_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    (t.tv_sec as u64).wrapping_mul(1_000_000_000) + t.tv_nsec as u64
+}
+
+mod consumer;
+mod producer;
+
+pub use consumer::{CaptureSettings, Consumer, Detached, Rings};
+pub use producer::{Producer, TraceTarget};
+
+/// Creates a producer on the daemon's writable region.
+pub fn producer(region: &WritableRegion) -> Result<Producer, MirrorError> {
+    Producer::new(RingSet::find(region.shared(), RINGS_NAME)?)
+}
+
+/// `dpservice-dump --stop`: detaches every ring of the instance's daemon; answers how
+/// many were attached.
+pub fn stop_all(instance: &Instance) -> Result<usize, MirrorError> {
+    let set = RingSet::find(&region::open_instance_shared(instance)?, RINGS_NAME)?;
+    Ok(consumer::stop_all(&set))
+}
+
+#[cfg(test)]
+mod tests;
