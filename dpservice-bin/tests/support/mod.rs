@@ -692,7 +692,9 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
+        // a killed daemon cannot remove its instance files: the test does
         let _ = std::fs::remove_dir_all(self.runtime_dir());
+        remove_region_of(&self.prefix, self.pid());
         if std::thread::panicking() {
             eprintln!(
                 "--- dpservice-bin {} output ---\n{}",
@@ -700,5 +702,18 @@ impl Drop for Daemon {
                 self.logs()
             );
         }
+    }
+}
+
+/// Removes the shared-memory region of instance `prefix` if the daemon with `pid`
+/// created it (a killed daemon cannot; a successor's region under the same prefix stays).
+pub fn remove_region_of(prefix: &str, pid: u32) {
+    let Ok(instance) = dpservice::instance::Instance::new(prefix) else {
+        return;
+    };
+    let path = instance.shm_path();
+    let ours = dpservice::shm::region::Region::open(&path).is_ok_and(|r| r.creator_pid() == pid);
+    if ours {
+        let _ = std::fs::remove_file(path);
     }
 }

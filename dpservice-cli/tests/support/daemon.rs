@@ -162,6 +162,18 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // a killed daemon cannot remove its instance files: the test does (the daemon runs
+        // under `ip netns exec`, which execs it, so the child's pid is the daemon's)
+        let prefix = format!("dpcli{}", self.id);
+        if let Ok(instance) = dpservice::instance::Instance::new(&prefix) {
+            let path = instance.shm_path();
+            let ours = dpservice::shm::region::Region::open(&path)
+                .is_ok_and(|r| r.creator_pid() == self.child.id());
+            if ours {
+                let _ = std::fs::remove_file(path);
+            }
+            let _ = std::fs::remove_dir_all(instance.runtime_dir());
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.netns])
             .output();
