@@ -5,7 +5,7 @@
 //! a target to its host name.
 
 use super::families::{set, set_counter, Families};
-use super::upstream::{xstat_kind, XstatKind};
+use super::upstream::{per_port, XstatKind};
 use super::Labels;
 use crate::poll::Snapshot;
 
@@ -94,20 +94,17 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
         "1 when the port's link is up",
         &["name"],
     )?;
-    for port in &snap.ports {
-        if let Some(up) = port.link_up {
-            set(&link, &[&port.name], if up { 1.0 } else { 0.0 });
-        }
-        for (stat, value) in &port.xstats {
-            let family = match xstat_kind(stat) {
-                XstatKind::Bytes => &bytes,
-                XstatKind::Packets => &packets,
-                XstatKind::Errors => &errors,
-                XstatKind::Misc => &other,
-            };
-            set_counter(family, &[&port.name, stat], *value);
-        }
-    }
+    per_port(
+        snap,
+        &link,
+        |kind| match kind {
+            XstatKind::Bytes => &bytes,
+            XstatKind::Packets => &packets,
+            XstatKind::Errors => &errors,
+            XstatKind::Misc => &other,
+        },
+        set_counter,
+    );
 
     let gauges: [PerKeyGauge<'_>; 3] = [
         (

@@ -2,6 +2,8 @@
 //! exporter declares them. All are gauges, even the `_total` ones (the dashboard applies
 //! `rate()` to them).
 
+use prometheus::GaugeVec;
+
 use super::families::{set, Families};
 use super::Labels;
 use crate::poll::Snapshot;
@@ -33,6 +35,25 @@ pub enum XstatKind {
     Misc,
 }
 
+/// The per-port part both metric sets share: each port's link state into `link`, and
+/// each of its extended statistics into the family `family_of` its kind, with `put`
+/// (a gauge's set upstream, a counter's increment in the native set).
+pub fn per_port<'f, F: 'f>(
+    snap: &Snapshot,
+    link: &GaugeVec,
+    family_of: impl Fn(XstatKind) -> &'f F,
+    put: impl Fn(&F, &[&str], f64),
+) {
+    for port in &snap.ports {
+        if let Some(up) = port.link_up {
+            set(link, &[&port.name], if up { 1.0 } else { 0.0 });
+        }
+        for (stat, value) in &port.xstats {
+            put(family_of(xstat_kind(stat)), &[&port.name, stat], *value);
+        }
+    }
+}
+
 /// Adds upstream's families for `snap`.
 pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus::Result<()> {
     let ethdev = |name, help| f.gauge(name, help, &["name", "stat"]);
@@ -45,20 +66,17 @@ pub fn add(f: &mut Families, snap: &Snapshot, labels: &Labels<'_>) -> prometheus
         "Link status of DPDK ethdev",
         &["name"],
     )?;
-    for port in &snap.ports {
-        if let Some(up) = port.link_up {
-            set(&link, &[&port.name], if up { 1.0 } else { 0.0 });
-        }
-        for (stat, value) in &port.xstats {
-            let family = match xstat_kind(stat) {
-                XstatKind::Bytes => &bytes,
-                XstatKind::Packets => &packets,
-                XstatKind::Errors => &errors,
-                XstatKind::Misc => &misc,
-            };
-            set(family, &[&port.name, stat], *value);
-        }
-    }
+    per_port(
+        snap,
+        &link,
+        |kind| match kind {
+            XstatKind::Bytes => &bytes,
+            XstatKind::Packets => &packets,
+            XstatKind::Errors => &errors,
+            XstatKind::Misc => &misc,
+        },
+        set,
+    );
 
     // no heap label: several heaps overwrite each other, as upstream's do
     let heap = f.gauge("dpdk_heap_info", "Dpservice heap info", &["node", "info"])?;
