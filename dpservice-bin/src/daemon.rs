@@ -47,6 +47,9 @@ pub enum DaemonError {
     /// A `--vdev` TAP device.
     #[error(transparent)]
     Ports(#[from] crate::port::tap::TapError),
+    /// The packet path (ports and its flow tables).
+    #[error(transparent)]
+    Datapath(#[from] crate::graph::datapath::DatapathError),
     /// `--debug-coredumps`.
     #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
     Coredumps(std::io::Error),
@@ -100,7 +103,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     dataplane.test_panic = TestPanic::from_env();
     // the tables the tools read: created once the runtime directory's lock is ours, so a
     // leftover region is a dead predecessor's and may be replaced
-    let tables = SharedTables::create(
+    let mut tables = SharedTables::create(
         &cfg.instance,
         cfg.virtual_services.len(),
         crate::state::random_seed(),
@@ -111,6 +114,10 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         (Ok(producer), Some(packets)) => packets.graph.set_mirror(producer),
         (Err(e), _) => tracing::warn!(error = %e, "dpservice-dump will not be able to attach"),
         (Ok(_), None) => {}
+    }
+    // the packet path's flow tables are the region's: the tools read what packets use
+    if let (Some(flows), Some(packets)) = (tables.take_flows(), dataplane.packets.as_mut()) {
+        packets.graph.attach_tables(flows);
     }
     dataplane.tables = Some(tables);
     let snapshots = Arc::new(SnapshotShare::new());

@@ -16,10 +16,12 @@
 //! - [`port_control`]: the `portctl` thread: link up/down, link state, router MAC (netlink);
 //! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
 //! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
+//! - [`flow`]: connection tracking: the conntrack table, TCP states, flow keys;
 //! - [`hash`]: upstream's wire-visible hash functions.
 
 pub mod config;
 pub mod daemon;
+pub mod flow;
 pub mod graph;
 pub mod grpc;
 pub mod ha;

@@ -290,7 +290,8 @@ mod tests {
             ports.insert(g.id, Box::new(port));
             handles.push(handle);
         }
-        let graph = Graph::new(GraphConfig::default(), &graph_ports(&roles));
+        let graph = Graph::new(GraphConfig::default(), &graph_ports(&roles))
+            .expect("a graph with private flow tables");
         (Datapath::new(graph, ports, Instant::now()), handles)
     }
 

@@ -181,12 +181,12 @@ impl Dataplane {
 }
 
 /// Packet-path hook after a write: removes the conntrack flows that control-plane
-/// changes made stale (`State::take_flow_purges`). No flow table yet: the queue is only
-/// emptied.
+/// changes made stale (`State::take_flow_purges`).
 fn purge_stale_flows(packets: Option<&mut Datapath>, state: &mut State) {
-    let _ = state.take_flow_purges();
+    let purges = state.take_flow_purges();
     // VF ports follow their interfaces (CreateInterface / DeleteInterface)
     if let Some(p) = packets {
+        p.graph.purge_flows(&purges);
         p.sync_with_state(state);
     }
 }
@@ -487,6 +487,7 @@ fn run_job(dp: &mut Dataplane, job: Job) -> Result<(), Job> {
                 return Err(Job::State(job));
             };
             let answer = job(&mut state);
+            state.after_write();
             // what the call means for the ports happens before the answer
             purge_stale_flows(dp.packets.as_mut(), &mut state);
             let initialized = state.is_initialized();
@@ -632,7 +633,8 @@ mod tests {
                 role: PortRole::Pf0,
                 mac,
             }],
-        );
+        )
+            .expect("a graph with private flow tables");
         let mut dp = Dataplane::with_packets(
             State::new(StateConfig::new("fc00:1::1".parse().unwrap(), Vec::new())),
             Datapath::new(graph, ports, Instant::now()),

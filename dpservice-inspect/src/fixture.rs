@@ -74,7 +74,6 @@ impl Fixture {
         entry.tcp_state = 3;
         entry.flags = 0x20;
         entry.timeout_s = 86400;
-        entry.ref_count = 2;
         entry.last_seen_ns = now_ns.saturating_sub(age_s * 1_000_000_000 + 500_000_000);
         entry.out_port = 3;
         entry.other_key = reply;
@@ -94,7 +93,8 @@ impl Fixture {
         let mut icmp_entry = FlowEntry::zeroed();
         icmp_entry.port_id = 3;
         icmp_entry.timeout_s = 30;
-        icmp_entry.ref_count = 1;
+        // a flow whose reply key is its own key: one reference
+        icmp_entry.other_key = icmp;
         icmp_entry.aged = 1;
         icmp_entry.flags = 0x01;
         icmp_entry.last_seen_ns = entry.last_seen_ns;
@@ -223,7 +223,6 @@ impl Fixture {
         entry.tcp_state = 3;
         entry.flags = 0x20;
         entry.timeout_s = 86400;
-        entry.ref_count = 2;
         entry.last_seen_ns = now_ns;
         for i in 0..count {
             conntrack.insert(bulk_flow_key(i), entry)?;

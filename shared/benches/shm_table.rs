@@ -36,7 +36,7 @@ fn flow_entry(i: u64) -> FlowEntry {
         tcp_state: 3,
         flags: 0x20,
         timeout_s: 86_400,
-        ref_count: 2,
+        route_gen: 0,
         last_seen_ns: i,
         flow_hash: i as u32,
         ..bytemuck::Zeroable::zeroed()

@@ -2,6 +2,9 @@
 //! them in).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use dpservice::shm::catalogue::CatalogueTable;
 
 /// Packet-path configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,14 @@ pub struct GraphConfig {
     pub burst_size: usize,
     /// Packet buffers in the pool.
     pub pool_size: usize,
+    /// `--flow-timeout`: idle timeout of every flow but an established TCP one (§7.4).
+    pub flow_timeout: Duration,
+    /// Virtual services configured (`--udp-virtsvc`, `--tcp-virtsvc`): one connection
+    /// table each.
+    pub virtual_services_count: usize,
+    /// Keys the conntrack table holds when the graph makes its own tables (tests,
+    /// benchmarks); the daemon's come from the region at the catalogue's capacity.
+    pub conntrack_capacity: u64,
 }
 
 impl Default for GraphConfig {
@@ -39,6 +50,9 @@ impl Default for GraphConfig {
             virtual_services: true,
             burst_size: 64,
             pool_size: 16 * 1024,
+            flow_timeout: Duration::from_secs(30),
+            virtual_services_count: 0,
+            conntrack_capacity: dpservice::shm::catalogue::Conntrack::CAPACITY,
         }
     }
 }

@@ -41,9 +41,15 @@ pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 /// The control-plane state the nodes read (through its packet-path accessors only).
 pub(crate) use crate::state;
 
+use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
 use crate::hash::Wcmp;
+use crate::tables::{FlowTables, TablesError};
 use crate::port::{Buf, PacketBuf, Pool, PortId};
 use crate::wire::MacAddr;
+use dpservice::shm::catalogue::{
+    PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,
+};
+use dpservice::shm::table::TableWriter;
 use meta::Meta;
 use state::State;
 use trace::Tracer;
@@ -59,6 +65,47 @@ pub enum GraphEvent {
     NeighMacChanged { port: PortId, mac: MacAddr },
 }
 
+/// The stateful tables the packet path owns (all in the shared-memory region, so the
+/// tools read the very entries the packets use).
+#[derive(Debug)]
+#[allow(dead_code)] // the NAT port tables and virtual-service tables are being wired in
+pub(crate) struct PathTables {
+    /// `conntrack_table`.
+    pub flows: FlowTable,
+    /// `nat_portmap_table`.
+    pub portmap: TableWriter<PortmapKey, PortmapValue>,
+    /// `nat_portoverload_table`.
+    pub portoverload: TableWriter<PortoverloadKey, PortoverloadValue>,
+    /// `virtsvc_table_<i>`, one per virtual service in command-line order.
+    pub virtsvc: Vec<TableWriter<VirtsvcKey, VirtsvcValue>>,
+    /// Flows removed (aging, purges) whose NAT state must be released, with their
+    /// original key; emptied by [`Graph::release_flows`].
+    pub released: Vec<(CtKey, FlowEntry)>,
+}
+
+impl PathTables {
+    fn new(t: FlowTables, cfg: &GraphConfig, now: Instant) -> PathTables {
+        PathTables {
+            flows: FlowTable::new(t.conntrack, cfg.flow_timeout, now),
+            portmap: t.portmap,
+            portoverload: t.portoverload,
+            virtsvc: t.virtsvc,
+            released: Vec::new(),
+        }
+    }
+
+    /// Remembers a removed flow when something besides its keys must go with it.
+    fn removed(released: &mut Vec<(CtKey, FlowEntry)>, org: &CtKey, e: &FlowEntry) {
+        if e.nat_type == flow::nat_kind::NETWORK_LOCAL {
+            released.push((*org, *e));
+        }
+    }
+}
+
+/// How many pool entries one loop turn's share of an aging sweep visits (a sweep of
+/// the full 1,020,000-entry pool then takes about 16 turns).
+const AGING_BUDGET: usize = 65_536;
+
 /// What nodes see besides the packet.
 pub(crate) struct Ctx<'a> {
     pub state: &'a State,
@@ -68,11 +115,24 @@ pub(crate) struct Ctx<'a> {
     pub wcmp: Wcmp,
     /// Per port slot: the VM MAC changed since the last [`Graph::drain_events`].
     pub neigh_mac_changed: &'a mut [bool],
-    #[allow(dead_code)] // conntrack (packet path II) ages flows with it
     pub now: Instant,
+    /// The stateful tables.
+    pub tables: &'a mut PathTables,
+    /// The flow of the packet being walked (set by `conntrack`, written back when the
+    /// walk ends).
+    pub flow: Option<Flow>,
 }
 
 impl Ctx<'_> {
+    /// Writes the current packet's flow back to the table (end of a walk, or a
+    /// recirculated packet entering `conntrack` again).
+    #[inline]
+    pub fn close_flow(&mut self) {
+        if let Some(f) = self.flow.take() {
+            self.tables.flows.close(f);
+        }
+    }
+
     /// Records the VM's MAC on a VF and marks the port changed (bounded: one mark per
     /// port, whatever the number of changes).
     pub fn learn_neigh_mac(&mut self, port: PortId, mac: MacAddr) {
@@ -207,6 +267,7 @@ pub struct Graph {
     neigh_mac_changed: Vec<bool>,
     next_pkt_id: u32,
     active: bool,
+    tables: PathTables,
 }
 
 impl std::fmt::Debug for Graph {
@@ -220,9 +281,16 @@ impl std::fmt::Debug for Graph {
 }
 
 impl Graph {
-    /// A graph for these ports (uplinks and VFs; not the HA sync port). It starts
-    /// standby (receives nothing) until [`Graph::set_active`].
-    pub fn new(cfg: GraphConfig, ports: &[GraphPort]) -> Graph {
+    /// A graph for these ports (uplinks and VFs; not the HA sync port), with flow tables
+    /// of its own (the daemon hands it the region's with [`Graph::attach_tables`]). It
+    /// starts standby (receives nothing) until [`Graph::set_active`].
+    pub fn new(cfg: GraphConfig, ports: &[GraphPort]) -> Result<Graph, TablesError> {
+        let tables = FlowTables::private(cfg.virtual_services_count, cfg.conntrack_capacity)?;
+        Ok(Graph::with_tables(cfg, ports, tables))
+    }
+
+    /// A graph over the given flow tables.
+    pub fn with_tables(cfg: GraphConfig, ports: &[GraphPort], tables: FlowTables) -> Graph {
         let table = PortTable::new(ports);
         let slots = table.slots();
         let total = Node::COUNT + 2 * slots;
@@ -254,6 +322,7 @@ impl Graph {
             slots,
             costs: cycles::NodeCosts::default(),
         };
+        let cfg_copy = cfg.clone();
         Graph {
             consts: nodes::Consts::new(&cfg),
             wcmp: Wcmp::new(cfg.wcmp_percent),
@@ -263,7 +332,60 @@ impl Graph {
             neigh_mac_changed: vec![false; slots],
             next_pkt_id: 0,
             active: false,
+            tables: PathTables::new(tables, &cfg_copy, Instant::now()),
         }
+    }
+
+    /// Replaces the graph's flow tables by `tables` (the daemon's, in its region). Flows
+    /// in the old tables are forgotten.
+    pub fn attach_tables(&mut self, tables: FlowTables) {
+        self.tables = PathTables::new(tables, &self.cfg, Instant::now());
+    }
+
+    /// The conntrack table (tests, telemetry).
+    pub fn flows(&self) -> &FlowTable {
+        &self.tables.flows
+    }
+
+    // ---- flow maintenance (called by the worker between bursts) ----
+
+    /// The flow-aging tick (§17.1): starts a sweep, which [`Graph::age_flows`] carries
+    /// out a share at a time.
+    pub fn start_aging(&mut self) {
+        self.tables.flows.start_aging();
+    }
+
+    /// One share of a running aging sweep; answers whether the sweep goes on.
+    pub fn age_flows(&mut self, now: Instant) -> bool {
+        let t = &mut self.tables;
+        if !t.flows.aging() {
+            return false;
+        }
+        let released = &mut t.released;
+        t.flows
+            .age_step(now, AGING_BUDGET, |org, e| PathTables::removed(released, org, e));
+        self.release_flows();
+        self.tables.flows.aging()
+    }
+
+    /// Removes the flows configuration changes made stale (§7.7).
+    pub fn purge_flows(&mut self, purges: &[state::FlowPurge]) {
+        if purges.is_empty() {
+            return;
+        }
+        let t = &mut self.tables;
+        let released = &mut t.released;
+        t.flows.purge(
+            |org, e| purges.iter().any(|p| flow::purge::matches(p, org, e)),
+            |org, e| PathTables::removed(released, org, e),
+        );
+        self.release_flows();
+    }
+
+    /// Releases what removed flows held besides their keys (NAT ports, §8.3.3).
+    fn release_flows(&mut self) {
+        // (NAT port release and HA sync messages go here)
+        self.tables.released.clear();
     }
 
     pub fn config(&self) -> &GraphConfig {
@@ -414,6 +536,8 @@ impl Graph {
             wcmp: self.wcmp,
             neigh_mac_changed: &mut self.neigh_mac_changed,
             now,
+            tables: &mut self.tables,
+            flow: None,
         };
         let fabric = &mut self.fabric;
         // the first packet of a burst is timed node by node (cycles.rs)
@@ -446,6 +570,10 @@ impl Graph {
                         node = n;
                     }
                     _ => {
+                        if let Next::Tx(_) = next {
+                            mark_default(&mut cx.flow);
+                        }
+                        cx.close_flow();
                         fabric.route(node.id(), next, pkt);
                         break;
                     }
@@ -680,6 +808,16 @@ impl Graph {
     /// The host underlay (`--ipv6`).
     pub fn host_underlay(&self) -> Ipv6Addr {
         self.cfg.host_underlay
+    }
+}
+
+/// A flow whose packet is transmitted becomes "default" unless translated (§7.5).
+#[inline]
+fn mark_default(flow: &mut Option<Flow>) {
+    if let Some(f) = flow {
+        if f.flags() & (flow::flags::TRANSLATED | flow::flags::DEFAULT) == 0 {
+            f.update(|e| e.flags |= flow::flags::DEFAULT);
+        }
     }
 }
 

@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use super::datapath::Datapath;
+use super::datapath::{Datapath, DatapathError};
 use super::trace_log::LogSink;
 use super::{GraphConfig, PortRole};
 use crate::config::Config;
-use crate::port::tap::{TapConfig, TapError};
+use crate::port::tap::TapConfig;
 use crate::state::PortKind;
 
 /// The packet-path options of the command line.
@@ -18,13 +18,15 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
         dhcpv6_dns: cfg.dhcpv6_dns.clone(),
         wcmp_percent: cfg.wcmp_percent,
         ipv6_overlay: cfg.ipv6_overlay,
+        flow_timeout: cfg.flow_timeout,
+        virtual_services_count: cfg.virtual_services.len(),
         ..GraphConfig::default()
     }
 }
 
 /// Opens every `--vdev` TAP except the HA sync port (port ids in `--vdev` order) and
 /// builds the graph over the uplinks and VFs. The instance starts standby.
-pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, TapError> {
+pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, DatapathError> {
     let taps: Vec<_> = cfg
         .taps
         .iter()

@@ -389,6 +389,13 @@ impl State {
         self.version = self.version.wrapping_add(1);
     }
 
+    /// Moves the version on after a control-plane call: whatever was derived from the
+    /// state before (routing results cached in flows, the region's tables) is looked at
+    /// again, also after a call that forgot to say it changed something.
+    pub fn after_write(&mut self) {
+        self.touch();
+    }
+
     fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 
 use dpservice::instance::Instance;
 use dpservice::shm::catalogue::{
-    self, Catalogue, DnatValue, FlowEntry, FlowKey, IdKey, InterfaceValue, Ipv4VniKey, LbKey,
+    self, Catalogue, CatalogueTable, DnatValue, FlowEntry, FlowKey, IdKey, InterfaceValue, Ipv4VniKey, LbKey,
     LbValue, PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, SnatValue, VirtsvcKey,
     VirtsvcValue, VnfKey, VnfValue, VniKey, VniValue,
 };
@@ -63,6 +63,38 @@ pub struct FlowTables {
     pub virtsvc: Vec<TableWriter<VirtsvcKey, VirtsvcValue>>,
 }
 
+impl FlowTables {
+    /// Flow tables in a region of their own that no tool can open: for a graph without a
+    /// daemon (tests, benchmarks), with room for `conntrack_capacity` keys.
+    pub fn private(virtual_services: usize, conntrack_capacity: u64) -> Result<FlowTables, TablesError> {
+        let mut builder = RegionBuilder::new().numa_socket(projection::SOCKET_ANY);
+        for i in 0..virtual_services {
+            builder.table::<VirtsvcKey, VirtsvcValue>(
+                &catalogue::virtsvc_name(i),
+                catalogue::VIRTSVC_CAPACITY,
+            )?;
+        }
+        builder.table::<FlowKey, FlowEntry>(catalogue::Conntrack::NAME, conntrack_capacity)?;
+        builder.table::<PortmapKey, PortmapValue>(
+            catalogue::NatPortmap::NAME,
+            catalogue::NatPortmap::CAPACITY,
+        )?;
+        builder.table::<PortoverloadKey, PortoverloadValue>(
+            catalogue::NatPortoverload::NAME,
+            catalogue::NatPortoverload::CAPACITY,
+        )?;
+        let region = builder.create_private()?;
+        Ok(FlowTables {
+            conntrack: Catalogue::writer::<catalogue::Conntrack>(&region)?,
+            portmap: Catalogue::writer::<catalogue::NatPortmap>(&region)?,
+            portoverload: Catalogue::writer::<catalogue::NatPortoverload>(&region)?,
+            virtsvc: (0..virtual_services)
+                .map(|i| Catalogue::virtsvc_writer(&region, i))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// The writers of the configuration tables.
 #[derive(Debug)]
 struct ConfigTables {
@@ -93,8 +125,8 @@ struct Pass {
 pub struct SharedTables {
     // field order: the writers go before the region they point into
     config: ConfigTables,
-    /// The flow tables' writers (packet path II).
-    pub flows: FlowTables,
+    /// The flow tables' writers, until the packet graph takes them.
+    flows: Option<FlowTables>,
     /// Insert failures of configuration tables (a full table), for the log.
     publish_failures: u64,
     /// The state version the region reflects completely.
@@ -138,12 +170,17 @@ impl SharedTables {
         };
         Ok(SharedTables {
             config,
-            flows,
+            flows: Some(flows),
             publish_failures: 0,
             published: None,
             pass: None,
             region,
         })
+    }
+
+    /// The flow tables' writers, for the packet graph (once).
+    pub fn take_flows(&mut self) -> Option<FlowTables> {
+        self.flows.take()
     }
 
     /// The worker's handle on the mirror rings (graph tracing for `dpservice-dump`).

@@ -29,6 +29,15 @@ pub struct ConntrackRecord {
 }
 
 impl ConntrackRecord {
+    /// Keys referring to the flow: both directions, or one when a flow's reply key equals
+    /// its original key (the region stores each key's copy, not a counter).
+    fn ref_count(&self) -> u32 {
+        if self.entry.other_key == self.key {
+            1
+        } else {
+            2
+        }
+    }
     fn src(&self) -> IpAddr {
         addr_from_bytes(self.key.l3_src, self.key.src_is_v6)
     }
@@ -65,7 +74,7 @@ impl Record for ConntrackRecord {
             out,
             "type: {:>6}, vni: {:>3}, proto: {:>4}, src: {:>15}:{:<5}, dst: {:>15}:{:<5}, port_id: {:>3}, state: {:>6}, flags: {}, aged: {}, age: {}, timeout: {:>5}, ref_count: {}",
             VnfType(k.vnf_type), k.vni, Proto(k.proto), self.src(), k.src, self.dst(), k.port_dst,
-            e.port_id, self.state(), Flags(e.flags), e.aged, self.age, e.timeout_s, e.ref_count
+            e.port_id, self.state(), Flags(e.flags), e.aged, self.age, e.timeout_s, self.ref_count()
         )
     }
 
@@ -75,7 +84,7 @@ impl Record for ConntrackRecord {
             out,
             "{:<6}  {:>3}  {:<5}  {:>15}:{:<5}  {:>15}:{:<5}  {:>7}  {:<6}   {}     {}  {}  {:>7}  {:>9}",
             VnfType(k.vnf_type), k.vni, Proto(k.proto), self.src(), k.src, self.dst(), k.port_dst,
-            e.port_id, self.state(), Flags(e.flags), e.aged, self.age, e.timeout_s, e.ref_count
+            e.port_id, self.state(), Flags(e.flags), e.aged, self.age, e.timeout_s, self.ref_count()
         )
     }
 
@@ -92,7 +101,7 @@ impl Record for ConntrackRecord {
         sink.field("aged", Field::Num(e.aged.into()));
         sink.field("age", Field::Text(&self.age));
         sink.field("timeout", Field::Num(e.timeout_s.into()));
-        sink.field("ref_count", Field::Num(e.ref_count.into()));
+        sink.field("ref_count", Field::Num(self.ref_count().into()));
     }
 
     fn details(&self, ctx: &Context) -> Vec<(&'static str, String)> {
@@ -150,7 +159,7 @@ impl Record for ConntrackRecord {
             ("aged", e.aged.to_string()),
             ("age", self.age.to_string()),
             ("timeout", format!("{} s", e.timeout_s)),
-            ("ref_count", e.ref_count.to_string()),
+            ("ref_count", self.ref_count().to_string()),
             ("nat", nat),
             (
                 "underlay destination",

@@ -264,8 +264,9 @@ pub struct FlowEntry {
     pub l4_type: u8,
     /// Timeout in seconds.
     pub timeout_s: u32,
-    /// References to the flow (2: both keys).
-    pub ref_count: u32,
+    /// State version the cached routing result (`out_port`, `underlay_dst`,
+    /// `next_hop_mac`, `route_info`) was taken at; another version means "route again".
+    pub route_gen: u32,
     /// Last packet, ns of CLOCK_MONOTONIC.
     pub last_seen_ns: u64,
     /// jhash of the original key (§19.2), for WCMP/Maglev choices.
@@ -282,14 +283,22 @@ pub struct FlowEntry {
     pub icmp_err_cksum: u16,
     /// 1 if `nat_ip` is IPv6.
     pub nat_is_v6: u8,
-    /// Zero.
-    pub pad0: u8,
+    /// Cached routing result of this key's direction: bit 0 valid, bit 1 south-north
+    /// (default route).
+    pub route_info: u8,
     /// Underlay destination (network order).
     pub underlay_dst: [u8; 16],
     /// Next-hop MAC of the routing result.
     pub next_hop_mac: [u8; 6],
     /// Zero.
     pub pad1: [u8; 2],
+    /// Cached routing result of this key's direction: the tunnel's next hop (network
+    /// order) when the route leads to an uplink.
+    pub route_underlay: [u8; 16],
+    /// Cached routing result: the route's target VNI.
+    pub route_vni: u32,
+    /// Zero.
+    pub pad2: u32,
 }
 
 /// The daemon's port of an interface.
@@ -555,7 +564,7 @@ mod tests {
     #[test]
     fn sizes_match_the_spec_and_have_no_hidden_padding() {
         assert_eq!(size_of::<FlowKey>(), 44);
-        assert_eq!(size_of::<FlowEntry>(), 128);
+        assert_eq!(size_of::<FlowEntry>(), 152);
         assert_eq!(size_of::<IdKey>(), 64);
         assert_eq!(size_of::<Ipv4VniKey>(), 8);
         assert_eq!(size_of::<PortmapKey>(), 24);

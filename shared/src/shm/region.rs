@@ -394,6 +394,49 @@ impl RegionBuilder {
     }
 }
 
+impl RegionBuilder {
+    /// Creates a region that no other process can open (an anonymous memory file): the
+    /// tables of a graph that runs without a daemon (tests, benchmarks). Nothing to
+    /// remove afterwards.
+    pub fn create_private(&self) -> Result<WritableRegion, RegionCreateError> {
+        let seed = self.hash_seed.unwrap_or_else(random_seed);
+        let (bytes, total) = self.layout(seed, std::process::id())?;
+        let path = PathBuf::from("(private region)");
+        let io = |source| CreateError::Io {
+            path: path.clone(),
+            source,
+        };
+        let fd = rustix::fs::memfd_create("dpservice_private", rustix::fs::MemfdFlags::CLOEXEC)
+            .map_err(|e| io(e.into()))?;
+        let file = File::from(fd);
+        file.set_len(total).map_err(io)?;
+        let map = Mapping::map(&file, total, true).map_err(|source| CreateError::Map {
+            path: path.clone(),
+            source,
+        })?;
+        if let Some(words) = map.atomic_words() {
+            for (word, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                word.store(u64::from_ne_bytes(w), Ordering::Relaxed);
+            }
+        }
+        let (header, tables) = header::parse(&bytes, total)
+            .map_err(|e| RegionCreateError::Create(io(std::io::Error::other(e.to_string()))))?;
+        let shared = Arc::new(Shared {
+            map,
+            header,
+            taken: tables.iter().map(|_| AtomicBool::new(false)).collect(),
+            tables,
+        });
+        Ok(WritableRegion {
+            shared,
+            path,
+            file,
+        })
+    }
+}
+
 /// Why [`RegionBuilder::create`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegionCreateError {

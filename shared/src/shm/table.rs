@@ -51,6 +51,18 @@ pub enum TableError {
     OutOfRange(String),
 }
 
+/// Where an entry lives in a table's pool: stable until that entry is removed (entries
+/// never move).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot(u32);
+
+impl Slot {
+    /// The pool position.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// Why an insert was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InsertError {
@@ -275,6 +287,10 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     }
 
     fn link(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<(), InsertError> {
+        self.link_slot(bucket, key, value).map(|_| ())
+    }
+
+    fn link_slot(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<Slot, InsertError> {
         let index = match self.free.pop() {
             Some(i) => i as usize,
             None if self.fresh_from < self.place.capacity() => {
@@ -298,7 +314,67 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         }
         self.len += 1;
         self.publish_len();
-        Ok(())
+        Ok(Slot(index as u32))
+    }
+
+    /// Looks `key` up once and answers where its entry is with its value: the packet
+    /// path then changes the entry by [`TableWriter::write_at`] without a second lookup.
+    #[inline]
+    pub fn lookup(&self, key: &K) -> Option<(Slot, V)> {
+        let key = bytemuck::bytes_of(key);
+        let view = self.view();
+        let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
+        let mut value = V::zeroed();
+        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        Some((Slot(index as u32), value))
+    }
+
+    /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or
+    /// made by [`TableWriter::insert_slot`], and not removed since).
+    #[inline]
+    pub fn write_at(&mut self, slot: Slot, value: &V) {
+        self.view()
+            .write_value(slot.0 as usize, bytemuck::bytes_of(value));
+    }
+
+    /// Like [`TableWriter::insert`], answering where the entry went.
+    pub fn insert_slot(&mut self, key: K, value: V) -> Result<Slot, InsertError> {
+        let key = bytemuck::bytes_of(&key);
+        let view = self.view();
+        let bucket = view.bucket_of(self.place.hash(key));
+        if view.find(bucket, key).is_some() {
+            return Err(InsertError::Exists);
+        }
+        self.link_slot(bucket, key, bytemuck::bytes_of(&value))
+    }
+
+    /// Visits the used entries among pool positions `from .. from + count` (a sweep
+    /// spread over many calls, as aging does); answers the position to continue from,
+    /// 0 once the used part of the pool is passed.
+    pub fn scan(&self, from: usize, count: usize, mut visit: impl FnMut(Slot, &K, &V)) -> usize {
+        let view = self.view();
+        let end = from.saturating_add(count).min(self.fresh_from);
+        let mut key = K::zeroed();
+        let mut value = V::zeroed();
+        for index in from..end {
+            if view.entry_of(
+                index,
+                bytemuck::bytes_of_mut(&mut key),
+                bytemuck::bytes_of_mut(&mut value),
+            ) {
+                visit(Slot(index as u32), &key, &value);
+            }
+        }
+        if end >= self.fresh_from {
+            0
+        } else {
+            end
+        }
+    }
+
+    /// Pool positions ever used (the extent a [`TableWriter::scan`] sweeps).
+    pub fn high_water(&self) -> usize {
+        self.fresh_from
     }
 
     /// Removes `key`, answering its value.

@@ -1,14 +1,14 @@
-//! `conntrack`: inner L3/L4 extraction, DHCP diversion, the flow key and its hash
-//! (dataplane.md §7.1, §7.2, §19.2), and the next node by where the packet came from.
-//!
-//! The flow table itself (lookup/creation, TCP state, timeouts, NAT reply keys) belongs to
-//! packet path II; it plugs in where marked below.
+//! `conntrack`: inner L3/L4 extraction, DHCP diversion, the flow key (dataplane.md §7.1,
+//! §7.2), the flow's lookup or creation with its direction, TCP state and timeout (§7.3,
+//! §7.4), and the next node by where the packet came from.
 
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::graph::drop::DropReason;
 use crate::graph::meta::Meta;
 use crate::graph::{Ctx, Next, Node};
+use crate::flow::{nat_kind, tcp, ESTABLISHED_TIMEOUT_S};
+use crate::graph::meta::FlowDir;
 use crate::hash::{vnf_type, FlowKey};
 use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
@@ -201,8 +201,46 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         Ok(k) => k,
         Err(reason) => return Next::Drop(reason),
     };
-    pkt.meta.flow_hash = key.hash();
-    // (packet path II: flow lookup/creation, direction, TCP state, timeouts)
+    // a recirculated packet leaves its first flow here
+    cx.close_flow();
+    let Ok(mut flow) = cx.tables.flows.open(&key, pkt.meta.in_port, cx.now) else {
+        return Next::Drop(DropReason::FlowTableFull);
+    };
+    let m = &mut pkt.meta;
+    m.flow_hash = flow.entry.flow_hash;
+    m.flow_dir = flow.dir;
+    // TCP arriving on an LB VNF is not state-tracked (upstream; keeps the short timeout)
+    if key.proto == ip_proto::TCP && !(from_pf && m.vnf_type == vnf_type::LB) {
+        let flags = pkt.frame().get(l4_at + 13).copied().unwrap_or(0);
+        let dir = if flow.is_org() {
+            tcp::DIR_ORG
+        } else {
+            tcp::DIR_REPLY
+        };
+        let e = &flow.entry;
+        let (state, syn_dir) = tcp::next(e.tcp_state, e.first_syn_dir, dir, flags);
+        if state != e.tcp_state || syn_dir != e.first_syn_dir {
+            let timeout = if state == tcp::state::ESTABLISHED {
+                ESTABLISHED_TIMEOUT_S
+            } else {
+                cx.tables.flows.default_timeout_s()
+            };
+            flow.update(|e| {
+                e.tcp_state = state;
+                e.first_syn_dir = syn_dir;
+                e.timeout_s = timeout;
+            });
+        }
+    }
+    let one_way = matches!(
+        flow.entry.nat_type,
+        nat_kind::NETWORK_NEIGH | nat_kind::LB_FORWARD
+    );
+    let dir = flow.dir;
+    cx.flow = Some(flow);
+    if one_way && dir == FlowDir::Reply {
+        return Next::Drop(DropReason::OneWayFlow);
+    }
 
     if !from_pf {
         return Next::Node(Node::Dnat);

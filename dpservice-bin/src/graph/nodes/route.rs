@@ -1,5 +1,6 @@
 //! The routing step shared by `ipv4_lookup` and `ipv6_lookup` (dataplane.md §6.5, §6.6).
 
+use crate::flow::{route_info, FlowEntry, NO_PORT};
 use crate::graph::drop::DropReason;
 use crate::graph::meta::FlowType;
 use crate::graph::state::RouteTarget;
@@ -31,15 +32,26 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
             None => return Next::Drop(DropReason::NoRoute),
         }
     };
-    let Some(entry) = cx.state.route_lookup_entry(vni, m.dst) else {
-        return Next::Drop(DropReason::NoRoute);
+    // the flow's cached result while the state has not changed since, else the tables
+    let gen = cx.state.version() as u32;
+    let (target, flow_type) = match cx.flow.as_ref().and_then(|f| cached(&f.entry, gen)) {
+        Some(hit) => hit,
+        None => {
+            let Some(entry) = cx.state.route_lookup_entry(vni, m.dst) else {
+                return Next::Drop(DropReason::NoRoute);
+            };
+            let flow_type = if entry.prefix.is_empty() {
+                FlowType::SouthNorth
+            } else {
+                FlowType::WestEast
+            };
+            if let Some(f) = cx.flow.as_mut() {
+                f.update_own(|e| remember(e, gen, &entry.target, flow_type));
+            }
+            (entry.target, flow_type)
+        }
     };
-    let flow_type = if entry.prefix.is_empty() {
-        FlowType::SouthNorth
-    } else {
-        FlowType::WestEast
-    };
-    let (nxt_hop, dst_vni) = match entry.target {
+    let (nxt_hop, dst_vni) = match target {
         RouteTarget::Local { port } => {
             let Some(out) = cx.ports.get(port).copied() else {
                 return Next::Drop(DropReason::BadOutputPort);
@@ -79,4 +91,53 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
     m.flow_type = flow_type;
     m.nxt_hop = nxt_hop;
     Next::Node(Node::Snat)
+}
+
+/// Route target kind bit of `FlowEntry::route_info` (beside the flow module's bits).
+const UPLINK: u8 = 0x04;
+
+/// The routing result cached in a flow's copy, if taken at state version `gen`.
+#[inline]
+fn cached(e: &FlowEntry, gen: u32) -> Option<(RouteTarget, FlowType)> {
+    if e.route_info & route_info::VALID == 0 || e.route_gen != gen {
+        return None;
+    }
+    let target = if e.route_info & UPLINK != 0 {
+        RouteTarget::Uplink {
+            nexthop: e.route_underlay.into(),
+            nexthop_vni: e.route_vni,
+        }
+    } else {
+        RouteTarget::Local { port: e.out_port }
+    };
+    let flow_type = if e.route_info & route_info::SOUTH_NORTH != 0 {
+        FlowType::SouthNorth
+    } else {
+        FlowType::WestEast
+    };
+    Some((target, flow_type))
+}
+
+/// Caches a routing result in a flow's copy (one direction's).
+fn remember(e: &mut FlowEntry, gen: u32, target: &RouteTarget, flow_type: FlowType) {
+    let mut info = route_info::VALID;
+    if flow_type == FlowType::SouthNorth {
+        info |= route_info::SOUTH_NORTH;
+    }
+    match *target {
+        RouteTarget::Local { port } => {
+            e.out_port = port;
+        }
+        RouteTarget::Uplink {
+            nexthop,
+            nexthop_vni,
+        } => {
+            info |= UPLINK;
+            e.out_port = NO_PORT;
+            e.route_underlay = nexthop.octets();
+            e.route_vni = nexthop_vni;
+        }
+    }
+    e.route_info = info;
+    e.route_gen = gen;
 }

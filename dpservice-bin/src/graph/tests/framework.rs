@@ -33,6 +33,7 @@ fn pytest_layout() -> Graph {
         });
     }
     Graph::new(GraphConfig::default(), &ports)
+            .expect("a graph with private flow tables")
 }
 
 #[test]

@@ -1,0 +1,387 @@
+//! The conntrack table (§7.3, §7.6): both keys of every flow in the region's
+//! `conntrack_table`, and the cursor ([`Flow`]) a packet carries through the graph.
+
+use std::time::{Duration, Instant};
+
+use dpservice::shm::table::{InsertError, Slot, TableWriter};
+
+use super::{key, CtKey, FlowEntry, NO_PORT};
+use crate::graph::meta::FlowDir;
+use crate::hash::FlowKey;
+use crate::port::PortId;
+
+/// A packet's refresh of its copy's last-seen time is written only once the stored
+/// time is this old: aging works in seconds, and an established flow then costs no
+/// store per packet.
+const TOUCH_NS: u64 = 50_000_000;
+
+/// Why a flow could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    /// No room in the conntrack table (counted in its insert failures).
+    #[error("the conntrack table is full")]
+    Full,
+    /// The key is another flow's already.
+    #[error("the key belongs to another flow")]
+    Taken,
+}
+
+/// The flow of the packet being walked: this key's copy of the entry, changed in place by
+/// the nodes and written back once when the walk ends ([`FlowTable::close`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Flow {
+    /// The packet's key.
+    pub key: CtKey,
+    slot: Slot,
+    /// This key's copy of the entry.
+    pub entry: FlowEntry,
+    /// Whether the packet is in the original or the reply direction.
+    pub dir: FlowDir,
+    /// Made by this packet (a table miss).
+    pub created: bool,
+    /// Something of this copy alone changed (last seen, cached route).
+    own_changed: bool,
+    /// Something both directions share changed.
+    shared_changed: bool,
+}
+
+impl Flow {
+    /// Changes what both directions share (flags, NAT, TCP state, verdicts); written to
+    /// both copies when the walk ends.
+    #[inline]
+    pub fn update(&mut self, change: impl FnOnce(&mut FlowEntry)) {
+        change(&mut self.entry);
+        self.shared_changed = true;
+    }
+
+    /// Changes what belongs to this key's copy only (its cached routing result).
+    #[inline]
+    pub fn update_own(&mut self, change: impl FnOnce(&mut FlowEntry)) {
+        change(&mut self.entry);
+        self.own_changed = true;
+    }
+
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        self.entry.flags
+    }
+
+    #[inline]
+    pub fn is_org(&self) -> bool {
+        self.dir == FlowDir::Org
+    }
+
+    /// The original-direction key.
+    pub fn org_key(&self) -> CtKey {
+        if self.is_org() {
+            self.key
+        } else {
+            self.entry.other_key
+        }
+    }
+
+    /// The reply-direction key.
+    pub fn reply_key(&self) -> CtKey {
+        if self.is_org() {
+            self.entry.other_key
+        } else {
+            self.key
+        }
+    }
+}
+
+/// Copies what the two directions share from `src` into `dst`, keeping `dst`'s own fields.
+fn copy_shared(dst: &mut FlowEntry, src: &FlowEntry) {
+    let own = *dst;
+    *dst = *src;
+    dst.other_key = own.other_key;
+    dst.direction = own.direction;
+    dst.last_seen_ns = own.last_seen_ns;
+    dst.flow_hash = own.flow_hash;
+    dst.route_gen = own.route_gen;
+    dst.route_info = own.route_info;
+    dst.out_port = own.out_port;
+    dst.next_hop_mac = own.next_hop_mac;
+    dst.route_underlay = own.route_underlay;
+    dst.route_vni = own.route_vni;
+}
+
+/// The conntrack table of one worker.
+#[derive(Debug)]
+pub struct FlowTable {
+    table: TableWriter<CtKey, FlowEntry>,
+    /// `--flow-timeout`: every flow but an established TCP one.
+    timeout_s: u32,
+    /// An instant and its `CLOCK_MONOTONIC` nanoseconds: last-seen times are stored as
+    /// the latter, which the tools compare with their own clock.
+    anchor: (Instant, u64),
+    /// Where the aging sweep continues (`None`: no sweep running).
+    sweep: Option<usize>,
+}
+
+impl FlowTable {
+    pub fn new(table: TableWriter<CtKey, FlowEntry>, flow_timeout: Duration, now: Instant) -> Self {
+        FlowTable {
+            table,
+            timeout_s: u32::try_from(flow_timeout.as_secs()).unwrap_or(u32::MAX).max(1),
+            anchor: (now, monotonic_ns()),
+            sweep: None,
+        }
+    }
+
+    /// Timeout of a flow that is not established TCP, in seconds.
+    pub fn default_timeout_s(&self) -> u32 {
+        self.timeout_s
+    }
+
+    /// `now` as `CLOCK_MONOTONIC` nanoseconds.
+    #[inline]
+    pub fn mono_ns(&self, now: Instant) -> u64 {
+        let (at, ns) = self.anchor;
+        match now.checked_duration_since(at) {
+            Some(d) => ns.saturating_add(d.as_nanos() as u64),
+            None => ns.saturating_sub(at.duration_since(now).as_nanos() as u64),
+        }
+    }
+
+    /// The flow of `k` (packed as `key`): found, or made with `k` as original key and
+    /// its reverse as reply key (§7.3), created by `in_port`.
+    #[inline]
+    pub fn open(
+        &mut self,
+        k: &FlowKey,
+        in_port: PortId,
+        now: Instant,
+    ) -> Result<Flow, FlowError> {
+        let key = key::pack(k);
+        let now_ns = self.mono_ns(now);
+        if let Some((slot, mut entry)) = self.table.lookup(&key) {
+            let own_changed = now_ns.saturating_sub(entry.last_seen_ns) >= TOUCH_NS;
+            if own_changed {
+                entry.last_seen_ns = now_ns;
+            }
+            return Ok(Flow {
+                key,
+                slot,
+                entry,
+                dir: if entry.direction == 0 {
+                    FlowDir::Org
+                } else {
+                    FlowDir::Reply
+                },
+                created: false,
+                own_changed,
+                shared_changed: false,
+            });
+        }
+        let reply = key::pack(&key::reverse(k));
+        let entry = FlowEntry {
+            other_key: reply,
+            port_id: in_port,
+            timeout_s: self.timeout_s,
+            last_seen_ns: now_ns,
+            flow_hash: key::hash(&key),
+            out_port: NO_PORT,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        let slot = self.table.insert_slot(key, entry).map_err(from_insert)?;
+        if reply != key {
+            let copy = FlowEntry {
+                other_key: key,
+                direction: 1,
+                flow_hash: key::hash(&reply),
+                ..entry
+            };
+            if let Err(e) = self.table.insert(reply, copy) {
+                self.table.remove(&key);
+                return Err(from_insert(e));
+            }
+        }
+        Ok(Flow {
+            key,
+            slot,
+            entry,
+            dir: FlowDir::Org,
+            created: true,
+            own_changed: false,
+            shared_changed: false,
+        })
+    }
+
+    /// Writes back what the walk changed: this copy, and the shared part to the other.
+    #[inline]
+    pub fn close(&mut self, flow: Flow) {
+        if flow.shared_changed {
+            self.table.write_at(flow.slot, &flow.entry);
+            if flow.entry.other_key != flow.key {
+                self.table
+                    .update(&flow.entry.other_key, |o| copy_shared(o, &flow.entry));
+            }
+        } else if flow.own_changed {
+            self.table.write_at(flow.slot, &flow.entry);
+        }
+    }
+
+    /// Makes `reply` the flow's reply key (NAT stages, §8): the old reply copy goes, a
+    /// copy under the new key comes. Only for a packet in the original direction.
+    pub fn replace_reply_key(&mut self, flow: &mut Flow, reply: CtKey) -> Result<(), FlowError> {
+        debug_assert!(flow.is_org(), "reply keys are replaced from the original direction");
+        let old = flow.entry.other_key;
+        if old == reply {
+            return Ok(());
+        }
+        if self.table.contains(&reply) {
+            return Err(FlowError::Taken);
+        }
+        if old != flow.key {
+            self.table.remove(&old);
+        }
+        flow.entry.other_key = reply;
+        let copy = FlowEntry {
+            other_key: flow.key,
+            direction: 1,
+            flow_hash: key::hash(&reply),
+            route_info: 0,
+            out_port: NO_PORT,
+            ..flow.entry
+        };
+        if let Err(e) = self.table.insert(reply, copy) {
+            // the flow is left one-way; its original copy says so
+            flow.entry.other_key = flow.key;
+            self.table.write_at(flow.slot, &flow.entry);
+            return Err(from_insert(e));
+        }
+        self.table.write_at(flow.slot, &flow.entry);
+        Ok(())
+    }
+
+    /// Removes the flow `any` belongs to (both keys); answers its original key and entry.
+    pub fn remove(&mut self, any: &CtKey) -> Option<(CtKey, FlowEntry)> {
+        let entry = self.table.remove(any)?;
+        if entry.other_key != *any {
+            self.table.remove(&entry.other_key);
+        }
+        Some(if entry.direction == 0 {
+            (*any, entry)
+        } else {
+            let mut org = entry;
+            org.other_key = *any;
+            (entry.other_key, org)
+        })
+    }
+
+    /// A copy of the entry stored under `key`.
+    pub fn get(&self, key: &CtKey) -> Option<FlowEntry> {
+        self.table.get(key)
+    }
+
+    /// Starts an aging sweep (the flow-aging tick, §17.1) unless one is running.
+    pub fn start_aging(&mut self) {
+        if self.sweep.is_none() {
+            self.sweep = Some(0);
+        }
+    }
+
+    /// Whether an aging sweep is under way.
+    pub fn aging(&self) -> bool {
+        self.sweep.is_some()
+    }
+
+    /// Continues the aging sweep over at most `budget` pool entries: a flow idle for
+    /// longer than its timeout in both directions is removed (both keys), and
+    /// `on_removed` hears of it with its original key (NAT port release, HA sync).
+    /// Answers how many flows went.
+    pub fn age_step(
+        &mut self,
+        now: Instant,
+        budget: usize,
+        mut on_removed: impl FnMut(&CtKey, &FlowEntry),
+    ) -> usize {
+        let Some(from) = self.sweep else {
+            return 0;
+        };
+        let now_ns = self.mono_ns(now);
+        let expired =
+            |e: &FlowEntry| now_ns.saturating_sub(e.last_seen_ns) > u64::from(e.timeout_s) * 1_000_000_000;
+        let mut idle: Vec<CtKey> = Vec::new();
+        let next = self.table.scan(from, budget, |_, k, e| {
+            if expired(e) {
+                idle.push(*k);
+            }
+        });
+        self.sweep = (next != 0).then_some(next);
+        let mut removed = 0;
+        for k in idle {
+            let Some(e) = self.table.get(&k) else {
+                continue; // went with its other key already
+            };
+            if e.other_key != k {
+                if let Some(other) = self.table.get(&e.other_key) {
+                    if !expired(&other) {
+                        continue;
+                    }
+                }
+            }
+            if let Some((org, entry)) = self.remove(&k) {
+                on_removed(&org, &entry);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Removes every flow `doomed` answers true for (given its original key and entry),
+    /// as configuration changes ask (§7.7); `on_removed` hears of each.
+    pub fn purge(
+        &mut self,
+        mut doomed: impl FnMut(&CtKey, &FlowEntry) -> bool,
+        mut on_removed: impl FnMut(&CtKey, &FlowEntry),
+    ) -> usize {
+        let mut keys = Vec::new();
+        self.table.for_each(|k, e| {
+            if e.direction == 0 && doomed(k, e) {
+                keys.push(*k);
+            }
+        });
+        let mut removed = 0;
+        for k in keys {
+            if let Some((org, entry)) = self.remove(&k) {
+                on_removed(&org, &entry);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Keys stored (two per flow).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Inserts refused because the table was full.
+    pub fn insert_failures(&self) -> u64 {
+        self.table.insert_failures()
+    }
+
+    /// Visits every stored key with its entry (tests, HA dumps).
+    pub fn for_each(&self, visit: impl FnMut(&CtKey, &FlowEntry)) {
+        self.table.for_each(visit);
+    }
+}
+
+fn from_insert(e: InsertError) -> FlowError {
+    match e {
+        InsertError::Full => FlowError::Full,
+        InsertError::Exists => FlowError::Taken,
+    }
+}
+
+/// `CLOCK_MONOTONIC` now, in nanoseconds.
+fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}
