@@ -20,6 +20,7 @@ pub mod node;
 pub mod ports;
 pub mod setup;
 pub mod stats_screen;
+pub mod sync_outbox;
 pub mod trace;
 pub mod trace_log;
 
@@ -81,6 +82,8 @@ pub(crate) struct PathTables {
     /// Flows removed (aging, purges) whose NAT state must be released, with their
     /// original key; emptied by [`Graph::release_flows`].
     pub released: Vec<(CtKey, FlowEntry)>,
+    /// Messages for the HA peer (§16.2).
+    pub sync: sync_outbox::SyncOutbox,
 }
 
 impl PathTables {
@@ -91,6 +94,7 @@ impl PathTables {
             portoverload: t.portoverload,
             virtsvc: t.virtsvc,
             released: Vec::new(),
+            sync: sync_outbox::SyncOutbox::default(),
         }
     }
 
