@@ -140,6 +140,22 @@ fn setup(source: PortId, frame: &[u8]) -> Setup {
 }
 
 fn setup_with(source: PortId, frame: &[u8], cycles: bool) -> Setup {
+    let gen = MemoryPort::generator(&format!("p{source}"), port_mac(source), frame);
+    setup_ports(
+        source,
+        gen,
+        cycles,
+        GraphConfig::default().conntrack_capacity,
+    )
+}
+
+fn port_mac(id: PortId) -> MacAddr {
+    [MacAddr([0x22; 6]), MacAddr([0x23; 6]), mac(0), mac(1)][usize::from(id)]
+}
+
+/// A graph whose port `source` is `source_port`; every other port discards what it is
+/// sent. `capacity`: keys the conntrack table holds.
+fn setup_ports(source: PortId, source_port: MemoryPort, cycles: bool, capacity: u64) -> Setup {
     let macs = [MacAddr([0x22; 6]), MacAddr([0x23; 6]), mac(0), mac(1)];
     let roles = [PortRole::Pf0, PortRole::Pf1, PortRole::Vf, PortRole::Vf];
     let gports: Vec<GraphPort> = (0..4)
@@ -152,22 +168,23 @@ fn setup_with(source: PortId, frame: &[u8], cycles: bool) -> Setup {
     let cfg = GraphConfig {
         host_underlay: HOST_UL,
         burst_size: BURST,
+        conntrack_capacity: capacity,
         ..GraphConfig::default()
     };
-    let mut graph = Graph::new(cfg, &gports)
-            .expect("a graph with private flow tables");
+    let mut graph = Graph::new(cfg, &gports).expect("a graph with private flow tables");
     if cycles {
         dpservice_bin::telemetry::clock::calibrate();
         graph.set_cycle_clock(Some(dpservice_bin::telemetry::clock::cycles_now));
     }
     let mut ports = PortSet::new();
+    let mut source_port = Some(source_port);
     for g in &gports {
         // only the source generates; the others only sink (their generator never runs)
-        let f: &[u8] = if g.id == source { frame } else { &[0u8; 60] };
-        ports.insert(
-            g.id,
-            Box::new(MemoryPort::generator(&format!("p{}", g.id), g.mac, f)),
-        );
+        let port = match source_port.take_if(|_| g.id == source) {
+            Some(p) => p,
+            None => MemoryPort::generator(&format!("p{}", g.id), g.mac, &[0u8; 60]),
+        };
+        ports.insert(g.id, Box::new(port));
     }
     for id in [VF0, VF1] {
         graph.start_port(id);
@@ -204,8 +221,12 @@ struct Bare {
 
 impl Bare {
     fn new(frame: &[u8]) -> Bare {
+        Bare::with_source(MemoryPort::generator("src", mac(0), frame))
+    }
+
+    fn with_source(src: MemoryPort) -> Bare {
         Bare {
-            src: MemoryPort::generator("src", mac(0), frame),
+            src,
             dst: MemoryPort::generator("dst", mac(1), &[0; 60]),
             pool: Pool::new(4096),
             burst: Vec::with_capacity(BURST),
@@ -453,7 +474,110 @@ mod trace {
     }
 }
 
-criterion_group!(benches, bench_graph, trace::bench);
+/// Connection tracking at scale: VF→PF encapsulation of established UDP flows, cycling
+/// through 1 000, 65 536 and 1 000 000 flows (every packet one conntrack lookup), and
+/// the rate of new flows (every packet a miss that creates both keys). Baseline: the
+/// bare loop over the same flow generator. `PACKET_PATH_FLOWS=1` prints one JSON line
+/// per case.
+mod flows {
+    use super::*;
+
+    /// Flow `n`: UDP source port 1024 + n mod 60 000, destination 10.100.2.(2 + n / 60 000)
+    /// (all behind the /24 route to the neighbour host). Checksums are not looked at.
+    fn vary(frame: &mut [u8], n: u32) {
+        let sport = 1024 + (n % 60_000) as u16;
+        frame[34..36].copy_from_slice(&sport.to_be_bytes());
+        frame[33] = 2 + (n / 60_000) as u8;
+    }
+
+    fn generator(count: u32) -> MemoryPort {
+        MemoryPort::flow_generator("vf0", mac(0), &udp_frame(VM1_IP, REMOTE_IP), count, vary)
+    }
+
+    /// Keys for `flows` flows with room to spare (each flow has two keys).
+    fn capacity(flows: u32) -> u64 {
+        u64::from(flows) * 2 + u64::from(flows) / 4 + 1024
+    }
+
+    /// A graph in which all `count` flows exist already.
+    pub fn established(count: u32) -> Setup {
+        let mut s = setup_ports(VF0, generator(count), false, capacity(count));
+        let rounds = (count as usize).div_ceil(BURST) + 2;
+        for _ in 0..rounds {
+            s.round();
+        }
+        assert_eq!(
+            s.graph.flows().len(),
+            2 * count as usize,
+            "every flow is in the table, with both keys"
+        );
+        s
+    }
+
+    pub fn report() {
+        // PACKET_PATH_FLOWS=<count>: only that many established flows for 5 s (for perf)
+        if let Some(count) = std::env::var("PACKET_PATH_FLOWS")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|&n| n > 1)
+        {
+            let mut s = established(count);
+            let (_, graph) = rate(|| s.round(), Duration::from_secs(5));
+            println!("{{\"flows\":{count},\"mpps_per_cpu\":{:.2}}}", graph / 1e6);
+            return;
+        }
+        for count in [1_000u32, 65_536, 1_000_000] {
+            let mut bare = Bare::with_source(generator(count));
+            let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
+            let mut s = established(count);
+            let (_, graph) = rate(|| s.round(), Duration::from_secs(3));
+            println!(
+                "{{\"case\":\"vf_to_pf_established\",\"flows\":{count},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
+                graph / 1e6,
+                base / 1e6,
+                graph / base
+            );
+        }
+        // new flows: 1 000 000 packets of distinct flows into an empty table
+        let count = 1_000_000u32;
+        let mut bare = Bare::with_source(generator(count));
+        let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
+        let mut s = setup_ports(VF0, generator(count), false, capacity(count));
+        let rounds = count as usize / BURST;
+        let cpu0 = thread_cpu();
+        let mut moved = 0;
+        for _ in 0..rounds {
+            moved += s.round() / 2;
+        }
+        let cpu = (thread_cpu() - cpu0).as_secs_f64().max(0.01);
+        assert_eq!(s.graph.flows().len(), 2 * moved, "every packet made a flow");
+        let new = moved as f64 / cpu;
+        println!(
+            "{{\"case\":\"vf_to_pf_new_flows\",\"flows\":{moved},\"new_flows_per_cpu_second_millions\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
+            new / 1e6,
+            base / 1e6,
+            new / base
+        );
+    }
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("flows");
+        group.throughput(Throughput::Elements(BURST as u64));
+        for count in [1_000u32, 65_536] {
+            let mut bare = Bare::with_source(generator(count));
+            group.bench_function(format!("vf_to_pf_established_{count}/bare_rx_tx"), |b| {
+                b.iter(|| black_box(bare.round()))
+            });
+            let mut s = established(count);
+            group.bench_function(format!("vf_to_pf_established_{count}/graph"), |b| {
+                b.iter(|| black_box(s.round()))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_graph, trace::bench, flows::bench);
 
 fn main() {
     if std::env::var_os("PACKET_PATH_TRACE").is_some() {
@@ -464,10 +588,15 @@ fn main() {
         report();
         return;
     }
+    if std::env::var_os("PACKET_PATH_FLOWS").is_some() {
+        flows::report();
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     // the JSON summary only in a real benchmark run, not under `cargo test`
     if std::env::args().any(|a| a == "--bench") {
         report();
+        flows::report();
     }
 }

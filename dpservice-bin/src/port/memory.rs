@@ -23,10 +23,20 @@ struct Queues {
     tx_limit: Option<usize>,
 }
 
+/// Changes a generated frame into flow number `n` of a [`MemoryPort::flow_generator`].
+pub type FlowVariant = fn(&mut [u8], u32);
+
 #[derive(Debug)]
 enum Mode {
     Queues(Arc<Mutex<Queues>>),
     Generator(Vec<u8>),
+    /// Copies of a frame made into flows `0, 1, …, count − 1, 0, 1, …` in turn.
+    Flows {
+        frame: Vec<u8>,
+        vary: FlowVariant,
+        count: u32,
+        next: u32,
+    },
 }
 
 /// A port backed by memory.
@@ -104,6 +114,29 @@ impl MemoryPort {
         }
     }
 
+    /// Like [`MemoryPort::generator`], but each copy is made into the next of `count`
+    /// flows by `vary` (benchmarks of many flows).
+    pub fn flow_generator(
+        name: &str,
+        mac: MacAddr,
+        frame: &[u8],
+        count: u32,
+        vary: FlowVariant,
+    ) -> MemoryPort {
+        MemoryPort {
+            name: name.to_owned(),
+            mac,
+            started: false,
+            mode: Mode::Flows {
+                frame: frame.to_vec(),
+                vary,
+                count: count.max(1),
+                next: 0,
+            },
+            stats: PortStats::default(),
+        }
+    }
+
     pub fn is_started(&self) -> bool {
         self.started
     }
@@ -121,7 +154,7 @@ impl Port for MemoryPort {
     fn link_up(&self) -> bool {
         match &self.mode {
             Mode::Queues(q) => !lock(q).link_down,
-            Mode::Generator(_) => true,
+            Mode::Generator(_) | Mode::Flows { .. } => true,
         }
     }
 
@@ -137,7 +170,28 @@ impl Port for MemoryPort {
 
     fn rx_burst(&mut self, pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize {
         let mut n = 0;
-        match &self.mode {
+        match &mut self.mode {
+            Mode::Flows {
+                frame,
+                vary,
+                count,
+                next,
+            } => {
+                while n < max {
+                    let Some(mut b) = pool.alloc() else {
+                        self.stats.rx_nombuf += 1;
+                        break;
+                    };
+                    let room = &mut b.rx_room()[..frame.len()];
+                    room.copy_from_slice(frame);
+                    vary(room, *next);
+                    *next = (*next + 1) % *count;
+                    b.set_received_len(frame.len());
+                    self.stats.rx_bytes += frame.len() as u64;
+                    out.push(b);
+                    n += 1;
+                }
+            }
             Mode::Generator(frame) => {
                 while n < max {
                     let Some(mut b) = pool.alloc() else {
@@ -181,7 +235,7 @@ impl Port for MemoryPort {
 
     fn tx_burst(&mut self, pkts: &mut Vec<PacketBuf>, pool: &mut Pool) -> usize {
         let sent = match &self.mode {
-            Mode::Generator(_) => pkts.len(),
+            Mode::Generator(_) | Mode::Flows { .. } => pkts.len(),
             Mode::Queues(q) => {
                 let mut q = lock(q);
                 let room = q
@@ -209,7 +263,7 @@ impl Port for MemoryPort {
     fn link_device(&self) -> std::io::Result<Box<dyn LinkDevice>> {
         let queues = match &self.mode {
             Mode::Queues(q) => Some(Arc::clone(q)),
-            Mode::Generator(_) => None,
+            Mode::Generator(_) | Mode::Flows { .. } => None,
         };
         Ok(Box::new(MemoryLink {
             name: self.name.clone(),
