@@ -3,9 +3,9 @@
 //! code path as the binary), and the real TUI binary driven in `tmux` (open a table,
 //! filter, sort, detail, quit; the message when the daemon dies).
 //!
-//! The flow tables (conntrack, portmap, portoverload) stay empty until the stateful
-//! packet path fills them; their formats are golden-tested over a region with known
-//! flows in `dpservice-inspect`'s unit tests.
+//! The flow tables are golden-tested with flows from real traffic in
+//! `packets::flows`, and over a region with known flows in `dpservice-inspect`'s unit
+//! tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
@@ -53,7 +53,7 @@ fn daemon_with_state() -> Daemon {
     d
 }
 
-fn inspect(d: &Daemon, args: &[&str]) -> String {
+pub(crate) fn inspect(d: &Daemon, args: &[&str]) -> String {
     let mut argv = vec![
         "dpservice-inspect".to_owned(),
         format!("--file-prefix={}", d.prefix()),
@@ -66,7 +66,7 @@ fn inspect(d: &Daemon, args: &[&str]) -> String {
 }
 
 /// Rows sorted (upstream prints hash order), header and footer lines kept in place.
-fn sorted_rows(out: &str, format: &str) -> String {
+pub(crate) fn sorted_rows(out: &str, format: &str) -> String {
     let mut lines: Vec<String> = out
         .lines()
         .map(|l| l.trim_end_matches(',').to_owned())
@@ -102,7 +102,7 @@ fn inspect_prints_the_daemons_tables_in_upstream_formats() {
     }
     // the daemon's underlays are deterministic (--static-underlay); its port ids too
     insta::assert_snapshot!(golden);
-    // the flow tables exist with upstream's capacity and are empty for now
+    // no traffic, no flows
     assert_eq!(
         inspect(&d, &["-t", "conntrack", "--dump", "-o", "json"]),
         "[\n\n]\n"
