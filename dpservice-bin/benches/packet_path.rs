@@ -522,6 +522,19 @@ mod flows {
             .filter(|&n| n > 1)
         {
             let mut s = established(count);
+            // with PACKET_PATH_ROUNDS=<n>: exactly n rounds (callgrind: instructions per
+            // packet from two values of n)
+            if let Some(n) = std::env::var("PACKET_PATH_ROUNDS")
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                let moved: usize = (0..n).map(|_| s.round()).sum();
+                println!(
+                    "{{\"flows\":{count},\"rounds\":{n},\"packets\":{}}}",
+                    moved / 2
+                );
+                return;
+            }
             let (_, graph) = rate(|| s.round(), Duration::from_secs(5));
             println!("{{\"flows\":{count},\"mpps_per_cpu\":{:.2}}}", graph / 1e6);
             return;
