@@ -3,6 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::config::NicType;
+
 /// Packet-path configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphConfig {
@@ -25,6 +27,8 @@ pub struct GraphConfig {
     pub burst_size: usize,
     /// Packet buffers in the pool.
     pub pool_size: usize,
+    /// `--nic-type`: the public-cap meter works on Mellanox only (dataplane.md §13).
+    pub nic_type: NicType,
 }
 
 impl Default for GraphConfig {
@@ -39,6 +43,7 @@ impl Default for GraphConfig {
             virtual_services: true,
             burst_size: 64,
             pool_size: 16 * 1024,
+            nic_type: NicType::Tap,
         }
     }
 }

@@ -18,6 +18,7 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
         dhcpv6_dns: cfg.dhcpv6_dns.clone(),
         wcmp_percent: cfg.wcmp_percent,
         ipv6_overlay: cfg.ipv6_overlay,
+        nic_type: cfg.nic_type,
         ..GraphConfig::default()
     }
 }
