@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use dpservice::shm::catalogue::CatalogueTable;
 
+use crate::config::NicType;
+
 /// Packet-path configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphConfig {
@@ -36,6 +38,8 @@ pub struct GraphConfig {
     /// Keys the conntrack table holds when the graph makes its own tables (tests,
     /// benchmarks); the daemon's come from the region at the catalogue's capacity.
     pub conntrack_capacity: u64,
+    /// `--nic-type`: the public-cap meter works on Mellanox only (dataplane.md §13).
+    pub nic_type: NicType,
 }
 
 impl Default for GraphConfig {
@@ -53,6 +57,7 @@ impl Default for GraphConfig {
             flow_timeout: Duration::from_secs(30),
             virtual_services_count: 0,
             conntrack_capacity: dpservice::shm::catalogue::Conntrack::CAPACITY,
+            nic_type: NicType::Tap,
         }
     }
 }

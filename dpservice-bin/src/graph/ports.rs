@@ -1,6 +1,7 @@
 //! Packet-path state per port: MACs, learned neighbour MAC, link and started state
 //! (dataplane.md §2.3–§2.5). Control-plane state (interfaces) lives in `State`.
 
+use super::nodes::meter::PublicMeter;
 use crate::port::PortId;
 use crate::wire::MacAddr;
 
@@ -42,6 +43,8 @@ pub struct PortState {
     pub started: bool,
     /// The VM answered the ARP cycle since its interface was created.
     pub arp_done: bool,
+    /// VF: the public-cap meter (dataplane.md §13), built on the first metered packet.
+    pub(crate) public_meter: Option<PublicMeter>,
 }
 
 impl PortState {
@@ -79,6 +82,7 @@ impl PortTable {
                 link_up: true,
                 started,
                 arp_done: false,
+                public_meter: None,
             });
             match p.role {
                 PortRole::Pf0 => t.pf0 = Some(p.id),

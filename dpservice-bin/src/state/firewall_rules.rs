@@ -6,11 +6,16 @@
 //!   slot is unlinked and reused. Growing adds a chunk: no rule is ever moved.
 //! - The ID index is split into shards, each its own hash map, so that growing one
 //!   rehashes about 1/64 of the IDs rather than all of them.
+//! - The verdict index ([`FirewallIndex`]) finds the first matching rule without a scan;
+//!   every rule carries a sequence number, growing with insertion, that orders them there.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use dpservice::model::{FirewallRule, ObjectId, TrafficDirection};
+
+use super::firewall_index::FirewallIndex;
+use super::FirewallPacket;
 
 /// Slots per chunk.
 const CHUNK: usize = 256;
@@ -39,11 +44,17 @@ pub struct FirewallRules {
     len: usize,
     /// Egress rules among them: without any, egress traffic is accepted.
     egress: usize,
+    /// Sequence number of the next rule.
+    next_seq: u64,
+    /// Rules by what they match, for the verdict.
+    verdicts: FirewallIndex,
 }
 
 #[derive(Debug, Clone)]
 struct Slot {
     rule: Option<FirewallRule>,
+    /// Insertion order (the verdict index's key).
+    seq: u64,
     prev: u32,
     next: u32,
 }
@@ -143,8 +154,11 @@ impl FirewallRules {
         if rule.direction == TrafficDirection::Egress {
             self.egress += 1;
         }
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let slot = Slot {
             rule: Some(rule),
+            seq,
             prev: if self.len == 0 { NONE } else { self.last },
             next: NONE,
         };
@@ -182,6 +196,21 @@ impl FirewallRules {
         if let Some(map) = self.index.get_mut(shard) {
             map.insert(id, at);
         }
+        let (c, i) = split(at);
+        if let Some(rule) = self.chunks.get(c).and_then(|c| c.get(i)?.rule.as_ref()) {
+            self.verdicts.insert(rule, seq, at);
+        }
+    }
+
+    /// The first rule of direction `dir`, in insertion order, that matches `pkt`
+    /// (through the verdict index).
+    pub(super) fn first_match(
+        &self,
+        dir: TrafficDirection,
+        pkt: &FirewallPacket,
+    ) -> Option<&FirewallRule> {
+        let at = self.verdicts.first_match(dir, pkt)?;
+        self.slot(at)?.rule.as_ref()
     }
 
     /// Removes the rule with this ID.
@@ -189,8 +218,9 @@ impl FirewallRules {
         let shard = self.shard_of(id);
         let at = self.index.get_mut(shard)?.remove(id)?;
         let slot = self.slot_mut(at)?;
-        let (prev, next) = (slot.prev, slot.next);
+        let (prev, next, seq) = (slot.prev, slot.next, slot.seq);
         let rule = slot.rule.take()?;
+        self.verdicts.remove(&rule, seq);
         if at == self.first {
             self.first = next;
         } else if let Some(p) = self.slot_mut(prev) {

@@ -144,6 +144,14 @@ impl State {
     /// 32 bits, public above total) and applied; other NICs ignore them (§10.6).
     fn applied_metering(&self, requested: Metering) -> Result<Metering, ServiceError> {
         if self.nic_type != NicType::Mellanox {
+            if requested != Metering::default() {
+                tracing::warn!(
+                    total_rate = requested.total_rate,
+                    public_rate = requested.public_rate,
+                    nic_type = ?self.nic_type,
+                    "metering needs --nic-type=mellanox; the caps are ignored and read back as 0"
+                );
+            }
             return Ok(Metering::default());
         }
         if requested.total_rate > u64::from(u32::MAX)

@@ -14,6 +14,7 @@
 
 mod capture;
 mod firewall;
+mod firewall_index;
 mod firewall_rules;
 mod interfaces;
 mod lb;

@@ -18,6 +18,7 @@ pub(crate) mod ipv4_lookup;
 pub(crate) mod ipv6_lookup;
 pub(crate) mod ipv6_nd;
 pub(crate) mod lb;
+pub(crate) mod meter;
 pub(crate) mod packet_relay;
 pub(crate) mod route;
 pub(crate) mod rx_periodic;

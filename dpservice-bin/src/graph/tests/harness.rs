@@ -103,7 +103,10 @@ impl Harness {
             port_info(VF1, PortKind::Vf, "dtapvf_1"),
             port_info(VF2, PortKind::Vf, "dtapvf_2"),
         ];
-        let mut state = State::new(StateConfig::new(HOST_UL, ports));
+        // the state meters (or ignores metering) for the same NIC type as the graph
+        let mut state_cfg = StateConfig::new(HOST_UL, ports);
+        state_cfg.nic_type = cfg.nic_type;
+        let mut state = State::new(state_cfg);
         let mut vm1 = iface("vm1", "net_tap2", 100, VM1_IP, Some(VM1_IP6), VM1_UL);
         adjust_vm1(&mut vm1);
         state.create_interface(vm1).unwrap();

@@ -69,3 +69,43 @@ fn firewall_rule_limit() {
         s.create_firewall_rule(fw_create("vm1", rule("r2", FirewallAction::Accept)))
     });
 }
+
+/// §10's verdict per destination: towards an uplink the sender's egress rules alone;
+/// towards a VF the sender's egress and then the receiver's ingress rules.
+#[test]
+fn firewall_verdict_towards_uplink_and_vf() {
+    let mut s = two_vms();
+    let pkt = FirewallPacket {
+        src: ip("10.0.0.1"),
+        dst: ip("10.0.0.2"),
+        protocol: 6,
+        src_port_or_type: 1000,
+        dst_port_or_code: 443,
+    };
+    let (pf0, vm1, vm2, no_iface) = (0, 2, 3, 4);
+    // no rules: egress open, ingress closed
+    assert_eq!(s.firewall_verdict(vm1, None, &pkt), Verdict::Accept);
+    assert_eq!(s.firewall_verdict(vm1, Some(vm2), &pkt), Verdict::Drop);
+    assert_eq!(s.firewall_verdict(pf0, Some(vm2), &pkt), Verdict::Drop);
+    // an accepting ingress rule on the receiver
+    let mut open = rule("in", FirewallAction::Accept);
+    open.source = pfx("0.0.0.0/0");
+    s.create_firewall_rule(fw_create("vm2", open)).unwrap();
+    assert_eq!(s.firewall_verdict(vm1, Some(vm2), &pkt), Verdict::Accept);
+    assert_eq!(
+        s.firewall_verdict(pf0, Some(vm2), &pkt),
+        Verdict::Accept,
+        "traffic from an uplink passes egress"
+    );
+    // the sender's egress rules close what they do not match, towards both
+    let mut out = rule("out", FirewallAction::Accept);
+    out.direction = TrafficDirection::Egress;
+    out.source = pfx("10.9.0.0/16");
+    s.create_firewall_rule(fw_create("vm1", out)).unwrap();
+    assert_eq!(s.firewall_verdict(vm1, None, &pkt), Verdict::Drop);
+    assert_eq!(s.firewall_verdict(vm1, Some(vm2), &pkt), Verdict::Drop);
+    // a port without an interface accepts nothing
+    assert_eq!(s.firewall_verdict(vm2, Some(no_iface), &pkt), Verdict::Drop);
+    // vm2's ingress rule does not govern vm2's own egress
+    assert_eq!(s.firewall_verdict(vm2, None, &pkt), Verdict::Accept);
+}
