@@ -5,5 +5,6 @@
 mod framework;
 mod harness;
 mod local;
+mod nat;
 mod overlay;
 mod tap_scenarios;
