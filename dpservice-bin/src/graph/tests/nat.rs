@@ -399,7 +399,7 @@ fn icmp_error_for_a_nated_flow_reaches_the_vm_restored() {
     let inbound = ipv4_packet(PUBLIC, NAT_IP, ip_proto::ICMP, &error(&translated));
     let out = h.send_one(PF0, &tunnel4(ROUTER_UL, nat_ul, &inbound), VF0);
     // the VM sees the error about its own packet: its address, port and header checksum
-    let mut quoted = translated.clone();
+    let mut quoted = translated;
     quoted[12..16].copy_from_slice(&VM1_IP.octets());
     quoted[10..12].copy_from_slice(&original[10..12]);
     quoted[20..22].copy_from_slice(&1234u16.to_be_bytes());
@@ -435,6 +435,22 @@ fn exhausted_range_drops_and_aging_frees_the_port() {
     // the port serves the other source now
     let out = h.send_one(VF0, &from_vm(&udp4_nocsum(VM1_IP, PUBLIC, 1001, 53)), PF0);
     assert_eq!(tunnelled_sport(&out), 1024);
+}
+
+#[test]
+fn deleting_the_nat_purges_its_flows_and_releases_their_ports() {
+    let (mut h, _) = with_nat(100, 104);
+    for sport in [1, 2, 3] {
+        h.send_one(VF0, &from_vm(&udp4_nocsum(VM1_IP, PUBLIC, sport, 53)), PF0);
+    }
+    assert_eq!(h.graph.tables.portoverload.len(), 3);
+    h.state.delete_nat("vm1").unwrap();
+    let purges = h.state.take_flow_purges();
+    h.graph.purge_flows(&purges);
+    let t = &h.graph.tables;
+    assert_eq!((t.portmap.len(), t.portoverload.len()), (0, 0));
+    assert_eq!(h.graph.flows().len(), 0);
+    assert_eq!(h.graph.nat_used_ports(VF0), 0);
 }
 
 #[test]
