@@ -454,6 +454,31 @@ fn deleting_the_nat_purges_its_flows_and_releases_their_ports() {
 }
 
 #[test]
+fn tcp_is_translated_with_a_full_checksum() {
+    use crate::wire::tcp;
+    let (mut h, nat_ul) = with_nat(100, 101);
+    let segment = |sport: u16, dport: u16, src: Ipv4Addr, dst: Ipv4Addr| {
+        let mut t = vec![0u8; tcp::HEADER_LEN];
+        t[0..2].copy_from_slice(&sport.to_be_bytes());
+        t[2..4].copy_from_slice(&dport.to_be_bytes());
+        t[12] = 0x50;
+        t[13] = tcp::flags::SYN;
+        t.extend_from_slice(b"data");
+        tcp::Packet::new_unchecked(&mut t[..]).fill_checksum_v4(src, dst);
+        ipv4_packet(src, dst, ip_proto::TCP, &t)
+    };
+    let out = h.send_one(VF0, &from_vm(&segment(40000, 443, VM1_IP, PUBLIC)), PF0);
+    let expect = segment(100, 443, NAT_IP, PUBLIC);
+    assert_eq!(out, on_pf0(VM1_UL, ROUTER_UL, ip_proto::IPIP, &expect));
+    let back = segment(443, 100, PUBLIC, NAT_IP);
+    let out = h.send_one(PF0, &tunnel4(ROUTER_UL, nat_ul, &back), VF0);
+    assert_eq!(
+        out,
+        to_vm1(ethertype::IPV4, &segment(443, 40000, PUBLIC, VM1_IP))
+    );
+}
+
+#[test]
 fn west_east_traffic_is_not_translated() {
     let (mut h, _) = with_nat(100, 101);
     let frame = from_vm(&udp4_nocsum(VM1_IP, VM2_IP, 1, 2));
