@@ -16,6 +16,7 @@ pub mod datapath;
 pub mod driver;
 pub mod drop;
 pub mod meta;
+pub(crate) mod nat;
 pub mod node;
 pub mod ports;
 pub mod setup;
@@ -84,6 +85,8 @@ pub(crate) struct PathTables {
     pub released: Vec<(CtKey, FlowEntry)>,
     /// Messages for the HA peer (§16.2).
     pub sync: sync_outbox::SyncOutbox,
+    /// NAT ports in use per port, rate-limited warnings (§8.3.3).
+    pub nat: nat::NatPorts,
 }
 
 impl PathTables {
@@ -95,6 +98,7 @@ impl PathTables {
             virtsvc: t.virtsvc,
             released: Vec::new(),
             sync: sync_outbox::SyncOutbox::default(),
+            nat: nat::NatPorts::default(),
         }
     }
 
@@ -389,8 +393,22 @@ impl Graph {
 
     /// Releases what removed flows held besides their keys (NAT ports, §8.3.3).
     fn release_flows(&mut self) {
-        // (NAT port release and HA sync messages go here)
-        self.tables.released.clear();
+        let t = &mut self.tables;
+        for (org, e) in t.released.drain(..) {
+            if let Some((portmap, overload)) =
+                nat::ports::release(&mut t.portmap, &mut t.portoverload, &org, &e)
+            {
+                t.nat.released(e.port_id);
+                t.sync
+                    .push(sync_outbox::SyncMessage::NatDelete { portmap, overload });
+            }
+        }
+    }
+
+    /// NAT ports in use by flows created on `port` (telemetry
+    /// `/dp_service/nat/used_port_count`).
+    pub fn nat_used_ports(&self, port: PortId) -> u64 {
+        self.tables.nat.used(port)
     }
 
     pub fn config(&self) -> &GraphConfig {

@@ -79,7 +79,10 @@ impl TelemetrySnapshot {
     /// Takes the snapshot on the worker.
     pub fn take(dp: &Dataplane) -> TelemetrySnapshot {
         let mut snap = TelemetrySnapshot {
-            interfaces: interfaces(&dp.state.for_packets()),
+            interfaces: interfaces(
+                &dp.state.for_packets(),
+                dp.packets.as_ref().map(|p| &p.graph),
+            ),
             ..TelemetrySnapshot::default()
         };
         if let Some(p) = &dp.packets {
@@ -122,14 +125,14 @@ impl TelemetrySnapshot {
     }
 }
 
-fn interfaces(state: &State) -> Vec<InterfaceSnapshot> {
+fn interfaces(state: &State, graph: Option<&crate::graph::Graph>) -> Vec<InterfaceSnapshot> {
     state
         .interfaces()
-        .map(|(_, vf)| InterfaceSnapshot {
+        .map(|(port, vf)| InterfaceSnapshot {
             id: vf.interface_id.to_string(),
             firewall_rules: vf.firewall.len() as u64,
-            // no NAT flows yet: no port is ever in use
-            nat_used_ports: 0,
+            // NAT ports held by flows the interface created
+            nat_used_ports: graph.map_or(0, |g| g.nat_used_ports(port)),
         })
         .collect()
 }

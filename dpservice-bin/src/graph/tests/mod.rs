@@ -6,5 +6,6 @@ mod framework;
 mod harness;
 mod local;
 mod metering;
+mod nat;
 mod overlay;
 mod tap_scenarios;
