@@ -44,8 +44,8 @@ pub(crate) use crate::state;
 
 use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
 use crate::hash::Wcmp;
-use crate::tables::{FlowTables, TablesError};
 use crate::port::{Buf, PacketBuf, Pool, PortId};
+use crate::tables::{FlowTables, TablesError};
 use crate::wire::MacAddr;
 use dpservice::shm::catalogue::{
     PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,
@@ -366,8 +366,9 @@ impl Graph {
             return false;
         }
         let released = &mut t.released;
-        t.flows
-            .age_step(now, AGING_BUDGET, |org, e| PathTables::removed(released, org, e));
+        t.flows.age_step(now, AGING_BUDGET, |org, e| {
+            PathTables::removed(released, org, e)
+        });
         self.release_flows();
         self.tables.flows.aging()
     }
