@@ -1,5 +1,7 @@
-//! Packet-path throughput on the in-memory backend: VF→VF, VF→PF encapsulation and PF→VF
-//! decapsulation of 64-byte frames, each against a bare rx→tx loop over the same ports in
+//! Packet-path throughput on the in-memory backend: VF→VF, VF→PF encapsulation, PF→VF
+//! decapsulation and the load balancer (an established flow forwarded to a remote target
+//! out of the ingress uplink, and one recirculated to a local LB prefix) of 64-byte
+//! frames, each against a bare rx→tx loop over the same ports in
 //! the same run (the cost of the graph itself).
 //!
 //! `cargo bench -p dpservice-bin --bench packet_path` runs the criterion groups and then
@@ -12,7 +14,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
+use dpservice::model::{
+    CreateInterface, CreateLbPrefix, CreateLoadBalancer, IpPrefix, L4Protocol, LbPort,
+    LoadBalancerTarget, Metering, RequestPrefix, Route,
+};
 use dpservice_bin::graph::driver::PortSet;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::memory::MemoryPort;
@@ -32,6 +37,14 @@ const VM2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 2);
 const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
 const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
 const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
+/// Load balancer whose only target is another host's.
+const LB_FWD_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 1);
+const LB_FWD_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 1);
+/// Load balancer whose only target is vm2's LB prefix on this host.
+const LB_LOCAL_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 2);
+const LB_LOCAL_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 2);
+const REMOTE_TARGET: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 3);
+const VM2_LB_PREFIX_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 2);
 
 fn mac(last: u8) -> MacAddr {
     MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
@@ -52,7 +65,11 @@ fn udp_frame(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
 
 /// The 64-byte frame from a remote VM to vm2, in a tunnel to vm2's underlay.
 fn tunnel_frame() -> Vec<u8> {
-    let inner = udp_frame(REMOTE_IP, VM2_IP);
+    tunnel_to(VM2_UL, &udp_frame(REMOTE_IP, VM2_IP))
+}
+
+/// The inner IP packet of `inner` (an Ethernet frame) in a tunnel to `ul_dst`.
+fn tunnel_to(ul_dst: Ipv6Addr, inner: &[u8]) -> Vec<u8> {
     let mut f = vec![0u8; ethernet::HEADER_LEN + ipv6::HEADER_LEN];
     ethernet::emit(
         &mut f,
@@ -62,7 +79,7 @@ fn tunnel_frame() -> Vec<u8> {
     );
     ipv6::Repr {
         src: Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1),
-        dst: VM2_UL,
+        dst: ul_dst,
         next_header: ip_proto::IPIP,
         payload_len: (inner.len() - ethernet::HEADER_LEN) as u16,
         hop_limit: 64,
@@ -115,6 +132,34 @@ fn state() -> State {
         prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
         nexthop_vni: 100,
         nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
+    })
+    .unwrap();
+    // the load balancers of the LB cases (udp/80, which the frames carry)
+    for (id, ip, ul, target) in [
+        ("lb_fwd", LB_FWD_IP, LB_FWD_UL, REMOTE_TARGET),
+        ("lb_local", LB_LOCAL_IP, LB_LOCAL_UL, VM2_LB_PREFIX_UL),
+    ] {
+        s.create_load_balancer(CreateLoadBalancer {
+            id: id.into(),
+            vni: 100,
+            ip: IpAddr::V4(ip),
+            ports: vec![LbPort {
+                protocol: L4Protocol::Udp,
+                port: 80,
+            }],
+            preferred_underlay: Some(ul),
+        })
+        .unwrap();
+        s.create_lb_target(&LoadBalancerTarget {
+            loadbalancer_id: id.into(),
+            target: IpAddr::V6(target),
+        })
+        .unwrap();
+    }
+    s.create_lb_prefix(&CreateLbPrefix {
+        interface_id: "vm2".into(),
+        prefix: IpPrefix::new(IpAddr::V4(LB_LOCAL_IP), 32).unwrap(),
+        preferred_underlay: Some(VM2_LB_PREFIX_UL),
     })
     .unwrap();
     s
@@ -245,6 +290,18 @@ fn cases() -> Vec<(&'static str, PortId, PortId, Vec<u8>)> {
         ("vf_to_vf", VF0, VF1, udp_frame(VM1_IP, VM2_IP)),
         ("vf_to_pf_encap", VF0, PF0, udp_frame(VM1_IP, REMOTE_IP)),
         ("pf_to_vf_decap", PF0, VF1, tunnel_frame()),
+        (
+            "pf_lb_forward",
+            PF0,
+            PF0,
+            tunnel_to(LB_FWD_UL, &udp_frame(REMOTE_IP, LB_FWD_IP)),
+        ),
+        (
+            "pf_lb_recirc_to_vf",
+            PF0,
+            VF1,
+            tunnel_to(LB_LOCAL_UL, &udp_frame(REMOTE_IP, LB_LOCAL_IP)),
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod framework;
 mod harness;
+mod lb;
 mod local;
 mod metering;
 mod nat;
