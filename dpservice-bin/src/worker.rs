@@ -634,7 +634,7 @@ mod tests {
                 mac,
             }],
         )
-            .expect("a graph with private flow tables");
+        .expect("a graph with private flow tables");
         let mut dp = Dataplane::with_packets(
             State::new(StateConfig::new("fc00:1::1".parse().unwrap(), Vec::new())),
             Datapath::new(graph, ports, Instant::now()),

@@ -62,7 +62,9 @@ pub struct Datapath {
 /// The flow-aging period: 5 s, or the flow timeout when shorter (upstream's test builds
 /// do the latter; a shorter period only ages more promptly).
 fn aging_period(cfg: &GraphConfig) -> Duration {
-    cfg.flow_timeout.min(Duration::from_secs(5)).max(Duration::from_millis(100))
+    cfg.flow_timeout
+        .min(Duration::from_secs(5))
+        .max(Duration::from_millis(100))
 }
 
 /// Why the packet path could not be set up.
