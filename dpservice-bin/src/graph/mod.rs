@@ -23,6 +23,7 @@ pub mod stats_screen;
 pub mod sync_outbox;
 pub mod trace;
 pub mod trace_log;
+pub mod virtsvc;
 
 mod nodes;
 
@@ -44,8 +45,8 @@ pub(crate) use crate::state;
 
 use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
 use crate::hash::Wcmp;
-use crate::tables::{FlowTables, TablesError};
 use crate::port::{Buf, PacketBuf, Pool, PortId};
+use crate::tables::{FlowTables, TablesError};
 use crate::wire::MacAddr;
 use dpservice::shm::catalogue::{
     PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,
@@ -84,6 +85,9 @@ pub(crate) struct PathTables {
     pub released: Vec<(CtKey, FlowEntry)>,
     /// Messages for the HA peer (§16.2).
     pub sync: sync_outbox::SyncOutbox,
+    /// The virtual services with their connection slots (§12); their key → slot
+    /// mappings are `virtsvc`.
+    pub services: virtsvc::Services,
 }
 
 impl PathTables {
@@ -95,6 +99,12 @@ impl PathTables {
             virtsvc: t.virtsvc,
             released: Vec::new(),
             sync: sync_outbox::SyncOutbox::default(),
+            services: virtsvc::Services::new(
+                &cfg.virtual_service_list,
+                cfg.host_underlay,
+                virtsvc::Timeouts::from_flow_timeout(cfg.flow_timeout),
+                now,
+            ),
         }
     }
 
@@ -289,7 +299,10 @@ impl Graph {
     /// of its own (the daemon hands it the region's with [`Graph::attach_tables`]). It
     /// starts standby (receives nothing) until [`Graph::set_active`].
     pub fn new(cfg: GraphConfig, ports: &[GraphPort]) -> Result<Graph, TablesError> {
-        let tables = FlowTables::private(cfg.virtual_services_count, cfg.conntrack_capacity)?;
+        let services = cfg
+            .virtual_services_count
+            .max(cfg.virtual_service_list.len());
+        let tables = FlowTables::private(services, cfg.conntrack_capacity)?;
         Ok(Graph::with_tables(cfg, ports, tables))
     }
 
@@ -366,8 +379,9 @@ impl Graph {
             return false;
         }
         let released = &mut t.released;
-        t.flows
-            .age_step(now, AGING_BUDGET, |org, e| PathTables::removed(released, org, e));
+        t.flows.age_step(now, AGING_BUDGET, |org, e| {
+            PathTables::removed(released, org, e)
+        });
         self.release_flows();
         self.tables.flows.aging()
     }
@@ -378,6 +392,11 @@ impl Graph {
             return;
         }
         let t = &mut self.tables;
+        for p in purges {
+            if let state::FlowPurge::Interface { port, .. } = p {
+                t.services.release_port(*port, &mut t.virtsvc);
+            }
+        }
         let released = &mut t.released;
         t.flows.purge(
             |org, e| purges.iter().any(|p| flow::purge::matches(p, org, e)),

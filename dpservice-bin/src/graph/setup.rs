@@ -20,6 +20,7 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
         ipv6_overlay: cfg.ipv6_overlay,
         flow_timeout: cfg.flow_timeout,
         virtual_services_count: cfg.virtual_services.len(),
+        virtual_service_list: cfg.virtual_services.clone(),
         ..GraphConfig::default()
     }
 }

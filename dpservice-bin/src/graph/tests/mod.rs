@@ -7,3 +7,4 @@ mod harness;
 mod local;
 mod overlay;
 mod tap_scenarios;
+mod virtsvc;
