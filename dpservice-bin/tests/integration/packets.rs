@@ -755,3 +755,4 @@ fn create_interface_answers_with_the_vf_link_up() {
     );
 }
 mod dump;
+mod virtsvc;
