@@ -411,6 +411,62 @@ impl Graph {
         self.tables.released.clear();
     }
 
+    // ---- virtual services and HA sync (§12, §16.2) ----
+
+    /// Installs a virtual-service connection the active peer announced (message type
+    /// 3); false if no service has that endpoint or the entry does not fit.
+    pub fn open_synced_virtsvc(&mut self, msg: &sync_outbox::SyncMessage, now: Instant) -> bool {
+        let sync_outbox::SyncMessage::VirtsvcConnection {
+            virtual_addr,
+            virtual_port,
+            slot,
+            vm_addr,
+            vm_port,
+            port_id,
+            proto,
+        } = *msg
+        else {
+            return false;
+        };
+        let t = &mut self.tables;
+        let Some(index) = t.services.match_request(proto, virtual_addr, virtual_port) else {
+            return false;
+        };
+        let Some(table) = t.virtsvc.get_mut(usize::from(index)) else {
+            return false;
+        };
+        let key = virtsvc::ConnKey {
+            port_id,
+            vm_port,
+            vm_ip: vm_addr,
+        };
+        let stamp = t.services.stamp(now);
+        t.services
+            .open_synced(index, key, slot, stamp, table)
+            .is_ok()
+    }
+
+    /// One message per held virtual-service slot: part of an active instance's answer
+    /// to a dump request (§16.2).
+    pub fn virtsvc_sync_dump(&self) -> Vec<sync_outbox::SyncMessage> {
+        let services = &self.tables.services;
+        services
+            .connections()
+            .filter_map(|(index, slot, conn)| {
+                let svc = services.get(index)?;
+                Some(sync_outbox::SyncMessage::VirtsvcConnection {
+                    virtual_addr: svc.virtual_addr,
+                    virtual_port: svc.virtual_port,
+                    slot,
+                    vm_addr: conn.vm_ip,
+                    vm_port: conn.vm_port,
+                    port_id: conn.port_id,
+                    proto: svc.proto,
+                })
+            })
+            .collect()
+    }
+
     pub fn config(&self) -> &GraphConfig {
         &self.cfg
     }

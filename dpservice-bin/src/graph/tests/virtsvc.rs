@@ -358,3 +358,45 @@ fn deleting_the_interface_frees_its_connections() {
     assert!(h.graph.tables.virtsvc[0].is_empty());
     h.send_dropped(PF0, &udp_reply(1025, b"x"), DropReason::VirtsvcNoConnection);
 }
+
+#[test]
+fn a_standby_takes_over_announced_connections() {
+    let mut active = harness();
+    active.send_one(VF0, &udp_request(12345, b"x"), PF0);
+    active.send_one(VF0, &tcp_request(40000, SYN), PF0);
+    let dump = active.graph.virtsvc_sync_dump();
+    assert_eq!(dump.len(), 2);
+    assert!(dump.contains(&SyncMessage::VirtsvcConnection {
+        virtual_addr: TCP_VIRTUAL,
+        virtual_port: 4443,
+        slot: 1,
+        vm_addr: VM1_IP,
+        vm_port: 40000,
+        port_id: VF0,
+        proto: ip_proto::TCP,
+    }));
+
+    let mut standby = harness();
+    for msg in &dump {
+        assert!(standby.graph.open_synced_virtsvc(msg, standby.now));
+    }
+    // the service's reply reaches the VM, the same connection keeps its port, a new one
+    // gets the next
+    let back = standby.send_one(PF0, &udp_reply(1025, b"x"), VF0);
+    assert_eq!(&back[36..38], &12345u16.to_be_bytes());
+    let out = standby.send_one(VF0, &udp_request(12345, b"x"), PF0);
+    assert_eq!(sport6(&out), 1025);
+    let out = standby.send_one(VF0, &udp_request(12346, b"x"), PF0);
+    assert_eq!(sport6(&out), 1026);
+    // an unknown endpoint is refused
+    let bogus = SyncMessage::VirtsvcConnection {
+        virtual_addr: Ipv4Addr::new(9, 9, 9, 9),
+        virtual_port: 1,
+        slot: 1,
+        vm_addr: VM1_IP,
+        vm_port: 1,
+        port_id: VF0,
+        proto: ip_proto::UDP,
+    };
+    assert!(!standby.graph.open_synced_virtsvc(&bogus, standby.now));
+}

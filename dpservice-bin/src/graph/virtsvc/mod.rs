@@ -246,6 +246,50 @@ impl Services {
         Ok((slot, true))
     }
 
+    /// Installs a connection the active peer assigned (HA sync, §16.2) as it is, taking
+    /// `slot` from whoever held it and the key from whatever slot it held; later
+    /// searches continue after `slot`.
+    pub fn open_synced(
+        &mut self,
+        index: u16,
+        key: ConnKey,
+        slot: u16,
+        now: u64,
+        table: &mut ConnTable,
+    ) -> Result<(), ConnectError> {
+        let slots = self
+            .slots
+            .get_mut(usize::from(index))
+            .ok_or(ConnectError::NoService)?;
+        if usize::from(slot) >= SLOT_COUNT {
+            return Err(ConnectError::NoService);
+        }
+        let table_key = key.to_table();
+        if let Some(old) = table.remove(&table_key) {
+            if slots.connection(old.slot) == Some(key) {
+                slots.release(old.slot);
+            }
+        }
+        if let Some(previous) = slots.connection(slot) {
+            table.remove(&previous.to_table());
+        }
+        table
+            .insert(table_key, VirtsvcValue { slot, pad0: 0 })
+            .map_err(|_| ConnectError::TableFull)?;
+        slots.assign(slot, key, now);
+        slots.set_last(slot);
+        Ok(())
+    }
+
+    /// Every held slot of every service as (service index, slot, connection): what an
+    /// active instance tells a standby that asks for a dump (§16.2).
+    pub fn connections(&self) -> impl Iterator<Item = (u16, u16, ConnKey)> + '_ {
+        self.slots
+            .iter()
+            .zip(0u16..)
+            .flat_map(|(slots, index)| slots.iter_used().map(move |(slot, key)| (index, slot, key)))
+    }
+
     /// Frees every connection of VMs on `port` (DeleteInterface), in every service.
     pub fn release_port(&mut self, port: PortId, tables: &mut [ConnTable]) {
         for (slots, table) in self.slots.iter_mut().zip(tables.iter_mut()) {

@@ -214,6 +214,23 @@ impl Slots {
         }
     }
 
+    /// Every held slot with its connection.
+    pub fn iter_used(&self) -> impl Iterator<Item = (u16, ConnKey)> + '_ {
+        self.used_ns
+            .iter()
+            .zip(&self.keys)
+            .zip(0u16..)
+            .filter(|((&used, _), _)| used != 0)
+            .map(|((_, &key), slot)| (slot, ConnKey::unpack(key)))
+    }
+
+    /// Continues later searches after `slot` (a connection installed by HA sync).
+    pub fn set_last(&mut self, slot: u16) {
+        if usize::from(slot) < SLOT_COUNT {
+            self.last = slot;
+        }
+    }
+
     /// The slot handed out last.
     pub fn last(&self) -> u16 {
         self.last
