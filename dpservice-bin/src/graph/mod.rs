@@ -446,6 +446,20 @@ impl Graph {
             .is_ok()
     }
 
+    /// Ports in use per virtual service at `now`, in command-line order (telemetry).
+    pub fn virtsvc_used_ports(&self, now: Instant) -> Vec<u64> {
+        let t = &self.tables;
+        let stamp = t.services.stamp(now);
+        (0..t.services.len())
+            .zip(0u16..)
+            .map(|(i, index)| {
+                t.virtsvc
+                    .get(i)
+                    .map_or(0, |table| t.services.used_ports(index, stamp, table))
+            })
+            .collect()
+    }
+
     /// One message per held virtual-service slot: part of an active instance's answer
     /// to a dump request (§16.2).
     pub fn virtsvc_sync_dump(&self) -> Vec<sync_outbox::SyncMessage> {

@@ -400,3 +400,16 @@ fn a_standby_takes_over_announced_connections() {
     };
     assert!(!standby.graph.open_synced_virtsvc(&bogus, standby.now));
 }
+
+#[test]
+fn used_ports_count_live_connections_per_service() {
+    let mut h = harness_with(Duration::from_secs(1), 100);
+    h.send_one(VF0, &udp_request(12345, b"x"), PF0);
+    h.send_one(VF0, &udp_request(12346, b"x"), PF0);
+    h.send_one(VF0, &tcp_request(40000, SYN), PF0);
+    assert_eq!(h.graph.virtsvc_used_ports(h.now), vec![2, 1]);
+    assert_eq!(
+        h.graph.virtsvc_used_ports(h.now + Duration::from_secs(2)),
+        vec![0, 0]
+    );
+}

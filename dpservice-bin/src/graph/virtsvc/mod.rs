@@ -290,6 +290,21 @@ impl Services {
             .flat_map(|(slots, index)| slots.iter_used().map(move |(slot, key)| (index, slot, key)))
     }
 
+    /// Ports of service `index` held by connections that have not timed out at `now`
+    /// (telemetry's `used_port_count`); visits only the entries of its table.
+    pub fn used_ports(&self, index: u16, now: u64, table: &ConnTable) -> u64 {
+        let Some(slots) = self.slots.get(usize::from(index)) else {
+            return 0;
+        };
+        let mut used = 0;
+        table.for_each(|_, v| {
+            if slots.is_live(v.slot, now, &self.timeouts) {
+                used += 1;
+            }
+        });
+        used
+    }
+
     /// Frees every connection of VMs on `port` (DeleteInterface), in every service.
     pub fn release_port(&mut self, port: PortId, tables: &mut [ConnTable]) {
         for (slots, table) in self.slots.iter_mut().zip(tables.iter_mut()) {

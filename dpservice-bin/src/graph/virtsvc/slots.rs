@@ -152,6 +152,12 @@ impl Slots {
         now > used.saturating_add(timeout.as_nanos() as u64)
     }
 
+    /// Whether `slot` holds a connection that has not timed out at `now` (what
+    /// telemetry counts as a used port).
+    pub fn is_live(&self, slot: u16, now: u64, t: &Timeouts) -> bool {
+        usize::from(slot) < SLOT_COUNT && !self.expired(usize::from(slot), now, t)
+    }
+
     /// Finds a slot for a new connection: from the one after the last handed out to the
     /// end, then from 0 up to the last (§12). `None` when every slot is busy.
     pub fn find_free(&mut self, now: u64, t: &Timeouts) -> Option<u16> {
