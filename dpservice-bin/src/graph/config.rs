@@ -7,6 +7,7 @@ use std::time::Duration;
 use dpservice::shm::catalogue::CatalogueTable;
 
 use crate::config::NicType;
+use crate::config::virtsvc::VirtualService;
 
 /// Packet-path configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct GraphConfig {
     /// Virtual services configured (`--udp-virtsvc`, `--tcp-virtsvc`): one connection
     /// table each.
     pub virtual_services_count: usize,
+    /// The virtual services themselves, in command-line order (`virtsvc_table_<i>` is
+    /// the connection table of the i-th).
+    pub virtual_service_list: Vec<VirtualService>,
     /// Keys the conntrack table holds when the graph makes its own tables (tests,
     /// benchmarks); the daemon's come from the region at the catalogue's capacity.
     pub conntrack_capacity: u64,
@@ -56,6 +60,7 @@ impl Default for GraphConfig {
             pool_size: 16 * 1024,
             flow_timeout: Duration::from_secs(30),
             virtual_services_count: 0,
+            virtual_service_list: Vec::new(),
             conntrack_capacity: dpservice::shm::catalogue::Conntrack::CAPACITY,
             nic_type: NicType::Tap,
         }

@@ -95,6 +95,10 @@ drop_reasons! {
     EncapFailed => "encap_failed",
     /// A recirculated packet would recirculate again.
     RecirculationLoop => "recirculation_loop",
+    /// Every translated port of a virtual service is held by a live connection.
+    VirtsvcNoSlot => "virtsvc_no_slot",
+    /// A virtual-service reply to a port that no connection holds (or below 1024).
+    VirtsvcNoConnection => "virtsvc_no_connection",
     /// The output port does not exist or is not a valid target for this node.
     BadOutputPort => "bad_output_port",
     /// Not handled by this node (e.g. ICMP other than echo request for a relay).

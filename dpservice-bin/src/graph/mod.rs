@@ -24,6 +24,7 @@ pub mod stats_screen;
 pub mod sync_outbox;
 pub mod trace;
 pub mod trace_log;
+pub mod virtsvc;
 
 mod nodes;
 
@@ -87,6 +88,9 @@ pub(crate) struct PathTables {
     pub sync: sync_outbox::SyncOutbox,
     /// NAT ports in use per port, rate-limited warnings (§8.3.3).
     pub nat: nat::NatPorts,
+    /// The virtual services with their connection slots (§12); their key → slot
+    /// mappings are `virtsvc`.
+    pub services: virtsvc::Services,
 }
 
 impl PathTables {
@@ -99,6 +103,12 @@ impl PathTables {
             released: Vec::new(),
             sync: sync_outbox::SyncOutbox::default(),
             nat: nat::NatPorts::default(),
+            services: virtsvc::Services::new(
+                &cfg.virtual_service_list,
+                cfg.host_underlay,
+                virtsvc::Timeouts::from_flow_timeout(cfg.flow_timeout),
+                now,
+            ),
         }
     }
 
@@ -293,7 +303,10 @@ impl Graph {
     /// of its own (the daemon hands it the region's with [`Graph::attach_tables`]). It
     /// starts standby (receives nothing) until [`Graph::set_active`].
     pub fn new(cfg: GraphConfig, ports: &[GraphPort]) -> Result<Graph, TablesError> {
-        let tables = FlowTables::private(cfg.virtual_services_count, cfg.conntrack_capacity)?;
+        let services = cfg
+            .virtual_services_count
+            .max(cfg.virtual_service_list.len());
+        let tables = FlowTables::private(services, cfg.conntrack_capacity)?;
         Ok(Graph::with_tables(cfg, ports, tables))
     }
 
@@ -383,6 +396,11 @@ impl Graph {
             return;
         }
         let t = &mut self.tables;
+        for p in purges {
+            if let state::FlowPurge::Interface { port, .. } = p {
+                t.services.release_port(*port, &mut t.virtsvc);
+            }
+        }
         let released = &mut t.released;
         t.flows.purge(
             |org, e| purges.iter().any(|p| flow::purge::matches(p, org, e)),
@@ -409,6 +427,76 @@ impl Graph {
     /// `/dp_service/nat/used_port_count`).
     pub fn nat_used_ports(&self, port: PortId) -> u64 {
         self.tables.nat.used(port)
+    }
+
+    // ---- virtual services and HA sync (§12, §16.2) ----
+
+    /// Installs a virtual-service connection the active peer announced (message type
+    /// 3); false if no service has that endpoint or the entry does not fit.
+    pub fn open_synced_virtsvc(&mut self, msg: &sync_outbox::SyncMessage, now: Instant) -> bool {
+        let sync_outbox::SyncMessage::VirtsvcConnection {
+            virtual_addr,
+            virtual_port,
+            slot,
+            vm_addr,
+            vm_port,
+            port_id,
+            proto,
+        } = *msg
+        else {
+            return false;
+        };
+        let t = &mut self.tables;
+        let Some(index) = t.services.match_request(proto, virtual_addr, virtual_port) else {
+            return false;
+        };
+        let Some(table) = t.virtsvc.get_mut(usize::from(index)) else {
+            return false;
+        };
+        let key = virtsvc::ConnKey {
+            port_id,
+            vm_port,
+            vm_ip: vm_addr,
+        };
+        let stamp = t.services.stamp(now);
+        t.services
+            .open_synced(index, key, slot, stamp, table)
+            .is_ok()
+    }
+
+    /// Ports in use per virtual service at `now`, in command-line order (telemetry).
+    pub fn virtsvc_used_ports(&self, now: Instant) -> Vec<u64> {
+        let t = &self.tables;
+        let stamp = t.services.stamp(now);
+        (0..t.services.len())
+            .zip(0u16..)
+            .map(|(i, index)| {
+                t.virtsvc
+                    .get(i)
+                    .map_or(0, |table| t.services.used_ports(index, stamp, table))
+            })
+            .collect()
+    }
+
+    /// One message per held virtual-service slot: part of an active instance's answer
+    /// to a dump request (§16.2).
+    pub fn virtsvc_sync_dump(&self) -> Vec<sync_outbox::SyncMessage> {
+        let services = &self.tables.services;
+        services
+            .connections()
+            .filter_map(|(index, slot, conn)| {
+                let svc = services.get(index)?;
+                Some(sync_outbox::SyncMessage::VirtsvcConnection {
+                    virtual_addr: svc.virtual_addr,
+                    virtual_port: svc.virtual_port,
+                    slot,
+                    vm_addr: conn.vm_ip,
+                    vm_port: conn.vm_port,
+                    port_id: conn.port_id,
+                    proto: svc.proto,
+                })
+            })
+            .collect()
     }
 
     pub fn config(&self) -> &GraphConfig {

@@ -21,6 +21,7 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
         flow_timeout: cfg.flow_timeout,
         virtual_services_count: cfg.virtual_services.len(),
         nic_type: cfg.nic_type,
+        virtual_service_list: cfg.virtual_services.clone(),
         ..GraphConfig::default()
     }
 }

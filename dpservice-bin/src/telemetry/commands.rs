@@ -228,13 +228,15 @@ impl Commands {
             table.push(Command {
                 name: "/dp_service/virtsvc/used_port_count",
                 help: "Ports in use per virtual service",
-                // no virtual-service connections are tracked yet: none in use
-                run: |c, _, _| {
+                run: |c, snap, _| {
+                    let snap = snap();
+                    let used = |i: usize| snap.virtsvc_used_ports.get(i).copied().unwrap_or(0);
                     Some(Json::object(
                         c.statics
                             .virtual_services
                             .iter()
-                            .map(|k| (k.as_str(), Json::U64(0))),
+                            .enumerate()
+                            .map(|(i, k)| (k.as_str(), Json::U64(used(i)))),
                     ))
                 },
             });
@@ -331,6 +333,14 @@ mod tests {
         assert_eq!(
             ask(&with, &snap, "/dp_service/virtsvc/used_port_count"),
             r#"{"/dp_service/virtsvc/used_port_count":{"UDP:1.2.3.4:5353":0}}"#
+        );
+        let busy = TelemetrySnapshot {
+            virtsvc_used_ports: vec![3],
+            ..snap.clone()
+        };
+        assert_eq!(
+            ask(&with, &busy, "/dp_service/virtsvc/used_port_count"),
+            r#"{"/dp_service/virtsvc/used_port_count":{"UDP:1.2.3.4:5353":3}}"#
         );
         assert!(ask(&with, &snap, "/dp_service/graph/obj_count").contains(r#""virtsvc":5"#));
     }

@@ -73,6 +73,8 @@ pub struct TelemetrySnapshot {
     pub interfaces: Vec<InterfaceSnapshot>,
     /// The buffer pool.
     pub heap: HeapSnapshot,
+    /// Ports in use per virtual service, in command-line order.
+    pub virtsvc_used_ports: Vec<u64>,
 }
 
 impl TelemetrySnapshot {
@@ -116,6 +118,7 @@ impl TelemetrySnapshot {
                 }
             })
             .collect();
+        self.virtsvc_used_ports = p.graph.virtsvc_used_ports(std::time::Instant::now());
         let pool = p.graph.pool();
         self.heap = HeapSnapshot {
             buffer_size: size_of::<crate::port::Buf>() as u64,

@@ -758,3 +758,4 @@ mod dump;
 mod flows;
 mod nat;
 mod lb;
+mod virtsvc;

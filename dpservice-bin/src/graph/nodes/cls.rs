@@ -5,10 +5,42 @@ use crate::graph::{Ctx, Next, Node};
 use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
 use crate::wire::icmpv6::msg_type;
-use crate::wire::{arp, be16, ip_proto, ipv6, ipv6_at};
+use crate::wire::{arp, be16, ip_proto, ipv4, ipv4_at, ipv6, ipv6_at};
 
 /// Offset of an ICMPv6 type directly after the fixed IPv6 header.
 const ICMPV6_TYPE: usize = ETH + ipv6::HEADER_LEN;
+/// Offset of the L4 header after a 20-byte IPv4 header (upstream assumes no options
+/// for virtual services, §12).
+const V4_L4: usize = ETH + ipv4::HEADER_LEN;
+/// Offset of the L4 header directly after the fixed IPv6 header.
+const V6_L4: usize = ETH + ipv6::HEADER_LEN;
+
+/// The service whose virtual endpoint an IPv4 TCP/UDP frame from a VM is addressed to.
+#[inline]
+fn virtsvc_request(cx: &Ctx<'_>, f: &[u8]) -> Option<u16> {
+    if f.len() < V4_L4 + 4 {
+        return None;
+    }
+    let proto = f[ETH + 9];
+    if proto != ip_proto::TCP && proto != ip_proto::UDP {
+        return None;
+    }
+    cx.tables
+        .services
+        .match_request(proto, ipv4_at(f, ETH + 16), be16(f, V4_L4 + 2))
+}
+
+/// The service an IPv6 frame from an uplink comes from (by protocol, source and port).
+#[inline]
+fn virtsvc_reply(cx: &Ctx<'_>, f: &[u8]) -> Option<u16> {
+    let proto = f[ETH + 6];
+    if (proto != ip_proto::TCP && proto != ip_proto::UDP) || f.len() < V6_L4 + 4 {
+        return None;
+    }
+    cx.tables
+        .services
+        .match_reply(proto, ipv6_at(f, ETH + 8), be16(f, V6_L4))
+}
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     pkt.meta.reset_flow();
@@ -38,7 +70,13 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         if from_pf {
             return Next::Drop(DropReason::Ipv4FromPf);
         }
-        // (virtual-service requests are diverted here once virtual services exist)
+        // virtual-service requests are diverted here
+        if !cx.tables.services.is_empty() {
+            if let Some(index) = virtsvc_request(cx, f) {
+                pkt.meta.virtsvc = Some(index);
+                return Next::Node(Node::Virtsvc);
+            }
+        }
         let len = f.len();
         pkt.meta.l3_type = ethertype::IPV4;
         pkt.meta.l3_payload_length = (len - ETH) as u32;
@@ -62,7 +100,13 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     if is_nd {
         return Next::Drop(DropReason::NdFromPf);
     }
-    // (virtual-service replies are diverted here once virtual services exist)
+    // virtual-service replies are diverted here
+    if !cx.tables.services.is_empty() {
+        if let Some(index) = virtsvc_reply(cx, f) {
+            pkt.meta.virtsvc = Some(index);
+            return Next::Node(Node::Virtsvc);
+        }
+    }
     let inner = match nh {
         ip_proto::IPIP => ethertype::IPV4,
         ip_proto::IPV6 => ethertype::IPV6,

@@ -10,3 +10,4 @@ mod metering;
 mod nat;
 mod overlay;
 mod tap_scenarios;
+mod virtsvc;
