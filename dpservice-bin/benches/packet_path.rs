@@ -154,8 +154,7 @@ fn setup_with(source: PortId, frame: &[u8], cycles: bool) -> Setup {
         burst_size: BURST,
         ..GraphConfig::default()
     };
-    let mut graph = Graph::new(cfg, &gports)
-            .expect("a graph with private flow tables");
+    let mut graph = Graph::new(cfg, &gports).expect("a graph with private flow tables");
     if cycles {
         dpservice_bin::telemetry::clock::calibrate();
         graph.set_cycle_clock(Some(dpservice_bin::telemetry::clock::cycles_now));

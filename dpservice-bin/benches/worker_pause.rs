@@ -335,8 +335,7 @@ fn datapath(meter: &Arc<Meter>) -> Datapath {
         burst_size: 64,
         ..GraphConfig::default()
     };
-    let graph = Graph::new(cfg, &gports)
-            .expect("a graph with private flow tables");
+    let graph = Graph::new(cfg, &gports).expect("a graph with private flow tables");
     let mut ports = PortSet::new();
     for g in &gports {
         let name = format!("p{}", g.id);

@@ -123,7 +123,7 @@ impl Dataplane {
         if !self.active {
             self.active = true;
             if let Some(p) = self.packets.as_mut() {
-                p.graph.set_active(true);
+                p.become_active(Instant::now());
             }
             tracing::info!("Starting packet processing");
         }
@@ -634,7 +634,7 @@ mod tests {
                 mac,
             }],
         )
-            .expect("a graph with private flow tables");
+        .expect("a graph with private flow tables");
         let mut dp = Dataplane::with_packets(
             State::new(StateConfig::new("fc00:1::1".parse().unwrap(), Vec::new())),
             Datapath::new(graph, ports, Instant::now()),

@@ -123,7 +123,9 @@ impl FlowTable {
     pub fn new(table: TableWriter<CtKey, FlowEntry>, flow_timeout: Duration, now: Instant) -> Self {
         FlowTable {
             table,
-            timeout_s: u32::try_from(flow_timeout.as_secs()).unwrap_or(u32::MAX).max(1),
+            timeout_s: u32::try_from(flow_timeout.as_secs())
+                .unwrap_or(u32::MAX)
+                .max(1),
             anchor: (now, monotonic_ns()),
             sweep: None,
         }
@@ -147,12 +149,7 @@ impl FlowTable {
     /// The flow of `k` (packed as `key`): found, or made with `k` as original key and
     /// its reverse as reply key (§7.3), created by `in_port`.
     #[inline]
-    pub fn open(
-        &mut self,
-        k: &FlowKey,
-        in_port: PortId,
-        now: Instant,
-    ) -> Result<Flow, FlowError> {
+    pub fn open(&mut self, k: &FlowKey, in_port: PortId, now: Instant) -> Result<Flow, FlowError> {
         let key = key::pack(k);
         let now_ns = self.mono_ns(now);
         if let Some((slot, mut entry)) = self.table.lookup(&key) {
@@ -225,7 +222,10 @@ impl FlowTable {
     /// Makes `reply` the flow's reply key (NAT stages, §8): the old reply copy goes, a
     /// copy under the new key comes. Only for a packet in the original direction.
     pub fn replace_reply_key(&mut self, flow: &mut Flow, reply: CtKey) -> Result<(), FlowError> {
-        debug_assert!(flow.is_org(), "reply keys are replaced from the original direction");
+        debug_assert!(
+            flow.is_org(),
+            "reply keys are replaced from the original direction"
+        );
         let old = flow.entry.other_key;
         if old == reply {
             return Ok(());
@@ -252,6 +252,49 @@ impl FlowTable {
             return Err(from_insert(e));
         }
         self.table.write_at(flow.slot, &flow.entry);
+        Ok(())
+    }
+
+    /// Inserts a flow made outside the packet path (HA activation, §16.3): `shared`
+    /// holds what both directions share; the per-copy fields (direction, other key,
+    /// hash, last seen = `now`, no cached route) are filled in here. `Taken` if either key
+    /// is stored already (nothing is changed then).
+    pub fn insert_flow(
+        &mut self,
+        org: CtKey,
+        reply: CtKey,
+        shared: FlowEntry,
+        now: Instant,
+    ) -> Result<(), FlowError> {
+        if self.table.contains(&org) || self.table.contains(&reply) {
+            return Err(FlowError::Taken);
+        }
+        let entry = FlowEntry {
+            other_key: reply,
+            direction: 0,
+            last_seen_ns: self.mono_ns(now),
+            flow_hash: key::hash(&org),
+            route_gen: 0,
+            route_info: 0,
+            out_port: NO_PORT,
+            next_hop_mac: [0; 6],
+            route_underlay: [0; 16],
+            route_vni: 0,
+            ..shared
+        };
+        self.table.insert(org, entry).map_err(from_insert)?;
+        if reply != org {
+            let copy = FlowEntry {
+                other_key: org,
+                direction: 1,
+                flow_hash: key::hash(&reply),
+                ..entry
+            };
+            if let Err(e) = self.table.insert(reply, copy) {
+                self.table.remove(&org);
+                return Err(from_insert(e));
+            }
+        }
         Ok(())
     }
 
@@ -301,8 +344,9 @@ impl FlowTable {
             return 0;
         };
         let now_ns = self.mono_ns(now);
-        let expired =
-            |e: &FlowEntry| now_ns.saturating_sub(e.last_seen_ns) > u64::from(e.timeout_s) * 1_000_000_000;
+        let expired = |e: &FlowEntry| {
+            now_ns.saturating_sub(e.last_seen_ns) > u64::from(e.timeout_s) * 1_000_000_000
+        };
         let mut idle: Vec<CtKey> = Vec::new();
         let next = self.table.scan(from, budget, |_, k, e| {
             if expired(e) {

@@ -31,7 +31,11 @@ fn a_miss_makes_both_keys_and_the_reverse_finds_the_reply_direction() {
     let k = udp([10, 0, 0, 1], 1234, [10, 0, 0, 2], 53);
     let f = t.open(&k, 3, now).unwrap();
     assert!(f.created && f.is_org());
-    assert_eq!(f.entry.flow_hash, k.hash(), "the flow hash is §19.2's jhash");
+    assert_eq!(
+        f.entry.flow_hash,
+        k.hash(),
+        "the flow hash is §19.2's jhash"
+    );
     t.close(f);
     assert_eq!(t.len(), 2);
     let r = t.open(&key::reverse(&k), 4, now).unwrap();
@@ -115,7 +119,10 @@ fn purges_take_the_flows_a_change_names() {
     let f = t.open(&b, 4, now).unwrap();
     t.close(f);
     let purge = [FlowPurge::Vip { port: 3 }];
-    let n = t.purge(|o, e| purge.iter().any(|p| purge::matches(p, o, e)), |_, _| {});
+    let n = t.purge(
+        |o, e| purge.iter().any(|p| purge::matches(p, o, e)),
+        |_, _| {},
+    );
     assert_eq!(n, 1);
     assert!(t.get(&key::pack(&a)).is_none());
     assert!(t.get(&key::pack(&key::reverse(&a))).is_none());

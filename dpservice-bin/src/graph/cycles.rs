@@ -112,8 +112,8 @@ mod tests {
             role: PortRole::Vf,
             mac: MacAddr([0x66; 6]),
         }];
-        let mut g = Graph::new(GraphConfig::default(), &ports)
-            .expect("a graph with private flow tables");
+        let mut g =
+            Graph::new(GraphConfig::default(), &ports).expect("a graph with private flow tables");
         g.set_active(true);
         let state = crate::state::State::new(crate::state::StateConfig::new(
             std::net::Ipv6Addr::LOCALHOST,

@@ -15,6 +15,7 @@ pub mod cycles;
 pub mod datapath;
 pub mod driver;
 pub mod drop;
+pub mod ha_sync;
 pub mod meta;
 pub mod node;
 pub mod ports;
@@ -44,8 +45,8 @@ pub(crate) use crate::state;
 
 use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
 use crate::hash::Wcmp;
-use crate::tables::{FlowTables, TablesError};
 use crate::port::{Buf, PacketBuf, Pool, PortId};
+use crate::tables::{FlowTables, TablesError};
 use crate::wire::MacAddr;
 use dpservice::shm::catalogue::{
     PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,
@@ -94,7 +95,11 @@ impl PathTables {
             portoverload: t.portoverload,
             virtsvc: t.virtsvc,
             released: Vec::new(),
-            sync: sync_outbox::SyncOutbox::default(),
+            sync: {
+                let mut outbox = sync_outbox::SyncOutbox::default();
+                outbox.enabled = cfg.ha_sync;
+                outbox
+            },
         }
     }
 
@@ -302,7 +307,8 @@ impl Graph {
         let mut exists = vec![false; total];
         for n in Node::ALL {
             names[n as usize] = n.name().to_owned();
-            exists[n as usize] = true;
+            // `sync` only with --sync-tap (§3.1)
+            exists[n as usize] = n != Node::Sync || cfg.ha_sync;
         }
         for p in table.iter() {
             let rx = Node::COUNT + usize::from(p.id);
@@ -366,8 +372,9 @@ impl Graph {
             return false;
         }
         let released = &mut t.released;
-        t.flows
-            .age_step(now, AGING_BUDGET, |org, e| PathTables::removed(released, org, e));
+        t.flows.age_step(now, AGING_BUDGET, |org, e| {
+            PathTables::removed(released, org, e)
+        });
         self.release_flows();
         self.tables.flows.aging()
     }
@@ -847,7 +854,7 @@ fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         Node::IpipEncap => ipip_encap::process(cx, pkt),
         Node::Virtsvc => virtsvc::process(cx, pkt),
         // source and sink nodes are not walked
-        Node::RxPeriodic | Node::Drop => Next::Drop(DropReason::NotHandled),
+        Node::RxPeriodic | Node::Sync | Node::Drop => Next::Drop(DropReason::NotHandled),
     }
 }
 

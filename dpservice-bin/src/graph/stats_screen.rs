@@ -150,8 +150,8 @@ mod tests {
                 mac: MacAddr([0x66; 6]),
             },
         ];
-        let mut g = Graph::new(GraphConfig::default(), &ports)
-            .expect("a graph with private flow tables");
+        let mut g =
+            Graph::new(GraphConfig::default(), &ports).expect("a graph with private flow tables");
         g.set_active(true);
         g
     }

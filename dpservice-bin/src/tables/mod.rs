@@ -23,9 +23,9 @@ use std::collections::HashSet;
 
 use dpservice::instance::Instance;
 use dpservice::shm::catalogue::{
-    self, Catalogue, CatalogueTable, DnatValue, FlowEntry, FlowKey, IdKey, InterfaceValue, Ipv4VniKey, LbKey,
-    LbValue, PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, SnatValue, VirtsvcKey,
-    VirtsvcValue, VnfKey, VnfValue, VniKey, VniValue,
+    self, Catalogue, CatalogueTable, DnatValue, FlowEntry, FlowKey, IdKey, InterfaceValue,
+    Ipv4VniKey, LbKey, LbValue, PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue,
+    SnatValue, VirtsvcKey, VirtsvcValue, VnfKey, VnfValue, VniKey, VniValue,
 };
 use dpservice::shm::mirror;
 use dpservice::shm::region::{
@@ -66,7 +66,10 @@ pub struct FlowTables {
 impl FlowTables {
     /// Flow tables in a region of their own that no tool can open: for a graph without a
     /// daemon (tests, benchmarks), with room for `conntrack_capacity` keys.
-    pub fn private(virtual_services: usize, conntrack_capacity: u64) -> Result<FlowTables, TablesError> {
+    pub fn private(
+        virtual_services: usize,
+        conntrack_capacity: u64,
+    ) -> Result<FlowTables, TablesError> {
         let mut builder = RegionBuilder::new().numa_socket(projection::SOCKET_ANY);
         for i in 0..virtual_services {
             builder.table::<VirtsvcKey, VirtsvcValue>(

@@ -429,11 +429,7 @@ impl RegionBuilder {
             taken: tables.iter().map(|_| AtomicBool::new(false)).collect(),
             tables,
         });
-        Ok(WritableRegion {
-            shared,
-            path,
-            file,
-        })
+        Ok(WritableRegion { shared, path, file })
     }
 }
 

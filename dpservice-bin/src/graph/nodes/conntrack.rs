@@ -4,11 +4,11 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::flow::{nat_kind, tcp, ESTABLISHED_TIMEOUT_S};
 use crate::graph::drop::DropReason;
+use crate::graph::meta::FlowDir;
 use crate::graph::meta::Meta;
 use crate::graph::{Ctx, Next, Node};
-use crate::flow::{nat_kind, tcp, ESTABLISHED_TIMEOUT_S};
-use crate::graph::meta::FlowDir;
 use crate::hash::{vnf_type, FlowKey};
 use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};

@@ -32,8 +32,7 @@ fn pytest_layout() -> Graph {
             mac: MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, id as u8 - 2]),
         });
     }
-    Graph::new(GraphConfig::default(), &ports)
-            .expect("a graph with private flow tables")
+    Graph::new(GraphConfig::default(), &ports).expect("a graph with private flow tables")
 }
 
 #[test]

@@ -140,8 +140,7 @@ impl Harness {
                 mac: VF2_MAC,
             },
         ];
-        let mut graph = Graph::new(cfg, &graph_ports)
-            .expect("a graph with private flow tables");
+        let mut graph = Graph::new(cfg, &graph_ports).expect("a graph with private flow tables");
         for vf in [VF0, VF1, VF2] {
             graph.start_port(vf);
         }
