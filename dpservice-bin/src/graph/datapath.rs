@@ -253,7 +253,10 @@ impl Datapath {
             at = at.min(self.mirror_watch);
         }
         let mut fds = Vec::new();
-        let sync_without_fd = self.sync.as_ref().is_some_and(|s| s.poll_fd().is_none());
+        let sync_without_fd = self
+            .sync
+            .as_ref()
+            .is_some_and(|s| s.poll_fd().is_none() || s.awaiting_link());
         if !self.ports.poll_fds(&self.graph, &mut fds) || sync_without_fd {
             at = at.min(now + NO_FD_POLL);
         }

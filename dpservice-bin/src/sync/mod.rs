@@ -35,6 +35,10 @@ const SEND_PER_TURN: usize = 256;
 /// Bursts a standby reads per turn at most ("drain completely", bounded so that a
 /// flooded sync bridge cannot stop gRPC requests).
 const MAX_BURSTS_PER_TURN: usize = 1024;
+/// How long the dump request waits for the sync port's link at most (the kernel
+/// reports a new TAP's carrier, and a bridge starts forwarding for it, up to a second
+/// after it was attached; a request sent before is lost).
+const LINK_WAIT: Duration = Duration::from_secs(3);
 /// At most one warning per kind and this interval.
 const WARN_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -85,8 +89,10 @@ pub struct SyncCounters {
 pub struct HaSync {
     port: SyncPort,
     active: bool,
-    /// The dump request of §16.2 went out (once, at the first turn).
+    /// The dump request of §16.2 went out (once, at the first turn the link is up).
     dump_requested: bool,
+    /// The first turn (when the wait for the link started).
+    started: Option<Instant>,
     /// Messages waiting for the device.
     backlog: VecDeque<Message>,
     /// Standby: the port-map key of every synced overload entry. The overload entry's
@@ -106,6 +112,7 @@ impl HaSync {
             port: SyncPort::new(port),
             active: false,
             dump_requested: false,
+            started: None,
             backlog: VecDeque::new(),
             sources: HashMap::new(),
             received: Vec::with_capacity(port::BURST),
@@ -132,6 +139,12 @@ impl HaSync {
         self.port.poll_fd()
     }
 
+    /// Whether the dump request still waits for the link (the worker must look again
+    /// soon).
+    pub fn awaiting_link(&self) -> bool {
+        !self.dump_requested
+    }
+
     /// Whether messages wait to be sent (the worker must not sleep).
     pub fn sending(&self) -> bool {
         !self.backlog.is_empty() || self.port.pending() > 0
@@ -143,8 +156,15 @@ impl HaSync {
     /// moved or is left to send.
     pub fn run(&mut self, graph: &mut Graph, now: Instant) -> bool {
         if !self.dump_requested {
-            self.dump_requested = true;
-            self.backlog.push_back(Message::DumpRequest);
+            let started = *self.started.get_or_insert(now);
+            let link_up = self.port.link_up();
+            if link_up || now.saturating_duration_since(started) >= LINK_WAIT {
+                if !link_up {
+                    tracing::warn!("The HA sync port's link is not up; requesting a dump anyway");
+                }
+                self.dump_requested = true;
+                self.backlog.push_back(Message::DumpRequest);
+            }
         }
         let active = self.active;
         for m in graph.drain_sync() {

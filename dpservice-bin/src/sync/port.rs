@@ -99,6 +99,12 @@ impl SyncPort {
         self.port.poll_fd()
     }
 
+    /// Whether the device's link is up and running (a TAP's bridge port forwards only
+    /// some time after the TAP is attached).
+    pub fn link_up(&self) -> bool {
+        self.port.link_up()
+    }
+
     /// Device counters.
     pub fn stats(&self) -> PortStats {
         self.port.stats()
