@@ -36,8 +36,6 @@ pub struct GraphConfig {
     /// Keys the conntrack table holds when the graph makes its own tables (tests,
     /// benchmarks); the daemon's come from the region at the catalogue's capacity.
     pub conntrack_capacity: u64,
-    /// `--sync-tap` given: the `sync` node exists and the nodes queue HA sync messages.
-    pub ha_sync: bool,
 }
 
 impl Default for GraphConfig {
@@ -55,7 +53,6 @@ impl Default for GraphConfig {
             flow_timeout: Duration::from_secs(30),
             virtual_services_count: 0,
             conntrack_capacity: dpservice::shm::catalogue::Conntrack::CAPACITY,
-            ha_sync: false,
         }
     }
 }

@@ -135,8 +135,9 @@ impl Datapath {
         Ok(Datapath::new(Graph::new(cfg, &gports)?, ports, now))
     }
 
-    /// Adds the HA sync node (the graph must have been made with `ha_sync`).
+    /// Adds the HA sync node (`--sync-tap`) and turns sync on in the graph.
     pub fn attach_sync(&mut self, sync: HaSync) {
+        self.graph.enable_sync();
         self.sync = Some(sync);
     }
 

@@ -32,9 +32,16 @@ pub enum NatSyncError {
 }
 
 impl Graph {
-    /// Whether HA sync is configured (`--sync-tap`; the `sync` node exists).
+    /// Turns HA sync on (`--sync-tap`): the `sync` node exists from now on and the
+    /// nodes' messages for the peer are queued.
+    pub fn enable_sync(&mut self) {
+        self.tables.sync.enabled = true;
+        self.fabric.exists[Node::Sync as usize] = true;
+    }
+
+    /// Whether HA sync is on.
     pub fn sync_enabled(&self) -> bool {
-        self.cfg.ha_sync
+        self.tables.sync.enabled
     }
 
     /// Takes the messages the nodes queued for the peer, oldest first.

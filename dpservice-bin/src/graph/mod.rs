@@ -95,11 +95,7 @@ impl PathTables {
             portoverload: t.portoverload,
             virtsvc: t.virtsvc,
             released: Vec::new(),
-            sync: {
-                let mut outbox = sync_outbox::SyncOutbox::default();
-                outbox.enabled = cfg.ha_sync;
-                outbox
-            },
+            sync: sync_outbox::SyncOutbox::default(),
         }
     }
 
@@ -308,7 +304,7 @@ impl Graph {
         for n in Node::ALL {
             names[n as usize] = n.name().to_owned();
             // `sync` only with --sync-tap (§3.1)
-            exists[n as usize] = n != Node::Sync || cfg.ha_sync;
+            exists[n as usize] = n != Node::Sync;
         }
         for p in table.iter() {
             let rx = Node::COUNT + usize::from(p.id);
@@ -349,7 +345,9 @@ impl Graph {
     /// Replaces the graph's flow tables by `tables` (the daemon's, in its region). Flows
     /// in the old tables are forgotten.
     pub fn attach_tables(&mut self, tables: FlowTables) {
+        let sync = self.tables.sync.enabled;
         self.tables = PathTables::new(tables, &self.cfg, Instant::now());
+        self.tables.sync.enabled = sync;
     }
 
     /// The conntrack table (tests, telemetry).

@@ -21,7 +21,6 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
         ipv6_overlay: cfg.ipv6_overlay,
         flow_timeout: cfg.flow_timeout,
         virtual_services_count: cfg.virtual_services.len(),
-        ha_sync: cfg.sync_port.is_some(),
         ..GraphConfig::default()
     }
 }

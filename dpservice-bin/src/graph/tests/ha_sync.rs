@@ -10,7 +10,6 @@ use dpservice::shm::catalogue::{
 use super::harness::*;
 use crate::flow::{self, key};
 use crate::graph::sync_outbox::SyncMessage;
-use crate::graph::GraphConfig;
 use crate::hash::{vnf_type, FlowKey};
 use crate::port::memory::{MemoryHandle, MemoryPort};
 use crate::sync::messages::{self, Message};
@@ -30,10 +29,8 @@ struct Instance {
 
 impl Instance {
     fn new(active: bool) -> Instance {
-        let mut h = Harness::new(GraphConfig {
-            ha_sync: true,
-            ..pytest_config()
-        });
+        let mut h = Harness::new(pytest_config());
+        h.graph.enable_sync();
         h.graph.set_active(false);
         let (port, wire) = MemoryPort::new("sync", MacAddr([2, 0, 0, 0, 0, 9]));
         let mut sync = HaSync::new(Box::new(port));
@@ -415,4 +412,19 @@ fn without_sync_the_outbox_stays_empty() {
         0,
     ));
     assert_eq!(h.graph.drain_sync().count(), 0);
+}
+
+#[test]
+fn sync_stays_on_when_the_daemon_attaches_the_region_tables() {
+    let mut h = Harness::new(pytest_config());
+    h.graph.enable_sync();
+    let tables = crate::tables::FlowTables::private(0, 1024).unwrap();
+    h.graph.attach_tables(tables);
+    assert!(h.graph.sync_enabled());
+    h.graph.tables.sync.push(nat_create(
+        v4_portmap(VM1_IP, 1),
+        overload(100, PUBLIC, 1, ip_proto::UDP),
+        0,
+    ));
+    assert_eq!(h.graph.drain_sync().count(), 1);
 }
