@@ -198,6 +198,7 @@ pub fn nat_create_of_flow(org: &CtKey, e: &FlowEntry) -> Option<SyncMessage> {
         overload,
         port_id: e.port_id,
         icmp_type: if icmp { org.src } else { 0 },
-        ip_checksum: e.icmp_err_cksum.to_ne_bytes(),
+        // the flow keeps the checksum as a number; the message carries it as in the header
+        ip_checksum: e.icmp_err_cksum.to_be_bytes(),
     })
 }

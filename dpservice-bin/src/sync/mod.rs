@@ -488,7 +488,7 @@ pub fn synced_flow(
         nat_ip,
         nat_is_v6,
         nat_port: overload.nat_port,
-        icmp_err_cksum: u16::from_ne_bytes(meta.ip_cksum),
+        icmp_err_cksum: u16::from_be_bytes(meta.ip_cksum),
         timeout_s,
         ..bytemuck::Zeroable::zeroed()
     };
