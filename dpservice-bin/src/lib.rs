@@ -35,6 +35,7 @@ pub mod runtime_dir;
 pub mod sd_notify;
 pub mod shared_state;
 pub mod state;
+pub mod sync;
 pub mod tables;
 pub mod telemetry;
 pub mod wire;

@@ -123,7 +123,7 @@ impl Dataplane {
         if !self.active {
             self.active = true;
             if let Some(p) = self.packets.as_mut() {
-                p.graph.set_active(true);
+                p.become_active(Instant::now());
             }
             tracing::info!("Starting packet processing");
         }

@@ -255,6 +255,49 @@ impl FlowTable {
         Ok(())
     }
 
+    /// Inserts a flow made outside the packet path (HA activation, §16.3): `shared`
+    /// holds what both directions share; the per-copy fields (direction, other key,
+    /// hash, last seen = `now`, no cached route) are filled in here. `Taken` if either key
+    /// is stored already (nothing is changed then).
+    pub fn insert_flow(
+        &mut self,
+        org: CtKey,
+        reply: CtKey,
+        shared: FlowEntry,
+        now: Instant,
+    ) -> Result<(), FlowError> {
+        if self.table.contains(&org) || self.table.contains(&reply) {
+            return Err(FlowError::Taken);
+        }
+        let entry = FlowEntry {
+            other_key: reply,
+            direction: 0,
+            last_seen_ns: self.mono_ns(now),
+            flow_hash: key::hash(&org),
+            route_gen: 0,
+            route_info: 0,
+            out_port: NO_PORT,
+            next_hop_mac: [0; 6],
+            route_underlay: [0; 16],
+            route_vni: 0,
+            ..shared
+        };
+        self.table.insert(org, entry).map_err(from_insert)?;
+        if reply != org {
+            let copy = FlowEntry {
+                other_key: org,
+                direction: 1,
+                flow_hash: key::hash(&reply),
+                ..entry
+            };
+            if let Err(e) = self.table.insert(reply, copy) {
+                self.table.remove(&org);
+                return Err(from_insert(e));
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the flow `any` belongs to (both keys); answers its original key and entry.
     pub fn remove(&mut self, any: &CtKey) -> Option<(CtKey, FlowEntry)> {
         let entry = self.table.remove(any)?;

@@ -18,6 +18,7 @@ use super::stats_screen::{self, Printer, StatsScreen};
 use super::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
 use crate::port::tap::{TapConfig, TapError, TapPort};
 use crate::port::{LinkDevice, LinkRequests, Port, PortId};
+use crate::sync::HaSync;
 use crate::wire::MacAddr;
 
 /// How soon to look again while a port without descriptor is receiving.
@@ -57,6 +58,8 @@ pub struct Datapath {
     mirror_watch: Instant,
     /// When the next flow-aging sweep starts (§17.1).
     aging_due: Instant,
+    /// The HA sync node (`--sync-tap`, §16.2).
+    pub sync: Option<HaSync>,
 }
 
 /// The flow-aging period: 5 s, or the flow timeout when shorter (upstream's test builds
@@ -104,6 +107,7 @@ impl Datapath {
             stats_screen: None,
             mirror_watch: now,
             aging_due: now + aging_period(graph_cfg),
+            sync: None,
         }
     }
 
@@ -129,6 +133,21 @@ impl Datapath {
             ports.insert(*id, Box::new(port));
         }
         Ok(Datapath::new(Graph::new(cfg, &gports)?, ports, now))
+    }
+
+    /// Adds the HA sync node (`--sync-tap`) and turns sync on in the graph.
+    pub fn attach_sync(&mut self, sync: HaSync) {
+        self.graph.enable_sync();
+        self.sync = Some(sync);
+    }
+
+    /// The HA lock is ours (§16.1): the sync node switches to the active role and
+    /// rebuilds the synced NAT flows, then the ports are read.
+    pub fn become_active(&mut self, now: Instant) {
+        if let Some(sync) = self.sync.as_mut() {
+            sync.activate(&mut self.graph, now);
+        }
+        self.graph.set_active(true);
     }
 
     /// Follows the control plane after each request: VF ports run while an interface
@@ -204,7 +223,10 @@ impl Datapath {
     pub fn run_bursts(&mut self, state: &State, now: Instant) -> bool {
         self.run_timers(state, now);
         self.graph.age_flows(now);
-        let moved = self.ports.poll(&mut self.graph, state, now) > 0;
+        let mut moved = self.ports.poll(&mut self.graph, state, now) > 0;
+        if let Some(sync) = self.sync.as_mut() {
+            moved |= sync.run(&mut self.graph, now);
+        }
         self.graph.flush_mirror();
         moved
     }
@@ -213,12 +235,15 @@ impl Datapath {
     pub fn sleep_fds(&self) -> Vec<BorrowedFd<'_>> {
         let mut fds = Vec::new();
         self.ports.poll_fds(&self.graph, &mut fds);
+        if let Some(fd) = self.sync.as_ref().and_then(HaSync::poll_fd) {
+            fds.push(fd);
+        }
         fds
     }
 
     /// Worker hook: when to wake at the latest.
     pub fn next_deadline(&self, now: Instant) -> Instant {
-        if self.graph.flows().aging() {
+        if self.graph.flows().aging() || self.sync.as_ref().is_some_and(HaSync::sending) {
             return now;
         }
         let mut at = self.maintenance.deadline().min(self.aging_due);
@@ -229,7 +254,11 @@ impl Datapath {
             at = at.min(self.mirror_watch);
         }
         let mut fds = Vec::new();
-        if !self.ports.poll_fds(&self.graph, &mut fds) {
+        let sync_without_fd = self
+            .sync
+            .as_ref()
+            .is_some_and(|s| s.poll_fd().is_none() || s.awaiting_link());
+        if !self.ports.poll_fds(&self.graph, &mut fds) || sync_without_fd {
             at = at.min(now + NO_FD_POLL);
         }
         at

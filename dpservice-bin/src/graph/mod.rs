@@ -15,6 +15,7 @@ pub mod cycles;
 pub mod datapath;
 pub mod driver;
 pub mod drop;
+pub mod ha_sync;
 pub mod meta;
 pub(crate) mod nat;
 pub mod node;
@@ -319,7 +320,8 @@ impl Graph {
         let mut exists = vec![false; total];
         for n in Node::ALL {
             names[n as usize] = n.name().to_owned();
-            exists[n as usize] = true;
+            // `sync` only with --sync-tap (§3.1)
+            exists[n as usize] = n != Node::Sync;
         }
         for p in table.iter() {
             let rx = Node::COUNT + usize::from(p.id);
@@ -360,7 +362,9 @@ impl Graph {
     /// Replaces the graph's flow tables by `tables` (the daemon's, in its region). Flows
     /// in the old tables are forgotten.
     pub fn attach_tables(&mut self, tables: FlowTables) {
+        let sync = self.tables.sync.enabled;
         self.tables = PathTables::new(tables, &self.cfg, Instant::now());
+        self.tables.sync.enabled = sync;
     }
 
     /// The conntrack table (tests, telemetry).
@@ -954,7 +958,7 @@ fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         Node::IpipEncap => ipip_encap::process(cx, pkt),
         Node::Virtsvc => virtsvc::process(cx, pkt),
         // source and sink nodes are not walked
-        Node::RxPeriodic | Node::Drop => Next::Drop(DropReason::NotHandled),
+        Node::RxPeriodic | Node::Sync | Node::Drop => Next::Drop(DropReason::NotHandled),
     }
 }
 

@@ -25,11 +25,13 @@ pub enum Node {
     IpipEncap,
     Virtsvc,
     Drop,
+    /// HA sync messages (§16); exists only with `--sync-tap`.
+    Sync,
 }
 
 impl Node {
     /// Every fixed node, in index order.
-    pub const ALL: [Node; 18] = [
+    pub const ALL: [Node; 19] = [
         Node::RxPeriodic,
         Node::Cls,
         Node::Arp,
@@ -48,6 +50,7 @@ impl Node {
         Node::IpipEncap,
         Node::Virtsvc,
         Node::Drop,
+        Node::Sync,
     ];
     pub const COUNT: usize = Node::ALL.len();
 
@@ -71,6 +74,7 @@ impl Node {
             Node::IpipEncap => "ipip_encap",
             Node::Virtsvc => "virtsvc",
             Node::Drop => "drop",
+            Node::Sync => "sync",
         }
     }
 

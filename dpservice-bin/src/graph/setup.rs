@@ -6,8 +6,9 @@ use super::datapath::{Datapath, DatapathError};
 use super::trace_log::LogSink;
 use super::{GraphConfig, PortRole};
 use crate::config::Config;
-use crate::port::tap::TapConfig;
+use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
+use crate::sync::HaSync;
 
 /// The packet-path options of the command line.
 pub fn graph_config(cfg: &Config) -> GraphConfig {
@@ -26,8 +27,9 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
     }
 }
 
-/// Opens every `--vdev` TAP except the HA sync port (port ids in `--vdev` order) and
-/// builds the graph over the uplinks and VFs. The instance starts standby.
+/// Opens every `--vdev` TAP (port ids in `--vdev` order), builds the graph over the
+/// uplinks and VFs and, with `--sync-tap`, the HA sync node over the sync port. The
+/// instance starts standby.
 pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, DatapathError> {
     let taps: Vec<_> = cfg
         .taps
@@ -53,6 +55,15 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, DatapathError> {
         })
         .collect();
     let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
+    if let Some(t) = cfg.taps.iter().find(|t| Some(t.port_id) == cfg.sync_port) {
+        let port = TapPort::open(&TapConfig {
+            device: t.device.clone(),
+            iface: t.iface.clone(),
+            mac: t.mac,
+            persist: t.persist,
+        })?;
+        dp.attach_sync(HaSync::new(Box::new(port)));
+    }
     // per-node cycle counts (telemetry, statistics screen), sampled per burst
     crate::telemetry::clock::calibrate();
     dp.graph

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod framework;
+mod ha_sync;
 mod harness;
 mod lb;
 mod local;
