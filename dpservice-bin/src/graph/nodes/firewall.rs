@@ -1,26 +1,59 @@
-//! `firewall`: the verdict is computed but never enforced upstream (dataplane.md §10); the
-//! node's visible job is the egress choice: a tunnel for uplinks, the VF's tx node
-//! otherwise.
+//! `firewall`: the verdict is computed once per flow and cached in it, but never enforced
+//! (upstream does not either, and tests send to VMs without accepting rules; dataplane.md
+//! §10, quirk 1); the node's visible job is the egress choice: a tunnel for uplinks, the
+//! VF's tx node otherwise.
 
 use crate::flow;
 use crate::graph::drop::DropReason;
+use crate::graph::meta::Meta;
+use crate::graph::state::{FirewallPacket, Verdict};
 use crate::graph::{Ctx, Next, Node};
-use crate::port::Buf;
+use crate::port::{Buf, PortId};
+use crate::wire::ip_proto;
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
-    // the first original-direction packet marks the flow as seen by the firewall (§7.5)
+    let out = match cx.ports.get(pkt.meta.nxt_hop) {
+        Some(out) => *out,
+        None => return Next::Drop(DropReason::BadOutputPort),
+    };
+    // the first original-direction packet decides for both directions (§10) and marks
+    // the flow as seen by the firewall (§7.5); replies of a flow without a verdict
+    // would read "drop"
     if let Some(f) = cx.flow.as_mut() {
         if f.is_org() && f.flags() & flow::flags::FIREWALL == 0 {
+            let to_vf: Option<PortId> = (!out.is_pf()).then_some(out.id);
+            let verdict = match cx
+                .state
+                .firewall_verdict(pkt.meta.in_port, to_vf, &packet(&pkt.meta))
+            {
+                Verdict::Accept => flow::verdict::ACCEPT,
+                Verdict::Drop => flow::verdict::DROP,
+            };
             f.update(|e| {
                 e.flags |= flow::flags::FIREWALL;
-                e.fw_verdict_org = flow::verdict::ACCEPT;
-                e.fw_verdict_reply = flow::verdict::ACCEPT;
+                e.fw_verdict_org = verdict;
+                e.fw_verdict_reply = verdict;
             });
         }
     }
-    match cx.ports.get(pkt.meta.nxt_hop) {
-        Some(out) if out.is_pf() => Next::Node(Node::IpipEncap),
-        Some(out) => Next::Tx(out.id),
-        None => Next::Drop(DropReason::BadOutputPort),
+    if out.is_pf() {
+        Next::Node(Node::IpipEncap)
+    } else {
+        Next::Tx(out.id)
+    }
+}
+
+/// What the rules are matched against.
+fn packet(m: &Meta) -> FirewallPacket {
+    let (src_port_or_type, dst_port_or_code) = match m.l4_type {
+        ip_proto::TCP | ip_proto::UDP => (m.l4.src_port, m.l4.dst_port),
+        _ => (u16::from(m.l4.icmp_type), u16::from(m.l4.icmp_code)),
+    };
+    FirewallPacket {
+        src: m.src,
+        dst: m.dst,
+        protocol: m.l4_type,
+        src_port_or_type,
+        dst_port_or_code,
     }
 }

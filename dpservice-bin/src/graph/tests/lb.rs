@@ -489,7 +489,6 @@ fn answered(pf: u16, next_header: u8, inner: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "the echo answer itself is packet_relay's (nat branch, §8.4/§9.4): un-ignore once merged"]
 fn echo_to_lb_ip_is_answered_ipv4_and_ipv6() {
     let mut h = with_lb(&[]);
     // IPv4, twice (pytest pings each LB address twice), out of the uplink it came in on
