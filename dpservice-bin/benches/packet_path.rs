@@ -37,6 +37,10 @@ const VM2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 2);
 const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
 const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
 const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
+/// vm1's NAT address (the `flows` NAT cases).
+const NAT_IP: Ipv4Addr = Ipv4Addr::new(20, 0, 0, 1);
+/// A public destination, reached through the default route and the NAT.
+const PUBLIC_IP: Ipv4Addr = Ipv4Addr::new(45, 86, 6, 2);
 /// Load balancer whose only target is another host's.
 const LB_FWD_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 1);
 const LB_FWD_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 1);
@@ -156,6 +160,22 @@ fn state() -> State {
         })
         .unwrap();
     }
+    // vm1 reaches public addresses through the NAT gateway (the `flows` NAT cases)
+    s.create_route(&Route {
+        vni: 100,
+        prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        nexthop_vni: 100,
+        nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
+    })
+    .unwrap();
+    s.create_nat(&dpservice::model::CreateNat {
+        interface_id: "vm1".into(),
+        ip: IpAddr::V4(NAT_IP),
+        min_port: 1024,
+        max_port: 65535,
+        preferred_underlay: Some(Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 0x99)),
+    })
+    .unwrap();
     s.create_lb_prefix(&CreateLbPrefix {
         interface_id: "vm2".into(),
         prefix: IpPrefix::new(IpAddr::V4(LB_LOCAL_IP), 32).unwrap(),
@@ -551,14 +571,28 @@ mod flows {
         MemoryPort::flow_generator("vf0", mac(0), &udp_frame(VM1_IP, REMOTE_IP), count, vary)
     }
 
+    /// The same flows towards public 45.86.6.x: south-north, through vm1's NAT.
+    fn nat_generator(count: u32) -> MemoryPort {
+        MemoryPort::flow_generator("vf0", mac(0), &udp_frame(VM1_IP, PUBLIC_IP), count, vary)
+    }
+
     /// Keys for `flows` flows with room to spare (each flow has two keys).
     fn capacity(flows: u32) -> u64 {
         u64::from(flows) * 2 + u64::from(flows) / 4 + 1024
     }
 
-    /// A graph in which all `count` flows exist already.
+    /// A graph in which all `count` flows exist already (`nat`: through the NAT).
     pub fn established(count: u32) -> Setup {
-        let mut s = setup_ports(VF0, generator(count), false, capacity(count));
+        established_with(count, false)
+    }
+
+    pub fn established_with(count: u32, nat: bool) -> Setup {
+        let gen = if nat {
+            nat_generator(count)
+        } else {
+            generator(count)
+        };
+        let mut s = setup_ports(VF0, gen, false, capacity(count));
         let rounds = (count as usize).div_ceil(BURST) + 2;
         for _ in 0..rounds {
             s.round();
@@ -568,6 +602,12 @@ mod flows {
             2 * count as usize,
             "every flow is in the table, with both keys"
         );
+        if nat {
+            assert!(
+                s.graph.nat_used_ports(VF0) > 0,
+                "the flows took NAT ports: the NAT path is measured"
+            );
+        }
         s
     }
 
@@ -596,17 +636,22 @@ mod flows {
             println!("{{\"flows\":{count},\"mpps_per_cpu\":{:.2}}}", graph / 1e6);
             return;
         }
-        for count in [1_000u32, 65_536, 1_000_000] {
-            let mut bare = Bare::with_source(generator(count));
-            let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
-            let mut s = established(count);
-            let (_, graph) = rate(|| s.round(), Duration::from_secs(3));
-            println!(
-                "{{\"case\":\"vf_to_pf_established\",\"flows\":{count},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
-                graph / 1e6,
-                base / 1e6,
-                graph / base
-            );
+        for (case, nat) in [
+            ("vf_to_pf_established", false),
+            ("vf_to_pf_nat_established", true),
+        ] {
+            for count in [1_000u32, 65_536, 1_000_000] {
+                let mut bare = Bare::with_source(generator(count));
+                let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
+                let mut s = established_with(count, nat);
+                let (_, graph) = rate(|| s.round(), Duration::from_secs(3));
+                println!(
+                    "{{\"case\":\"{case}\",\"flows\":{count},\"mpps_per_cpu\":{:.2},\"bare_loop_mpps_per_cpu\":{:.2},\"ratio_to_bare_loop\":{:.3}}}",
+                    graph / 1e6,
+                    base / 1e6,
+                    graph / base
+                );
+            }
         }
         // new flows: 1 000 000 packets of distinct flows into an empty table
         let count = 1_000_000u32;

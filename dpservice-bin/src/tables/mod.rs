@@ -78,13 +78,12 @@ impl FlowTables {
             )?;
         }
         builder.table::<FlowKey, FlowEntry>(catalogue::Conntrack::NAME, conntrack_capacity)?;
-        builder.table::<PortmapKey, PortmapValue>(
-            catalogue::NatPortmap::NAME,
-            catalogue::NatPortmap::CAPACITY,
-        )?;
+        // one overload entry per NATed flow: room for as many flows as conntrack holds
+        let nat_capacity = catalogue::NatPortoverload::CAPACITY.max(conntrack_capacity / 2);
+        builder.table::<PortmapKey, PortmapValue>(catalogue::NatPortmap::NAME, nat_capacity)?;
         builder.table::<PortoverloadKey, PortoverloadValue>(
             catalogue::NatPortoverload::NAME,
-            catalogue::NatPortoverload::CAPACITY,
+            nat_capacity,
         )?;
         let region = builder.create_private()?;
         Ok(FlowTables {
