@@ -146,33 +146,48 @@ impl FlowTable {
         }
     }
 
-    /// The flow of `k` (packed as `key`): found, or made with `k` as original key and
-    /// its reverse as reply key (§7.3), created by `in_port`.
-    #[inline]
+    /// The flow of `k`: found, or made with `k` as original key and its reverse as reply
+    /// key (§7.3), created by `in_port`.
     pub fn open(&mut self, k: &FlowKey, in_port: PortId, now: Instant) -> Result<Flow, FlowError> {
-        let key = key::pack(k);
+        let mut out = None;
         let now_ns = self.mono_ns(now);
-        if let Some((slot, mut entry)) = self.table.lookup(&key) {
-            let own_changed = now_ns.saturating_sub(entry.last_seen_ns) >= TOUCH_NS;
-            if own_changed {
-                entry.last_seen_ns = now_ns;
+        self.open_at(k, in_port, now_ns, &mut out)?;
+        out.ok_or(FlowError::Taken)
+    }
+
+    /// [`FlowTable::open`] for the packet path: the flow is built in `out` (no copies of
+    /// the entry on the way), `now_ns` as [`FlowTable::mono_ns`] gives it.
+    #[inline]
+    pub fn open_at<'f>(
+        &mut self,
+        k: &FlowKey,
+        in_port: PortId,
+        now_ns: u64,
+        out: &'f mut Option<Flow>,
+    ) -> Result<&'f mut Flow, FlowError> {
+        let key = key::pack(k);
+        let f = out.insert(Flow {
+            key,
+            slot: Slot::NONE,
+            entry: bytemuck::Zeroable::zeroed(),
+            dir: FlowDir::Org,
+            created: false,
+            own_changed: false,
+            shared_changed: false,
+        });
+        if let Some(slot) = self.table.lookup_into(&key, &mut f.entry) {
+            f.slot = slot;
+            if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
+                f.entry.last_seen_ns = now_ns;
+                f.own_changed = true;
             }
-            return Ok(Flow {
-                key,
-                slot,
-                entry,
-                dir: if entry.direction == 0 {
-                    FlowDir::Org
-                } else {
-                    FlowDir::Reply
-                },
-                created: false,
-                own_changed,
-                shared_changed: false,
-            });
+            if f.entry.direction != 0 {
+                f.dir = FlowDir::Reply;
+            }
+            return Ok(f);
         }
         let reply = key::pack(&key::reverse(k));
-        let entry = FlowEntry {
+        f.entry = FlowEntry {
             other_key: reply,
             port_id: in_port,
             timeout_s: self.timeout_s,
@@ -181,33 +196,26 @@ impl FlowTable {
             out_port: NO_PORT,
             ..bytemuck::Zeroable::zeroed()
         };
-        let slot = self.table.insert_slot(key, entry).map_err(from_insert)?;
+        f.slot = self.table.insert_slot(key, f.entry).map_err(from_insert)?;
         if reply != key {
             let copy = FlowEntry {
                 other_key: key,
                 direction: 1,
                 flow_hash: key::hash(&reply),
-                ..entry
+                ..f.entry
             };
             if let Err(e) = self.table.insert(reply, copy) {
                 self.table.remove(&key);
                 return Err(from_insert(e));
             }
         }
-        Ok(Flow {
-            key,
-            slot,
-            entry,
-            dir: FlowDir::Org,
-            created: true,
-            own_changed: false,
-            shared_changed: false,
-        })
+        f.created = true;
+        Ok(f)
     }
 
     /// Writes back what the walk changed: this copy, and the shared part to the other.
     #[inline]
-    pub fn close(&mut self, flow: Flow) {
+    pub fn close(&mut self, flow: &Flow) {
         if flow.shared_changed {
             self.table.write_at(flow.slot, &flow.entry);
             if flow.entry.other_key != flow.key {

@@ -36,7 +36,7 @@ fn a_miss_makes_both_keys_and_the_reverse_finds_the_reply_direction() {
         k.hash(),
         "the flow hash is §19.2's jhash"
     );
-    t.close(f);
+    t.close(&f);
     assert_eq!(t.len(), 2);
     let r = t.open(&key::reverse(&k), 4, now).unwrap();
     assert!(!r.created);
@@ -54,7 +54,7 @@ fn shared_changes_reach_both_copies_and_own_changes_one() {
     let mut f = t.open(&k, 3, now).unwrap();
     f.update(|e| e.flags |= flags::SRC_NAT);
     f.update_own(|e| e.out_port = 7);
-    t.close(f);
+    t.close(&f);
     let org = t.get(&key::pack(&k)).unwrap();
     let reply = t.get(&key::pack(&key::reverse(&k))).unwrap();
     assert_eq!(org.flags, flags::SRC_NAT);
@@ -74,7 +74,7 @@ fn a_replaced_reply_key_is_found_and_the_old_one_is_gone() {
     nat_reply.l3_dst = IpAddr::V4(Ipv4Addr::new(20, 0, 0, 1));
     nat_reply.port_dst = 100;
     t.replace_reply_key(&mut f, key::pack(&nat_reply)).unwrap();
-    t.close(f);
+    t.close(&f);
     assert_eq!(t.len(), 2);
     assert!(t.get(&key::pack(&key::reverse(&k))).is_none());
     let r = t.open(&nat_reply, 0, now).unwrap();
@@ -90,12 +90,12 @@ fn aging_removes_idle_flows_whole_and_keeps_flows_alive_in_either_direction() {
     let busy = udp([10, 0, 0, 1], 3, [10, 0, 0, 2], 4);
     for k in [idle, busy] {
         let f = t.open(&k, 3, t0).unwrap();
-        t.close(f);
+        t.close(&f);
     }
     // only the reply direction of `busy` is seen later
     let later = t0 + Duration::from_secs(20);
     let f = t.open(&key::reverse(&busy), 4, later).unwrap();
-    t.close(f);
+    t.close(&f);
     let end = t0 + Duration::from_secs(31);
     t.start_aging();
     let mut removed = Vec::new();
@@ -115,9 +115,9 @@ fn purges_take_the_flows_a_change_names() {
     let b = udp([10, 0, 0, 3], 1, [10, 0, 0, 2], 2);
     let mut f = t.open(&a, 3, now).unwrap();
     f.update(|e| e.nat_type = nat_kind::VIP);
-    t.close(f);
+    t.close(&f);
     let f = t.open(&b, 4, now).unwrap();
-    t.close(f);
+    t.close(&f);
     let purge = [FlowPurge::Vip { port: 3 }];
     let n = t.purge(
         |o, e| purge.iter().any(|p| purge::matches(p, o, e)),
@@ -135,7 +135,7 @@ fn a_full_table_refuses_new_flows_and_keeps_the_old() {
     let mut t = table(3, now);
     let a = udp([10, 0, 0, 1], 1, [10, 0, 0, 2], 2);
     let f = t.open(&a, 3, now).unwrap();
-    t.close(f);
+    t.close(&f);
     let b = udp([10, 0, 0, 1], 5, [10, 0, 0, 2], 6);
     assert_eq!(t.open(&b, 3, now).unwrap_err(), FlowError::Full);
     assert_eq!(t.len(), 2, "a half-made flow is not left behind");

@@ -135,6 +135,8 @@ pub(crate) struct Ctx<'a> {
     /// Per port slot: the VM MAC changed since the last [`Graph::drain_events`].
     pub neigh_mac_changed: &'a mut [bool],
     pub now: Instant,
+    /// `now` as `CLOCK_MONOTONIC` nanoseconds (flow timestamps), taken once per burst.
+    pub now_ns: u64,
     /// The stateful tables.
     pub tables: &'a mut PathTables,
     /// The flow of the packet being walked (set by `conntrack`, written back when the
@@ -147,8 +149,9 @@ impl Ctx<'_> {
     /// recirculated packet entering `conntrack` again).
     #[inline]
     pub fn close_flow(&mut self) {
-        if let Some(f) = self.flow.take() {
-            self.tables.flows.close(f);
+        if let Some(f) = &self.flow {
+            self.tables.flows.close(&f);
+            self.flow = None;
         }
     }
 
@@ -651,6 +654,7 @@ impl Graph {
             wcmp: self.wcmp,
             neigh_mac_changed: &mut self.neigh_mac_changed,
             now,
+            now_ns: self.tables.flows.mono_ns(now),
             tables: &mut self.tables,
             flow: None,
         };

@@ -57,6 +57,9 @@ pub enum TableError {
 pub struct Slot(u32);
 
 impl Slot {
+    /// No entry (a placeholder until a lookup fills it in).
+    pub const NONE: Slot = Slot(u32::MAX);
+
     /// The pool position.
     pub fn index(self) -> usize {
         self.0 as usize
@@ -327,6 +330,17 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let mut value = V::zeroed();
         view.value_of(index, bytemuck::bytes_of_mut(&mut value));
         Some((Slot(index as u32), value))
+    }
+
+    /// Like [`TableWriter::lookup`], copying the value straight into `out` (the packet
+    /// path keeps it in place, without moving it around).
+    #[inline]
+    pub fn lookup_into(&self, key: &K, out: &mut V) -> Option<Slot> {
+        let key = bytemuck::bytes_of(key);
+        let view = self.view();
+        let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
+        view.value_of(index, bytemuck::bytes_of_mut(out));
+        Some(Slot(index as u32))
     }
 
     /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or

@@ -203,7 +203,12 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     };
     // a recirculated packet leaves its first flow here
     cx.close_flow();
-    let Ok(mut flow) = cx.tables.flows.open(&key, pkt.meta.in_port, cx.now) else {
+    let Ok(flow) = cx
+        .tables
+        .flows
+        .open_at(&key, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
+    else {
+        cx.flow = None;
         return Next::Drop(DropReason::FlowTableFull);
     };
     let m = &mut pkt.meta;
@@ -237,7 +242,6 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
         nat_kind::NETWORK_NEIGH | nat_kind::LB_FORWARD
     );
     let dir = flow.dir;
-    cx.flow = Some(flow);
     if one_way && dir == FlowDir::Reply {
         return Next::Drop(DropReason::OneWayFlow);
     }
