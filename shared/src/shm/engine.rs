@@ -91,29 +91,51 @@ impl<W> Clone for View<'_, W> {
 }
 impl<W> Copy for View<'_, W> {}
 
-/// Word `i` of `bytes` (8-byte chunks, the last one zero-padded).
-#[inline(always)]
-fn word_of(bytes: &[u8], i: usize) -> u64 {
-    let start = i * 8;
-    let mut w = [0u8; 8];
-    if let Some(chunk) = bytes.get(start..start + 8) {
-        w.copy_from_slice(chunk);
-    } else if let Some(tail) = bytes.get(start..) {
-        w[..tail.len()].copy_from_slice(tail);
-    }
-    u64::from_ne_bytes(w)
+/// A key as the words the pool holds, converted once per lookup instead of once per
+/// compared entry.
+#[derive(Clone, Copy)]
+struct KeyWords {
+    words: [u64; super::table::MAX_KEY_BYTES / 8],
 }
 
-/// Stores word `i` into `bytes` (the last chunk partially).
+impl KeyWords {
+    #[inline(always)]
+    fn new(key: &[u8]) -> KeyWords {
+        let mut words = [0u64; super::table::MAX_KEY_BYTES / 8];
+        for (w, chunk) in words.iter_mut().zip(key.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        KeyWords { words }
+    }
+}
+
+/// Copies `src` words into `out` (the last word partially).
 #[inline(always)]
-fn put_word(bytes: &mut [u8], i: usize, word: u64) {
-    let start = i * 8;
-    let w = word.to_ne_bytes();
-    if let Some(chunk) = bytes.get_mut(start..start + 8) {
-        chunk.copy_from_slice(&w);
-    } else if let Some(tail) = bytes.get_mut(start..) {
-        let n = tail.len();
-        tail.copy_from_slice(&w[..n]);
+fn copy_words<W: LoadWord>(src: &[W], out: &mut [u8]) {
+    let mut words = src.iter();
+    let mut chunks = out.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        match words.next() {
+            Some(w) => chunk.copy_from_slice(&w.load(Relaxed).to_ne_bytes()),
+            None => return,
+        }
+    }
+    let rest = chunks.into_remainder();
+    if let (false, Some(w)) = (rest.is_empty(), words.next()) {
+        let n = rest.len();
+        rest.copy_from_slice(&w.load(Relaxed).to_ne_bytes()[..n]);
+    }
+}
+
+/// Stores `bytes` into `dst` words (the last one zero-padded).
+#[inline(always)]
+fn store_words<W: StoreWord>(dst: &[W], bytes: &[u8]) {
+    for (w, chunk) in dst.iter().zip(bytes.chunks(8)) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        w.store(u64::from_ne_bytes(b), Relaxed);
     }
 }
 
@@ -163,30 +185,29 @@ impl<'a, W: LoadWord> View<'a, W> {
     }
 
     #[inline(always)]
-    fn key_matches(&self, entry: &[W], key: &[u8]) -> bool {
-        (0..self.geo.key_words()).all(|i| {
-            entry
-                .get(KEY + i)
-                .is_some_and(|w| w.load(Relaxed) == word_of(key, i))
-        })
+    fn key_matches(&self, entry: &[W], key: &KeyWords) -> bool {
+        let n = self.geo.key_words();
+        match (entry.get(KEY..KEY + n), key.words.get(..n)) {
+            (Some(stored), Some(wanted)) => stored
+                .iter()
+                .zip(wanted)
+                .all(|(w, k)| w.load(Relaxed) == *k),
+            _ => false,
+        }
     }
 
     #[inline(always)]
     fn copy_value(&self, entry: &[W], out: &mut [u8]) {
         let base = KEY + self.geo.key_words();
-        for i in 0..self.geo.value_words() {
-            if let Some(w) = entry.get(base + i) {
-                put_word(out, i, w.load(Relaxed));
-            }
+        if let Some(src) = entry.get(base..base + self.geo.value_words()) {
+            copy_words(src, out);
         }
     }
 
     #[inline(always)]
     fn copy_key(&self, entry: &[W], out: &mut [u8]) {
-        for i in 0..self.geo.key_words() {
-            if let Some(w) = entry.get(KEY + i) {
-                put_word(out, i, w.load(Relaxed));
-            }
+        if let Some(src) = entry.get(KEY..KEY + self.geo.key_words()) {
+            copy_words(src, out);
         }
     }
 
@@ -201,6 +222,7 @@ impl<'a, W: LoadWord> View<'a, W> {
     ) -> Result<bool, ReadError> {
         let head = self.buckets.get(bucket).ok_or(ReadError::Corrupt)?;
         let my_meta = bucket as u64 + 1;
+        let key = &KeyWords::new(key);
         'restart: for _ in 0..self.walk_restarts {
             let mut link = head.load(Acquire);
             let mut steps = 0usize;
@@ -260,6 +282,7 @@ impl<'a, W: LoadWord> View<'a, W> {
     /// the pool index of `key` and of its predecessor in the chain (`None` = the head).
     #[inline(always)]
     pub fn find(&self, bucket: usize, key: &[u8]) -> Option<(usize, Option<usize>)> {
+        let key = &KeyWords::new(key);
         let mut link = self.buckets.get(bucket)?.load(Relaxed);
         let mut prev = None;
         for _ in 0..self.geo.capacity {
@@ -314,11 +337,11 @@ impl<W: StoreWord> View<'_, W> {
         seqlock::write(&entry[0], || {
             entry[META].store(bucket as u64 + 1, Relaxed);
             entry[NEXT].store(old_head, Relaxed);
-            for i in 0..self.geo.key_words() {
-                entry[KEY + i].store(word_of(key, i), Relaxed);
+            if let Some(k) = entry.get(KEY..vbase) {
+                store_words(k, key);
             }
-            for i in 0..self.geo.value_words() {
-                entry[vbase + i].store(word_of(value, i), Relaxed);
+            if let Some(v) = entry.get(vbase..vbase + self.geo.value_words()) {
+                store_words(v, value);
             }
         });
         head.store(index as u64 + 1, Release);
@@ -331,11 +354,10 @@ impl<W: StoreWord> View<'_, W> {
             return;
         };
         let vbase = KEY + self.geo.key_words();
-        seqlock::write(&entry[0], || {
-            for i in 0..self.geo.value_words() {
-                entry[vbase + i].store(word_of(value, i), Relaxed);
-            }
-        });
+        let Some(v) = entry.get(vbase..vbase + self.geo.value_words()) else {
+            return;
+        };
+        seqlock::write(&entry[0], || store_words(v, value));
     }
 
     /// Writer: unlinks entry `index` (whose predecessor is `prev`, `None` = head of
@@ -379,12 +401,13 @@ mod tests {
     #[test]
     fn words_round_trip_with_partial_tail() {
         let bytes: Vec<u8> = (1..=13).collect();
+        let words: Vec<std::sync::atomic::AtomicU64> = (0..2).map(|_| Default::default()).collect();
+        store_words(&words, &bytes);
         let mut out = vec![0u8; 13];
-        for i in 0..2 {
-            put_word(&mut out, i, word_of(&bytes, i));
-        }
+        copy_words(&words, &mut out);
         assert_eq!(out, bytes);
-        assert_eq!(word_of(&bytes, 1) >> 40, 0, "tail padded with zeros");
+        assert_eq!(words[1].load(Relaxed) >> 40, 0, "tail padded with zeros");
+        assert_eq!(KeyWords::new(&bytes).words[1], words[1].load(Relaxed));
     }
 
     #[test]
