@@ -457,23 +457,60 @@ fn to_vm(f: &[u8]) -> bool {
     f.len() > 34 && f[..6] == VM_MAC.0 && f[12..14] == [0x08, 0x00]
 }
 
+/// Whether `d`'s region satisfies `check` (false while it cannot be read).
+fn region_shows(d: &Daemon, check: impl Fn(&dpservice::shm::region::Region) -> bool) -> bool {
+    let Ok(path) = dpservice::instance::Instance::new(d.prefix()).map(|i| i.shm_path()) else {
+        return false;
+    };
+    dpservice::shm::region::Region::open(&path).is_ok_and(|r| check(&r))
+}
+
 /// Whether `d`'s region holds the overload entry of NAT port `port` (the standby got
 /// the NAT create message).
 fn has_nat_port(d: &Daemon, port: u16, proto: u8) -> bool {
     use dpservice::shm::catalogue::{self, Catalogue};
-    let Ok(path) = dpservice::instance::Instance::new(d.prefix()).map(|i| i.shm_path()) else {
-        return false;
-    };
-    let Ok(region) = dpservice::shm::region::Region::open(&path) else {
-        return false;
-    };
-    let Ok(reader) = Catalogue::reader::<catalogue::NatPortoverload>(&region) else {
-        return false;
-    };
-    let found = reader
-        .iter()
-        .any(|(k, _)| k.nat_port == port && k.proto == proto);
-    found
+    region_shows(d, |region| {
+        Catalogue::reader::<catalogue::NatPortoverload>(region).is_ok_and(|t| {
+            t.iter()
+                .any(|(k, _)| k.nat_port == port && k.proto == proto)
+        })
+    })
+}
+
+/// Waits up to 5 s for `cond`, failing with `what` and both daemons' logs.
+fn wait_until(cond: impl Fn() -> bool, what: &str, a: &Daemon, b: &Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}:\n{}\nother instance:\n{}",
+            a.logs(),
+            b.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The VM asks for its gateway, so the daemon learns the VM's MAC (and, active, tells
+/// its standby).
+fn arp_for_gateway(ends: &mut Ends, d: &Daemon) {
+    let arp = eth(
+        MacAddr::BROADCAST,
+        VM_MAC,
+        ethertype::ARP,
+        &[
+            &[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01][..],
+            &VM_MAC.0,
+            &VM_IP.octets(),
+            &[0; 6],
+            &[169, 254, 0, 1],
+        ]
+        .concat(),
+    );
+    ends.exchange(VF0_END, &arp, VF0_END, |f| {
+        f[..6] == VM_MAC.0 && f[12..14] == [0x08, 0x06]
+    })
+    .unwrap_or_else(|| panic!("no ARP answer:\n{}", d.logs()));
 }
 
 /// pytest `test_ha_vm_nat` and `test_ha_vm_nat_icmp` with two real daemons: the VM's
@@ -509,24 +546,7 @@ fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
     let mut a = Ends::join(&ns, &active);
     let mut b = Ends::join(&ns, &standby);
 
-    // the VM asks for its gateway: the active learns its MAC (and tells the standby)
-    let arp = eth(
-        MacAddr::BROADCAST,
-        VM_MAC,
-        ethertype::ARP,
-        &[
-            &[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01][..],
-            &VM_MAC.0,
-            &VM_IP.octets(),
-            &[0; 6],
-            &[169, 254, 0, 1],
-        ]
-        .concat(),
-    );
-    a.exchange(VF0_END, &arp, VF0_END, |f| {
-        f[..6] == VM_MAC.0 && f[12..14] == [0x08, 0x06]
-    })
-    .unwrap_or_else(|| panic!("no ARP answer:\n{}", active.logs()));
+    arp_for_gateway(&mut a, &active);
 
     // UDP and ping to the Internet through the active: NAT ports P and Q on the uplink
     let udp_out = |d: &Ends| {
@@ -560,18 +580,15 @@ fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
     assert!((100..104).contains(&udp_port) && (100..104).contains(&echo_port));
 
     // both allocations reached the standby's tables; then the active dies mid-flow
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !(has_nat_port(&standby, udp_port, ip_proto::UDP)
-        && has_nat_port(&standby, echo_port, ip_proto::ICMP))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the standby never got the NAT entries:\n{}\nactive:\n{}",
-            standby.logs(),
-            active.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        || {
+            has_nat_port(&standby, udp_port, ip_proto::UDP)
+                && has_nat_port(&standby, echo_port, ip_proto::ICMP)
+        },
+        "the standby never got the NAT entries",
+        &standby,
+        &active,
+    );
     active.kill();
     standby
         .wait_for_log("Starting packet processing", Duration::from_secs(3))
@@ -641,6 +658,127 @@ fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
             124
         )[..]
     );
+    drop(standby);
+    let _ = std::fs::remove_file(&lock);
+}
+
+/// pytest `test_ha_virtsvc` with two real daemons: the VM's connections to a UDP virtual
+/// service get slots on the active (source ports 1025, 1026 on the uplink), the active
+/// is killed, and on the standby that takes over the service's reply to 1026 reaches the
+/// VM's port, the connection keeps its port and a new one continues after it.
+#[test]
+fn virtual_service_connections_survive_a_sigkill_takeover() {
+    const VIRTUAL: Ipv4Addr = Ipv4Addr::new(1, 2, 3, 4);
+    const SERVICE: Ipv6Addr = Ipv6Addr::new(0x2a00, 0xda8, 0xfff6, 0, 0, 0, 0, 1);
+    /// The default `--ipv6=fc00:1::1` of both instances, first service.
+    const SERVICE_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0xd0ff, 0x4000, 0, 0);
+    let ns = NetNs::new("hasvc");
+    let id = unique_id();
+    let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
+    let lockfile = format!("--active-lockfile={}", lock.display());
+    let (tap_a, tap_b) = sync_bridge(&ns, &id);
+    let with_sync = |tap: &str| {
+        Daemon::builder()
+            .netns(&ns)
+            .vfs(1)
+            .arg(&lockfile)
+            .arg("--udp-virtsvc=1.2.3.4,5353,2a00:da8:fff6::1,53")
+            .eal(format!("--vdev=net_tap_sync,iface={tap},persist"))
+            .arg(format!("--sync-tap={tap}"))
+    };
+    let mut active = with_sync(&tap_a).spawn();
+    active
+        .wait_for_log("Starting packet processing", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
+    let standby = with_sync(&tap_b).spawn();
+    standby
+        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", standby.logs()));
+    configure_nat_vm(&active);
+    configure_nat_vm(&standby);
+    let mut a = Ends::join(&ns, &active);
+    let mut b = Ends::join(&ns, &standby);
+    arp_for_gateway(&mut a, &active);
+
+    let request = |d: &Ends, vm_port: u16| {
+        eth(
+            d.vf0_mac,
+            VM_MAC,
+            ethertype::IPV4,
+            &ipv4_udp(VM_IP, VIRTUAL, vm_port, 5353, b"question"),
+        )
+    };
+    let to_service = |f: &[u8]| {
+        f.len() > 62
+            && f[12..14] == [0x86, 0xdd]
+            && f[20] == ip_proto::UDP
+            && f[38..54] == SERVICE.octets()
+    };
+    let sport = |f: &[u8]| u16::from_be_bytes([f[54], f[55]]);
+    for (vm_port, port) in [(12345, 1025), (12346, 1026)] {
+        let frame = request(&a, vm_port);
+        let out = a
+            .exchange(VF0_END, &frame, PF0_END, to_service)
+            .unwrap_or_else(|| panic!("no request to the service:\n{}", active.logs()));
+        assert_eq!(&out[22..38], &SERVICE_UL.octets());
+        assert_eq!(sport(&out), port, "slot of VM port {vm_port}");
+    }
+    wait_until(
+        || {
+            region_shows(&standby, |region| {
+                dpservice::shm::catalogue::Catalogue::virtsvc_reader(region, 0).is_ok_and(|t| {
+                    t.iter()
+                        .any(|(k, v)| k.vm_port == 12346u16.to_be_bytes() && v.slot == 2)
+                })
+            })
+        },
+        "the standby never got the virtual-service connection",
+        &standby,
+        &active,
+    );
+    active.kill();
+    standby
+        .wait_for_log("Starting packet processing", Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("the standby never took over:\n{}", standby.logs()));
+
+    // the service's reply to 1026 reaches the VM's port 12346, from the virtual endpoint
+    let mut answer = vec![0u8; 8];
+    answer.extend_from_slice(b"answer");
+    {
+        let mut u = udp::Packet::new_unchecked(&mut answer[..]);
+        u.set_src_port(53);
+        u.set_dst_port(1026);
+        u.set_len(14);
+        u.fill_checksum_v6(&SERVICE, &SERVICE_UL);
+    }
+    let reply = eth(
+        b.pf0_mac,
+        ROUTER_MAC,
+        ethertype::IPV6,
+        &ipv6_packet(SERVICE, SERVICE_UL, ip_proto::UDP, 64, &answer),
+    );
+    let back = b
+        .exchange(PF0_END, &reply, VF0_END, to_vm)
+        .unwrap_or_else(|| panic!("the reply did not reach the VM:\n{}", standby.logs()));
+    let ip = ipv4::Packet::new_checked(&back[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (VIRTUAL, VM_IP));
+    let u = udp::Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!((u.src_port(), u.dst_port()), (5353, 12346));
+    assert_eq!(u.payload(), b"answer");
+
+    // the connection keeps its port; a new one gets the slot after the last announced
+    for (vm_port, port) in [(12346, 1026), (12347, 1027)] {
+        let frame = request(&b, vm_port);
+        let out = b
+            .exchange(VF0_END, &frame, PF0_END, to_service)
+            .unwrap_or_else(|| panic!("no request after takeover:\n{}", standby.logs()));
+        assert_eq!(
+            sport(&out),
+            port,
+            "slot of VM port {vm_port} after takeover"
+        );
+    }
     drop(standby);
     let _ = std::fs::remove_file(&lock);
 }
