@@ -8,7 +8,7 @@ use std::time::Instant;
 use dpservice::shm::catalogue::{PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue};
 
 use super::sync_outbox::SyncMessage;
-use super::{Graph, Node};
+use super::{nat, Graph, Node};
 use crate::flow::{self, CtKey, FlowEntry, FlowError};
 use crate::port::PortId;
 use crate::wire::{ip_proto, MacAddr};
@@ -117,7 +117,10 @@ impl Graph {
         self.tables.portmap.get(portmap)
     }
 
-    /// Inserts a flow built outside the packet path (activation after HA sync).
+    /// Inserts a flow built outside the packet path (activation after HA sync). A
+    /// network-NAT flow whose port the tables hold counts as a used NAT port of its
+    /// creating port (telemetry), as the allocation on the former active did; aging
+    /// releases it like any other.
     pub fn insert_flow(
         &mut self,
         org: CtKey,
@@ -125,7 +128,21 @@ impl Graph {
         shared: FlowEntry,
         now: Instant,
     ) -> Result<(), FlowError> {
-        self.tables.flows.insert_flow(org, reply, shared, now)
+        let t = &mut self.tables;
+        t.flows.insert_flow(org, reply, shared, now)?;
+        let holds_port = shared.nat_type == flow::nat_kind::NETWORK_LOCAL
+            && nat::ports::flow_keys(
+                &org,
+                &FlowEntry {
+                    other_key: reply,
+                    ..shared
+                },
+            )
+            .is_some_and(|(_, overload)| t.portoverload.contains(&overload));
+        if holds_port {
+            t.nat.allocated(shared.port_id);
+        }
+        Ok(())
     }
 
     /// Active, dump request: a NAT create for every network-local flow, from its
@@ -150,49 +167,13 @@ impl Graph {
     }
 }
 
-/// The NAT create message that recreates a network-local flow's NAT entries: the
-/// port-map key from the original key's source, the overload key from its destination
-/// and the reply key's destination (NAT IP and port). `None` for a reply key that is not
-/// IPv4 (never made by NAT).
+/// The NAT create message that recreates a network-local flow's NAT entries: the keys
+/// its release would remove (port-map key from the original key's source, overload key
+/// from its destination and the reply key's NAT IP and port). `None` for a reply key
+/// that is not IPv4 (never made by NAT).
 pub fn nat_create_of_flow(org: &CtKey, e: &FlowEntry) -> Option<SyncMessage> {
-    let reply = &e.other_key;
-    if reply.dst_is_v6 != 0 {
-        return None;
-    }
-    let nat_ip = u32::from_le_bytes([
-        reply.l3_dst[0],
-        reply.l3_dst[1],
-        reply.l3_dst[2],
-        reply.l3_dst[3],
-    ]);
-    let dst_ip = if org.dst_is_v6 != 0 {
-        // NAT64: the IPv4 embedded in 64:ff9b::/96
-        u32::from_be_bytes([
-            org.l3_dst[12],
-            org.l3_dst[13],
-            org.l3_dst[14],
-            org.l3_dst[15],
-        ])
-    } else {
-        u32::from_le_bytes([org.l3_dst[0], org.l3_dst[1], org.l3_dst[2], org.l3_dst[3]])
-    };
+    let (portmap, overload) = nat::ports::flow_keys(org, e)?;
     let icmp = matches!(org.proto, ip_proto::ICMP | ip_proto::ICMPV6);
-    let portmap = PortmapKey {
-        vni: org.vni,
-        addr: org.l3_src,
-        is_v6: org.src_is_v6,
-        pad0: 0,
-        // ICMP: the identifier, which the key keeps in `port_dst`
-        port: if icmp { org.port_dst } else { org.src },
-    };
-    let overload = PortoverloadKey {
-        nat_ip,
-        dst_ip,
-        nat_port: reply.port_dst,
-        dst_port: org.port_dst,
-        proto: org.proto,
-        pad0: [0; 3],
-    };
     Some(SyncMessage::NatCreate {
         portmap,
         overload,

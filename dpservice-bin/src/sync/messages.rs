@@ -83,6 +83,47 @@ impl Message {
         }
     }
 
+    /// The graph's form of a message the packet path also makes (NAT and
+    /// virtual-service messages); `None` for VM MAC and dump request.
+    pub fn to_outbox(&self) -> Option<SyncMessage> {
+        Some(match *self {
+            Message::NatCreate {
+                portmap,
+                overload,
+                port_id,
+                icmp_type,
+                ip_checksum,
+            } => SyncMessage::NatCreate {
+                portmap,
+                overload,
+                port_id,
+                icmp_type,
+                ip_checksum,
+            },
+            Message::NatDelete { portmap, overload } => {
+                SyncMessage::NatDelete { portmap, overload }
+            }
+            Message::VirtsvcConnection {
+                virtual_addr,
+                virtual_port,
+                slot,
+                vm_addr,
+                vm_port,
+                port_id,
+                proto,
+            } => SyncMessage::VirtsvcConnection {
+                virtual_addr,
+                virtual_port,
+                slot,
+                vm_addr,
+                vm_port,
+                port_id,
+                proto,
+            },
+            Message::VmMac { .. } | Message::DumpRequest => return None,
+        })
+    }
+
     /// Whether a standby acts on it (the active answers only dump requests).
     pub fn for_standby(&self) -> bool {
         !matches!(self, Message::DumpRequest)
@@ -571,5 +612,33 @@ mod tests {
                 ip_checksum: [1, 2]
             }
         );
+        // and back, for every kind the packet path makes
+        for out in [
+            SyncMessage::NatCreate {
+                portmap,
+                overload,
+                port_id: 4,
+                icmp_type: 8,
+                ip_checksum: [1, 2],
+            },
+            SyncMessage::NatDelete { portmap, overload },
+            SyncMessage::VirtsvcConnection {
+                virtual_addr: Ipv4Addr::new(1, 2, 3, 4),
+                virtual_port: 443,
+                slot: 7,
+                vm_addr: Ipv4Addr::new(10, 0, 0, 1),
+                vm_port: 5000,
+                port_id: 3,
+                proto: 6,
+            },
+        ] {
+            assert_eq!(Message::from(out).to_outbox(), Some(out));
+        }
+        let vm_mac = Message::VmMac {
+            port_id: 2,
+            mac: MacAddr([1; 6]),
+        };
+        assert_eq!(vm_mac.to_outbox(), None);
+        assert_eq!(Message::DumpRequest.to_outbox(), None);
     }
 }

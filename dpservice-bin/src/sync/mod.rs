@@ -24,7 +24,7 @@ use crate::flow::{self, key, CtKey, FlowEntry, FlowError};
 use crate::graph::ha_sync::{NatApplied, NatSyncError};
 use crate::graph::{Graph, GraphEvent};
 use crate::hash::{vnf_type, FlowKey};
-use crate::port::{Port, PortId};
+use crate::port::Port;
 use crate::wire::{icmpv4, icmpv6, ip_proto};
 use messages::{DecodeError, Message};
 use port::SyncPort;
@@ -68,7 +68,6 @@ struct Warnings {
     invalid: Throttle,
     role: Throttle,
     apply: Throttle,
-    virtsvc: Throttle,
 }
 
 /// What the sync node counted (tests, telemetry).
@@ -308,31 +307,16 @@ impl HaSync {
                 graph.sync_nat_delete(&portmap, &overload);
                 true
             }
-            Message::VirtsvcConnection {
-                virtual_addr,
-                virtual_port,
-                slot,
-                vm_addr,
-                vm_port,
-                port_id,
-                proto,
-            } => {
-                let done = apply_virtsvc_connection(
-                    graph,
-                    virtual_addr,
-                    virtual_port,
-                    slot,
-                    (vm_addr, vm_port, port_id),
-                    proto,
-                );
+            Message::VirtsvcConnection { .. } => {
+                let done = msg
+                    .to_outbox()
+                    .is_some_and(|m| graph.open_synced_virtsvc(&m, now));
                 if !done {
-                    if let Some(suppressed) = self.warnings.virtsvc.allow(now) {
-                        tracing::warn!(
-                            suppressed,
-                            "HA sync of virtual-service connections is not connected in this \
-                             build; such connections will not survive a takeover"
-                        );
-                    }
+                    self.warn_not_applied(
+                        now,
+                        "virtual-service connection for an endpoint no service here has \
+                         (are both instances started with the same --virtual-services?)",
+                    );
                 }
                 done
             }
@@ -368,7 +352,7 @@ impl HaSync {
         let mut data = Vec::new();
         graph.sync_dump_nat(&mut data);
         let nat = data.len();
-        dump_virtsvc_connections(graph, &mut data);
+        data.extend(graph.virtsvc_sync_dump());
         let virtsvc = data.len() - nat;
         self.backlog.extend(data.into_iter().map(Message::from));
         let vms = graph.started_vms();
@@ -400,33 +384,6 @@ impl HaSync {
         self.counters.sent += sent as u64;
         sent
     }
-}
-
-/// Standby, virtual-service connection (§16.3: force the slot ↔ connection mapping,
-/// evicting a stale one for the same key, mark it used now, `last` := slot).
-///
-/// HOOK: the slot state belongs to the virtual-service node (branch `virtsvc`), which
-/// is not part of this build yet; until it is connected here the message is counted as
-/// not applied. Answers whether it was applied.
-fn apply_virtsvc_connection(
-    _graph: &mut Graph,
-    _virtual_addr: Ipv4Addr,
-    _virtual_port: u16,
-    _slot: u16,
-    _vm: (Ipv4Addr, u16, PortId),
-    _proto: u8,
-) -> bool {
-    false
-}
-
-/// Active, dump answer: a virtual-service connection message for every used slot.
-///
-/// HOOK: to be filled from the virtual-service node's slot state (branch `virtsvc`);
-/// sends nothing until then.
-fn dump_virtsvc_connections(
-    _graph: &Graph,
-    _out: &mut Vec<crate::graph::sync_outbox::SyncMessage>,
-) {
 }
 
 /// The conntrack flow of a synced NAT entry (§16.3): original key (destination IPv4 —
@@ -471,6 +428,7 @@ pub fn synced_flow(
             });
         }
     }
+    let reply_proto = reply.proto;
     let org = key::pack(&org);
     let reply = key::pack(&reply);
     let (nat_ip, nat_is_v6) =
@@ -484,7 +442,8 @@ pub fn synced_flow(
         },
         nat_type: flow::nat_kind::NETWORK_LOCAL,
         nat_vni: portmap.vni,
-        l4_type: overload.proto,
+        // what the NAT stage records: the protocol of the IPv4 side
+        l4_type: reply_proto,
         nat_ip,
         nat_is_v6,
         nat_port: overload.nat_port,

@@ -218,7 +218,7 @@ fn run(program: &str, args: &[&str]) -> std::io::Result<()> {
 }
 
 /// Redirects everything `from`'s kernel side receives out of `to` (tc mirred).
-fn mirror(from: &str, to: &str) -> std::io::Result<()> {
+pub(crate) fn mirror(from: &str, to: &str) -> std::io::Result<()> {
     run(
         "tc",
         &["qdisc", "add", "dev", from, "handle", "ffff:", "ingress"],
@@ -232,18 +232,24 @@ fn mirror(from: &str, to: &str) -> std::io::Result<()> {
     )
 }
 
-fn from_mac(mac: MacAddr) -> impl Fn(&[u8]) -> bool {
+pub(crate) fn from_mac(mac: MacAddr) -> impl Fn(&[u8]) -> bool {
     move |f: &[u8]| f.len() > 12 && f[6..12] == mac.0
 }
 
-fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0u8; 14];
     ethernet::emit(&mut f, dst, src, et);
     f.extend_from_slice(payload);
     f
 }
 
-fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+pub(crate) fn ipv4_udp(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    data: &[u8],
+) -> Vec<u8> {
     let mut p = vec![0u8; 28];
     ipv4::Repr {
         src,
@@ -263,7 +269,13 @@ fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -
     p
 }
 
-fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn ipv6_packet(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    nh: u8,
+    hop_limit: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut p = vec![0u8; 40];
     ipv6::Repr {
         src,

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use dpservice::model::CreateNat;
 use dpservice::shm::catalogue::{
     addr_to_bytes, PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue,
 };
@@ -14,8 +15,9 @@ use crate::hash::{vnf_type, FlowKey};
 use crate::port::memory::{MemoryHandle, MemoryPort};
 use crate::sync::messages::{self, Message};
 use crate::sync::{synced_flow, HaSync};
-use crate::wire::ip_proto;
+use crate::wire::ethernet::ethertype;
 use crate::wire::MacAddr;
+use crate::wire::{icmpv4, icmpv6, ip_proto};
 
 const NAT_IP: Ipv4Addr = Ipv4Addr::new(20, 0, 0, 1);
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(45, 86, 6, 106);
@@ -29,7 +31,11 @@ struct Instance {
 
 impl Instance {
     fn new(active: bool) -> Instance {
-        let mut h = Harness::new(pytest_config());
+        Instance::with(Harness::new(pytest_config()), active)
+    }
+
+    /// An instance over a harness configured by the test (both of a pair alike).
+    fn with(mut h: Harness, active: bool) -> Instance {
         h.graph.enable_sync();
         h.graph.set_active(false);
         let (port, wire) = MemoryPort::new("sync", MacAddr([2, 0, 0, 0, 0, 9]));
@@ -430,4 +436,264 @@ fn sync_stays_on_when_the_daemon_attaches_the_region_tables() {
         0,
     ));
     assert_eq!(h.graph.drain_sync().count(), 1);
+}
+
+// ---- takeover with the real packet path (§16.1, §16.3) ----
+
+/// What the NAT stages record in a flow, for comparing a rebuilt flow with the one the
+/// former active's `snat` made (not the firewall's mark: the next original-direction
+/// packet computes the verdict again, §10).
+fn nat_view(e: &flow::FlowEntry) -> impl PartialEq + std::fmt::Debug {
+    (
+        e.direction,
+        e.other_key,
+        e.port_id,
+        e.flags & !flow::flags::FIREWALL,
+        e.nat_type,
+        e.nat_vni,
+        e.l4_type,
+        e.nat_ip,
+        e.nat_is_v6,
+        e.nat_port,
+        e.icmp_err_cksum,
+    )
+}
+
+/// An ICMPv6 echo message in an IPv6 packet.
+fn echo6(kind: u8, src: Ipv6Addr, dst: Ipv6Addr, ident: u16, seq: u16) -> Vec<u8> {
+    let mut m = vec![kind, 0, 0, 0];
+    m.extend_from_slice(&ident.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(b"ping"); // as icmp_echo, so a translated reply matches
+    icmpv6::Packet::new_unchecked(&mut m[..]).fill_checksum(&src, &dst);
+    ipv6_packet(src, dst, ip_proto::ICMPV6, &m)
+}
+
+/// The 16-bit word at `at` of the inner IPv4 packet's L4 header in a frame tunnelled
+/// from pf0 (source port, or the ICMP identifier at 4).
+fn inner_l4_word(frame: &[u8], at: usize) -> u16 {
+    let l4 = 14 + 40 + 20 + at;
+    u16::from_be_bytes([frame[l4], frame[l4 + 1]])
+}
+
+/// vm1 behind the NAT gateway of the NAT tests (ports [100, 110)), default routes to
+/// the router; answers the NAT's underlay address.
+fn nat_gateway(underlay: Option<Ipv6Addr>) -> (Harness, Ipv6Addr) {
+    let mut h = Harness::new(pytest_config());
+    super::nat::default_routes(&mut h);
+    let ul = h
+        .state
+        .create_nat(&CreateNat {
+            interface_id: "vm1".into(),
+            ip: IpAddr::V4(super::nat::NAT_IP),
+            min_port: 100,
+            max_port: 110,
+            preferred_underlay: underlay,
+        })
+        .unwrap();
+    h.state.after_write();
+    h.graph.set_neigh_mac(VF0, VM1_MAC);
+    (h, ul)
+}
+
+#[test]
+fn nat_flows_made_by_snat_survive_a_takeover_byte_for_byte() {
+    use super::nat::{
+        from_vm, icmp_echo, to_vm1, udp4, udp4_nocsum, udp6, NAT_IP, PUBLIC_64, ROUTER_UL,
+    };
+    let (h, nat_ul) = nat_gateway(None);
+    let mut active = Instance::with(h, true);
+    // configured alike, with the underlay address the active got (§16.1)
+    let (h, _) = nat_gateway(Some(nat_ul));
+    let mut standby = Instance::with(h, false);
+    settle(&mut active, &mut standby);
+
+    // the VM's four flows through the active: UDP, ICMP echo, NAT64 UDP and ICMPv6 echo
+    let udp_out = from_vm(&udp4_nocsum(VM1_IP, PUBLIC, 1234, 53));
+    let echo_out = from_vm(&ipv4_packet(
+        VM1_IP,
+        PUBLIC,
+        ip_proto::ICMP,
+        &icmp_echo(icmpv4::msg_type::ECHO_REQUEST, 0x4242, 0x0101),
+    ));
+    let udp64_out = eth(
+        VF0_MAC,
+        VM1_MAC,
+        ethertype::IPV6,
+        &udp6(VM1_IP6, PUBLIC_64, 5353, 53, b"query"),
+    );
+    let echo64_out = eth(
+        VF0_MAC,
+        VM1_MAC,
+        ethertype::IPV6,
+        &echo6(
+            icmpv6::msg_type::ECHO_REQUEST,
+            VM1_IP6,
+            PUBLIC_64,
+            0x77,
+            0x0202,
+        ),
+    );
+    let sent: Vec<Vec<u8>> = [&udp_out, &echo_out, &udp64_out, &echo64_out]
+        .into_iter()
+        .map(|f| active.h.send_one(VF0, f, PF0))
+        .collect();
+    let udp_port = inner_l4_word(&sent[0], 0);
+    let echo_port = inner_l4_word(&sent[1], 4);
+    let udp64_port = inner_l4_word(&sent[2], 0);
+    let echo64_port = inner_l4_word(&sent[3], 4);
+    let nat_ports = [udp_port, echo_port, udp64_port, echo64_port];
+    assert!(
+        nat_ports.iter().all(|p| (100..110).contains(p)),
+        "{nat_ports:?}"
+    );
+    assert_eq!(active.h.graph.nat_used_ports(VF0), 4);
+    settle(&mut active, &mut standby);
+    assert_eq!(standby.sync.synced_nat_entries(), 4);
+    assert_eq!(standby.h.graph.nat_used_ports(VF0), 0, "no flows yet");
+
+    // the active dies; the standby takes over and rebuilds the four flows exactly as
+    // the former active's snat made them (NAT64: IPv4 reply key, ICMPv6 -> ICMP)
+    let built = standby.sync.activate(&mut standby.h.graph, standby.h.now);
+    standby.h.graph.set_active(true);
+    assert_eq!(built, 4);
+    let mut originals = Vec::new();
+    active.h.graph.flows().for_each(|k, e| {
+        if e.direction == 0 {
+            originals.push((*k, *e));
+        }
+    });
+    assert_eq!(originals.len(), 4);
+    for (k, e) in &originals {
+        let rebuilt = standby.h.graph.flows().get(k).expect("the original key");
+        assert_eq!(nat_view(&rebuilt), nat_view(e), "{:?}", key::unpack(k));
+        let reply = standby
+            .h
+            .graph
+            .flows()
+            .get(&e.other_key)
+            .expect("the reply key");
+        assert_eq!(reply.other_key, *k);
+    }
+    assert_eq!(
+        standby.h.graph.nat_used_ports(VF0),
+        4,
+        "rebuilt flows hold NAT ports (telemetry)"
+    );
+
+    // replies to NAT IP:port through the NAT underlay reach the VM restored, byte for byte
+    let cases: [(Vec<u8>, Vec<u8>); 4] = [
+        (
+            udp4(PUBLIC, NAT_IP, 53, udp_port, b"answer"),
+            to_vm1(ethertype::IPV4, &udp4(PUBLIC, VM1_IP, 53, 1234, b"answer")),
+        ),
+        (
+            ipv4_packet(
+                PUBLIC,
+                NAT_IP,
+                ip_proto::ICMP,
+                &icmp_echo(icmpv4::msg_type::ECHO_REPLY, echo_port, 0x0101),
+            ),
+            to_vm1(
+                ethertype::IPV4,
+                &ipv4_packet(
+                    PUBLIC,
+                    VM1_IP,
+                    ip_proto::ICMP,
+                    &icmp_echo(icmpv4::msg_type::ECHO_REPLY, 0x4242, 0x0101),
+                ),
+            ),
+        ),
+        (
+            udp4(PUBLIC, NAT_IP, 53, udp64_port, b"answer"),
+            to_vm1(
+                ethertype::IPV6,
+                &udp6(PUBLIC_64, VM1_IP6, 53, 5353, b"answer"),
+            ),
+        ),
+        (
+            ipv4_packet(
+                PUBLIC,
+                NAT_IP,
+                ip_proto::ICMP,
+                &icmp_echo(icmpv4::msg_type::ECHO_REPLY, echo64_port, 0x0202),
+            ),
+            to_vm1(
+                ethertype::IPV6,
+                &echo6(
+                    icmpv6::msg_type::ECHO_REPLY,
+                    PUBLIC_64,
+                    VM1_IP6,
+                    0x77,
+                    0x0202,
+                ),
+            ),
+        ),
+    ];
+    for (i, (reply, restored)) in cases.iter().enumerate() {
+        let out = standby
+            .h
+            .send_one(PF0, &tunnel4(ROUTER_UL, nat_ul, reply), VF0);
+        assert_eq!(&out, restored, "reply {i}");
+    }
+    // the VM's next packets leave the new active with the same NAT ports, byte for byte
+    for (i, f) in [&udp_out, &echo_out, &udp64_out, &echo64_out]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(standby.h.send_one(VF0, f, PF0), sent[i], "packet {i}");
+    }
+    assert_eq!(standby.h.graph.nat_used_ports(VF0), 4, "no new allocation");
+    assert!(
+        standby
+            .h
+            .graph
+            .drain_sync()
+            .all(|m| !matches!(m, SyncMessage::NatCreate { .. })),
+        "nothing allocated anew"
+    );
+
+    // the rebuilt flows age like any: their ports go back (tables, count, peer told)
+    standby.h.now += std::time::Duration::from_secs(31);
+    standby.h.graph.start_aging();
+    while standby.h.graph.age_flows(standby.h.now) {}
+    let t = &standby.h.graph.tables;
+    assert_eq!((t.portmap.len(), t.portoverload.len()), (0, 0));
+    assert!(standby.h.graph.flows().is_empty());
+    assert_eq!(standby.h.graph.nat_used_ports(VF0), 0);
+    let deletes = standby
+        .h
+        .graph
+        .drain_sync()
+        .filter(|m| matches!(m, SyncMessage::NatDelete { .. }))
+        .count();
+    assert_eq!(deletes, 4);
+}
+
+#[test]
+fn virtual_service_slots_reach_the_standby_and_serve_after_takeover() {
+    use super::virtsvc::{harness, sport6, udp_reply, udp_request};
+    let mut active = Instance::with(harness(), true);
+    // a connection before the standby exists: it comes with the dump
+    active.h.send_one(VF0, &udp_request(12345, b"a"), PF0);
+    let mut standby = Instance::with(harness(), false);
+    settle(&mut active, &mut standby);
+    // one made while both run: it comes as it is made
+    let out = active.h.send_one(VF0, &udp_request(12346, b"b"), PF0);
+    assert_eq!(sport6(&out), 1026);
+    settle(&mut active, &mut standby);
+    assert_eq!(standby.sync.counters().ignored, 1, "only the dump request");
+
+    standby.sync.activate(&mut standby.h.graph, standby.h.now);
+    standby.h.graph.set_active(true);
+    // the service's replies to 1024 + slot reach the VM's ports
+    for (port, vm_port) in [(1025, 12345u16), (1026, 12346)] {
+        let back = standby.h.send_one(PF0, &udp_reply(port, b"r"), VF0);
+        assert_eq!(&back[36..38], &vm_port.to_be_bytes(), "reply to {port}");
+    }
+    // the connections keep their ports; a new one continues after the last announced
+    let out = standby.h.send_one(VF0, &udp_request(12346, b"b"), PF0);
+    assert_eq!(sport6(&out), 1026);
+    let out = standby.h.send_one(VF0, &udp_request(12347, b"c"), PF0);
+    assert_eq!(sport6(&out), 1027);
 }

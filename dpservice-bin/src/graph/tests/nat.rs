@@ -18,14 +18,14 @@ use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::{icmpv4, icmpv6, ip_proto, ipv4, ipv6, udp};
 
 /// The router every default route points to.
-const ROUTER_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 0xff);
-const PUBLIC: Ipv4Addr = Ipv4Addr::new(45, 86, 6, 106);
+pub(super) const ROUTER_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 0xff);
+pub(super) const PUBLIC: Ipv4Addr = Ipv4Addr::new(45, 86, 6, 106);
 const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 1);
-const NAT_IP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 3);
+pub(super) const NAT_IP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 3);
 /// `64:ff9b::2d56:66a` (45.86.6.106).
-const PUBLIC_64: Ipv6Addr = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0x2d56, 0x066a);
+pub(super) const PUBLIC_64: Ipv6Addr = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0x2d56, 0x066a);
 
-fn default_routes(h: &mut Harness) {
+pub(super) fn default_routes(h: &mut Harness) {
     for prefix in [
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -42,7 +42,7 @@ fn default_routes(h: &mut Harness) {
     h.state.after_write();
 }
 
-fn with_nat(min: u16, max: u16) -> (Harness, Ipv6Addr) {
+pub(super) fn with_nat(min: u16, max: u16) -> (Harness, Ipv6Addr) {
     let mut h = Harness::new(pytest_config());
     default_routes(&mut h);
     let ul = h
@@ -77,14 +77,14 @@ fn with_vip() -> (Harness, Ipv6Addr) {
 }
 
 /// An IPv4/UDP packet with a valid UDP checksum.
-fn udp4(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+pub(super) fn udp4(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
     let mut d = udp_datagram(sport, dport, data);
     udp::Packet::new_unchecked(&mut d[..]).fill_checksum_v4(src, dst);
     ipv4_packet(src, dst, ip_proto::UDP, &d)
 }
 
 /// An IPv4/UDP packet whose UDP checksum is zero (as VMs in the tests send).
-fn udp4_nocsum(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> {
+pub(super) fn udp4_nocsum(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> {
     ipv4_packet(
         src,
         dst,
@@ -93,7 +93,7 @@ fn udp4_nocsum(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> 
     )
 }
 
-fn icmp_echo(kind: u8, ident: u16, seq: u16) -> Vec<u8> {
+pub(super) fn icmp_echo(kind: u8, ident: u16, seq: u16) -> Vec<u8> {
     let mut m = vec![kind, 0, 0, 0];
     m.extend_from_slice(&ident.to_be_bytes());
     m.extend_from_slice(&seq.to_be_bytes());
@@ -106,12 +106,12 @@ fn icmp4(src: Ipv4Addr, dst: Ipv4Addr, kind: u8, ident: u16) -> Vec<u8> {
     ipv4_packet(src, dst, ip_proto::ICMP, &icmp_echo(kind, ident, 7))
 }
 
-fn from_vm(inner: &[u8]) -> Vec<u8> {
+pub(super) fn from_vm(inner: &[u8]) -> Vec<u8> {
     eth(VF0_MAC, VM1_MAC, ethertype::IPV4, inner)
 }
 
 /// What leaves pf0 for `inner` tunnelled from `src` to `dst` (router MAC unknown).
-fn on_pf0(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, inner: &[u8]) -> Vec<u8> {
+pub(super) fn on_pf0(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, inner: &[u8]) -> Vec<u8> {
     eth(
         MacAddr::ZERO,
         PF0_MAC,
@@ -121,7 +121,7 @@ fn on_pf0(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, inner: &[u8]) -> Vec<u8> {
 }
 
 /// What reaches vm1 on VF0.
-fn to_vm1(ethertype: u16, inner: &[u8]) -> Vec<u8> {
+pub(super) fn to_vm1(ethertype: u16, inner: &[u8]) -> Vec<u8> {
     eth(VM1_MAC, VF0_MAC, ethertype, inner)
 }
 
@@ -568,7 +568,7 @@ fn icmpv6_echo_is_answered_in_place() {
 
 // ---- NAT64 (§8.5) ----
 
-fn udp6(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+pub(super) fn udp6(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
     let mut d = udp_datagram(sport, dport, data);
     udp::Packet::new_unchecked(&mut d[..]).fill_checksum_v6(&src, &dst);
     ipv6_packet(src, dst, ip_proto::UDP, &d)

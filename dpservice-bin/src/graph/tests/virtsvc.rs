@@ -43,7 +43,7 @@ fn services_config(flow_timeout: Duration, wcmp_percent: u8) -> GraphConfig {
     }
 }
 
-fn harness() -> Harness {
+pub(super) fn harness() -> Harness {
     harness_with(Duration::from_secs(30), 100)
 }
 
@@ -68,7 +68,7 @@ fn inet_checksum(parts: &[&[u8]]) -> [u8; 2] {
     (!(sum as u16)).to_be_bytes()
 }
 
-fn udp_request(vm_port: u16, payload: &[u8]) -> Vec<u8> {
+pub(super) fn udp_request(vm_port: u16, payload: &[u8]) -> Vec<u8> {
     let ip = ipv4_packet(
         VM1_IP,
         UDP_VIRTUAL,
@@ -78,7 +78,7 @@ fn udp_request(vm_port: u16, payload: &[u8]) -> Vec<u8> {
     eth(VF0_MAC, VM1_MAC, ethertype::IPV4, &ip)
 }
 
-fn udp_reply(dst_port: u16, payload: &[u8]) -> Vec<u8> {
+pub(super) fn udp_reply(dst_port: u16, payload: &[u8]) -> Vec<u8> {
     let mut ip = ipv6_packet(
         UDP_SERVICE,
         UDP_UL,
@@ -122,7 +122,7 @@ fn tcp_reply(dst_port: u16, flags: u8) -> Vec<u8> {
 }
 
 /// The translated source port of a request that left as IPv6.
-fn sport6(frame: &[u8]) -> u16 {
+pub(super) fn sport6(frame: &[u8]) -> u16 {
     u16::from_be_bytes([frame[54], frame[55]])
 }
 
