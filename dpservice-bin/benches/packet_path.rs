@@ -636,10 +636,14 @@ mod flows {
             println!("{{\"flows\":{count},\"mpps_per_cpu\":{:.2}}}", graph / 1e6);
             return;
         }
+        let only_new = std::env::var_os("PACKET_PATH_NEW_FLOWS").is_some();
         for (case, nat) in [
             ("vf_to_pf_established", false),
             ("vf_to_pf_nat_established", true),
-        ] {
+        ]
+        .into_iter()
+        .filter(|_| !only_new)
+        {
             for count in [1_000u32, 65_536, 1_000_000] {
                 let mut bare = Bare::with_source(generator(count));
                 let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
@@ -654,9 +658,17 @@ mod flows {
             }
         }
         // new flows: 1 000 000 packets of distinct flows into an empty table
-        let count = 1_000_000u32;
+        // (PACKET_PATH_NEW_FLOWS=<n>: n instead, for callgrind)
+        let count = std::env::var("PACKET_PATH_NEW_FLOWS")
+            .ok()
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1_000_000);
         let mut bare = Bare::with_source(generator(count));
-        let (_, base) = rate(|| bare.round(), Duration::from_secs(2));
+        let (_, base) = if only_new {
+            (0.0, 1.0)
+        } else {
+            rate(|| bare.round(), Duration::from_secs(2))
+        };
         let mut s = setup_ports(VF0, generator(count), false, capacity(count));
         let rounds = count as usize / BURST;
         let cpu0 = thread_cpu();

@@ -93,6 +93,13 @@ fn jhash_core(len: usize, initval: u32, word: impl Fn(usize) -> u32) -> u32 {
     c
 }
 
+/// `rte_jhash` of a key already held as little-endian 32-bit words (`len` bytes of it),
+/// without reading bytes one by one.
+#[inline]
+pub fn jhash_words(words: &[u32], len: usize, initval: u32) -> u32 {
+    jhash_core(len, initval, |i| words.get(i).copied().unwrap_or(0))
+}
+
 /// DPDK's `rte_jhash`: the general lookup3 form over any byte length.
 pub fn jhash_bytes(key: &[u8], initval: u32) -> u32 {
     jhash_core(key.len(), initval, |i| word(key, i))

@@ -102,10 +102,15 @@ impl KeyWords {
     #[inline(always)]
     fn new(key: &[u8]) -> KeyWords {
         let mut words = [0u64; super::table::MAX_KEY_BYTES / 8];
-        for (w, chunk) in words.iter_mut().zip(key.chunks(8)) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            *w = u64::from_ne_bytes(b);
+        let chunks = key.chunks_exact(8);
+        let rest = chunks.remainder();
+        let mut n = 0;
+        for (w, chunk) in words.iter_mut().zip(chunks) {
+            *w = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+            n += 1;
+        }
+        if let Some(w) = words.get_mut(n) {
+            *w = tail_word(rest);
         }
         KeyWords { words }
     }
@@ -124,18 +129,38 @@ fn copy_words<W: LoadWord>(src: &[W], out: &mut [u8]) {
     }
     let rest = chunks.into_remainder();
     if let (false, Some(w)) = (rest.is_empty(), words.next()) {
-        let n = rest.len();
-        rest.copy_from_slice(&w.load(Relaxed).to_ne_bytes()[..n]);
+        for (d, s) in rest.iter_mut().zip(w.load(Relaxed).to_ne_bytes()) {
+            *d = s;
+        }
     }
+}
+
+/// The last, partial word of a byte string (zero-padded), without a variable-length copy.
+#[inline(always)]
+fn tail_word(rest: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(rest) {
+        *d = *s;
+    }
+    u64::from_ne_bytes(b)
 }
 
 /// Stores `bytes` into `dst` words (the last one zero-padded).
 #[inline(always)]
 fn store_words<W: StoreWord>(dst: &[W], bytes: &[u8]) {
-    for (w, chunk) in dst.iter().zip(bytes.chunks(8)) {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        w.store(u64::from_ne_bytes(b), Relaxed);
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    let mut words = dst.iter();
+    for chunk in chunks {
+        if let Some(w) = words.next() {
+            w.store(
+                u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8])),
+                Relaxed,
+            );
+        }
+    }
+    if let (false, Some(w)) = (rest.is_empty(), words.next()) {
+        w.store(tail_word(rest), Relaxed);
     }
 }
 
