@@ -170,14 +170,13 @@ fn neighbour(host: &Host, min_port: u16, max_port: u16, underlay_route: Ipv6Addr
 /// A UDP socket of `vm` that has sent "hello" to the Internet.
 fn vm_sends(vm: &Vm) -> UdpSocket {
     let ip = vm.ipv4;
-    let sock = support::in_netns(Some(&vm.ns.path()), move || {
+    support::in_netns(Some(&vm.ns.path()), move || {
         let s = UdpSocket::bind((ip, 0))?;
         s.set_read_timeout(Some(Duration::from_millis(500)))?;
         s.send_to(b"hello", PUBLIC)?;
         Ok(s)
     })
-    .unwrap();
-    sock
+    .unwrap()
 }
 
 /// The NAT port of the VM's "hello" as the router sees it, checked to lie in
