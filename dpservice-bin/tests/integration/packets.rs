@@ -767,7 +767,10 @@ fn create_interface_answers_with_the_vf_link_up() {
     );
 }
 mod dump;
+mod firewall;
 mod flows;
 mod lb;
+mod metering;
 mod nat;
+mod vip;
 mod virtsvc;

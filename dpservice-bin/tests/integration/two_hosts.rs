@@ -367,3 +367,6 @@ fn ipv6_overlay_between_two_hosts() {
     ping_all_answered(b, IpAddr::V6(a.ipv6));
     tcp_stream_intact(b, a, IpAddr::V6(a.ipv6), STREAM_LEN);
 }
+
+/// Neighbour NAT across the two hosts (a submodule: it reuses the hosts above).
+mod neighbour_nat;

@@ -33,14 +33,14 @@ fn ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8) -> 
 }
 
 /// Every key of the daemon's conntrack table with its entry.
-fn conntrack(rig: &Rig) -> Vec<(FlowKey, FlowEntry)> {
+pub(super) fn conntrack(rig: &Rig) -> Vec<(FlowKey, FlowEntry)> {
     let path = Instance::new(rig.daemon.prefix()).unwrap().shm_path();
     let region = Region::open(&path).unwrap();
     let reader = Catalogue::reader::<catalogue::Conntrack>(&region).unwrap();
     reader.iter().collect()
 }
 
-fn find(
+pub(super) fn find(
     flows: &[(FlowKey, FlowEntry)],
     proto: u8,
     src: Ipv4Addr,
