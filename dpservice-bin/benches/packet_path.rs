@@ -496,6 +496,42 @@ mod trace {
         group.finish();
     }
 
+    /// One worker round, not inlined: callgrind reports its inclusive instructions.
+    #[inline(never)]
+    pub fn worker_round(s: &mut Setup) -> usize {
+        s.round()
+    }
+
+    /// Takes every published entry, not inlined (its instructions are the consumer's).
+    #[inline(never)]
+    pub fn consumer_drain(c: &mut mirror::Consumer) -> usize {
+        c.read(usize::MAX, |_, d| {
+            black_box(d);
+        })
+    }
+
+    /// `PACKET_PATH_TRACE=detached|attached` with `PACKET_PATH_ROUNDS=<n>`: exactly n
+    /// worker rounds, deterministic for callgrind: attached, the consumer drains the
+    /// ring in the same thread after every round (so nothing is lost and the counts
+    /// repeat exactly). Per-packet instructions: `worker_round`'s inclusive count / packets.
+    pub fn profile(attached: bool, n: usize) {
+        let mut t = traced();
+        let rings = Rings::open_path(t.region.path()).unwrap();
+        let mut c = attached.then(|| rings.attach(&CaptureSettings::default()).unwrap());
+        let (mut moved, mut read) = (0, 0);
+        for _ in 0..n {
+            moved += worker_round(&mut t.setup);
+            if let Some(c) = c.as_mut() {
+                read += consumer_drain(c);
+            }
+        }
+        let lost = c.as_ref().map_or(0, |c| c.lost());
+        println!(
+            "{{\"case\":\"vf_to_vf_trace\",\"attached\":{attached},\"rounds\":{n},\"packets\":{},\"entries_read\":{read},\"entries_lost\":{lost}}}",
+            moved / 2
+        );
+    }
+
     /// JSON lines: three interleaved rounds of each case, medians of packets per CPU
     /// second of the worker thread.
     pub fn report() {
@@ -650,8 +686,15 @@ mod flows {
 criterion_group!(benches, bench_graph, trace::bench, flows::bench);
 
 fn main() {
-    if std::env::var_os("PACKET_PATH_TRACE").is_some() {
-        trace::report();
+    if let Ok(mode) = std::env::var("PACKET_PATH_TRACE") {
+        let rounds = std::env::var("PACKET_PATH_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok());
+        match (mode.as_str(), rounds) {
+            ("detached", Some(n)) => trace::profile(false, n),
+            ("attached", Some(n)) => trace::profile(true, n),
+            _ => trace::report(),
+        }
         return;
     }
     if std::env::var_os("PACKET_PATH_PROFILE").is_some() {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use dpservice::shm::catalogue::CatalogueTable;
 
-use crate::config::NicType;
 use crate::config::virtsvc::VirtualService;
+use crate::config::NicType;
 
 /// Packet-path configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -756,6 +756,6 @@ fn create_interface_answers_with_the_vf_link_up() {
 }
 mod dump;
 mod flows;
-mod nat;
 mod lb;
+mod nat;
 mod virtsvc;

@@ -22,13 +22,14 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     if let Some(f) = cx.flow.as_mut() {
         if f.is_org() && f.flags() & flow::flags::FIREWALL == 0 {
             let to_vf: Option<PortId> = (!out.is_pf()).then_some(out.id);
-            let verdict = match cx
-                .state
-                .firewall_verdict(pkt.meta.in_port, to_vf, &packet(&pkt.meta))
-            {
-                Verdict::Accept => flow::verdict::ACCEPT,
-                Verdict::Drop => flow::verdict::DROP,
-            };
+            let verdict =
+                match cx
+                    .state
+                    .firewall_verdict(pkt.meta.in_port, to_vf, &packet(&pkt.meta))
+                {
+                    Verdict::Accept => flow::verdict::ACCEPT,
+                    Verdict::Drop => flow::verdict::DROP,
+                };
             f.update(|e| {
                 e.flags |= flow::flags::FIREWALL;
                 e.fw_verdict_org = verdict;
