@@ -516,6 +516,42 @@ mod trace {
         group.finish();
     }
 
+    /// One worker round, not inlined: callgrind reports its inclusive instructions.
+    #[inline(never)]
+    pub fn worker_round(s: &mut Setup) -> usize {
+        s.round()
+    }
+
+    /// Takes every published entry, not inlined (its instructions are the consumer's).
+    #[inline(never)]
+    pub fn consumer_drain(c: &mut mirror::Consumer) -> usize {
+        c.read(usize::MAX, |_, d| {
+            black_box(d);
+        })
+    }
+
+    /// `PACKET_PATH_TRACE=detached|attached` with `PACKET_PATH_ROUNDS=<n>`: exactly n
+    /// worker rounds, deterministic for callgrind: attached, the consumer drains the
+    /// ring in the same thread after every round (so nothing is lost and the counts
+    /// repeat exactly). Per-packet instructions: `worker_round`'s inclusive count / packets.
+    pub fn profile(attached: bool, n: usize) {
+        let mut t = traced();
+        let rings = Rings::open_path(t.region.path()).unwrap();
+        let mut c = attached.then(|| rings.attach(&CaptureSettings::default()).unwrap());
+        let (mut moved, mut read) = (0, 0);
+        for _ in 0..n {
+            moved += worker_round(&mut t.setup);
+            if let Some(c) = c.as_mut() {
+                read += consumer_drain(c);
+            }
+        }
+        let lost = c.as_ref().map_or(0, |c| c.lost());
+        println!(
+            "{{\"case\":\"vf_to_vf_trace\",\"attached\":{attached},\"rounds\":{n},\"packets\":{},\"entries_read\":{read},\"entries_lost\":{lost}}}",
+            moved / 2
+        );
+    }
+
     /// JSON lines: three interleaved rounds of each case, medians of packets per CPU
     /// second of the worker thread.
     pub fn report() {
@@ -608,6 +644,24 @@ mod flows {
                 "the flows took NAT ports: the NAT path is measured"
             );
         }
+        s
+    }
+
+    /// A graph over the region's flow tables (`tables`, as the daemon attaches them) in
+    /// which all `count` flows exist already.
+    pub fn established_in(count: u32, tables: dpservice_bin::tables::FlowTables) -> Setup {
+        // the private table is replaced at once: keep it small
+        let mut s = setup_ports(VF0, generator(count), false, 1024);
+        s.graph.attach_tables(tables);
+        let rounds = (count as usize).div_ceil(BURST) + 2;
+        for _ in 0..rounds {
+            s.round();
+        }
+        assert_eq!(
+            s.graph.flows().len(),
+            2 * count as usize,
+            "every flow is in the region's table, with both keys"
+        );
         s
     }
 
@@ -704,15 +758,138 @@ mod flows {
     }
 }
 
+/// The packet worker while `dpservice-inspect` dumps its conntrack table: the graph runs
+/// over a real file-backed region (`SharedTables::create` on a private instance, the
+/// flow tables attached as the daemon does) holding 400 000 established flows (800 000
+/// keys), the vf_to_pf case cycling through all of them (every packet a lookup and a
+/// refresh of its entry in the region); a second thread runs the inspect library's
+/// whole `-t conntrack --dump -o json` over and over into a counting sink. Rounds alone
+/// and with the reader alternate; medians of packets per second of the worker thread's
+/// CPU time. `PACKET_PATH_INSPECT=1` prints one JSON line.
+mod inspect_reader {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use dpservice::instance::Instance;
+    use dpservice_bin::tables::SharedTables;
+
+    use super::*;
+
+    const FLOWS: u32 = 400_000;
+    const ROUNDS: usize = 5;
+
+    /// Counts what the dump writes (bytes and lines: one JSON object per line is not
+    /// assumed, so entries are counted from the table instead).
+    struct Sink(u64);
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len() as u64;
+            black_box(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Dumps in a loop until `stop`; answers (dumps finished, seconds they took, bytes).
+    fn reader(prefix: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, f64, u64)> {
+        std::thread::spawn(move || {
+            let argv = [
+                "dpservice-inspect".to_owned(),
+                format!("--file-prefix={prefix}"),
+                "-t".into(),
+                "conntrack".into(),
+                "--dump".into(),
+                "-o".into(),
+                "json".into(),
+            ];
+            let (mut dumps, mut secs, mut bytes) = (0, 0.0, 0);
+            while !stop.load(Ordering::Relaxed) {
+                let mut sink = Sink(0);
+                let t = Instant::now();
+                let code = dpservice_inspect::run_with(argv.clone(), &mut sink, false);
+                secs += t.elapsed().as_secs_f64();
+                assert!(
+                    sink.0 > 0
+                        && format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS),
+                    "the dump failed: {code:?}"
+                );
+                dumps += 1;
+                bytes += sink.0;
+            }
+            (dumps, secs, bytes)
+        })
+    }
+
+    pub fn report() {
+        let prefix = format!("ppinspect{}", std::process::id());
+        let instance = Instance::new(&prefix).unwrap();
+        let mut shared = SharedTables::create(&instance, 0, 0x5eed).unwrap();
+        let tables = shared.take_flows().expect("the region's flow tables");
+        let mut s = flows::established_in(FLOWS, tables);
+        let entries = s.graph.flows().len() as u64;
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut alone, mut with) = (Vec::new(), Vec::new());
+        let (mut dumps, mut secs, mut bytes) = (0, 0.0, 0);
+        for _ in 0..ROUNDS {
+            alone.push(rate(|| s.round(), Duration::from_secs(2)).1);
+            let stop = Arc::new(AtomicBool::new(false));
+            let h = reader(prefix.clone(), Arc::clone(&stop));
+            // the reader is under way before the window opens
+            std::thread::sleep(Duration::from_millis(100));
+            with.push(rate(|| s.round(), Duration::from_secs(2)).1);
+            stop.store(true, Ordering::Relaxed);
+            let (d, t, b) = h.join().unwrap();
+            dumps += d;
+            secs += t;
+            bytes += b;
+        }
+        let (alone, with) = (median(alone), median(with));
+        println!(
+            "{{\"case\":\"vf_to_pf_established_region\",\"flows\":{FLOWS},\"conntrack_entries\":{entries},\"mpps_per_cpu_alone\":{:.2},\"mpps_per_cpu_with_inspect_dump\":{:.2},\"ratio\":{:.3},\"dumps\":{dumps},\"reader_entries_per_s_millions\":{:.2},\"json_bytes_per_dump\":{}}}",
+            alone / 1e6,
+            with / 1e6,
+            with / alone,
+            (dumps * entries) as f64 / secs.max(1e-9) / 1e6,
+            bytes / dumps.max(1)
+        );
+        drop(s);
+        // the region file goes with the tables (removed on drop)
+        drop(shared);
+        assert!(
+            !instance.shm_path().exists(),
+            "the region file {} is removed",
+            instance.shm_path().display()
+        );
+    }
+}
+
 criterion_group!(benches, bench_graph, trace::bench, flows::bench);
 
 fn main() {
-    if std::env::var_os("PACKET_PATH_TRACE").is_some() {
-        trace::report();
+    if let Ok(mode) = std::env::var("PACKET_PATH_TRACE") {
+        let rounds = std::env::var("PACKET_PATH_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok());
+        match (mode.as_str(), rounds) {
+            ("detached", Some(n)) => trace::profile(false, n),
+            ("attached", Some(n)) => trace::profile(true, n),
+            _ => trace::report(),
+        }
         return;
     }
     if std::env::var_os("PACKET_PATH_PROFILE").is_some() {
         report();
+        return;
+    }
+    if std::env::var_os("PACKET_PATH_INSPECT").is_some() {
+        inspect_reader::report();
         return;
     }
     if std::env::var_os("PACKET_PATH_FLOWS").is_some() {

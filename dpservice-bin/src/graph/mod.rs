@@ -225,13 +225,24 @@ impl Fabric {
         self.drops[reason.index()] += 1;
         self.stats[Node::Drop.id().index()].objs += 1;
         if self.tracer.active {
+            self.trace_drop(from, reason, &pkt);
+        }
+        self.pool.free(pkt);
+    }
+
+    /// The edge into `drop` and the drop event, for the sinks that take them.
+    #[cold]
+    fn trace_drop(&mut self, from: NodeId, reason: DropReason, pkt: &Buf) {
+        if self.tracer.edges {
             self.trace(
                 TraceKind::Edge,
                 from,
                 Some(Node::Drop.id()),
-                &pkt,
+                pkt,
                 pkt.meta.in_port,
             );
+        }
+        if self.tracer.drops {
             let names = &self.names;
             let ev = TraceEvent {
                 kind: TraceKind::Drop,
@@ -246,7 +257,6 @@ impl Fabric {
             };
             self.tracer.emit(&ev);
         }
-        self.pool.free(pkt);
     }
 
     /// Moves a packet that leaves a node to a transmit queue or `drop` (or, from a
@@ -255,7 +265,7 @@ impl Fabric {
     fn route(&mut self, from: NodeId, next: Next, pkt: PacketBuf) {
         match next {
             Next::Node(n) => {
-                if self.tracer.active {
+                if self.tracer.edges {
                     self.trace(TraceKind::Edge, from, Some(n.id()), &pkt, pkt.meta.in_port);
                 }
                 debug_assert_eq!(n, Node::Cls, "only source nodes queue for a node");
@@ -267,7 +277,7 @@ impl Fabric {
                     self.drop_pkt(from, DropReason::BadOutputPort, pkt);
                     return;
                 }
-                if self.tracer.active {
+                if self.tracer.edges {
                     let to = self.tx_id(port);
                     self.trace(TraceKind::Edge, from, Some(to), &pkt, pkt.meta.in_port);
                 }
@@ -677,7 +687,7 @@ impl Graph {
                 );
                 match next {
                     Next::Node(n) => {
-                        if fabric.tracer.active {
+                        if fabric.tracer.edges {
                             fabric.trace(
                                 TraceKind::Edge,
                                 node.id(),

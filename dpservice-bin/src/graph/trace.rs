@@ -120,6 +120,11 @@ pub(crate) struct Tracer {
     pub mirror: Option<Producer>,
     /// Snapshot taken once per run: some sink is on.
     pub active: bool,
+    /// Snapshot: some sink takes edge (hand-over) events; without one the graph skips
+    /// their trace points (a dump of rx and tx only does not pay for the edges between).
+    pub edges: bool,
+    /// Snapshot: some sink takes drop events.
+    pub drops: bool,
     /// Snapshot: the log sink is on.
     log_on: bool,
 }
@@ -142,6 +147,8 @@ impl Tracer {
             sink: None,
             mirror: None,
             active: false,
+            edges: false,
+            drops: false,
             log_on: false,
         }
     }
@@ -150,8 +157,16 @@ impl Tracer {
     #[inline]
     pub fn refresh(&mut self) {
         self.log_on = self.sink.is_some() && self.switch.is_on();
-        let ring_on = self.mirror.as_mut().is_some_and(Producer::refresh);
+        let (mut edges, mut drops) = (self.log_on, self.log_on);
+        let mut ring_on = false;
+        if let Some(m) = self.mirror.as_mut() {
+            ring_on = m.refresh();
+            edges |= ring_on && m.wants_nodes();
+            drops |= ring_on && m.wants_drops();
+        }
         self.active = self.log_on || ring_on;
+        self.edges = edges;
+        self.drops = drops;
     }
 
     #[cold]

@@ -16,7 +16,7 @@ pub const MAGIC: [u8; 8] = *b"DPSVCSHM";
 
 /// Bumped on every change of this layout, of the engine's entry layout or of any
 /// catalogue struct; tools refuse a region of another version.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Number of directory slots.
 pub const MAX_TABLES: usize = 32;

@@ -6,9 +6,14 @@
 //! ```text
 //! set header  mask word (bit r: ring r is attached), node and drop-reason name counts,
 //!             the names themselves (32 bytes each), written by the daemon
-//! ring 0      control words, then `slots` slots of `slot_words` words
+//! ring 0      control words, then a record area of `slots × slot_words` words
 //! ring 1 ...
 //! ```
+//! A record is the entry header (4 words, its length in it) and the bytes kept, padded
+//! to a word: records are packed one after the other, so the worker writes a stream of
+//! consecutive cache lines (a 64-byte frame takes 12 words) instead of one 9 KiB slot per
+//! entry. `HEAD` and `TAIL` count words; a record never crosses the end of the area (a
+//! padding word sends the reader back to its start).
 //! Each ring is single producer (the worker) and single consumer (one dump process).
 //! Control goes through words of the region, never through gRPC: a consumer claims a
 //! ring by compare-and-swap of its owner word, writes its settings (drops, node mask),
@@ -88,7 +93,9 @@ pub const DETACHED_STOP: u64 = 2;
 pub struct RingGeometry {
     /// Number of rings (1..=64).
     pub rings: usize,
-    /// Slots per ring, a power of two.
+    /// Entries of the full snap length a ring holds, a power of two (at least 2); the
+    /// ring's record area is that many full-size slots, and shorter entries are packed
+    /// into it (a 64-byte frame takes 96 bytes), so it holds many more of them.
     pub slots: u64,
     /// Packet bytes a slot keeps (64..=65535).
     pub snap_len: usize,
@@ -96,7 +103,7 @@ pub struct RingGeometry {
 
 /// A geometry out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("1 to 64 rings of a power-of-two number of slots (at most 2^24), snap length 64 to 65535")]
+#[error("1 to 64 rings of a power-of-two number of slots (2 to 2^24), snap length 64 to 65535")]
 pub struct BadGeometry;
 
 impl RingGeometry {
@@ -111,6 +118,7 @@ impl RingGeometry {
     pub fn check(&self) -> Result<(), BadGeometry> {
         let ok = (1..=64).contains(&self.rings)
             && self.slots.is_power_of_two()
+            && self.slots >= 2
             && self.slots <= 1 << 24
             && (64..=65535).contains(&self.snap_len);
         ok.then_some(()).ok_or(BadGeometry)
@@ -218,123 +226,201 @@ impl EntryHeader {
 #[derive(Debug)]
 pub(crate) struct RingWords<'a, W> {
     pub(crate) ctrl: &'a [W],
-    pub(crate) slots: &'a [W],
-    pub(crate) n_slots: u64,
+    /// The record area: `slots × slot_words` words, filled with packed records.
+    pub(crate) data: &'a [W],
+    /// Words of a record of the full snap length (the largest record).
     pub(crate) slot_words: usize,
 }
 
-/// Producer: appends one entry at `head + ahead` without publishing it (the caller
-/// publishes with [`publish`]); `false` (and one more lost entry) when the ring is full.
-/// `tail` is the producer's cached copy of the consumer's position, reloaded only when
-/// the ring looks full (so the shared word is not read per entry). Only the one producer
-/// may call it.
+/// Word 0 of a padding record: the rest of the area up to its end is unused (a record
+/// never wraps around the end).
+const PAD_WORD: u64 = PAD_KIND as u64;
+/// Kind byte of a padding record (no [`EventKind`] has it).
+const PAD_KIND: u8 = 0xFF;
+
+/// The producer's private write position: monotonic count of words written (what
+/// `HEAD` is published as) and its index in the record area (kept alongside so the
+/// per-entry path never divides).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub(crate) pos: u64,
+    pub(crate) off: usize,
+}
+
+impl Cursor {
+    /// The cursor at the published head (once per attach, not per entry).
+    pub(crate) fn at_head<W: StoreWord>(r: &RingWords<'_, W>) -> Cursor {
+        let pos = r.ctrl[HEAD].load(Ordering::Relaxed);
+        let n = r.data.len().max(1) as u64;
+        Cursor {
+            pos,
+            off: (pos % n) as usize,
+        }
+    }
+}
+
+/// Whether `need` more words fit between the producer at `pos` and the consumer at
+/// `tail`. The consumer's word is untrusted: a tail ahead of the head, or further behind
+/// than the area, looks like a full ring, never like room.
+#[inline]
+fn fits(pos: u64, tail: u64, need: u64, area: u64) -> bool {
+    let used = pos.wrapping_sub(tail);
+    used <= area && need <= area - used
+}
+
+/// Producer: writes one record (header, then the bytes kept, packed: 64-byte frames take
+/// 12 words, not a full-snap slot) at `at` without publishing it (the caller publishes
+/// with [`publish`]); `false` when the ring is full (the caller counts the loss). `tail`
+/// is the producer's cached copy of the consumer's position, reloaded only when the ring
+/// looks full (so the consumer's cache line is not read per entry). A record that would
+/// cross the end of the area is preceded by a padding word and written at the start.
+/// Only the one producer may call it.
 #[inline]
 pub(crate) fn stage<W: StoreWord>(
     r: &RingWords<'_, W>,
-    ahead: u64,
+    at: &mut Cursor,
     tail: &mut u64,
     header: &EntryHeader,
     data: &[u8],
 ) -> bool {
-    let head = r.ctrl[HEAD].load(Ordering::Relaxed).wrapping_add(ahead);
-    // the consumer frees slots by moving the tail; its word is untrusted: a tail ahead of
-    // the head looks like a full ring, never like room
-    if head.wrapping_sub(*tail) >= r.n_slots {
+    let area = r.data.len();
+    let data = &data[..data.len().min((r.slot_words - ENTRY_HEADER_WORDS) * 8)];
+    let words = ENTRY_HEADER_WORDS + data.len().div_ceil(8);
+    let pad = if at.off + words > area {
+        area - at.off
+    } else {
+        0
+    };
+    let need = (pad + words) as u64;
+    if !fits(at.pos, *tail, need, area as u64) {
         *tail = r.ctrl[TAIL].load(Ordering::Acquire);
-        if head.wrapping_sub(*tail) >= r.n_slots {
-            let lost = r.ctrl[LOST].load(Ordering::Relaxed);
-            r.ctrl[LOST].store(lost.wrapping_add(1), Ordering::Relaxed);
+        if !fits(at.pos, *tail, need, area as u64) {
             return false;
         }
     }
-    let base = (head & (r.n_slots - 1)) as usize * r.slot_words;
-    let slot = &r.slots[base..base + r.slot_words];
-    let data = &data[..data.len().min((r.slot_words - ENTRY_HEADER_WORDS) * 8)];
+    if pad > 0 {
+        r.data[at.off].store(PAD_WORD, Ordering::Relaxed);
+        at.pos = at.pos.wrapping_add(pad as u64);
+        at.off = 0;
+    }
+    let record = &r.data[at.off..at.off + words];
     let mut h = *header;
     h.cap_len = data.len() as u16;
-    for (w, v) in slot.iter().zip(h.pack()) {
+    let (head_words, body) = record.split_at(ENTRY_HEADER_WORDS);
+    for (w, v) in head_words.iter().zip(h.pack()) {
         w.store(v, Ordering::Relaxed);
     }
-    let mut words = slot[ENTRY_HEADER_WORDS..].iter();
     let mut chunks = data.chunks_exact(8);
-    // chunks first: zip stops on it without taking a word the remainder needs
-    for (c, w) in chunks.by_ref().zip(words.by_ref()) {
+    // chunks first: zip stops on it without taking the word the remainder needs
+    for (c, w) in chunks.by_ref().zip(body) {
         let mut b = [0u8; 8];
         b.copy_from_slice(c);
         w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
     }
     let rest = chunks.remainder();
-    if !rest.is_empty() {
-        if let Some(w) = words.next() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
-        }
+    if let (false, Some(w)) = (rest.is_empty(), body.last()) {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+    }
+    at.pos = at.pos.wrapping_add(words as u64);
+    at.off += words;
+    if at.off == area {
+        at.off = 0;
     }
     true
 }
 
-/// Producer: makes `count` staged entries visible to the consumer.
+/// Producer: makes everything written up to `pos` visible to the consumer.
 #[inline]
-pub(crate) fn publish<W: StoreWord>(r: &RingWords<'_, W>, count: u64) {
-    if count > 0 {
-        let head = r.ctrl[HEAD].load(Ordering::Relaxed);
-        r.ctrl[HEAD].store(head.wrapping_add(count), Ordering::Release);
-    }
+pub(crate) fn publish<W: StoreWord>(r: &RingWords<'_, W>, pos: u64) {
+    r.ctrl[HEAD].store(pos, Ordering::Release);
 }
 
-/// Producer: stages and publishes one entry.
+/// Producer: stages and publishes one entry; a full ring counts it in `LOST`.
 #[cfg(test)]
 pub(crate) fn push<W: StoreWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
     let mut tail = r.ctrl[TAIL].load(Ordering::Acquire);
-    let ok = stage(r, 0, &mut tail, header, data);
+    let mut at = Cursor::at_head(r);
+    let ok = stage(r, &mut at, &mut tail, header, data);
     if ok {
-        publish(r, 1);
+        publish(r, at.pos);
+    } else {
+        let lost = r.ctrl[LOST].load(Ordering::Relaxed);
+        r.ctrl[LOST].store(lost.wrapping_add(1), Ordering::Relaxed);
     }
     ok
 }
 
-/// Consumer: reads up to `max` published entries in order, calling `f` for each one
-/// that decodes, then frees their slots with one store of the tail. Answers how many
-/// slots were taken (0: empty).
+/// Consumer: reads up to `max` published records in order, calling `f` for each one
+/// that decodes, then frees their words with one store of the tail. Answers how many
+/// entries were taken (0: empty). Records are checked against the published head and
+/// the area's end; one that does not fit (a corrupt or foreign region) makes the
+/// consumer skip to the head and report `None` once.
 pub(crate) fn take<W: StoreWord>(
     r: &RingWords<'_, W>,
     max: usize,
     data: &mut Vec<u8>,
     mut f: impl FnMut(Option<&EntryHeader>, &[u8]),
 ) -> usize {
+    let area = r.data.len();
     let tail = r.ctrl[TAIL].load(Ordering::Relaxed);
     let head = r.ctrl[HEAD].load(Ordering::Acquire);
-    let avail = head.wrapping_sub(tail);
-    if avail > r.n_slots {
-        // cannot happen with one consumer; resynchronise instead of reading garbage
+    let resync = |f: &mut dyn FnMut(Option<&EntryHeader>, &[u8])| {
         r.ctrl[TAIL].store(head, Ordering::Release);
         f(None, &[]);
-        return 1;
+        1
+    };
+    if area == 0 || head.wrapping_sub(tail) > area as u64 {
+        // cannot happen with one consumer; resynchronise instead of reading garbage
+        return resync(&mut f);
     }
-    let n = avail.min(max as u64);
-    for pos in tail..tail.wrapping_add(n) {
-        let base = (pos & (r.n_slots - 1)) as usize * r.slot_words;
-        let slot = &r.slots[base..base + r.slot_words];
+    let mut pos = tail;
+    let mut off = (tail % area as u64) as usize;
+    let mut n = 0;
+    while n < max && pos != head {
+        let left = head.wrapping_sub(pos);
+        let to_end = area - off;
+        let w0 = r.data[off].load(Ordering::Relaxed);
+        if w0 as u8 == PAD_KIND {
+            if to_end as u64 > left {
+                return n + resync(&mut f);
+            }
+            pos = pos.wrapping_add(to_end as u64);
+            off = 0;
+            continue;
+        }
+        let cap = usize::from((w0 >> 8) as u16);
+        let words = ENTRY_HEADER_WORDS + cap.div_ceil(8);
+        if words > r.slot_words || words > to_end || words as u64 > left {
+            return n + resync(&mut f);
+        }
+        let record = &r.data[off..off + words];
         let mut hw = [0u64; ENTRY_HEADER_WORDS];
-        for (v, w) in hw.iter_mut().zip(slot) {
+        for (v, w) in hw.iter_mut().zip(record) {
             *v = w.load(Ordering::Relaxed);
         }
         let header = EntryHeader::unpack(hw);
         data.clear();
-        if let Some(h) = &header {
-            let len = usize::from(h.cap_len).min((r.slot_words - ENTRY_HEADER_WORDS) * 8);
-            for w in &slot[ENTRY_HEADER_WORDS..ENTRY_HEADER_WORDS + len.div_ceil(8)] {
-                data.extend_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+        if header.is_some() {
+            data.resize((words - ENTRY_HEADER_WORDS) * 8, 0);
+            for (b, w) in data.chunks_exact_mut(8).zip(&record[ENTRY_HEADER_WORDS..]) {
+                b.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
             }
-            data.truncate(len);
+            data.truncate(cap);
         }
         f(header.as_ref(), data);
+        pos = pos.wrapping_add(words as u64);
+        off += words;
+        if off == area {
+            off = 0;
+        }
+        n += 1;
     }
-    if n > 0 {
-        r.ctrl[TAIL].store(tail.wrapping_add(n), Ordering::Release);
+    if pos != tail {
+        r.ctrl[TAIL].store(pos, Ordering::Release);
     }
-    n as usize
+    n
 }
 
 /// Consumer: takes the oldest entry into `data` (replaced); `None` when the ring is empty.
@@ -378,6 +464,10 @@ struct RingSet {
     /// First word of the area.
     base: usize,
     geometry: RingGeometry,
+    /// Sizes from the geometry, computed once (the producer looks a ring up per entry).
+    area_words: usize,
+    ring_words: usize,
+    slot_words: usize,
 }
 
 impl RingSet {
@@ -390,37 +480,42 @@ impl RingSet {
         if shared.map.atomic_words().is_none() {
             return Err(MirrorError::ReadOnly);
         }
+        let geometry = RingGeometry {
+            rings: info.bucket_count as usize,
+            slots: info.capacity,
+            snap_len: info.key_size as usize,
+        };
         Ok(RingSet {
             shared: Arc::clone(shared),
             base: (info.offset / 8) as usize,
-            geometry: RingGeometry {
-                rings: info.bucket_count as usize,
-                slots: info.capacity,
-                snap_len: info.key_size as usize,
-            },
+            geometry,
+            area_words: geometry.area_words().unwrap_or(0),
+            ring_words: geometry.ring_words(),
+            slot_words: geometry.slot_words(),
         })
     }
 
     /// The area's words (checked against the mapping when the header was parsed).
+    #[inline]
     fn words(&self) -> &[AtomicU64] {
         let all = self.shared.map.atomic_words().unwrap_or(&[]);
-        let len = self.geometry.area_words().unwrap_or(0);
-        all.get(self.base..self.base + len).unwrap_or(&[])
+        all.get(self.base..self.base + self.area_words)
+            .unwrap_or(&[])
     }
 
     fn set_word(&self, i: usize) -> &AtomicU64 {
         &self.words()[i]
     }
 
+    #[inline]
     fn ring(&self, r: usize) -> RingWords<'_, AtomicU64> {
-        let g = &self.geometry;
-        let start = SET_HEADER_WORDS + r * g.ring_words();
-        let words = &self.words()[start..start + g.ring_words()];
+        let start = SET_HEADER_WORDS + r * self.ring_words;
+        let words = &self.words()[start..start + self.ring_words];
+        let (ctrl, data) = words.split_at(CTRL_WORDS);
         RingWords {
-            ctrl: &words[..CTRL_WORDS],
-            slots: &words[CTRL_WORDS..],
-            n_slots: g.slots,
-            slot_words: g.slot_words(),
+            ctrl,
+            data,
+            slot_words: self.slot_words,
         }
     }
 

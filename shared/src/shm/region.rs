@@ -716,7 +716,7 @@ mod tests {
         assert_eq!(total, 12288);
         let mut expected: Vec<u8> = Vec::new();
         expected.extend(b"DPSVCSHM");
-        expected.extend([3, 0, 0, 0, 1, 0, 0, 0]); // version 3, 1 table
+        expected.extend([4, 0, 0, 0, 1, 0, 0, 0]); // version 4, 1 table
         expected.extend([0x00, 0x30, 0, 0, 0, 0, 0, 0]); // total size 12288
         expected.extend([0x92, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff]); // pid 4242, socket -1
         expected.extend([0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01]); // seed

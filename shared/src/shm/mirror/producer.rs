@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{
-    publish, realtime_ns, stage, EntryHeader, EventKind, MirrorError, RingSet, DETACHED,
+    publish, realtime_ns, stage, Cursor, EntryHeader, EventKind, MirrorError, RingSet, DETACHED,
     DETACHED_HEARTBEAT, FLAGS, FLAG_DROPS, FLAG_NODES, FLAG_NODE_MASK, HEARTBEAT,
     HEARTBEAT_TIMEOUT_MS, MAX_NODES, MAX_REASONS, NODE_MASK, NODE_MASK_WORDS, NONE16, OWNER,
     SET_MASK, SET_NODE_COUNT, SET_REASON_COUNT,
@@ -46,45 +46,66 @@ pub struct TraceTarget {
     pub dst: u16,
 }
 
+/// The worker's state of one ring.
+#[derive(Debug, Clone, Default)]
+struct RingState {
+    settings: Settings,
+    /// Where the next record goes (private: only published by storing `HEAD`).
+    at: Cursor,
+    /// `HEAD` as last stored.
+    published: u64,
+    /// Entries written since the last publish.
+    unpublished: u64,
+    /// Tx entries of the burst at the port: packet index and the cursor after its record.
+    staged: Vec<(u32, Cursor)>,
+    /// The cursor before the first staged tx entry (where unsent ones are rewound to).
+    staged_from: Cursor,
+    /// The consumer's position as last read.
+    tail: u64,
+    /// Found full in this burst: the rest of the burst is counted as lost without
+    /// touching the ring again (a dump that cannot keep up costs the worker little).
+    full: bool,
+    /// Entries lost since the last flush, added to the shared counter then.
+    lost: u64,
+}
+
 /// The worker's handle on the ring set.
 #[derive(Debug)]
 pub struct Producer {
     set: RingSet,
     /// The mask as loaded by the last [`Producer::refresh`].
     active: u64,
-    settings: Vec<Settings>,
-    /// Per ring: how many tx entries are staged and the packet index of each.
-    staged: Vec<Vec<u32>>,
-    /// Per ring: entries written but not yet published (published in groups, at the end
-    /// of a tx burst and by [`Producer::flush`]).
-    pending: Vec<u64>,
-    /// Per ring: the consumer's position as last read.
-    tails: Vec<u64>,
-    /// Per ring: found full in this burst: the rest of the burst is counted as lost
-    /// without touching the ring again (a dump that cannot keep up costs the worker
-    /// little).
-    full: Vec<bool>,
-    /// Per ring: entries lost in this burst, added to the shared counter at flush.
-    lost: Vec<u64>,
+    /// Some active ring takes NEXT events / DROP events (refreshed with the mask).
+    nodes: bool,
+    drops: bool,
+    rings: Vec<RingState>,
     /// Realtime clock at the last refresh: the timestamp of the burst's entries.
     now_ns: u64,
 }
 
-/// Entries written before they are published at the latest.
-const PUBLISH_EVERY: u64 = 32;
+/// Entries written before they are published at the latest (tx bursts and the end of a
+/// worker turn publish earlier).
+const PUBLISH_EVERY: u64 = 256;
 
 impl Producer {
     pub(super) fn new(set: RingSet) -> Result<Producer, MirrorError> {
-        let rings = set.geometry.rings;
+        let rings = (0..set.geometry.rings)
+            .map(|r| {
+                let ring = set.ring(r);
+                let at = Cursor::at_head(&ring);
+                RingState {
+                    at,
+                    published: at.pos,
+                    ..RingState::default()
+                }
+            })
+            .collect();
         Ok(Producer {
             set,
             active: 0,
-            settings: vec![Settings::default(); rings],
-            staged: vec![Vec::new(); rings],
-            pending: vec![0; rings],
-            tails: vec![0; rings],
-            full: vec![false; rings],
-            lost: vec![0; rings],
+            nodes: false,
+            drops: false,
+            rings,
             now_ns: 0,
         })
     }
@@ -106,6 +127,8 @@ impl Producer {
                 // just detached: what is written goes out (nobody may read it)
                 self.flush();
                 self.active = 0;
+                self.nodes = false;
+                self.drops = false;
             }
             return false;
         }
@@ -118,12 +141,14 @@ impl Producer {
         self.flush();
         self.now_ns = realtime_ns();
         self.active = 0;
-        for r in 0..self.settings.len() {
+        self.nodes = false;
+        self.drops = false;
+        for (r, st) in self.rings.iter_mut().enumerate() {
             if mask & (1 << r) == 0 {
                 continue;
             }
             let ring = self.set.ring(r);
-            let s = &mut self.settings[r];
+            let s = &mut st.settings;
             s.flags = ring.ctrl[FLAGS].load(Ordering::Relaxed);
             for (m, w) in s
                 .node_mask
@@ -132,40 +157,29 @@ impl Producer {
             {
                 *m = w.load(Ordering::Relaxed);
             }
-            self.tails[r] = ring.ctrl[super::TAIL].load(Ordering::Acquire);
-            self.full[r] = false;
+            self.nodes |= s.flags & FLAG_NODES != 0;
+            self.drops |= s.flags & FLAG_DROPS != 0;
+            st.tail = ring.ctrl[super::TAIL].load(Ordering::Acquire);
+            st.full = false;
             self.active |= 1 << r;
         }
     }
 
     /// Publishes every written entry and the loss count (end of a worker turn).
     pub fn flush(&mut self) {
-        for r in 0..self.pending.len() {
-            if self.pending[r] > 0 {
-                publish(&self.set.ring(r), self.pending[r]);
-                self.pending[r] = 0;
+        for (r, st) in self.rings.iter_mut().enumerate() {
+            if st.at.pos != st.published && st.staged.is_empty() {
+                publish(&self.set.ring(r), st.at.pos);
+                st.published = st.at.pos;
+                st.unpublished = 0;
             }
-            if self.lost[r] > 0 {
+            if st.lost > 0 {
                 let ring = self.set.ring(r);
                 let lost = ring.ctrl[super::LOST].load(Ordering::Relaxed);
-                ring.ctrl[super::LOST].store(lost.wrapping_add(self.lost[r]), Ordering::Relaxed);
-                self.lost[r] = 0;
+                ring.ctrl[super::LOST].store(lost.wrapping_add(st.lost), Ordering::Relaxed);
+                st.lost = 0;
             }
         }
-    }
-
-    /// Whether ring `r` takes this entry now; a ring full earlier in the burst counts it
-    /// as lost at once.
-    #[inline]
-    fn open(&mut self, r: usize, kind: EventKind, node: u16) -> bool {
-        if self.active & (1 << r) == 0 || !self.settings[r].wants(kind, node) {
-            return false;
-        }
-        if self.full[r] {
-            self.lost[r] += 1;
-            return false;
-        }
-        true
     }
 
     /// Whether an attached consumer wants this entry (the node filter and event kinds).
@@ -175,12 +189,33 @@ impl Producer {
             return false;
         }
         let node = if t.src != NONE16 { t.src } else { t.dst };
-        self.rings().any(|r| self.settings[r].wants(t.kind, node))
+        self.active_rings()
+            .any(|r| self.rings[r].settings.wants(t.kind, node))
     }
 
-    fn rings(&self) -> impl Iterator<Item = usize> + '_ {
-        let active = self.active;
-        (0..self.settings.len()).filter(move |r| active & (1 << r) != 0)
+    /// Whether some attached consumer takes NEXT (hand-over) events: the graph skips
+    /// their trace points otherwise.
+    #[inline]
+    pub fn wants_nodes(&self) -> bool {
+        self.nodes
+    }
+
+    /// Whether some attached consumer takes DROP events.
+    #[inline]
+    pub fn wants_drops(&self) -> bool {
+        self.drops
+    }
+
+    /// The attached rings by index (bit by bit: no loop over the rest).
+    fn active_rings(&self) -> impl Iterator<Item = usize> {
+        let mut m = self.active;
+        std::iter::from_fn(move || {
+            (m != 0).then(|| {
+                let r = m.trailing_zeros() as usize;
+                m &= m - 1;
+                r
+            })
+        })
     }
 
     fn node_of(h: &EntryHeader) -> u16 {
@@ -191,6 +226,27 @@ impl Producer {
         }
     }
 
+    /// Writes an entry into ring `r` if it wants it; answers whether it was written. A
+    /// ring full earlier in the burst counts it as lost at once.
+    #[inline]
+    fn write(&mut self, r: usize, h: &EntryHeader, node: u16, data: &[u8]) -> bool {
+        let st = &mut self.rings[r];
+        if !st.settings.wants(h.kind, node) {
+            return false;
+        }
+        if st.full {
+            st.lost += 1;
+            return false;
+        }
+        if stage(&self.set.ring(r), &mut st.at, &mut st.tail, h, data) {
+            true
+        } else {
+            st.full = true;
+            st.lost += 1;
+            false
+        }
+    }
+
     /// Copies an entry into every attached ring that wants it (timestamp: the burst's,
     /// read at refresh); a full ring counts it as lost.
     pub fn record(&mut self, header: &EntryHeader, data: &[u8]) {
@@ -198,17 +254,17 @@ impl Producer {
         h.timestamp_ns = self.now_ns;
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
-        for r in 0..self.settings.len() {
-            if self.open(r, h.kind, node) {
-                let ring = self.set.ring(r);
-                if stage(&ring, self.pending[r], &mut self.tails[r], &h, data) {
-                    self.pending[r] += 1;
-                    if self.pending[r] >= PUBLISH_EVERY && self.staged[r].is_empty() {
-                        publish(&ring, self.pending[r]);
-                        self.pending[r] = 0;
-                    }
-                } else {
-                    self.full[r] = true;
+        let mut m = self.active;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if self.write(r, &h, node, data) {
+                let st = &mut self.rings[r];
+                st.unpublished += 1;
+                if st.unpublished >= PUBLISH_EVERY && st.staged.is_empty() {
+                    publish(&self.set.ring(r), st.at.pos);
+                    st.published = st.at.pos;
+                    st.unpublished = 0;
                 }
             }
         }
@@ -221,33 +277,41 @@ impl Producer {
         h.timestamp_ns = self.now_ns;
         h.orig_len = data.len() as u32;
         let node = Self::node_of(&h);
-        for r in 0..self.settings.len() {
-            if self.open(r, h.kind, node) {
-                let ring = self.set.ring(r);
-                let ahead = self.pending[r] + self.staged[r].len() as u64;
-                if stage(&ring, ahead, &mut self.tails[r], &h, data) {
-                    self.staged[r].push(index);
-                } else {
-                    self.full[r] = true;
+        let mut m = self.active;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let before = self.rings[r].at;
+            if self.write(r, &h, node, data) {
+                let st = &mut self.rings[r];
+                if st.staged.is_empty() {
+                    st.staged_from = before;
                 }
+                st.staged.push((index, st.at));
             }
         }
     }
 
     /// The port took the first `sent` packets: their staged entries become visible
-    /// (with everything written before), the others are forgotten.
+    /// (with everything written before, in one store of the head), the space of the
+    /// others is written over by the next entries.
     pub fn commit_tx(&mut self, sent: usize) {
-        for r in 0..self.staged.len() {
-            let taken = self.staged[r]
-                .iter()
-                .take_while(|&&i| (i as usize) < sent)
-                .count() as u64;
-            let count = self.pending[r] + taken;
-            if count > 0 {
-                publish(&self.set.ring(r), count);
+        for (r, st) in self.rings.iter_mut().enumerate() {
+            if !st.staged.is_empty() {
+                let end = st
+                    .staged
+                    .iter()
+                    .take_while(|&&(i, _)| (i as usize) < sent)
+                    .last()
+                    .map_or(st.staged_from, |&(_, at)| at);
+                st.at = end;
+                st.staged.clear();
             }
-            self.pending[r] = 0;
-            self.staged[r].clear();
+            if st.at.pos != st.published {
+                publish(&self.set.ring(r), st.at.pos);
+                st.published = st.at.pos;
+                st.unpublished = 0;
+            }
         }
     }
 
@@ -255,7 +319,7 @@ impl Producer {
     /// `now_ms` (monotonic). Answers whether any ring is still owned.
     pub fn watch(&mut self, now_ms: u64) -> bool {
         let mut owned = false;
-        for r in 0..self.settings.len() {
+        for r in 0..self.rings.len() {
             let ring = self.set.ring(r);
             let owner = ring.ctrl[OWNER].load(Ordering::Acquire);
             if owner == 0 {

@@ -36,8 +36,7 @@ fn entries_round_trip_in_order_and_a_full_ring_counts_losses() {
     let slots = words(2 * g.slot_words());
     let r = RingWords {
         ctrl: &ctrl,
-        slots: &slots,
-        n_slots: 2,
+        data: &slots,
         slot_words: g.slot_words(),
     };
     let frame: Vec<u8> = (0..70u8).collect();
@@ -77,8 +76,7 @@ fn a_tail_ahead_of_the_head_is_treated_as_full_not_as_room() {
     let slots = words(4 * g.slot_words());
     let r = RingWords {
         ctrl: &ctrl,
-        slots: &slots,
-        n_slots: 4,
+        data: &slots,
         slot_words: g.slot_words(),
     };
     ctrl[TAIL].store(100, Ordering::Relaxed);
@@ -89,6 +87,85 @@ fn a_tail_ahead_of_the_head_is_treated_as_full_not_as_room() {
     let mut data = Vec::new();
     assert_eq!(pop(&r, &mut data), Some(None));
     assert_eq!(ctrl[TAIL].load(Ordering::Relaxed), 100);
+}
+
+#[test]
+fn records_of_every_length_wrap_around_the_area_through_padding() {
+    let g = RingGeometry {
+        rings: 1,
+        slots: 2,
+        snap_len: 64,
+    };
+    let ctrl = words(CTRL_WORDS);
+    let data = words(2 * g.slot_words());
+    let r = RingWords {
+        ctrl: &ctrl,
+        data: &data,
+        slot_words: g.slot_words(),
+    };
+    let mut buf = Vec::new();
+    let mut queued = std::collections::VecDeque::new();
+    let mut failed = 0;
+    // lengths 0..=70 over many laps of the 24-word area: records land at every offset,
+    // and those that would cross the end are written at the start behind a padding
+    // word; a full ring takes the entry once the oldest are read
+    for id in 0..300u32 {
+        let len = (id * 7 % 71) as usize;
+        let frame: Vec<u8> = (0..len).map(|i| (i as u32 + id) as u8).collect();
+        while !push(&r, &header(EventKind::Rx, id), &frame) {
+            failed += 1;
+            assert!(!queued.is_empty(), "an empty ring takes any entry");
+            let (want_id, want_len): (u32, usize) = queued.pop_front().unwrap_or_default();
+            let h = pop(&r, &mut buf).flatten();
+            assert_eq!(
+                h.map(|h| (h.pkt_id, h.orig_len, usize::from(h.cap_len))),
+                Some((want_id, 0, want_len.min(64))),
+                "oldest first"
+            );
+            let want: Vec<u8> = (0..want_len.min(64))
+                .map(|i| (i as u32 + want_id) as u8)
+                .collect();
+            assert_eq!(buf, want, "entry {want_id} intact");
+        }
+        queued.push_back((id, len));
+    }
+    assert!(failed > 50, "the ring was full often: {failed}");
+    while let Some(Some(h)) = pop(&r, &mut buf) {
+        assert_eq!(Some(h.pkt_id), queued.pop_front().map(|q| q.0));
+    }
+    assert!(queued.is_empty(), "all read");
+    assert_eq!(
+        ctrl[HEAD].load(Ordering::Relaxed),
+        ctrl[TAIL].load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn a_record_longer_than_what_was_published_makes_the_consumer_skip_to_the_head() {
+    let g = RingGeometry {
+        rings: 1,
+        slots: 2,
+        snap_len: 64,
+    };
+    let ctrl = words(CTRL_WORDS);
+    let data = words(2 * g.slot_words());
+    let r = RingWords {
+        ctrl: &ctrl,
+        data: &data,
+        slot_words: g.slot_words(),
+    };
+    assert!(push(&r, &header(EventKind::Rx, 1), &[7; 16]));
+    // a foreign writer claims 64 bytes in a 6-word record
+    let w0 = data[0].load(Ordering::Relaxed);
+    data[0].store(w0 & !0xFF_FF00 | 64 << 8, Ordering::Relaxed);
+    let mut buf = Vec::new();
+    assert_eq!(
+        pop(&r, &mut buf),
+        Some(None),
+        "reported once as undecodable"
+    );
+    assert_eq!(ctrl[TAIL].load(Ordering::Relaxed), 6, "at the head");
+    assert!(pop(&r, &mut buf).is_none());
 }
 
 fn region(
@@ -252,11 +329,19 @@ fn a_full_ring_counts_what_the_consumer_lost() -> TestResult {
     let mut c = rings.attach(&CaptureSettings::default())?;
     p.refresh();
     for i in 0..11 {
+        p.record(&header(EventKind::Rx, i), &[0; 128]);
+    }
+    p.flush();
+    assert_eq!(c.lost(), 3, "8 full-size slots, 11 full-size entries");
+    assert_eq!(c.read(100, |_, _| {}), 8);
+    // short entries are packed: 20-word slots hold four 8-byte entries (5 words) each
+    p.refresh();
+    for i in 0..40 {
         p.record(&header(EventKind::Rx, i), &[0; 8]);
     }
     p.flush();
-    assert_eq!(c.lost(), 3, "8 slots, 11 entries");
-    assert_eq!(c.read(100, |_, _| {}), 8);
+    assert_eq!(c.lost(), 3 + 8, "160 words hold 32 entries of 5 words");
+    assert_eq!(c.read(100, |_, _| {}), 32);
     Ok(())
 }
 
@@ -308,6 +393,11 @@ fn geometry_limits() {
         },
         RingGeometry {
             rings: 1,
+            slots: 1,
+            snap_len: 128,
+        },
+        RingGeometry {
+            rings: 1,
             slots: 8,
             snap_len: 10,
         },
@@ -340,8 +430,7 @@ fn loom_consumer_sees_whole_entries_in_order() {
             loom::thread::spawn(move || {
                 let r = RingWords {
                     ctrl: &mem.0,
-                    slots: &mem.1,
-                    n_slots: 2,
+                    data: &mem.1,
                     slot_words: sw,
                 };
                 let mut written = Vec::new();
@@ -355,8 +444,7 @@ fn loom_consumer_sees_whole_entries_in_order() {
         };
         let r = RingWords {
             ctrl: &mem.0,
-            slots: &mem.1,
-            n_slots: 2,
+            data: &mem.1,
             slot_words: sw,
         };
         let mut data = Vec::new();
