@@ -150,7 +150,7 @@ impl Ctx<'_> {
     #[inline]
     pub fn close_flow(&mut self) {
         if let Some(f) = &self.flow {
-            self.tables.flows.close(&f);
+            self.tables.flows.close(f);
             self.flow = None;
         }
     }
