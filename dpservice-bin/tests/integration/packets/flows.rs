@@ -165,7 +165,7 @@ fn flows_follow_real_traffic_and_idle_ones_age_out() {
 
 /// Replaces every age (`HH:MM:SS`) in inspect's output by `AGE_____`: ages depend on
 /// the clock.
-fn mask_ages(out: &str) -> String {
+pub(super) fn mask_ages(out: &str) -> String {
     let b = out.as_bytes();
     let mut masked = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -97,6 +97,20 @@ fn nat_gateway_translates_out_and_restores_replies() {
     assert_eq!(u.payload(), b"answer");
     assert!(udp_checksum_ok(&got[14..]));
 
+    // dpservice-inspect shows the NATed flow and its port in every format (tools.md §2.5)
+    let mut golden = String::new();
+    for table in ["conntrack", "portmap", "portoverload"] {
+        for format in ["human", "table", "csv", "json"] {
+            let count = crate::inspect::inspect(&rig.daemon, &["-t", table, "-o", format]);
+            let dump = crate::inspect::inspect(&rig.daemon, &["-t", table, "--dump", "-o", format]);
+            golden.push_str(&format!(
+                "== {table} -o {format}\n{count}{}",
+                crate::inspect::sorted_rows(&super::flows::mask_ages(&dump), format)
+            ));
+        }
+    }
+    insta::assert_snapshot!(golden);
+
     // an unsolicited packet to the NAT IP (no flow, no neighbour range) goes nowhere
     let stray = eth(
         pf0_mac,
