@@ -20,6 +20,7 @@ use crate::support::{api, in_netns, unique_id, Daemon, NetNs};
 async fn backup_takes_over_within_1_s_of_sigkill() {
     let ns = NetNs::new("ha");
     let lock = std::env::temp_dir().join(format!("dpservice-ha-{}.lock", unique_id()));
+    let _remove_lock = RemovedOnDrop(lock.clone());
     let lockfile = format!("--active-lockfile={}", lock.display());
 
     let mut active = Daemon::builder().netns(&ns).arg(&lockfile).spawn();
@@ -87,6 +88,7 @@ async fn backup_takes_over_within_1_s_of_sigkill() {
 async fn worker_panic_ends_the_active_instance_and_the_backup_takes_over() {
     let ns = NetNs::new("hapanic");
     let lock = std::env::temp_dir().join(format!("dpservice-ha-{}.lock", unique_id()));
+    let _remove_lock = RemovedOnDrop(lock.clone());
     let lockfile = format!("--active-lockfile={}", lock.display());
 
     // test hook: the worker panics right after the job of gRPC Initialize
@@ -182,6 +184,7 @@ async fn a_late_standby_gets_the_dump_over_the_sync_tap_and_takes_over() {
     let ns = NetNs::new("hasync");
     let id = unique_id();
     let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
+    let _remove_lock = RemovedOnDrop(lock.clone());
     let lockfile = format!("--active-lockfile={}", lock.display());
     let (tap_a, tap_b) = sync_bridge(&ns, &id);
     let with_sync = |tap: &str| {
@@ -523,6 +526,7 @@ fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
     let ns = NetNs::new("hanat");
     let id = unique_id();
     let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
+    let _remove_lock = RemovedOnDrop(lock.clone());
     let lockfile = format!("--active-lockfile={}", lock.display());
     let (tap_a, tap_b) = sync_bridge(&ns, &id);
     let with_sync = |tap: &str| {
@@ -675,6 +679,7 @@ fn virtual_service_connections_survive_a_sigkill_takeover() {
     let ns = NetNs::new("hasvc");
     let id = unique_id();
     let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
+    let _remove_lock = RemovedOnDrop(lock.clone());
     let lockfile = format!("--active-lockfile={}", lock.display());
     let (tap_a, tap_b) = sync_bridge(&ns, &id);
     let with_sync = |tap: &str| {
@@ -781,4 +786,13 @@ fn virtual_service_connections_survive_a_sigkill_takeover() {
     }
     drop(standby);
     let _ = std::fs::remove_file(&lock);
+}
+
+/// A file removed when the test ends, whether it passed or not.
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -105,7 +105,7 @@ fn nat_gateway_translates_out_and_restores_replies() {
             let dump = crate::inspect::inspect(&rig.daemon, &["-t", table, "--dump", "-o", format]);
             golden.push_str(&format!(
                 "== {table} -o {format}\n{count}{}",
-                crate::inspect::sorted_rows(&super::flows::mask_ages(&dump), format)
+                crate::inspect::sorted_rows(&flows::mask_ages(&dump), format)
             ));
         }
     }
