@@ -205,19 +205,9 @@ impl Fabric {
         pkt: &Buf,
         port: PortId,
     ) {
-        let names = &self.names;
-        let ev = TraceEvent {
-            kind,
-            node: &names[node.index()],
-            next: next.map(|n| names[n.index()].as_str()),
-            port,
-            pkt_id: pkt.meta.pkt_id,
-            drop_reason: None,
-            frame: pkt.frame(),
-            node_id: node.0,
-            next_id: next.map(|n| n.0),
-        };
-        self.tracer.emit(&ev);
+        let next = next.map(|n| n.0);
+        self.tracer
+            .point(kind, node.0, next, port, pkt, &self.names);
     }
 
     #[inline]
@@ -747,20 +737,7 @@ impl Graph {
             // staged now, shown after the port answered: only packets it took count as
             // sent; the rest go to `drop` below
             let names = &self.fabric.names;
-            for (i, pkt) in q.iter().enumerate() {
-                let ev = TraceEvent {
-                    kind: TraceKind::Tx,
-                    node: &names[tx.index()],
-                    next: None,
-                    port,
-                    pkt_id: pkt.meta.pkt_id,
-                    drop_reason: None,
-                    frame: pkt.frame(),
-                    node_id: tx.0,
-                    next_id: None,
-                };
-                self.fabric.tracer.stage_tx(i, &ev);
-            }
+            self.fabric.tracer.stage_tx_burst(tx.0, port, &q, names);
         }
         let sent = send(&mut q, &mut self.fabric.pool);
         if traced {

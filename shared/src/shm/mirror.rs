@@ -206,6 +206,20 @@ impl EntryHeader {
         ]
     }
 
+    /// The record header for `data` cut to `snap` bytes (`cap_len` set, everything else
+    /// as is) and the bytes kept.
+    #[inline]
+    pub(crate) fn packed<'d>(
+        &self,
+        data: &'d [u8],
+        snap: usize,
+    ) -> ([u64; ENTRY_HEADER_WORDS], &'d [u8]) {
+        let body = &data[..data.len().min(snap)];
+        let mut h = *self;
+        h.cap_len = body.len() as u16;
+        (h.pack(), body)
+    }
+
     fn unpack(w: [u64; ENTRY_HEADER_WORDS]) -> Option<EntryHeader> {
         Some(EntryHeader {
             kind: EventKind::from_u8(w[0] as u8)?,
@@ -316,24 +330,27 @@ fn fits(pos: u64, tail: u64, need: u64, area: u64) -> bool {
     used <= area && need <= area - used
 }
 
-/// Producer: writes one record (header, then the bytes kept, packed: 64-byte frames take
-/// 12 words, not a full-snap slot) at `at` without publishing it (the caller publishes
-/// with [`publish`]); `false` when the ring is full (the caller counts the loss). `tail`
-/// is the producer's cached copy of the consumer's position, reloaded only when the ring
-/// looks full (so the consumer's cache line is not read per entry). A record that would
-/// cross the end of the area is preceded by a padding word and written at the start.
-/// Only the one producer may call it.
+/// Producer: writes one record (`head`, the packed header whose `cap_len` is
+/// `body.len()`, then `body`, the bytes kept, padded to a word: 64-byte frames take 12
+/// words, not a full-snap slot) at `at` without publishing it (the caller publishes with
+/// [`publish`]); `false` when the ring is full (the caller counts the loss) or `body` is
+/// longer than a slot keeps. `tail` is the producer's cached copy of the consumer's
+/// position, reloaded only when the ring looks full (so the consumer's cache line is not
+/// read per entry). A record that would cross the end of the area is preceded by a
+/// padding word and written at the start. Only the one producer may call it.
 #[inline]
 pub(crate) fn stage<W: RecordWord>(
     r: &RingWords<'_, W>,
     at: &mut Cursor,
     tail: &mut u64,
-    header: &EntryHeader,
-    data: &[u8],
+    head: &[u64; ENTRY_HEADER_WORDS],
+    body: &[u8],
 ) -> bool {
     let area = r.data.len();
-    let data = &data[..data.len().min((r.slot_words - ENTRY_HEADER_WORDS) * 8)];
-    let words = ENTRY_HEADER_WORDS + data.len().div_ceil(8);
+    let words = ENTRY_HEADER_WORDS + body.len().div_ceil(8);
+    if words > r.slot_words {
+        return false;
+    }
     let pad = if at.off + words > area {
         area - at.off
     } else {
@@ -351,9 +368,7 @@ pub(crate) fn stage<W: RecordWord>(
         at.pos = at.pos.wrapping_add(pad as u64);
         at.off = 0;
     }
-    let mut h = *header;
-    h.cap_len = data.len() as u16;
-    W::store_record(&r.data[at.off..at.off + words], &h.pack(), data);
+    W::store_record(&r.data[at.off..at.off + words], head, body);
     at.pos = at.pos.wrapping_add(words as u64);
     at.off += words;
     if at.off == area {
@@ -373,7 +388,9 @@ pub(crate) fn publish<W: RecordWord>(r: &RingWords<'_, W>, pos: u64) {
 pub(crate) fn push<W: RecordWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
     let mut tail = r.ctrl[TAIL].load(Ordering::Acquire);
     let mut at = Cursor::at_head(r);
-    let ok = stage(r, &mut at, &mut tail, header, data);
+    let snap = (r.slot_words - ENTRY_HEADER_WORDS) * 8;
+    let (head, body) = header.packed(data, snap);
+    let ok = stage(r, &mut at, &mut tail, &head, body);
     if ok {
         publish(r, at.pos);
     } else {
