@@ -612,6 +612,9 @@ impl Graph {
             s.calls += 1;
             s.objs += pkts.len() as u64;
         }
+        // rx events per packet, or for the whole burst once it is queued
+        let per_packet = self.fabric.tracer.active && !self.fabric.tracer.rx_in_bursts();
+        let first = self.fabric.entry.len();
         for mut pkt in pkts.drain(..) {
             self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
             pkt.meta = Meta::received(port, self.next_pkt_id);
@@ -625,10 +628,14 @@ impl Graph {
                 self.fabric.drop_pkt(rx, DropReason::FrameTooLong, pkt);
                 continue;
             }
-            if self.fabric.tracer.active {
+            if per_packet {
                 self.fabric.trace(TraceKind::Rx, rx, None, &pkt, port);
             }
             self.fabric.route(rx, Next::Node(Node::Cls), pkt);
+        }
+        if self.fabric.tracer.active && !per_packet {
+            let queued = self.fabric.entry.get(first..).unwrap_or(&[]);
+            self.fabric.tracer.rx_burst(rx.0, port, queued);
         }
         if known {
             self.fabric.stats[rx.index()].cycles += self.fabric.costs.since(started);

@@ -235,6 +235,24 @@ impl Tracer {
         }
     }
 
+    /// Whether rx events go out per burst ([`Tracer::rx_burst`]) rather than per packet:
+    /// only the rings are on and they take no hand-over events (those must follow the
+    /// packet's rx event), so one ring lookup serves the whole burst.
+    #[inline]
+    pub fn rx_in_bursts(&self) -> bool {
+        !self.log_on && !self.edges
+    }
+
+    /// The rx events of the burst `pkts` received by rx node `node` from `port` (when
+    /// [`Tracer::rx_in_bursts`]).
+    #[cold]
+    pub fn rx_burst(&mut self, node: u16, port: PortId, pkts: &[PacketBuf]) {
+        if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
+            let h = entry_header(TraceKind::Rx, node, None, port, 0, None);
+            m.record_burst(&h, pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
+        }
+    }
+
     /// The tx events of the burst `pkts` handed by tx node `node` to `port` (see
     /// [`Tracer::commit_tx`]); the rings get one call for the whole burst, and rings that
     /// take no tx events of this node are not touched.

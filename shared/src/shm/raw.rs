@@ -147,8 +147,19 @@ pub fn write_record(dst: &[AtomicU64], head: &[u64], body: &[u8]) -> bool {
     if needed > dst.len() {
         return false;
     }
-    let mut last = [0u8; 8];
-    last[..rest].copy_from_slice(&body[full..]);
+    let last = if rest == 0 {
+        0
+    } else if let Some(window) = body.len().checked_sub(8).and_then(|s| body.get(s..)) {
+        // the last 8 bytes hold the `rest` we want at their end: shift them down (no
+        // variable-length copy, which would be a call to memcpy)
+        let mut w = [0u8; 8];
+        w.copy_from_slice(window);
+        (u64::from_le_bytes(w) >> (8 * (8 - rest))).to_le()
+    } else {
+        let mut w = [0u8; 8];
+        w[..rest].copy_from_slice(&body[full..]);
+        u64::from_ne_bytes(w)
+    };
     let at = dst.as_ptr().cast_mut().cast::<u64>();
     // SAFETY: `at` comes from the whole slice `dst`, so it may address its `dst.len()`
     // words, and `needed <= dst.len()` keeps every store below inside them; `AtomicU64`
@@ -169,10 +180,7 @@ pub fn write_record(dst: &[AtomicU64], head: &[u64], body: &[u8]) -> bool {
         let body_at = at.add(head.len()).cast::<u8>();
         std::ptr::copy_nonoverlapping(body.as_ptr(), body_at, full);
         if rest > 0 {
-            body_at
-                .add(full)
-                .cast::<u64>()
-                .write(u64::from_ne_bytes(last));
+            body_at.add(full).cast::<u64>().write(last);
         }
     }
     true
@@ -302,6 +310,14 @@ mod tests {
             "one word short"
         );
         assert_eq!(words[0].load(Ordering::Relaxed), 7, "nothing written");
+        assert!(
+            write_record(&words, &[], &[5, 6, 7]),
+            "a body shorter than a word"
+        );
+        assert_eq!(
+            words[0].load(Ordering::Relaxed),
+            u64::from_ne_bytes([5, 6, 7, 0, 0, 0, 0, 0])
+        );
         let mut long = vec![0u8; 25];
         assert!(!read_bytes(&words[2..], &mut long), "past the words");
     }

@@ -271,12 +271,29 @@ impl Producer {
         }
     }
 
-    /// Tx entries for a burst handed to a port: `header` (kind, node, out port) applies
-    /// to every packet, `pkts` gives each packet's id and bytes in burst order. Written
+    /// Entries for a burst of packets at one trace point: `header` (kind, nodes, ports)
+    /// applies to every packet, `pkts` gives each packet's id and bytes in burst order.
+    /// Same as [`Producer::record`] per packet, with the ring looked up once per burst.
+    pub fn record_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I)
+    where
+        I: Iterator<Item = (u32, &'a [u8])> + Clone,
+    {
+        self.write_burst(header, pkts, false);
+    }
+
+    /// Tx entries for a burst handed to a port (as [`Producer::record_burst`]): written
     /// but not visible until [`Producer::commit_tx`] says how many the port took. Rings
     /// that do not want tx entries of this node are not touched at all. Bursts staged
     /// without a commit in between count as one (packet indices continue).
     pub fn stage_tx_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I)
+    where
+        I: Iterator<Item = (u32, &'a [u8])> + Clone,
+    {
+        self.write_burst(header, pkts, true);
+    }
+
+    #[inline]
+    fn write_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I, staging: bool)
     where
         I: Iterator<Item = (u32, &'a [u8])> + Clone,
     {
@@ -292,7 +309,7 @@ impl Producer {
             if !st.settings.wants(header.kind, node) {
                 continue;
             }
-            if st.staged.is_empty() {
+            if staging && st.staged.is_empty() {
                 st.staged_from = st.at;
             }
             let ring = self.set.ring(r);
@@ -304,12 +321,19 @@ impl Producer {
                 h.pkt_id = id;
                 h.orig_len = data.len() as u32;
                 let (head, body) = h.packed(data, snap);
-                if stage(&ring, &mut st.at, &mut st.tail, &head, body) {
-                    st.staged.push(st.at);
-                } else {
+                if !stage(&ring, &mut st.at, &mut st.tail, &head, body) {
                     st.full = true;
                     st.lost += 1;
+                } else if staging {
+                    st.staged.push(st.at);
+                } else {
+                    st.unpublished += 1;
                 }
+            }
+            if st.unpublished >= PUBLISH_EVERY && st.staged.is_empty() {
+                publish(&ring, st.at.pos);
+                st.published = st.at.pos;
+                st.unpublished = 0;
             }
         }
     }
