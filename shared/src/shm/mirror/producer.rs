@@ -160,7 +160,9 @@ impl Producer {
             }
             self.nodes |= s.flags & FLAG_NODES != 0;
             self.drops |= s.flags & FLAG_DROPS != 0;
-            st.tail = ring.ctrl[super::TAIL].load(Ordering::Acquire);
+            // the cached tail stays: it is only ever behind the consumer's, which looks
+            // fuller than the ring is and makes `stage` reload it then (loading it here
+            // would pull the consumer's cache line over on every burst)
             st.full = false;
             self.active |= 1 << r;
         }
