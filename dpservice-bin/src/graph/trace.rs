@@ -249,7 +249,7 @@ impl Tracer {
     pub fn rx_burst(&mut self, node: u16, port: PortId, pkts: &[PacketBuf]) {
         if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
             let h = entry_header(TraceKind::Rx, node, None, port, 0, None);
-            m.record_burst(&h, pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
+            m.record_burst(&h, &pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
         }
     }
 
@@ -284,7 +284,7 @@ impl Tracer {
         }
         if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
             let h = entry_header(TraceKind::Tx, node, None, port, 0, None);
-            m.stage_tx_burst(&h, pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
+            m.stage_tx_burst(&h, &pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
         }
     }
 

@@ -274,9 +274,10 @@ impl Producer {
     }
 
     /// Entries for a burst of packets at one trace point: `header` (kind, nodes, ports)
-    /// applies to every packet, `pkts` gives each packet's id and bytes in burst order.
+    /// applies to every packet, `pkts` gives each packet's id and bytes in burst order
+    /// (walked once per ring that takes them).
     /// Same as [`Producer::record`] per packet, with the ring looked up once per burst.
-    pub fn record_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I)
+    pub fn record_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I)
     where
         I: Iterator<Item = (u32, &'a [u8])> + Clone,
     {
@@ -287,7 +288,7 @@ impl Producer {
     /// but not visible until [`Producer::commit_tx`] says how many the port took. Rings
     /// that do not want tx entries of this node are not touched at all. Bursts staged
     /// without a commit in between count as one (packet indices continue).
-    pub fn stage_tx_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I)
+    pub fn stage_tx_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I)
     where
         I: Iterator<Item = (u32, &'a [u8])> + Clone,
     {
@@ -295,7 +296,7 @@ impl Producer {
     }
 
     #[inline]
-    fn write_burst<'a, I>(&mut self, header: &EntryHeader, pkts: I, staging: bool)
+    fn write_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I, staging: bool)
     where
         I: Iterator<Item = (u32, &'a [u8])> + Clone,
     {

@@ -306,7 +306,7 @@ fn tx_entries_appear_only_for_packets_the_port_took() -> TestResult {
     let frames = [[0u8; 8], [1; 8], [2; 8]];
     p.stage_tx_burst(
         &header(EventKind::Tx, 0),
-        (10..13u32).zip(frames.iter().map(|f| &f[..])),
+        &(10..13u32).zip(frames.iter().map(|f| &f[..])),
     );
     let mut n = 0;
     c.read(10, |_, _| n += 1);
