@@ -173,8 +173,8 @@ pub fn write_record(dst: &[AtomicU64], head: &[u64], body: &[u8]) -> bool {
     // head (the consumer released them earlier with a release store of the tail, which
     // the producer loaded with acquire before writing), and no Rust reference other than
     // the `&AtomicU64`s, which permit mutation, points at them. A consumer process that
-    // breaks the protocol can only read torn bytes on its side; nothing in this process
-    // reads these words back.
+    // breaks the protocol can only read torn bytes on its side: the producer never reads
+    // record words back, so nothing it stores here can mislead it.
     unsafe {
         std::ptr::copy_nonoverlapping(head.as_ptr(), at, head.len());
         let body_at = at.add(head.len()).cast::<u8>();
