@@ -205,19 +205,9 @@ impl Fabric {
         pkt: &Buf,
         port: PortId,
     ) {
-        let names = &self.names;
-        let ev = TraceEvent {
-            kind,
-            node: &names[node.index()],
-            next: next.map(|n| names[n.index()].as_str()),
-            port,
-            pkt_id: pkt.meta.pkt_id,
-            drop_reason: None,
-            frame: pkt.frame(),
-            node_id: node.0,
-            next_id: next.map(|n| n.0),
-        };
-        self.tracer.emit(&ev);
+        let next = next.map(|n| n.0);
+        self.tracer
+            .point(kind, node.0, next, port, pkt, &self.names);
     }
 
     #[inline]
@@ -622,6 +612,9 @@ impl Graph {
             s.calls += 1;
             s.objs += pkts.len() as u64;
         }
+        // rx events per packet, or for the whole burst once it is queued
+        let per_packet = self.fabric.tracer.active && !self.fabric.tracer.rx_in_bursts();
+        let first = self.fabric.entry.len();
         for mut pkt in pkts.drain(..) {
             self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
             pkt.meta = Meta::received(port, self.next_pkt_id);
@@ -635,10 +628,14 @@ impl Graph {
                 self.fabric.drop_pkt(rx, DropReason::FrameTooLong, pkt);
                 continue;
             }
-            if self.fabric.tracer.active {
+            if per_packet {
                 self.fabric.trace(TraceKind::Rx, rx, None, &pkt, port);
             }
             self.fabric.route(rx, Next::Node(Node::Cls), pkt);
+        }
+        if self.fabric.tracer.active && !per_packet {
+            let queued = self.fabric.entry.get(first..).unwrap_or(&[]);
+            self.fabric.tracer.rx_burst(rx.0, port, queued);
         }
         if known {
             self.fabric.stats[rx.index()].cycles += self.fabric.costs.since(started);
@@ -747,20 +744,7 @@ impl Graph {
             // staged now, shown after the port answered: only packets it took count as
             // sent; the rest go to `drop` below
             let names = &self.fabric.names;
-            for (i, pkt) in q.iter().enumerate() {
-                let ev = TraceEvent {
-                    kind: TraceKind::Tx,
-                    node: &names[tx.index()],
-                    next: None,
-                    port,
-                    pkt_id: pkt.meta.pkt_id,
-                    drop_reason: None,
-                    frame: pkt.frame(),
-                    node_id: tx.0,
-                    next_id: None,
-                };
-                self.fabric.tracer.stage_tx(i, &ev);
-            }
+            self.fabric.tracer.stage_tx_burst(tx.0, port, &q, names);
         }
         let sent = send(&mut q, &mut self.fabric.pool);
         if traced {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use dpservice::shm::mirror::{EntryHeader, EventKind, Producer, NONE16};
 
 use super::drop::DropReason;
-use crate::port::PortId;
+use crate::port::{Buf, PacketBuf, PortId};
 
 /// What happened to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,30 +55,51 @@ impl TraceEvent<'_> {
     /// The mirror ring's entry header for this event (timestamp and length are filled
     /// in by the producer).
     fn entry(&self) -> EntryHeader {
-        let (kind, src, dst) = match self.kind {
-            TraceKind::Rx => (EventKind::Rx, NONE16, self.node_id),
-            TraceKind::Edge => (
-                EventKind::Next,
-                self.node_id,
-                self.next_id.unwrap_or(NONE16),
-            ),
-            TraceKind::Tx => (EventKind::Tx, self.node_id, NONE16),
-            TraceKind::Drop => (EventKind::Drop, self.node_id, NONE16),
-        };
-        let tx = self.kind == TraceKind::Tx;
-        EntryHeader {
-            kind,
-            timestamp_ns: 0,
-            pkt_id: self.pkt_id,
-            in_port: if tx { NONE16 } else { self.port },
-            out_port: if tx { self.port } else { NONE16 },
-            src,
-            dst,
-            drop_reason: self.drop_reason.map_or(NONE16, |r| r as u16),
-            orig_len: 0,
-            cap_len: 0,
-        }
+        entry_header(
+            self.kind,
+            self.node_id,
+            self.next_id,
+            self.port,
+            self.pkt_id,
+            self.drop_reason,
+        )
     }
+}
+
+/// A mirror ring entry header from ids only (no names): what the rings store.
+#[inline]
+fn entry_header(
+    kind: TraceKind,
+    node: u16,
+    next: Option<u16>,
+    port: PortId,
+    pkt_id: u32,
+    drop_reason: Option<DropReason>,
+) -> EntryHeader {
+    let (kind, src, dst) = match kind {
+        TraceKind::Rx => (EventKind::Rx, NONE16, node),
+        TraceKind::Edge => (EventKind::Next, node, next.unwrap_or(NONE16)),
+        TraceKind::Tx => (EventKind::Tx, node, NONE16),
+        TraceKind::Drop => (EventKind::Drop, node, NONE16),
+    };
+    let tx = kind == EventKind::Tx;
+    EntryHeader {
+        kind,
+        timestamp_ns: 0,
+        pkt_id,
+        in_port: if tx { NONE16 } else { port },
+        out_port: if tx { port } else { NONE16 },
+        src,
+        dst,
+        drop_reason: drop_reason.map_or(NONE16, |r| r as u16),
+        orig_len: 0,
+        cap_len: 0,
+    }
+}
+
+/// The name of node `id` for the log sink ("?" for an id outside the table).
+fn name_of(names: &[String], id: u16) -> &str {
+    names.get(usize::from(id)).map_or("?", String::as_str)
 }
 
 /// Receives trace events (the dump issue implements it over the mirror ring).
@@ -181,17 +202,89 @@ impl Tracer {
         }
     }
 
-    /// A tx event of packet `index` of the burst handed to the port (see
-    /// [`Tracer::commit_tx`]).
-    #[cold]
-    pub fn stage_tx(&mut self, index: usize, ev: &TraceEvent<'_>) {
+    /// An rx or edge trace point of packet `pkt` at node `node` (towards `next`): the
+    /// event with names is built only for the log sink; the mirror rings take ids.
+    #[inline]
+    pub fn point(
+        &mut self,
+        kind: TraceKind,
+        node: u16,
+        next: Option<u16>,
+        port: PortId,
+        pkt: &Buf,
+        names: &[String],
+    ) {
         if self.log_on {
             if let Some(sink) = self.sink.as_mut() {
-                sink.tx_staged(index, ev);
+                sink.event(&TraceEvent {
+                    kind,
+                    node: name_of(names, node),
+                    next: next.map(|n| name_of(names, n)),
+                    port,
+                    pkt_id: pkt.meta.pkt_id,
+                    drop_reason: None,
+                    frame: pkt.frame(),
+                    node_id: node,
+                    next_id: next,
+                });
             }
         }
         if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
-            m.stage_tx(index as u32, &ev.entry(), ev.frame);
+            let h = entry_header(kind, node, next, port, pkt.meta.pkt_id, None);
+            m.record(&h, pkt.frame());
+        }
+    }
+
+    /// Whether rx events go out per burst ([`Tracer::rx_burst`]) rather than per packet:
+    /// only the rings are on and they take no hand-over events (those must follow the
+    /// packet's rx event), so one ring lookup serves the whole burst.
+    #[inline]
+    pub fn rx_in_bursts(&self) -> bool {
+        !self.log_on && !self.edges
+    }
+
+    /// The rx events of the burst `pkts` received by rx node `node` from `port` (when
+    /// [`Tracer::rx_in_bursts`]).
+    #[cold]
+    pub fn rx_burst(&mut self, node: u16, port: PortId, pkts: &[PacketBuf]) {
+        if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
+            let h = entry_header(TraceKind::Rx, node, None, port, 0, None);
+            m.record_burst(&h, &pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
+        }
+    }
+
+    /// The tx events of the burst `pkts` handed by tx node `node` to `port` (see
+    /// [`Tracer::commit_tx`]); the rings get one call for the whole burst, and rings that
+    /// take no tx events of this node are not touched.
+    #[cold]
+    pub fn stage_tx_burst(
+        &mut self,
+        node: u16,
+        port: PortId,
+        pkts: &[PacketBuf],
+        names: &[String],
+    ) {
+        if self.log_on {
+            if let Some(sink) = self.sink.as_mut() {
+                for (i, pkt) in pkts.iter().enumerate() {
+                    let ev = TraceEvent {
+                        kind: TraceKind::Tx,
+                        node: name_of(names, node),
+                        next: None,
+                        port,
+                        pkt_id: pkt.meta.pkt_id,
+                        drop_reason: None,
+                        frame: pkt.frame(),
+                        node_id: node,
+                        next_id: None,
+                    };
+                    sink.tx_staged(i, &ev);
+                }
+            }
+        }
+        if let Some(m) = self.mirror.as_mut().filter(|m| m.is_active()) {
+            let h = entry_header(TraceKind::Tx, node, None, port, 0, None);
+            m.stage_tx_burst(&h, &pkts.iter().map(|p| (p.meta.pkt_id, p.frame())));
         }
     }
 

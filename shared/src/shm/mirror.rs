@@ -206,6 +206,20 @@ impl EntryHeader {
         ]
     }
 
+    /// The record header for `data` cut to `snap` bytes (`cap_len` set, everything else
+    /// as is) and the bytes kept.
+    #[inline]
+    pub(crate) fn packed<'d>(
+        &self,
+        data: &'d [u8],
+        snap: usize,
+    ) -> ([u64; ENTRY_HEADER_WORDS], &'d [u8]) {
+        let body = &data[..data.len().min(snap)];
+        let mut h = *self;
+        h.cap_len = body.len() as u16;
+        (h.pack(), body)
+    }
+
     fn unpack(w: [u64; ENTRY_HEADER_WORDS]) -> Option<EntryHeader> {
         Some(EntryHeader {
             kind: EventKind::from_u8(w[0] as u8)?,
@@ -221,6 +235,54 @@ impl EntryHeader {
         })
     }
 }
+
+/// A word of a ring's record area: records go in and out as whole byte ranges. The
+/// default copies word by word through atomics (the loom model's words); the region's
+/// words copy in bulk (`raw::write_record`, `raw::read_bytes`), which the protocol makes
+/// race-free: a record is the producer's alone until the release store of the head
+/// publishes it, and the consumer's alone until the release store of the tail frees it.
+pub(crate) trait RecordWord: StoreWord + Sized {
+    /// Producer: `head` words, then `body`'s bytes, the last word's tail zeroed, from the
+    /// start of `record` (the caller sized it: `head.len() + body.len().div_ceil(8)`).
+    #[inline]
+    fn store_record(record: &[Self], head: &[u64], body: &[u8]) {
+        let (head_words, rest) = record.split_at(head.len().min(record.len()));
+        for (w, &v) in head_words.iter().zip(head) {
+            w.store(v, Ordering::Relaxed);
+        }
+        for (w, c) in rest.iter().zip(body.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        }
+    }
+
+    /// Consumer: the first `out.len()` bytes of `words` (the caller sized `out`).
+    #[inline]
+    fn load_bytes(words: &[Self], out: &mut [u8]) {
+        for (c, w) in out.chunks_mut(8).zip(words) {
+            c.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes()[..c.len()]);
+        }
+    }
+}
+
+impl RecordWord for AtomicU64 {
+    #[inline]
+    fn store_record(record: &[Self], head: &[u64], body: &[u8]) {
+        // the caller sized `record`; a mismatch would write nothing, never out of bounds
+        let written = super::raw::write_record(record, head, body);
+        debug_assert!(written, "record sized by the caller");
+    }
+
+    #[inline]
+    fn load_bytes(words: &[Self], out: &mut [u8]) {
+        let read = super::raw::read_bytes(words, out);
+        debug_assert!(read, "output sized by the caller");
+    }
+}
+
+#[cfg(test)]
+impl RecordWord for loom::sync::atomic::AtomicU64 {}
 
 /// One ring as word slices: the unit the protocol works on.
 #[derive(Debug)]
@@ -249,7 +311,7 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     /// The cursor at the published head (once per attach, not per entry).
-    pub(crate) fn at_head<W: StoreWord>(r: &RingWords<'_, W>) -> Cursor {
+    pub(crate) fn at_head<W: RecordWord>(r: &RingWords<'_, W>) -> Cursor {
         let pos = r.ctrl[HEAD].load(Ordering::Relaxed);
         let n = r.data.len().max(1) as u64;
         Cursor {
@@ -268,24 +330,27 @@ fn fits(pos: u64, tail: u64, need: u64, area: u64) -> bool {
     used <= area && need <= area - used
 }
 
-/// Producer: writes one record (header, then the bytes kept, packed: 64-byte frames take
-/// 12 words, not a full-snap slot) at `at` without publishing it (the caller publishes
-/// with [`publish`]); `false` when the ring is full (the caller counts the loss). `tail`
-/// is the producer's cached copy of the consumer's position, reloaded only when the ring
-/// looks full (so the consumer's cache line is not read per entry). A record that would
-/// cross the end of the area is preceded by a padding word and written at the start.
-/// Only the one producer may call it.
+/// Producer: writes one record (`head`, the packed header whose `cap_len` is
+/// `body.len()`, then `body`, the bytes kept, padded to a word: 64-byte frames take 12
+/// words, not a full-snap slot) at `at` without publishing it (the caller publishes with
+/// [`publish`]); `false` when the ring is full (the caller counts the loss) or `body` is
+/// longer than a slot keeps. `tail` is the producer's cached copy of the consumer's
+/// position, reloaded only when the ring looks full (so the consumer's cache line is not
+/// read per entry). A record that would cross the end of the area is preceded by a
+/// padding word and written at the start. Only the one producer may call it.
 #[inline]
-pub(crate) fn stage<W: StoreWord>(
+pub(crate) fn stage<W: RecordWord>(
     r: &RingWords<'_, W>,
     at: &mut Cursor,
     tail: &mut u64,
-    header: &EntryHeader,
-    data: &[u8],
+    head: &[u64; ENTRY_HEADER_WORDS],
+    body: &[u8],
 ) -> bool {
     let area = r.data.len();
-    let data = &data[..data.len().min((r.slot_words - ENTRY_HEADER_WORDS) * 8)];
-    let words = ENTRY_HEADER_WORDS + data.len().div_ceil(8);
+    let words = ENTRY_HEADER_WORDS + body.len().div_ceil(8);
+    if words > r.slot_words {
+        return false;
+    }
     let pad = if at.off + words > area {
         area - at.off
     } else {
@@ -303,26 +368,7 @@ pub(crate) fn stage<W: StoreWord>(
         at.pos = at.pos.wrapping_add(pad as u64);
         at.off = 0;
     }
-    let record = &r.data[at.off..at.off + words];
-    let mut h = *header;
-    h.cap_len = data.len() as u16;
-    let (head_words, body) = record.split_at(ENTRY_HEADER_WORDS);
-    for (w, v) in head_words.iter().zip(h.pack()) {
-        w.store(v, Ordering::Relaxed);
-    }
-    let mut chunks = data.chunks_exact(8);
-    // chunks first: zip stops on it without taking the word the remainder needs
-    for (c, w) in chunks.by_ref().zip(body) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
-    }
-    let rest = chunks.remainder();
-    if let (false, Some(w)) = (rest.is_empty(), body.last()) {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
-    }
+    W::store_record(&r.data[at.off..at.off + words], head, body);
     at.pos = at.pos.wrapping_add(words as u64);
     at.off += words;
     if at.off == area {
@@ -333,16 +379,18 @@ pub(crate) fn stage<W: StoreWord>(
 
 /// Producer: makes everything written up to `pos` visible to the consumer.
 #[inline]
-pub(crate) fn publish<W: StoreWord>(r: &RingWords<'_, W>, pos: u64) {
+pub(crate) fn publish<W: RecordWord>(r: &RingWords<'_, W>, pos: u64) {
     r.ctrl[HEAD].store(pos, Ordering::Release);
 }
 
 /// Producer: stages and publishes one entry; a full ring counts it in `LOST`.
 #[cfg(test)]
-pub(crate) fn push<W: StoreWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
+pub(crate) fn push<W: RecordWord>(r: &RingWords<'_, W>, header: &EntryHeader, data: &[u8]) -> bool {
     let mut tail = r.ctrl[TAIL].load(Ordering::Acquire);
     let mut at = Cursor::at_head(r);
-    let ok = stage(r, &mut at, &mut tail, header, data);
+    let snap = (r.slot_words - ENTRY_HEADER_WORDS) * 8;
+    let (head, body) = header.packed(data, snap);
+    let ok = stage(r, &mut at, &mut tail, &head, body);
     if ok {
         publish(r, at.pos);
     } else {
@@ -357,7 +405,7 @@ pub(crate) fn push<W: StoreWord>(r: &RingWords<'_, W>, header: &EntryHeader, dat
 /// entries were taken (0: empty). Records are checked against the published head and
 /// the area's end; one that does not fit (a corrupt or foreign region) makes the
 /// consumer skip to the head and report `None` once.
-pub(crate) fn take<W: StoreWord>(
+pub(crate) fn take<W: RecordWord>(
     r: &RingWords<'_, W>,
     max: usize,
     data: &mut Vec<u8>,
@@ -403,11 +451,8 @@ pub(crate) fn take<W: StoreWord>(
         let header = EntryHeader::unpack(hw);
         data.clear();
         if header.is_some() {
-            data.resize((words - ENTRY_HEADER_WORDS) * 8, 0);
-            for (b, w) in data.chunks_exact_mut(8).zip(&record[ENTRY_HEADER_WORDS..]) {
-                b.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
-            }
-            data.truncate(cap);
+            data.resize(cap, 0);
+            W::load_bytes(&record[ENTRY_HEADER_WORDS..], data);
         }
         f(header.as_ref(), data);
         pos = pos.wrapping_add(words as u64);
@@ -426,7 +471,7 @@ pub(crate) fn take<W: StoreWord>(
 /// Consumer: takes the oldest entry into `data` (replaced); `None` when the ring is empty.
 /// An entry that does not decode is skipped and reported as `Some(None)`.
 #[cfg(test)]
-pub(crate) fn pop<W: StoreWord>(
+pub(crate) fn pop<W: RecordWord>(
     r: &RingWords<'_, W>,
     data: &mut Vec<u8>,
 ) -> Option<Option<EntryHeader>> {

@@ -1,5 +1,6 @@
-//! The one module of `shm` with `unsafe` code: mapping a file into memory and viewing the
-//! mapping as a slice of 64-bit atomic words.
+//! The one module of `shm` with `unsafe` code: mapping a file into memory, viewing the
+//! mapping as a slice of 64-bit atomic words, and the bulk (non-atomic) copies of the
+//! mirror rings' records ([`write_record`], [`read_bytes`]).
 //!
 //! Everything above this module sees the region only as `&[ReadOnlyWord]` (every mapping)
 //! or `&[AtomicU64]` (writable mappings only), so no other code needs `unsafe`, and a
@@ -130,6 +131,87 @@ impl Drop for Mapping {
     }
 }
 
+/// Copies `head` and then the bytes of `body` into `dst` from its first word, with plain
+/// (non-atomic) stores, and fills the rest of the last word `body` touches with zeros.
+/// Answers `false`, writing nothing, when they do not fit in `dst`.
+///
+/// For the mirror rings' producer only (`mirror::stage`): the words must be ones no other
+/// thread or process accesses until a later release store (the ring's head) publishes
+/// them, which the ring protocol guarantees for the space between the producer's write
+/// position and the consumer's released tail.
+#[inline]
+pub fn write_record(dst: &[AtomicU64], head: &[u64], body: &[u8]) -> bool {
+    let full = body.len() & !7;
+    let rest = body.len() - full;
+    let needed = head.len() + body.len().div_ceil(8);
+    if needed > dst.len() {
+        return false;
+    }
+    let last = if rest == 0 {
+        0
+    } else if let Some(window) = body.len().checked_sub(8).and_then(|s| body.get(s..)) {
+        // the last 8 bytes hold the `rest` we want at their end: shift them down (no
+        // variable-length copy, which would be a call to memcpy)
+        let mut w = [0u8; 8];
+        w.copy_from_slice(window);
+        (u64::from_le_bytes(w) >> (8 * (8 - rest))).to_le()
+    } else {
+        let mut w = [0u8; 8];
+        w[..rest].copy_from_slice(&body[full..]);
+        u64::from_ne_bytes(w)
+    };
+    let at = dst.as_ptr().cast_mut().cast::<u64>();
+    // SAFETY: `at` comes from the whole slice `dst`, so it may address its `dst.len()`
+    // words, and `needed <= dst.len()` keeps every store below inside them; `AtomicU64`
+    // has the size, alignment and bit validity of `u64` and sits in an `UnsafeCell`, so
+    // storing through a pointer derived from a shared reference is allowed, and the
+    // 8-byte alignment makes the `u64` writes aligned. The source slices cannot overlap
+    // the destination: they are ordinary Rust memory borrowed immutably for the call
+    // (a `&[u8]` into the region would need a reference into the mapping, which this
+    // module never hands out). No data race: the ring protocol (`mirror.rs`) makes these
+    // words the producer's alone until it publishes them with a release store of the
+    // head (the consumer released them earlier with a release store of the tail, which
+    // the producer loaded with acquire before writing), and no Rust reference other than
+    // the `&AtomicU64`s, which permit mutation, points at them. A consumer process that
+    // breaks the protocol can only read torn bytes on its side: the producer never reads
+    // record words back, so nothing it stores here can mislead it.
+    unsafe {
+        std::ptr::copy_nonoverlapping(head.as_ptr(), at, head.len());
+        let body_at = at.add(head.len()).cast::<u8>();
+        std::ptr::copy_nonoverlapping(body.as_ptr(), body_at, full);
+        if rest > 0 {
+            body_at.add(full).cast::<u64>().write(last);
+        }
+    }
+    true
+}
+
+/// Copies the first `out.len()` bytes of `src` into `out` with plain (non-atomic) loads;
+/// answers `false`, copying nothing, when `src` is shorter.
+///
+/// For the mirror rings' consumer only (`mirror::take`): the words must be ones the
+/// producer published (a release store of the head that the caller loaded with acquire)
+/// and does not write again until the caller releases them (a release store of the tail).
+#[inline]
+pub fn read_bytes(src: &[AtomicU64], out: &mut [u8]) -> bool {
+    if out.len() > src.len().saturating_mul(8) {
+        return false;
+    }
+    // SAFETY: `out.len()` bytes lie inside `src` (checked above; the pointer comes from
+    // the whole slice) and `out` is a distinct, exclusively borrowed Rust buffer, so the
+    // ranges do not overlap; any byte pattern is a valid `u8`. No data race under the ring
+    // protocol: the producer wrote these words before its release store of the head,
+    // which the caller loaded with acquire, and writes them again only after the caller's
+    // release store of the tail. The copy creates no reference into the mapping: the
+    // bytes land in `out` and are interpreted only there, by code that checks them. A
+    // producer process that broke the protocol could make the bytes torn, never
+    // something outside `out`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr().cast::<u8>(), out.as_mut_ptr(), out.len());
+    }
+    true
+}
+
 impl crate::shm::seqlock::LoadWord for ReadOnlyWord {
     #[inline(always)]
     fn load(&self, order: Ordering) -> u64 {
@@ -196,6 +278,48 @@ mod tests {
         std::fs::remove_file(&path)?;
         assert_eq!(on_disk[..8], 42u64.to_ne_bytes());
         Ok(())
+    }
+
+    #[test]
+    fn record_copies_write_head_and_body_and_zero_the_last_word() {
+        let words: Vec<AtomicU64> = (0..5).map(|_| AtomicU64::new(u64::MAX)).collect();
+        let body: Vec<u8> = (1..=11).collect();
+        assert!(write_record(&words, &[7, 9], &body));
+        assert_eq!(words[0].load(Ordering::Relaxed), 7);
+        assert_eq!(words[1].load(Ordering::Relaxed), 9);
+        let mut w2 = [0u8; 8];
+        w2.copy_from_slice(&body[..8]);
+        assert_eq!(words[2].load(Ordering::Relaxed), u64::from_ne_bytes(w2));
+        let mut w3 = [0u8; 8];
+        w3[..3].copy_from_slice(&body[8..]);
+        assert_eq!(
+            words[3].load(Ordering::Relaxed),
+            u64::from_ne_bytes(w3),
+            "tail bytes of the last word zeroed"
+        );
+        assert_eq!(
+            words[4].load(Ordering::Relaxed),
+            u64::MAX,
+            "past the record"
+        );
+        let mut out = vec![0u8; 11];
+        assert!(read_bytes(&words[2..], &mut out));
+        assert_eq!(out, body);
+        assert!(
+            !write_record(&words, &[1, 2, 3, 4], &body),
+            "one word short"
+        );
+        assert_eq!(words[0].load(Ordering::Relaxed), 7, "nothing written");
+        assert!(
+            write_record(&words, &[], &[5, 6, 7]),
+            "a body shorter than a word"
+        );
+        assert_eq!(
+            words[0].load(Ordering::Relaxed),
+            u64::from_ne_bytes([5, 6, 7, 0, 0, 0, 0, 0])
+        );
+        let mut long = vec![0u8; 25];
+        assert!(!read_bytes(&words[2..], &mut long), "past the words");
     }
 
     #[test]

@@ -222,6 +222,88 @@ fn trace_points_fire_only_when_switched_on() {
     assert!(rec.0.lock().unwrap().is_empty());
 }
 
+/// A dump of rx and tx only gets the rx events of a burst in one producer call; one
+/// that also takes hand-over events gets them per packet, each rx before its edges.
+/// Either way: every packet once at rx and once at tx, ids and bytes intact.
+#[test]
+fn mirror_rings_get_rx_and_tx_of_every_packet_in_bursts_and_with_node_events(
+) -> Result<(), Box<dyn std::error::Error>> {
+    use dpservice::shm::mirror::{self, CaptureSettings, EventKind, RingGeometry, Rings};
+    use dpservice::shm::region::RegionBuilder;
+    let path = std::env::temp_dir().join(format!("dps_graph_mirror_{}", std::process::id()));
+    let mut b = RegionBuilder::new();
+    let geometry = RingGeometry {
+        rings: 1,
+        slots: 64,
+        snap_len: 128,
+    };
+    b.mirror_rings(mirror::RINGS_NAME, geometry)?;
+    // removes the file when dropped, also when an assertion fails
+    let region = b.create(&path)?;
+    let mut h = Harness::new(pytest_config());
+    h.graph.set_mirror(mirror::producer(&region)?);
+    let rings = Rings::open_path(&path)?;
+    let names = rings.node_names();
+    let id = |n: &str| names.iter().position(|x| x == n).map(|i| i as u16);
+    let (rx, tx) = (id("rx-2-0"), id("tx-3"));
+    assert!(rx.is_some() && tx.is_some(), "node names published");
+    let frames: Vec<Vec<u8>> = (0..3u16)
+        .map(|i| vm_udp4(VM1_MAC, VF0_MAC, VM1_IP, VM2_IP, 1000 + i, 2))
+        .collect();
+    for nodes in [false, true] {
+        let mut c = rings.attach(&CaptureSettings {
+            nodes,
+            ..CaptureSettings::default()
+        })?;
+        let mut pkts: Vec<_> = frames
+            .iter()
+            .filter_map(|f| h.graph.pool_mut().alloc_frame(f))
+            .collect();
+        h.graph.rx(VF0, &mut pkts);
+        h.graph.run(&h.state, h.now);
+        assert_eq!(h.collect().len(), 3, "all three sent");
+        h.graph.flush_mirror();
+        let mut got = Vec::new();
+        c.read(1000, |e, d| {
+            got.push((e.kind, e.src, e.dst, e.pkt_id, d.to_vec()))
+        });
+        let of = |k: EventKind| got.iter().filter(move |g| g.0 == k);
+        let rx_got: Vec<_> = of(EventKind::Rx).map(|g| (g.2, g.4.clone())).collect();
+        let tx_got: Vec<_> = of(EventKind::Tx).map(|g| (g.1, g.3)).collect();
+        assert_eq!(
+            rx_got,
+            frames
+                .iter()
+                .map(|f| (rx.unwrap_or(0), f.clone()))
+                .collect::<Vec<_>>(),
+            "nodes={nodes}: each packet's rx event with its bytes, in order"
+        );
+        let rx_ids: Vec<u32> = of(EventKind::Rx).map(|g| g.3).collect();
+        assert_eq!(
+            tx_got,
+            rx_ids
+                .iter()
+                .map(|&i| (tx.unwrap_or(0), i))
+                .collect::<Vec<_>>(),
+            "nodes={nodes}: each packet leaves once, on tx-3"
+        );
+        let edges = of(EventKind::Next).count();
+        if nodes {
+            // every packet: rx -> cls -> ... -> tx-3, its rx event first
+            assert_eq!(edges, 3 * 7, "hand-over events per packet");
+            for pkt in rx_ids {
+                let first = got.iter().position(|g| g.3 == pkt).map(|i| got[i].0);
+                assert_eq!(first, Some(EventKind::Rx), "packet {pkt} starts with rx");
+            }
+        } else {
+            assert_eq!(edges, 0, "no hand-over events asked for");
+        }
+        assert_eq!(c.lost(), 0);
+    }
+    drop(region);
+    Ok(())
+}
+
 fn memory_ports() -> (PortSet, Vec<crate::port::memory::MemoryHandle>) {
     let mut set = PortSet::new();
     let mut handles = Vec::new();

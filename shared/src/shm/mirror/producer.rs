@@ -56,8 +56,9 @@ struct RingState {
     published: u64,
     /// Entries written since the last publish.
     unpublished: u64,
-    /// Tx entries of the burst at the port: packet index and the cursor after its record.
-    staged: Vec<(u32, Cursor)>,
+    /// Tx entries of the burst at the port, in packet order: the cursor after each
+    /// record (a buffer kept across bursts).
+    staged: Vec<Cursor>,
     /// The cursor before the first staged tx entry (where unsent ones are rewound to).
     staged_from: Cursor,
     /// The consumer's position as last read.
@@ -159,7 +160,9 @@ impl Producer {
             }
             self.nodes |= s.flags & FLAG_NODES != 0;
             self.drops |= s.flags & FLAG_DROPS != 0;
-            st.tail = ring.ctrl[super::TAIL].load(Ordering::Acquire);
+            // the cached tail stays: it is only ever behind the consumer's, which looks
+            // fuller than the ring is and makes `stage` reload it then (loading it here
+            // would pull the consumer's cache line over on every burst)
             st.full = false;
             self.active |= 1 << r;
         }
@@ -226,68 +229,114 @@ impl Producer {
         }
     }
 
-    /// Writes an entry into ring `r` if it wants it; answers whether it was written. A
-    /// ring full earlier in the burst counts it as lost at once.
+    /// The packed record header of an entry (the burst's timestamp, the lengths) and the
+    /// bytes kept.
     #[inline]
-    fn write(&mut self, r: usize, h: &EntryHeader, node: u16, data: &[u8]) -> bool {
-        let st = &mut self.rings[r];
-        if !st.settings.wants(h.kind, node) {
-            return false;
-        }
-        if st.full {
-            st.lost += 1;
-            return false;
-        }
-        if stage(&self.set.ring(r), &mut st.at, &mut st.tail, h, data) {
-            true
-        } else {
-            st.full = true;
-            st.lost += 1;
-            false
-        }
-    }
-
-    /// Copies an entry into every attached ring that wants it (timestamp: the burst's,
-    /// read at refresh); a full ring counts it as lost.
-    pub fn record(&mut self, header: &EntryHeader, data: &[u8]) {
+    fn packed<'d>(&self, header: &EntryHeader, data: &'d [u8]) -> ([u64; 4], &'d [u8]) {
         let mut h = *header;
         h.timestamp_ns = self.now_ns;
         h.orig_len = data.len() as u32;
-        let node = Self::node_of(&h);
+        h.packed(data, self.set.geometry.snap_len)
+    }
+
+    /// Copies an entry into every attached ring that wants it (timestamp: the burst's,
+    /// read at refresh); a full ring counts it as lost, and so the rest of the burst
+    /// (a dump that cannot keep up costs the worker little).
+    #[inline]
+    pub fn record(&mut self, header: &EntryHeader, data: &[u8]) {
+        let node = Self::node_of(header);
+        let (head, body) = self.packed(header, data);
         let mut m = self.active;
         while m != 0 {
             let r = m.trailing_zeros() as usize;
             m &= m - 1;
-            if self.write(r, &h, node, data) {
-                let st = &mut self.rings[r];
-                st.unpublished += 1;
-                if st.unpublished >= PUBLISH_EVERY && st.staged.is_empty() {
-                    publish(&self.set.ring(r), st.at.pos);
-                    st.published = st.at.pos;
-                    st.unpublished = 0;
-                }
+            let st = &mut self.rings[r];
+            if !st.settings.wants(header.kind, node) {
+                continue;
+            }
+            if st.full {
+                st.lost += 1;
+                continue;
+            }
+            let ring = self.set.ring(r);
+            if !stage(&ring, &mut st.at, &mut st.tail, &head, body) {
+                st.full = true;
+                st.lost += 1;
+                continue;
+            }
+            st.unpublished += 1;
+            if st.unpublished >= PUBLISH_EVERY && st.staged.is_empty() {
+                publish(&ring, st.at.pos);
+                st.published = st.at.pos;
+                st.unpublished = 0;
             }
         }
     }
 
-    /// A tx entry for packet `index` of the burst handed to the port: written but not
-    /// visible until [`Producer::commit_tx`] says whether the port took the packet.
-    pub fn stage_tx(&mut self, index: u32, header: &EntryHeader, data: &[u8]) {
+    /// Entries for a burst of packets at one trace point: `header` (kind, nodes, ports)
+    /// applies to every packet, `pkts` gives each packet's id and bytes in burst order
+    /// (walked once per ring that takes them).
+    /// Same as [`Producer::record`] per packet, with the ring looked up once per burst.
+    pub fn record_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I)
+    where
+        I: Iterator<Item = (u32, &'a [u8])> + Clone,
+    {
+        self.write_burst(header, pkts, false);
+    }
+
+    /// Tx entries for a burst handed to a port (as [`Producer::record_burst`]): written
+    /// but not visible until [`Producer::commit_tx`] says how many the port took. Rings
+    /// that do not want tx entries of this node are not touched at all. Bursts staged
+    /// without a commit in between count as one (packet indices continue).
+    pub fn stage_tx_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I)
+    where
+        I: Iterator<Item = (u32, &'a [u8])> + Clone,
+    {
+        self.write_burst(header, pkts, true);
+    }
+
+    #[inline]
+    fn write_burst<'a, I>(&mut self, header: &EntryHeader, pkts: &I, staging: bool)
+    where
+        I: Iterator<Item = (u32, &'a [u8])> + Clone,
+    {
+        let node = Self::node_of(header);
         let mut h = *header;
         h.timestamp_ns = self.now_ns;
-        h.orig_len = data.len() as u32;
-        let node = Self::node_of(&h);
+        let snap = self.set.geometry.snap_len;
         let mut m = self.active;
         while m != 0 {
             let r = m.trailing_zeros() as usize;
             m &= m - 1;
-            let before = self.rings[r].at;
-            if self.write(r, &h, node, data) {
-                let st = &mut self.rings[r];
-                if st.staged.is_empty() {
-                    st.staged_from = before;
+            let st = &mut self.rings[r];
+            if !st.settings.wants(header.kind, node) {
+                continue;
+            }
+            if staging && st.staged.is_empty() {
+                st.staged_from = st.at;
+            }
+            let ring = self.set.ring(r);
+            for (id, data) in pkts.clone() {
+                if st.full {
+                    st.lost += 1;
+                    continue;
                 }
-                st.staged.push((index, st.at));
+                h.pkt_id = id;
+                h.orig_len = data.len() as u32;
+                let (head, body) = h.packed(data, snap);
+                if !stage(&ring, &mut st.at, &mut st.tail, &head, body) {
+                    st.full = true;
+                    st.lost += 1;
+                } else if staging {
+                    st.staged.push(st.at);
+                } else {
+                    st.unpublished += 1;
+                }
+            }
+            if st.unpublished >= PUBLISH_EVERY && st.staged.is_empty() {
+                publish(&ring, st.at.pos);
+                st.published = st.at.pos;
+                st.unpublished = 0;
             }
         }
     }
@@ -298,13 +347,11 @@ impl Producer {
     pub fn commit_tx(&mut self, sent: usize) {
         for (r, st) in self.rings.iter_mut().enumerate() {
             if !st.staged.is_empty() {
-                let end = st
-                    .staged
-                    .iter()
-                    .take_while(|&&(i, _)| (i as usize) < sent)
-                    .last()
-                    .map_or(st.staged_from, |&(_, at)| at);
-                st.at = end;
+                st.at = sent
+                    .min(st.staged.len())
+                    .checked_sub(1)
+                    .and_then(|last| st.staged.get(last).copied())
+                    .unwrap_or(st.staged_from);
                 st.staged.clear();
             }
             if st.at.pos != st.published {

@@ -303,16 +303,27 @@ fn tx_entries_appear_only_for_packets_the_port_took() -> TestResult {
     let rings = rings_of(&path)?;
     let mut c = rings.attach(&CaptureSettings::default())?;
     p.refresh();
-    for i in 0..3u32 {
-        p.stage_tx(i, &header(EventKind::Tx, 10 + i), &[0; 8]);
-    }
+    let frames = [[0u8; 8], [1; 8], [2; 8]];
+    p.stage_tx_burst(
+        &header(EventKind::Tx, 0),
+        &(10..13u32).zip(frames.iter().map(|f| &f[..])),
+    );
     let mut n = 0;
     c.read(10, |_, _| n += 1);
     assert_eq!(n, 0, "nothing visible before the port answered");
     p.commit_tx(2);
     let mut ids = Vec::new();
-    c.read(10, |h, _| ids.push(h.pkt_id));
+    let mut bytes = Vec::new();
+    c.read(10, |h, d| {
+        ids.push(h.pkt_id);
+        bytes.push(d.to_vec());
+    });
     assert_eq!(ids, [10, 11]);
+    assert_eq!(
+        bytes,
+        [frames[0], frames[1]],
+        "each entry keeps its packet's bytes"
+    );
     // the slot of the unsent third packet is reused
     p.record(&header(EventKind::Rx, 20), &[0; 8]);
     p.flush();
