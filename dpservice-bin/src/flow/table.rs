@@ -33,6 +33,9 @@ pub struct Flow {
     /// The packet's key.
     pub key: CtKey,
     slot: Slot,
+    /// Where the other key's copy is, when this walk knows (it made that copy);
+    /// `Slot::NONE` otherwise (found by key when written back).
+    other_slot: Slot,
     /// This key's copy of the entry.
     pub entry: FlowEntry,
     /// Whether the packet is in the original or the reply direction.
@@ -151,31 +154,55 @@ impl FlowTable {
     pub fn open(&mut self, k: &FlowKey, in_port: PortId, now: Instant) -> Result<Flow, FlowError> {
         let mut out = None;
         let now_ns = self.mono_ns(now);
-        self.open_at(k, in_port, now_ns, &mut out)?;
+        let key = key::pack(k);
+        let hash = self.table_hash(&key);
+        self.open_at(&key, hash, in_port, now_ns, &mut out)?;
         out.ok_or(FlowError::Taken)
     }
 
-    /// [`FlowTable::open`] for the packet path: the flow is built in `out` (no copies of
-    /// the entry on the way), `now_ns` as [`FlowTable::mono_ns`] gives it.
+    /// Where `key` lives in the table: computed once per packet (before the walk, for
+    /// [`FlowTable::prefetch`]) and handed to [`FlowTable::open_at`].
+    #[inline]
+    pub fn table_hash(&self, key: &CtKey) -> u64 {
+        self.table.hash_of(key)
+    }
+
+    /// Prefetches the bucket a lookup of `hash` reads (`chain`: the first entry of its
+    /// chain, once the bucket had time to arrive): a burst's lookups then wait for
+    /// memory together instead of one after the other.
+    #[inline]
+    pub fn prefetch(&self, hash: u64, chain: bool) {
+        if chain {
+            self.table.prefetch_chain(hash);
+        } else {
+            self.table.prefetch_bucket(hash);
+        }
+    }
+
+    /// [`FlowTable::open`] for the packet path: the flow of `key` (whose
+    /// [`FlowTable::table_hash`] is `hash`) is built in `out` (no copies of the entry on
+    /// the way), `now_ns` as [`FlowTable::mono_ns`] gives it.
     #[inline]
     pub fn open_at<'f>(
         &mut self,
-        k: &FlowKey,
+        key: &CtKey,
+        hash: u64,
         in_port: PortId,
         now_ns: u64,
         out: &'f mut Option<Flow>,
     ) -> Result<&'f mut Flow, FlowError> {
-        let key = key::pack(k);
+        let key = *key;
         let f = out.insert(Flow {
             key,
             slot: Slot::NONE,
+            other_slot: Slot::NONE,
             entry: bytemuck::Zeroable::zeroed(),
             dir: FlowDir::Org,
             created: false,
             own_changed: false,
             shared_changed: false,
         });
-        if let Some(slot) = self.table.lookup_into(&key, &mut f.entry) {
+        if let Some(slot) = self.table.lookup_hashed_into(&key, hash, &mut f.entry) {
             f.slot = slot;
             if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
                 f.entry.last_seen_ns = now_ns;
@@ -186,7 +213,7 @@ impl FlowTable {
             }
             return Ok(f);
         }
-        let reply = key::pack(&key::reverse(k));
+        let reply = key::pack(&key::reverse(&key::unpack(&key)));
         f.entry = FlowEntry {
             other_key: reply,
             port_id: in_port,
@@ -196,7 +223,11 @@ impl FlowTable {
             out_port: NO_PORT,
             ..bytemuck::Zeroable::zeroed()
         };
-        f.slot = self.table.insert_slot(key, f.entry).map_err(from_insert)?;
+        // the lookup just missed: no second search before linking
+        f.slot = self
+            .table
+            .insert_absent(&key, hash, &f.entry)
+            .map_err(from_insert)?;
         if reply != key {
             let copy = FlowEntry {
                 other_key: key,
@@ -204,9 +235,12 @@ impl FlowTable {
                 flow_hash: key::hash(&reply),
                 ..f.entry
             };
-            if let Err(e) = self.table.insert(reply, copy) {
-                self.table.remove(&key);
-                return Err(from_insert(e));
+            match self.table.insert_slot(reply, copy) {
+                Ok(slot) => f.other_slot = slot,
+                Err(e) => {
+                    self.table.remove(&key);
+                    return Err(from_insert(e));
+                }
             }
         }
         f.created = true;
@@ -219,8 +253,13 @@ impl FlowTable {
         if flow.shared_changed {
             self.table.write_at(flow.slot, &flow.entry);
             if flow.entry.other_key != flow.key {
-                self.table
-                    .update(&flow.entry.other_key, |o| copy_shared(o, &flow.entry));
+                if flow.other_slot == Slot::NONE {
+                    self.table
+                        .update(&flow.entry.other_key, |o| copy_shared(o, &flow.entry));
+                } else {
+                    self.table
+                        .update_at(flow.other_slot, |o| copy_shared(o, &flow.entry));
+                }
             }
         } else if flow.own_changed {
             self.table.write_at(flow.slot, &flow.entry);
@@ -244,6 +283,7 @@ impl FlowTable {
         if old != flow.key {
             self.table.remove(&old);
         }
+        flow.other_slot = Slot::NONE;
         flow.entry.other_key = reply;
         let copy = FlowEntry {
             other_key: flow.key,
@@ -253,11 +293,14 @@ impl FlowTable {
             out_port: NO_PORT,
             ..flow.entry
         };
-        if let Err(e) = self.table.insert(reply, copy) {
-            // the flow is left one-way; its original copy says so
-            flow.entry.other_key = flow.key;
-            self.table.write_at(flow.slot, &flow.entry);
-            return Err(from_insert(e));
+        match self.table.insert_slot(reply, copy) {
+            Ok(slot) => flow.other_slot = slot,
+            Err(e) => {
+                // the flow is left one-way; its original copy says so
+                flow.entry.other_key = flow.key;
+                self.table.write_at(flow.slot, &flow.entry);
+                return Err(from_insert(e));
+            }
         }
         self.table.write_at(flow.slot, &flow.entry);
         Ok(())

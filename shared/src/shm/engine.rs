@@ -20,6 +20,7 @@
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::header::ENTRY_META_WORDS;
+use super::raw::prefetch;
 use super::seqlock::{self, LoadWord, StoreWord};
 
 const META: usize = 1;
@@ -200,6 +201,40 @@ impl<'a, W: LoadWord> View<'a, W> {
     #[inline(always)]
     pub fn bucket_of(&self, hash: u64) -> usize {
         (hash as usize) & (self.geo.bucket_count - 1)
+    }
+
+    /// Prefetches the head word of `bucket` (first step of a staged lookup).
+    #[inline(always)]
+    pub fn prefetch_bucket(&self, bucket: usize) {
+        if let Some(head) = self.buckets.get(bucket) {
+            prefetch(head);
+        }
+    }
+
+    /// Prefetches every cache line of the first entry of `bucket`'s chain (second step of
+    /// a staged lookup: the head word should be cached by now). The chain's first entry
+    /// is the one a lookup reads first, and with the table at most about half full
+    /// usually the only one.
+    #[inline(always)]
+    pub fn prefetch_chain(&self, bucket: usize) {
+        let Some(head) = self.buckets.get(bucket) else {
+            return;
+        };
+        let link = head.load(Relaxed);
+        if link == 0 {
+            return;
+        }
+        let Some(entry) = usize::try_from(link - 1).ok().and_then(|i| self.entry(i)) else {
+            return;
+        };
+        // 8 words are a cache line; entries start at any word, so the last word may
+        // lie in one more line
+        for word in entry.iter().step_by(8) {
+            prefetch(word);
+        }
+        if let Some(last) = entry.last() {
+            prefetch(last);
+        }
     }
 
     #[inline(always)]

@@ -343,6 +343,63 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         Some(Slot(index as u32))
     }
 
+    /// The hash that places `key` in the table: a staged lookup computes it once, uses
+    /// it for [`TableWriter::prefetch_bucket`] and [`TableWriter::prefetch_chain`], then
+    /// for [`TableWriter::lookup_hashed_into`] (and, on a miss,
+    /// [`TableWriter::insert_absent`]).
+    #[inline]
+    pub fn hash_of(&self, key: &K) -> u64 {
+        self.place.hash(bytemuck::bytes_of(key))
+    }
+
+    /// Prefetches the bucket head a lookup of `hash` reads first.
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        let view = self.view();
+        view.prefetch_bucket(view.bucket_of(hash));
+    }
+
+    /// Prefetches the first entry of the chain a lookup of `hash` walks (after
+    /// [`TableWriter::prefetch_bucket`] had time to land).
+    #[inline]
+    pub fn prefetch_chain(&self, hash: u64) {
+        let view = self.view();
+        view.prefetch_chain(view.bucket_of(hash));
+    }
+
+    /// [`TableWriter::lookup_into`] with the key's hash from [`TableWriter::hash_of`].
+    #[inline]
+    pub fn lookup_hashed_into(&self, key: &K, hash: u64, out: &mut V) -> Option<Slot> {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        let key = bytemuck::bytes_of(key);
+        let view = self.view();
+        let (index, _) = view.find(view.bucket_of(hash), key)?;
+        view.value_of(index, bytemuck::bytes_of_mut(out));
+        Some(Slot(index as u32))
+    }
+
+    /// Adds `key` → `value` where `key` is known to be absent (a lookup with `hash`
+    /// just missed and nothing was added since): no second search. Storing a key twice
+    /// would hide one copy, so only callers that just looked may use this.
+    #[inline]
+    pub fn insert_absent(&mut self, key: &K, hash: u64, value: &V) -> Result<Slot, InsertError> {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        debug_assert!(!self.contains(key), "insert_absent of a present key");
+        let bucket = self.view().bucket_of(hash);
+        self.link_slot(bucket, bytemuck::bytes_of(key), bytemuck::bytes_of(value))
+    }
+
+    /// Changes the value of the entry at `slot` (read, changed, written back), without
+    /// a lookup.
+    #[inline]
+    pub fn update_at(&mut self, slot: Slot, change: impl FnOnce(&mut V)) {
+        let view = self.view();
+        let mut value = V::zeroed();
+        view.value_of(slot.index(), bytemuck::bytes_of_mut(&mut value));
+        change(&mut value);
+        view.write_value(slot.index(), bytemuck::bytes_of(&value));
+    }
+
     /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or
     /// made by [`TableWriter::insert_slot`], and not removed since).
     #[inline]
