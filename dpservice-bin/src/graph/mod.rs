@@ -309,6 +309,9 @@ pub struct Graph {
     next_pkt_id: u32,
     active: bool,
     tables: PathTables,
+    /// From how many conntrack keys on bursts are staged ([`STAGE_FROM_KEYS`]; tests
+    /// change it to compare both ways).
+    stage_from_keys: usize,
 }
 
 impl std::fmt::Debug for Graph {
@@ -379,6 +382,7 @@ impl Graph {
             next_pkt_id: 0,
             active: false,
             tables: PathTables::new(tables, &cfg_copy, Instant::now()),
+            stage_from_keys: STAGE_FROM_KEYS,
         }
     }
 
@@ -388,6 +392,13 @@ impl Graph {
         let sync = self.tables.sync.enabled;
         self.tables = PathTables::new(tables, &self.cfg, Instant::now());
         self.tables.sync.enabled = sync;
+    }
+
+    /// Stages bursts from `keys` conntrack keys on (tests: 0 stages every burst,
+    /// `usize::MAX` none).
+    #[cfg(test)]
+    pub(crate) fn set_stage_from_keys(&mut self, keys: usize) {
+        self.stage_from_keys = keys;
     }
 
     /// The conntrack table (tests, telemetry).
@@ -659,6 +670,7 @@ impl Graph {
     /// or dropped. Returns the number of packets walked.
     pub fn run(&mut self, state: &State, now: Instant) -> usize {
         self.fabric.tracer.refresh();
+        let stage_from_keys = self.stage_from_keys;
         let mut input = std::mem::take(&mut self.fabric.entry);
         let walked = input.len();
         // a node's calls count bursts it saw packets in: compare objects before and after
@@ -681,7 +693,7 @@ impl Graph {
         let fabric = &mut self.fabric;
         // the first packet of a burst is timed node by node (cycles.rs)
         let mut timed = fabric.costs.enabled();
-        if fabric.tracer.active || cx.tables.flows.len() < STAGE_FROM_KEYS {
+        if fabric.tracer.active || cx.tables.flows.len() < stage_from_keys {
             // traced: each packet walked alone, its events in one piece; a small table
             // stays in the caches, where staging costs more than it saves
             for pkt in input.drain(..) {
