@@ -237,7 +237,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         Some(value)
     }
 
@@ -258,42 +258,32 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
             return false;
         };
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         change(&mut value);
-        view.write_value(index, bytemuck::bytes_of(&value));
+        view.write_value(index, &value);
         true
     }
 
     /// Adds `key` → `value`; refused if present or if the table is full (counted).
     pub fn insert(&mut self, key: K, value: V) -> Result<(), InsertError> {
-        let key = bytemuck::bytes_of(&key);
-        let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        if view.find(bucket, key).is_some() {
-            return Err(InsertError::Exists);
-        }
-        self.link(bucket, key, bytemuck::bytes_of(&value))
+        self.insert_slot(key, value).map(|_| ())
     }
 
     /// Sets `key` → `value`, inserting if absent; `Err(Full)` only when absent and full.
     pub fn upsert(&mut self, key: K, value: V) -> Result<(), InsertError> {
-        let key = bytemuck::bytes_of(&key);
+        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        match view.find(bucket, key) {
+        let bucket = view.bucket_of(self.place.hash(bytes));
+        match view.find(bucket, bytes) {
             Some((index, _)) => {
-                view.write_value(index, bytemuck::bytes_of(&value));
+                view.write_value(index, &value);
                 Ok(())
             }
-            None => self.link(bucket, key, bytemuck::bytes_of(&value)),
+            None => self.link_slot(bucket, &key, &value).map(|_| ()),
         }
     }
 
-    fn link(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<(), InsertError> {
-        self.link_slot(bucket, key, value).map(|_| ())
-    }
-
-    fn link_slot(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<Slot, InsertError> {
+    fn link_slot(&mut self, bucket: usize, key: &K, value: &V) -> Result<Slot, InsertError> {
         let index = match self.free.pop() {
             Some(i) => i as usize,
             None if self.fresh_from < self.place.capacity() => {
@@ -328,7 +318,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         Some((Slot(index as u32), value))
     }
 
@@ -339,7 +329,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let key = bytemuck::bytes_of(key);
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
-        view.value_of(index, bytemuck::bytes_of_mut(out));
+        view.value_of(index, out);
         Some(Slot(index as u32))
     }
 
@@ -374,7 +364,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let key = bytemuck::bytes_of(key);
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(hash), key)?;
-        view.value_of(index, bytemuck::bytes_of_mut(out));
+        view.value_of(index, out);
         Some(Slot(index as u32))
     }
 
@@ -386,7 +376,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
         debug_assert!(!self.contains(key), "insert_absent of a present key");
         let bucket = self.view().bucket_of(hash);
-        self.link_slot(bucket, bytemuck::bytes_of(key), bytemuck::bytes_of(value))
+        self.link_slot(bucket, key, value)
     }
 
     /// Changes the value of the entry at `slot` (read, changed, written back), without
@@ -395,28 +385,27 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     pub fn update_at(&mut self, slot: Slot, change: impl FnOnce(&mut V)) {
         let view = self.view();
         let mut value = V::zeroed();
-        view.value_of(slot.index(), bytemuck::bytes_of_mut(&mut value));
+        view.value_of(slot.index(), &mut value);
         change(&mut value);
-        view.write_value(slot.index(), bytemuck::bytes_of(&value));
+        view.write_value(slot.index(), &value);
     }
 
     /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or
     /// made by [`TableWriter::insert_slot`], and not removed since).
     #[inline]
     pub fn write_at(&mut self, slot: Slot, value: &V) {
-        self.view()
-            .write_value(slot.0 as usize, bytemuck::bytes_of(value));
+        self.view().write_value(slot.0 as usize, value);
     }
 
     /// Like [`TableWriter::insert`], answering where the entry went.
     pub fn insert_slot(&mut self, key: K, value: V) -> Result<Slot, InsertError> {
-        let key = bytemuck::bytes_of(&key);
+        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        if view.find(bucket, key).is_some() {
+        let bucket = view.bucket_of(self.place.hash(bytes));
+        if view.find(bucket, bytes).is_some() {
             return Err(InsertError::Exists);
         }
-        self.link_slot(bucket, key, bytemuck::bytes_of(&value))
+        self.link_slot(bucket, &key, &value)
     }
 
     /// Visits the used entries among pool positions `from .. from + count` (a sweep
@@ -455,7 +444,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let bucket = view.bucket_of(self.place.hash(key));
         let (index, prev) = view.find(bucket, key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         view.unlink_and_free(index, prev, bucket);
         self.free.push(index as u32);
         self.len -= 1;
