@@ -33,14 +33,18 @@ pub struct Flow {
     /// The packet's key.
     pub key: CtKey,
     slot: Slot,
-    /// Where the other key's copy is, when this walk knows (it made that copy);
-    /// `Slot::NONE` otherwise (found by key when written back).
-    other_slot: Slot,
+    /// The table hash of `key` (where a created flow's key is linked).
+    hash: u64,
+    /// Of a created flow: what its reply copy keeps of its own (fixed when the reply key
+    /// was made).
+    reply_own: ReplyOwn,
     /// This key's copy of the entry.
     pub entry: FlowEntry,
     /// Whether the packet is in the original or the reply direction.
     pub dir: FlowDir,
-    /// Made by this packet (a table miss).
+    /// Made by this packet (a table miss). Its keys are linked into the table only when
+    /// the walk ends ([`FlowTable::close`]), each written once with what the walk made
+    /// of it; the room for them was checked when the flow was made.
     pub created: bool,
     /// Something of this copy alone changed (last seen, cached route).
     own_changed: bool,
@@ -89,6 +93,29 @@ impl Flow {
             self.entry.other_key
         } else {
             self.key
+        }
+    }
+}
+
+/// The fields of a created flow's reply copy that are its own and not fixed (§7.3): taken
+/// from the original copy when the reply key is made, as a stored copy would keep them.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplyOwn {
+    last_seen_ns: u64,
+    route_gen: u32,
+    next_hop_mac: [u8; 6],
+    route_underlay: [u8; 16],
+    route_vni: u32,
+}
+
+impl ReplyOwn {
+    fn of(e: &FlowEntry) -> ReplyOwn {
+        ReplyOwn {
+            last_seen_ns: e.last_seen_ns,
+            route_gen: e.route_gen,
+            next_hop_mac: e.next_hop_mac,
+            route_underlay: e.route_underlay,
+            route_vni: e.route_vni,
         }
     }
 }
@@ -195,7 +222,8 @@ impl FlowTable {
         let f = out.insert(Flow {
             key,
             slot: Slot::NONE,
-            other_slot: Slot::NONE,
+            hash,
+            reply_own: ReplyOwn::default(),
             entry: bytemuck::Zeroable::zeroed(),
             dir: FlowDir::Org,
             created: false,
@@ -223,26 +251,14 @@ impl FlowTable {
             out_port: NO_PORT,
             ..bytemuck::Zeroable::zeroed()
         };
-        // the lookup just missed: no second search before linking
-        f.slot = self
-            .table
-            .insert_absent(&key, hash, &f.entry)
-            .map_err(from_insert)?;
-        if reply != key {
-            let copy = FlowEntry {
-                other_key: key,
-                direction: 1,
-                flow_hash: key::hash(&reply),
-                ..f.entry
-            };
-            match self.table.insert_slot(reply, copy) {
-                Ok(slot) => f.other_slot = slot,
-                Err(e) => {
-                    self.table.remove(&key);
-                    return Err(from_insert(e));
-                }
-            }
+        // linked when the walk ends (`close`): here only what could refuse it
+        if reply != key && self.table.contains(&reply) {
+            return Err(FlowError::Taken);
         }
+        self.table
+            .room_for(if reply == key { 1 } else { 2 })
+            .map_err(from_insert)?;
+        f.reply_own = ReplyOwn::of(&f.entry);
         f.created = true;
         Ok(f)
     }
@@ -250,19 +266,51 @@ impl FlowTable {
     /// Writes back what the walk changed: this copy, and the shared part to the other.
     #[inline]
     pub fn close(&mut self, flow: &Flow) {
-        if flow.shared_changed {
+        if flow.created {
+            self.link_created(flow);
+        } else if flow.shared_changed {
             self.table.write_at(flow.slot, &flow.entry);
             if flow.entry.other_key != flow.key {
-                if flow.other_slot == Slot::NONE {
-                    self.table
-                        .update(&flow.entry.other_key, |o| copy_shared(o, &flow.entry));
-                } else {
-                    self.table
-                        .update_at(flow.other_slot, |o| copy_shared(o, &flow.entry));
-                }
+                self.table
+                    .update(&flow.entry.other_key, |o| copy_shared(o, &flow.entry));
             }
         } else if flow.own_changed {
             self.table.write_at(flow.slot, &flow.entry);
+        }
+    }
+
+    /// Links both keys of a flow made by this walk, each copy written once. Their room
+    /// was checked and the keys found absent when the flow (or its reply key) was made;
+    /// nothing else adds keys during a walk.
+    #[cold]
+    fn link_created(&mut self, flow: &Flow) {
+        let mut org = flow.entry;
+        let reply = org.other_key;
+        let Ok(slot) = self.table.insert_absent(&flow.key, flow.hash, &org) else {
+            return;
+        };
+        if reply == flow.key {
+            return;
+        }
+        let own = flow.reply_own;
+        let copy = FlowEntry {
+            other_key: flow.key,
+            direction: 1,
+            flow_hash: key::hash(&reply),
+            route_info: 0,
+            out_port: NO_PORT,
+            last_seen_ns: own.last_seen_ns,
+            route_gen: own.route_gen,
+            next_hop_mac: own.next_hop_mac,
+            route_underlay: own.route_underlay,
+            route_vni: own.route_vni,
+            ..org
+        };
+        let hash = self.table.hash_of(&reply);
+        if self.table.insert_absent(&reply, hash, &copy).is_err() {
+            // cannot happen (room checked): the flow is left one-way, as it says
+            org.other_key = flow.key;
+            self.table.write_at(slot, &org);
         }
     }
 
@@ -280,10 +328,20 @@ impl FlowTable {
         if self.table.contains(&reply) {
             return Err(FlowError::Taken);
         }
+        if flow.created {
+            // nothing linked yet: the reply copy is made when the walk ends
+            if old == flow.key {
+                if let Err(e) = self.table.room_for(2) {
+                    return Err(from_insert(e));
+                }
+            }
+            flow.entry.other_key = reply;
+            flow.reply_own = ReplyOwn::of(&flow.entry);
+            return Ok(());
+        }
         if old != flow.key {
             self.table.remove(&old);
         }
-        flow.other_slot = Slot::NONE;
         flow.entry.other_key = reply;
         let copy = FlowEntry {
             other_key: flow.key,
@@ -293,14 +351,11 @@ impl FlowTable {
             out_port: NO_PORT,
             ..flow.entry
         };
-        match self.table.insert_slot(reply, copy) {
-            Ok(slot) => flow.other_slot = slot,
-            Err(e) => {
-                // the flow is left one-way; its original copy says so
-                flow.entry.other_key = flow.key;
-                self.table.write_at(flow.slot, &flow.entry);
-                return Err(from_insert(e));
-            }
+        if let Err(e) = self.table.insert(reply, copy) {
+            // the flow is left one-way; its original copy says so
+            flow.entry.other_key = flow.key;
+            self.table.write_at(flow.slot, &flow.entry);
+            return Err(from_insert(e));
         }
         self.table.write_at(flow.slot, &flow.entry);
         Ok(())

@@ -379,15 +379,20 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         self.link_slot(bucket, key, value)
     }
 
-    /// Changes the value of the entry at `slot` (read, changed, written back), without
-    /// a lookup.
-    #[inline]
-    pub fn update_at(&mut self, slot: Slot, change: impl FnOnce(&mut V)) {
-        let view = self.view();
-        let mut value = V::zeroed();
-        view.value_of(slot.index(), &mut value);
-        change(&mut value);
-        view.write_value(slot.index(), &value);
+    /// Whether `n` more keys fit; if not, the refusal is counted as an insert failure
+    /// (`Err(Full)`), as the insert that needed the room would have been. Lets a caller
+    /// check for room before it inserts later (the packet path links a new flow's keys
+    /// once its walk is done).
+    pub fn room_for(&mut self, n: usize) -> Result<(), InsertError> {
+        let unused = self.place.capacity().saturating_sub(self.fresh_from);
+        if self.free.len().saturating_add(unused) >= n {
+            return Ok(());
+        }
+        self.failures += 1;
+        if let Some(c) = self.counter(self.place.failures_word) {
+            c.store(self.failures, Ordering::Relaxed);
+        }
+        Err(InsertError::Full)
     }
 
     /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or
