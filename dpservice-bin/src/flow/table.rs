@@ -183,7 +183,7 @@ impl FlowTable {
         let now_ns = self.mono_ns(now);
         let key = key::pack(k);
         let hash = self.table_hash(&key);
-        self.open_at(&key, hash, in_port, now_ns, &mut out)?;
+        self.open_at(&key, hash, None, in_port, now_ns, &mut out)?;
         out.ok_or(FlowError::Taken)
     }
 
@@ -194,26 +194,37 @@ impl FlowTable {
         self.table.hash_of(key)
     }
 
-    /// Prefetches the bucket a lookup of `hash` reads (`chain`: the first entry of its
-    /// chain, once the bucket had time to arrive): a burst's lookups then wait for
+    /// Prefetches the bucket a lookup of `hash` reads: a burst's lookups then wait for
     /// memory together instead of one after the other.
     #[inline]
-    pub fn prefetch(&self, hash: u64, chain: bool) {
-        if chain {
-            self.table.prefetch_chain(hash);
-        } else {
-            self.table.prefetch_bucket(hash);
+    pub fn prefetch(&self, hash: u64) {
+        self.table.prefetch_bucket(hash);
+    }
+
+    /// Prefetches the first entry of the chain a lookup of `hash` walks, once its bucket
+    /// had time to arrive. A lookup that will miss (empty chain) makes a flow, which
+    /// looks up its reply key: that key and its hash are answered, its bucket prefetched.
+    #[inline]
+    pub fn prefetch_chain(&self, key: &CtKey, hash: u64) -> Option<(CtKey, u64)> {
+        if !self.table.prefetch_chain(hash) {
+            return None;
         }
+        let reply = key::pack(&key::reverse(&key::unpack(key)));
+        let reply_hash = self.table.hash_of(&reply);
+        self.table.prefetch_bucket(reply_hash);
+        Some((reply, reply_hash))
     }
 
     /// [`FlowTable::open`] for the packet path: the flow of `key` (whose
     /// [`FlowTable::table_hash`] is `hash`) is built in `out` (no copies of the entry on
-    /// the way), `now_ns` as [`FlowTable::mono_ns`] gives it.
+    /// the way), `now_ns` as [`FlowTable::mono_ns`] gives it; `reply`: the reply key with
+    /// its hash if [`FlowTable::prefetch_chain`] made them.
     #[inline]
     pub fn open_at<'f>(
         &mut self,
         key: &CtKey,
         hash: u64,
+        reply: Option<(CtKey, u64)>,
         in_port: PortId,
         now_ns: u64,
         out: &'f mut Option<Flow>,
@@ -241,7 +252,13 @@ impl FlowTable {
             }
             return Ok(f);
         }
-        let reply = key::pack(&key::reverse(&key::unpack(&key)));
+        let (reply, reply_hash) = match reply {
+            Some(r) => r,
+            None => {
+                let r = key::pack(&key::reverse(&key::unpack(&key)));
+                (r, self.table.hash_of(&r))
+            }
+        };
         f.entry = FlowEntry {
             other_key: reply,
             port_id: in_port,
@@ -252,7 +269,7 @@ impl FlowTable {
             ..bytemuck::Zeroable::zeroed()
         };
         // linked when the walk ends (`close`): here only what could refuse it
-        if reply != key && self.table.contains(&reply) {
+        if reply != key && self.table.contains_hashed(&reply, reply_hash) {
             return Err(FlowError::Taken);
         }
         self.table

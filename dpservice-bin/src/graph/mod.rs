@@ -717,7 +717,7 @@ impl Graph {
                     }
                     match prepared {
                         Ok(st) => {
-                            cx.tables.flows.prefetch(st.hash(), false);
+                            st.prefetch(&cx.tables.flows);
                             staged.push((pkt, st, timed));
                         }
                         Err(next) => {
@@ -735,8 +735,8 @@ impl Graph {
                 }
                 timed = false;
             }
-            for (_, st, _) in &staged {
-                cx.tables.flows.prefetch(st.hash(), true);
+            for (_, st, _) in &mut staged {
+                st.prefetch_chain(&cx.tables.flows);
             }
             for (mut pkt, st, timed) in staged.drain(..) {
                 let t0 = if timed { fabric.costs.start() } else { 0 };

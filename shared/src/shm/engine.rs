@@ -234,18 +234,18 @@ impl<'a, W: LoadWord> View<'a, W> {
     /// Prefetches every cache line of the first entry of `bucket`'s chain (second step of
     /// a staged lookup: the head word should be cached by now). The chain's first entry
     /// is the one a lookup reads first, and with the table at most about half full
-    /// usually the only one.
+    /// usually the only one. Answers whether the chain is empty (a lookup will miss).
     #[inline(always)]
-    pub fn prefetch_chain(&self, bucket: usize) {
+    pub fn prefetch_chain(&self, bucket: usize) -> bool {
         let Some(head) = self.buckets.get(bucket) else {
-            return;
+            return false;
         };
         let link = head.load(Relaxed);
         if link == 0 {
-            return;
+            return true;
         }
         let Some(entry) = usize::try_from(link - 1).ok().and_then(|i| self.entry(i)) else {
-            return;
+            return false;
         };
         // 8 words are a cache line; entries start at any word, so the last word may
         // lie in one more line
@@ -255,6 +255,7 @@ impl<'a, W: LoadWord> View<'a, W> {
         if let Some(last) = entry.last() {
             prefetch(last);
         }
+        false
     }
 
     #[inline(always)]

@@ -350,11 +350,21 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     }
 
     /// Prefetches the first entry of the chain a lookup of `hash` walks (after
-    /// [`TableWriter::prefetch_bucket`] had time to land).
+    /// [`TableWriter::prefetch_bucket`] had time to land); answers whether that chain
+    /// is empty (so a lookup of `hash` will miss).
     #[inline]
-    pub fn prefetch_chain(&self, hash: u64) {
+    pub fn prefetch_chain(&self, hash: u64) -> bool {
         let view = self.view();
-        view.prefetch_chain(view.bucket_of(hash));
+        view.prefetch_chain(view.bucket_of(hash))
+    }
+
+    /// [`TableWriter::contains`] with the key's hash from [`TableWriter::hash_of`].
+    #[inline]
+    pub fn contains_hashed(&self, key: &K, hash: u64) -> bool {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        let view = self.view();
+        view.find(view.bucket_of(hash), bytemuck::bytes_of(key))
+            .is_some()
     }
 
     /// [`TableWriter::lookup_into`] with the key's hash from [`TableWriter::hash_of`].

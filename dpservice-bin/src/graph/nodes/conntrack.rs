@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::flow::{key, nat_kind, tcp, CtKey, ESTABLISHED_TIMEOUT_S};
+use crate::flow::{key, nat_kind, tcp, CtKey, FlowTable, ESTABLISHED_TIMEOUT_S};
 use crate::graph::drop::DropReason;
 use crate::graph::meta::FlowDir;
 use crate::graph::meta::Meta;
@@ -187,15 +187,24 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
 pub(crate) struct Staged {
     key: CtKey,
     hash: u64,
+    /// The reply key with its hash, when the lookup will miss and they are known.
+    reply: Option<(CtKey, u64)>,
     l4_at: usize,
     from_pf: bool,
 }
 
 impl Staged {
-    /// Where the key lives in the conntrack table.
+    /// Prefetches the table's bucket of the key (first step of a staged burst).
     #[inline]
-    pub(crate) fn hash(&self) -> u64 {
-        self.hash
+    pub(crate) fn prefetch(&self, flows: &FlowTable) {
+        flows.prefetch(self.hash);
+    }
+
+    /// Prefetches the first entry of the key's chain, or, if the chain is empty, the
+    /// bucket of the reply key the new flow will check (second step).
+    #[inline]
+    pub(crate) fn prefetch_chain(&mut self, flows: &FlowTable) {
+        self.reply = flows.prefetch_chain(&self.key, self.hash);
     }
 }
 
@@ -233,6 +242,7 @@ pub(crate) fn prepare(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Staged, Next> {
     Ok(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
+        reply: None,
         l4_at,
         from_pf,
     })
@@ -245,6 +255,7 @@ pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
     let Staged {
         key,
         hash,
+        reply,
         l4_at,
         from_pf,
     } = *staged;
@@ -253,7 +264,7 @@ pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
     let Ok(flow) =
         cx.tables
             .flows
-            .open_at(&key, hash, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
+            .open_at(&key, hash, reply, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
     else {
         cx.flow = None;
         return Next::Drop(DropReason::FlowTableFull);
