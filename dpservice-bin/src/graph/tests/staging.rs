@@ -80,10 +80,18 @@ fn run(stage_from_keys: usize) -> Outcome {
     // nobody got
     let pf0 = &frames[&PF0];
     let (a, b) = (nat_port(&pf0[0]), nat_port(&pf0[1]));
-    let unused = (100..=110).find(|p| pf0.iter().all(|f| nat_port(f) != *p)).unwrap();
+    let unused = (100..=110)
+        .find(|p| pf0.iter().all(|f| nat_port(f) != *p))
+        .unwrap();
     let replies: Vec<Vec<u8>> = [a, b, unused, a]
         .iter()
-        .map(|&port| tunnel4(ROUTER_UL, nat_ul, &udp4(PUBLIC, NAT_IP, 53, port, b"answer")))
+        .map(|&port| {
+            tunnel4(
+                ROUTER_UL,
+                nat_ul,
+                &udp4(PUBLIC, NAT_IP, 53, port, b"answer"),
+            )
+        })
         .collect();
     for (p, f) in burst(&mut h, PF0, &replies) {
         frames.entry(p).or_default().extend(f);
@@ -120,7 +128,10 @@ fn staged_bursts_do_what_packets_walked_one_by_one_do() {
         alone.drops
     );
     assert!(alone.flows.len() >= 8, "flows made: {}", alone.flows.len());
-    assert!(!alone.drops.is_empty(), "the truncated and non-IP frames dropped");
+    assert!(
+        !alone.drops.is_empty(),
+        "the truncated and non-IP frames dropped"
+    );
     // the reply on pf0 is tunnelled from the VM's underlay to the router
     let first = &alone.frames[&PF0][0];
     let expect = on_pf0(
