@@ -33,11 +33,18 @@ pub struct Flow {
     /// The packet's key.
     pub key: CtKey,
     slot: Slot,
+    /// The table hash of `key` (where a created flow's key is linked).
+    hash: u64,
+    /// Of a created flow: what its reply copy keeps of its own (fixed when the reply key
+    /// was made).
+    reply_own: ReplyOwn,
     /// This key's copy of the entry.
     pub entry: FlowEntry,
     /// Whether the packet is in the original or the reply direction.
     pub dir: FlowDir,
-    /// Made by this packet (a table miss).
+    /// Made by this packet (a table miss). Its keys are linked into the table only when
+    /// the walk ends ([`FlowTable::close`]), each written once with what the walk made
+    /// of it; the room for them was checked when the flow was made.
     pub created: bool,
     /// Something of this copy alone changed (last seen, cached route).
     own_changed: bool,
@@ -86,6 +93,29 @@ impl Flow {
             self.entry.other_key
         } else {
             self.key
+        }
+    }
+}
+
+/// The fields of a created flow's reply copy that are its own and not fixed (§7.3): taken
+/// from the original copy when the reply key is made, as a stored copy would keep them.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplyOwn {
+    last_seen_ns: u64,
+    route_gen: u32,
+    next_hop_mac: [u8; 6],
+    route_underlay: [u8; 16],
+    route_vni: u32,
+}
+
+impl ReplyOwn {
+    fn of(e: &FlowEntry) -> ReplyOwn {
+        ReplyOwn {
+            last_seen_ns: e.last_seen_ns,
+            route_gen: e.route_gen,
+            next_hop_mac: e.next_hop_mac,
+            route_underlay: e.route_underlay,
+            route_vni: e.route_vni,
         }
     }
 }
@@ -151,31 +181,67 @@ impl FlowTable {
     pub fn open(&mut self, k: &FlowKey, in_port: PortId, now: Instant) -> Result<Flow, FlowError> {
         let mut out = None;
         let now_ns = self.mono_ns(now);
-        self.open_at(k, in_port, now_ns, &mut out)?;
+        let key = key::pack(k);
+        let hash = self.table_hash(&key);
+        self.open_at(&key, hash, None, in_port, now_ns, &mut out)?;
         out.ok_or(FlowError::Taken)
     }
 
-    /// [`FlowTable::open`] for the packet path: the flow is built in `out` (no copies of
-    /// the entry on the way), `now_ns` as [`FlowTable::mono_ns`] gives it.
+    /// Where `key` lives in the table: computed once per packet (before the walk, for
+    /// [`FlowTable::prefetch`]) and handed to [`FlowTable::open_at`].
+    #[inline]
+    pub fn table_hash(&self, key: &CtKey) -> u64 {
+        self.table.hash_of(key)
+    }
+
+    /// Prefetches the bucket a lookup of `hash` reads: a burst's lookups then wait for
+    /// memory together instead of one after the other.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.table.prefetch_bucket(hash);
+    }
+
+    /// Prefetches the first entry of the chain a lookup of `hash` walks, once its bucket
+    /// had time to arrive. A lookup that will miss (empty chain) makes a flow, which
+    /// looks up its reply key: that key and its hash are answered, its bucket prefetched.
+    #[inline]
+    pub fn prefetch_chain(&self, key: &CtKey, hash: u64) -> Option<(CtKey, u64)> {
+        if !self.table.prefetch_chain(hash) {
+            return None;
+        }
+        let reply = key::pack(&key::reverse(&key::unpack(key)));
+        let reply_hash = self.table.hash_of(&reply);
+        self.table.prefetch_bucket(reply_hash);
+        Some((reply, reply_hash))
+    }
+
+    /// [`FlowTable::open`] for the packet path: the flow of `key` (whose
+    /// [`FlowTable::table_hash`] is `hash`) is built in `out` (no copies of the entry on
+    /// the way), `now_ns` as [`FlowTable::mono_ns`] gives it; `reply`: the reply key with
+    /// its hash if [`FlowTable::prefetch_chain`] made them.
     #[inline]
     pub fn open_at<'f>(
         &mut self,
-        k: &FlowKey,
+        key: &CtKey,
+        hash: u64,
+        reply: Option<(CtKey, u64)>,
         in_port: PortId,
         now_ns: u64,
         out: &'f mut Option<Flow>,
     ) -> Result<&'f mut Flow, FlowError> {
-        let key = key::pack(k);
+        let key = *key;
         let f = out.insert(Flow {
             key,
             slot: Slot::NONE,
+            hash,
+            reply_own: ReplyOwn::default(),
             entry: bytemuck::Zeroable::zeroed(),
             dir: FlowDir::Org,
             created: false,
             own_changed: false,
             shared_changed: false,
         });
-        if let Some(slot) = self.table.lookup_into(&key, &mut f.entry) {
+        if let Some(slot) = self.table.lookup_hashed_into(&key, hash, &mut f.entry) {
             f.slot = slot;
             if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
                 f.entry.last_seen_ns = now_ns;
@@ -186,7 +252,13 @@ impl FlowTable {
             }
             return Ok(f);
         }
-        let reply = key::pack(&key::reverse(k));
+        let (reply, reply_hash) = match reply {
+            Some(r) => r,
+            None => {
+                let r = key::pack(&key::reverse(&key::unpack(&key)));
+                (r, self.table.hash_of(&r))
+            }
+        };
         f.entry = FlowEntry {
             other_key: reply,
             port_id: in_port,
@@ -196,19 +268,14 @@ impl FlowTable {
             out_port: NO_PORT,
             ..bytemuck::Zeroable::zeroed()
         };
-        f.slot = self.table.insert_slot(key, f.entry).map_err(from_insert)?;
-        if reply != key {
-            let copy = FlowEntry {
-                other_key: key,
-                direction: 1,
-                flow_hash: key::hash(&reply),
-                ..f.entry
-            };
-            if let Err(e) = self.table.insert(reply, copy) {
-                self.table.remove(&key);
-                return Err(from_insert(e));
-            }
+        // linked when the walk ends (`close`): here only what could refuse it
+        if reply != key && self.table.contains_hashed(&reply, reply_hash) {
+            return Err(FlowError::Taken);
         }
+        self.table
+            .room_for(if reply == key { 1 } else { 2 })
+            .map_err(from_insert)?;
+        f.reply_own = ReplyOwn::of(&f.entry);
         f.created = true;
         Ok(f)
     }
@@ -216,7 +283,9 @@ impl FlowTable {
     /// Writes back what the walk changed: this copy, and the shared part to the other.
     #[inline]
     pub fn close(&mut self, flow: &Flow) {
-        if flow.shared_changed {
+        if flow.created {
+            self.link_created(flow);
+        } else if flow.shared_changed {
             self.table.write_at(flow.slot, &flow.entry);
             if flow.entry.other_key != flow.key {
                 self.table
@@ -224,6 +293,41 @@ impl FlowTable {
             }
         } else if flow.own_changed {
             self.table.write_at(flow.slot, &flow.entry);
+        }
+    }
+
+    /// Links both keys of a flow made by this walk, each copy written once. Their room
+    /// was checked and the keys found absent when the flow (or its reply key) was made;
+    /// nothing else adds keys during a walk.
+    #[cold]
+    fn link_created(&mut self, flow: &Flow) {
+        let mut org = flow.entry;
+        let reply = org.other_key;
+        let Ok(slot) = self.table.insert_absent(&flow.key, flow.hash, &org) else {
+            return;
+        };
+        if reply == flow.key {
+            return;
+        }
+        let own = flow.reply_own;
+        let copy = FlowEntry {
+            other_key: flow.key,
+            direction: 1,
+            flow_hash: key::hash(&reply),
+            route_info: 0,
+            out_port: NO_PORT,
+            last_seen_ns: own.last_seen_ns,
+            route_gen: own.route_gen,
+            next_hop_mac: own.next_hop_mac,
+            route_underlay: own.route_underlay,
+            route_vni: own.route_vni,
+            ..org
+        };
+        let hash = self.table.hash_of(&reply);
+        if self.table.insert_absent(&reply, hash, &copy).is_err() {
+            // cannot happen (room checked): the flow is left one-way, as it says
+            org.other_key = flow.key;
+            self.table.write_at(slot, &org);
         }
     }
 
@@ -240,6 +344,17 @@ impl FlowTable {
         }
         if self.table.contains(&reply) {
             return Err(FlowError::Taken);
+        }
+        if flow.created {
+            // nothing linked yet: the reply copy is made when the walk ends
+            if old == flow.key {
+                if let Err(e) = self.table.room_for(2) {
+                    return Err(from_insert(e));
+                }
+            }
+            flow.entry.other_key = reply;
+            flow.reply_own = ReplyOwn::of(&flow.entry);
+            return Ok(());
         }
         if old != flow.key {
             self.table.remove(&old);

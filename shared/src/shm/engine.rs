@@ -20,6 +20,7 @@
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::header::ENTRY_META_WORDS;
+use super::raw::prefetch;
 use super::seqlock::{self, LoadWord, StoreWord};
 
 const META: usize = 1;
@@ -145,22 +146,42 @@ fn tail_word(rest: &[u8]) -> u64 {
     u64::from_ne_bytes(b)
 }
 
-/// Stores `bytes` into `dst` words (the last one zero-padded).
+/// Stores the bytes of `v` into `dst` words (the last one zero-padded). Generic over the
+/// type so the word count is a constant the compiler unrolls (the writer's hot copies).
 #[inline(always)]
-fn store_words<W: StoreWord>(dst: &[W], bytes: &[u8]) {
-    let chunks = bytes.chunks_exact(8);
+fn store_pod<W: StoreWord, T: bytemuck::Pod>(dst: &[W], v: &T) {
+    let bytes = bytemuck::bytes_of(v);
+    let mut chunks = bytes.chunks_exact(8);
+    for (w, chunk) in dst.iter().zip(&mut chunks) {
+        w.store(
+            u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8])),
+            Relaxed,
+        );
+    }
     let rest = chunks.remainder();
-    let mut words = dst.iter();
-    for chunk in chunks {
-        if let Some(w) = words.next() {
-            w.store(
-                u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8])),
-                Relaxed,
-            );
+    if !rest.is_empty() {
+        if let Some(w) = dst.get(bytes.len() / 8) {
+            w.store(tail_word(rest), Relaxed);
         }
     }
-    if let (false, Some(w)) = (rest.is_empty(), words.next()) {
-        w.store(tail_word(rest), Relaxed);
+}
+
+/// Loads `src` words into the bytes of `out` (see [`store_pod`]).
+#[inline(always)]
+fn load_pod<W: LoadWord, T: bytemuck::Pod>(src: &[W], out: &mut T) {
+    let bytes = bytemuck::bytes_of_mut(out);
+    let len = bytes.len();
+    let mut chunks = bytes.chunks_exact_mut(8);
+    for (w, chunk) in src.iter().zip(&mut chunks) {
+        chunk.copy_from_slice(&w.load(Relaxed).to_ne_bytes());
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        if let Some(w) = src.get(len / 8) {
+            for (d, s) in rest.iter_mut().zip(w.load(Relaxed).to_ne_bytes()) {
+                *d = s;
+            }
+        }
     }
 }
 
@@ -200,6 +221,41 @@ impl<'a, W: LoadWord> View<'a, W> {
     #[inline(always)]
     pub fn bucket_of(&self, hash: u64) -> usize {
         (hash as usize) & (self.geo.bucket_count - 1)
+    }
+
+    /// Prefetches the head word of `bucket` (first step of a staged lookup).
+    #[inline(always)]
+    pub fn prefetch_bucket(&self, bucket: usize) {
+        if let Some(head) = self.buckets.get(bucket) {
+            prefetch(head);
+        }
+    }
+
+    /// Prefetches every cache line of the first entry of `bucket`'s chain (second step of
+    /// a staged lookup: the head word should be cached by now). The chain's first entry
+    /// is the one a lookup reads first, and with the table at most about half full
+    /// usually the only one. Answers whether the chain is empty (a lookup will miss).
+    #[inline(always)]
+    pub fn prefetch_chain(&self, bucket: usize) -> bool {
+        let Some(head) = self.buckets.get(bucket) else {
+            return false;
+        };
+        let link = head.load(Relaxed);
+        if link == 0 {
+            return true;
+        }
+        let Some(entry) = usize::try_from(link - 1).ok().and_then(|i| self.entry(i)) else {
+            return false;
+        };
+        // 8 words are a cache line; entries start at any word, so the last word may
+        // lie in one more line
+        for word in entry.iter().step_by(8) {
+            prefetch(word);
+        }
+        if let Some(last) = entry.last() {
+            prefetch(last);
+        }
+        false
     }
 
     #[inline(always)]
@@ -325,13 +381,6 @@ impl<'a, W: LoadWord> View<'a, W> {
         None
     }
 
-    /// Writer-only: copies the value of entry `index`.
-    pub fn value_of(&self, index: usize, out: &mut [u8]) {
-        if let Some(entry) = self.entry(index) {
-            self.copy_value(entry, out);
-        }
-    }
-
     /// Writer-only: copies key and value of entry `index` if it is in use.
     pub fn entry_of(&self, index: usize, key_out: &mut [u8], value_out: &mut [u8]) -> bool {
         match self.entry(index) {
@@ -344,6 +393,19 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
     }
 
+    /// Writer-only: copies the value of entry `index` into `out` (a value of the table's
+    /// value type: its size is the geometry's).
+    #[inline(always)]
+    pub fn value_of<V: bytemuck::Pod>(&self, index: usize, out: &mut V) {
+        let base = KEY + self.geo.key_words();
+        if let Some(src) = self
+            .entry(index)
+            .and_then(|e| e.get(base..base + self.geo.value_words()))
+        {
+            load_pod(src, out);
+        }
+    }
+
     /// Whether pool entry `index` is in use (writer: rebuilding its free list).
     pub fn in_use(&self, index: usize) -> bool {
         self.entry(index)
@@ -352,37 +414,50 @@ impl<'a, W: LoadWord> View<'a, W> {
 }
 
 impl<W: StoreWord> View<'_, W> {
-    /// Writer: fills free entry `index` and links it at the head of `bucket`.
-    pub fn link_new(&self, index: usize, bucket: usize, key: &[u8], value: &[u8]) -> bool {
+    /// Writer: fills free entry `index` with `key` and `value` (of the table's types)
+    /// and links it at the head of `bucket`.
+    #[inline(always)]
+    pub fn link_new<K: bytemuck::Pod, V: bytemuck::Pod>(
+        &self,
+        index: usize,
+        bucket: usize,
+        key: &K,
+        value: &V,
+    ) -> bool {
         let (Some(entry), Some(head)) = (self.entry(index), self.buckets.get(bucket)) else {
             return false;
         };
         let old_head = head.load(Relaxed);
         let vbase = KEY + self.geo.key_words();
+        let (Some(k), Some(v)) = (
+            entry.get(KEY..vbase),
+            entry.get(vbase..vbase + self.geo.value_words()),
+        ) else {
+            return false;
+        };
         seqlock::write(&entry[0], || {
             entry[META].store(bucket as u64 + 1, Relaxed);
             entry[NEXT].store(old_head, Relaxed);
-            if let Some(k) = entry.get(KEY..vbase) {
-                store_words(k, key);
-            }
-            if let Some(v) = entry.get(vbase..vbase + self.geo.value_words()) {
-                store_words(v, value);
-            }
+            store_pod(k, key);
+            store_pod(v, value);
         });
         head.store(index as u64 + 1, Release);
         true
     }
 
-    /// Writer: replaces the value of entry `index`.
-    pub fn write_value(&self, index: usize, value: &[u8]) {
-        let Some(entry) = self.entry(index) else {
-            return;
-        };
+    /// Writer: replaces the value of entry `index` (a value of the table's type).
+    #[inline(always)]
+    pub fn write_value<V: bytemuck::Pod>(&self, index: usize, value: &V) {
         let vbase = KEY + self.geo.key_words();
-        let Some(v) = entry.get(vbase..vbase + self.geo.value_words()) else {
+        let Some(v) = self
+            .entry(index)
+            .and_then(|e| e.get(vbase..vbase + self.geo.value_words()))
+        else {
             return;
         };
-        seqlock::write(&entry[0], || store_words(v, value));
+        if let Some(version) = self.entry(index).and_then(|e| e.first()) {
+            seqlock::write(version, || store_pod(v, value));
+        }
     }
 
     /// Writer: unlinks entry `index` (whose predecessor is `prev`, `None` = head of
@@ -425,12 +500,15 @@ mod tests {
 
     #[test]
     fn words_round_trip_with_partial_tail() {
-        let bytes: Vec<u8> = (1..=13).collect();
+        let bytes: [u8; 13] = std::array::from_fn(|i| i as u8 + 1);
         let words: Vec<std::sync::atomic::AtomicU64> = (0..2).map(|_| Default::default()).collect();
-        store_words(&words, &bytes);
+        store_pod(&words, &bytes);
         let mut out = vec![0u8; 13];
         copy_words(&words, &mut out);
         assert_eq!(out, bytes);
+        let mut back = [0u8; 13];
+        load_pod(&words, &mut back);
+        assert_eq!(back, bytes);
         assert_eq!(words[1].load(Relaxed) >> 40, 0, "tail padded with zeros");
         assert_eq!(KeyWords::new(&bytes).words[1], words[1].load(Relaxed));
     }

@@ -237,7 +237,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         Some(value)
     }
 
@@ -258,42 +258,32 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
             return false;
         };
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         change(&mut value);
-        view.write_value(index, bytemuck::bytes_of(&value));
+        view.write_value(index, &value);
         true
     }
 
     /// Adds `key` → `value`; refused if present or if the table is full (counted).
     pub fn insert(&mut self, key: K, value: V) -> Result<(), InsertError> {
-        let key = bytemuck::bytes_of(&key);
-        let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        if view.find(bucket, key).is_some() {
-            return Err(InsertError::Exists);
-        }
-        self.link(bucket, key, bytemuck::bytes_of(&value))
+        self.insert_slot(key, value).map(|_| ())
     }
 
     /// Sets `key` → `value`, inserting if absent; `Err(Full)` only when absent and full.
     pub fn upsert(&mut self, key: K, value: V) -> Result<(), InsertError> {
-        let key = bytemuck::bytes_of(&key);
+        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        match view.find(bucket, key) {
+        let bucket = view.bucket_of(self.place.hash(bytes));
+        match view.find(bucket, bytes) {
             Some((index, _)) => {
-                view.write_value(index, bytemuck::bytes_of(&value));
+                view.write_value(index, &value);
                 Ok(())
             }
-            None => self.link(bucket, key, bytemuck::bytes_of(&value)),
+            None => self.link_slot(bucket, &key, &value).map(|_| ()),
         }
     }
 
-    fn link(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<(), InsertError> {
-        self.link_slot(bucket, key, value).map(|_| ())
-    }
-
-    fn link_slot(&mut self, bucket: usize, key: &[u8], value: &[u8]) -> Result<Slot, InsertError> {
+    fn link_slot(&mut self, bucket: usize, key: &K, value: &V) -> Result<Slot, InsertError> {
         let index = match self.free.pop() {
             Some(i) => i as usize,
             None if self.fresh_from < self.place.capacity() => {
@@ -328,7 +318,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         Some((Slot(index as u32), value))
     }
 
@@ -339,27 +329,98 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let key = bytemuck::bytes_of(key);
         let view = self.view();
         let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
-        view.value_of(index, bytemuck::bytes_of_mut(out));
+        view.value_of(index, out);
         Some(Slot(index as u32))
+    }
+
+    /// The hash that places `key` in the table: a staged lookup computes it once, uses
+    /// it for [`TableWriter::prefetch_bucket`] and [`TableWriter::prefetch_chain`], then
+    /// for [`TableWriter::lookup_hashed_into`] (and, on a miss,
+    /// [`TableWriter::insert_absent`]).
+    #[inline]
+    pub fn hash_of(&self, key: &K) -> u64 {
+        self.place.hash(bytemuck::bytes_of(key))
+    }
+
+    /// Prefetches the bucket head a lookup of `hash` reads first.
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        let view = self.view();
+        view.prefetch_bucket(view.bucket_of(hash));
+    }
+
+    /// Prefetches the first entry of the chain a lookup of `hash` walks (after
+    /// [`TableWriter::prefetch_bucket`] had time to land); answers whether that chain
+    /// is empty (so a lookup of `hash` will miss).
+    #[inline]
+    pub fn prefetch_chain(&self, hash: u64) -> bool {
+        let view = self.view();
+        view.prefetch_chain(view.bucket_of(hash))
+    }
+
+    /// [`TableWriter::contains`] with the key's hash from [`TableWriter::hash_of`].
+    #[inline]
+    pub fn contains_hashed(&self, key: &K, hash: u64) -> bool {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        let view = self.view();
+        view.find(view.bucket_of(hash), bytemuck::bytes_of(key))
+            .is_some()
+    }
+
+    /// [`TableWriter::lookup_into`] with the key's hash from [`TableWriter::hash_of`].
+    #[inline]
+    pub fn lookup_hashed_into(&self, key: &K, hash: u64, out: &mut V) -> Option<Slot> {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        let key = bytemuck::bytes_of(key);
+        let view = self.view();
+        let (index, _) = view.find(view.bucket_of(hash), key)?;
+        view.value_of(index, out);
+        Some(Slot(index as u32))
+    }
+
+    /// Adds `key` → `value` where `key` is known to be absent (a lookup with `hash`
+    /// just missed and nothing was added since): no second search. Storing a key twice
+    /// would hide one copy, so only callers that just looked may use this.
+    #[inline]
+    pub fn insert_absent(&mut self, key: &K, hash: u64, value: &V) -> Result<Slot, InsertError> {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        debug_assert!(!self.contains(key), "insert_absent of a present key");
+        let bucket = self.view().bucket_of(hash);
+        self.link_slot(bucket, key, value)
+    }
+
+    /// Whether `n` more keys fit; if not, the refusal is counted as an insert failure
+    /// (`Err(Full)`), as the insert that needed the room would have been. Lets a caller
+    /// check for room before it inserts later (the packet path links a new flow's keys
+    /// once its walk is done).
+    pub fn room_for(&mut self, n: usize) -> Result<(), InsertError> {
+        let unused = self.place.capacity().saturating_sub(self.fresh_from);
+        if self.free.len().saturating_add(unused) >= n {
+            return Ok(());
+        }
+        self.failures += 1;
+        if let Some(c) = self.counter(self.place.failures_word) {
+            c.store(self.failures, Ordering::Relaxed);
+        }
+        Err(InsertError::Full)
     }
 
     /// Replaces the value of the entry at `slot` (found by [`TableWriter::lookup`] or
     /// made by [`TableWriter::insert_slot`], and not removed since).
     #[inline]
     pub fn write_at(&mut self, slot: Slot, value: &V) {
-        self.view()
-            .write_value(slot.0 as usize, bytemuck::bytes_of(value));
+        self.view().write_value(slot.0 as usize, value);
     }
 
     /// Like [`TableWriter::insert`], answering where the entry went.
     pub fn insert_slot(&mut self, key: K, value: V) -> Result<Slot, InsertError> {
-        let key = bytemuck::bytes_of(&key);
+        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        if view.find(bucket, key).is_some() {
+        let bucket = view.bucket_of(self.place.hash(bytes));
+        if view.find(bucket, bytes).is_some() {
             return Err(InsertError::Exists);
         }
-        self.link_slot(bucket, key, bytemuck::bytes_of(&value))
+        self.link_slot(bucket, &key, &value)
     }
 
     /// Visits the used entries among pool positions `from .. from + count` (a sweep
@@ -398,7 +459,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let bucket = view.bucket_of(self.place.hash(key));
         let (index, prev) = view.find(bucket, key)?;
         let mut value = V::zeroed();
-        view.value_of(index, bytemuck::bytes_of_mut(&mut value));
+        view.value_of(index, &mut value);
         view.unlink_and_free(index, prev, bucket);
         self.free.push(index as u32);
         self.len -= 1;

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::flow::{nat_kind, tcp, ESTABLISHED_TIMEOUT_S};
+use crate::flow::{key, nat_kind, tcp, CtKey, FlowTable, ESTABLISHED_TIMEOUT_S};
 use crate::graph::drop::DropReason;
 use crate::graph::meta::FlowDir;
 use crate::graph::meta::Meta;
@@ -180,33 +180,91 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
     Ok(key)
 }
 
+/// What `conntrack` learnt of a packet before its table lookup: the graph computes it
+/// for a whole burst first and prefetches where each key lives ([`prepare`]), then
+/// walks the packets on ([`lookup`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Staged {
+    key: CtKey,
+    hash: u64,
+    /// The reply key with its hash, when the lookup will miss and they are known.
+    reply: Option<(CtKey, u64)>,
+    l4_at: usize,
+    from_pf: bool,
+}
+
+impl Staged {
+    /// Prefetches the table's bucket of the key (first step of a staged burst).
+    #[inline]
+    pub(crate) fn prefetch(&self, flows: &FlowTable) {
+        flows.prefetch(self.hash);
+    }
+
+    /// Prefetches the first entry of the key's chain, or, if the chain is empty, the
+    /// bucket of the reply key the new flow will check (second step).
+    #[inline]
+    pub(crate) fn prefetch_chain(&mut self, flows: &FlowTable) {
+        self.reply = flows.prefetch_chain(&self.key, self.hash);
+    }
+}
+
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    match prepare(cx, pkt) {
+        Ok(staged) => lookup(cx, pkt, &staged),
+        Err(next) => next,
+    }
+}
+
+/// The first half of `conntrack`: headers, DHCP diversion and the flow key with its
+/// table hash; `Err` with where the packet goes instead of a lookup.
+#[inline]
+pub(crate) fn prepare(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Staged, Next> {
     let l4_at = match extract(pkt) {
         Ok(at) => at,
-        Err(reason) => return Next::Drop(reason),
+        Err(reason) => return Err(Next::Drop(reason)),
     };
     let m = &pkt.meta;
     if m.l4_type == ip_proto::UDP {
         if m.l3_type == ethertype::IPV4 && m.l4.dst_port == dhcpv4::SERVER_PORT {
-            return Next::Node(Node::Dhcp);
+            return Err(Next::Node(Node::Dhcp));
         }
         if m.l3_type == ethertype::IPV6 && m.l4.dst_port == dhcpv6::SERVER_PORT {
-            return Next::Node(Node::Dhcpv6);
+            return Err(Next::Node(Node::Dhcpv6));
         }
     }
     let Some(from_pf) = cx.ports.get(m.in_port).map(|p| p.is_pf()) else {
-        return Next::Drop(DropReason::UnknownPort);
+        return Err(Next::Drop(DropReason::UnknownPort));
     };
     let key = match flow_key(cx, pkt, l4_at, from_pf) {
-        Ok(k) => k,
-        Err(reason) => return Next::Drop(reason),
+        Ok(k) => key::pack(&k),
+        Err(reason) => return Err(Next::Drop(reason)),
     };
+    Ok(Staged {
+        key,
+        hash: cx.tables.flows.table_hash(&key),
+        reply: None,
+        l4_at,
+        from_pf,
+    })
+}
+
+/// The second half of `conntrack`: the flow's lookup or creation, its TCP state, and
+/// the next node.
+#[inline]
+pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
+    let Staged {
+        key,
+        hash,
+        reply,
+        l4_at,
+        from_pf,
+    } = *staged;
     // a recirculated packet leaves its first flow here
     cx.close_flow();
-    let Ok(flow) = cx
-        .tables
-        .flows
-        .open_at(&key, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
+    let Ok(flow) =
+        cx.tables
+            .flows
+            .open_at(&key, hash, reply, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
     else {
         cx.flow = None;
         return Next::Drop(DropReason::FlowTableFull);

@@ -10,5 +10,6 @@ mod local;
 mod metering;
 mod nat;
 mod overlay;
+mod staging;
 mod tap_scenarios;
 mod virtsvc;
