@@ -124,91 +124,10 @@ pub mod vnf_type {
     pub const ALIAS_PFX: u8 = 6;
 }
 
-/// A conntrack flow key (§7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FlowKey {
-    pub l3_dst: IpAddr,
-    pub l3_src: IpAddr,
-    pub proto: u8,
-    /// TCP/UDP destination port; ICMP: identifier.
-    pub port_dst: u16,
-    /// TCP/UDP source port; ICMP: message type.
-    pub src: u16,
-    pub vni: u32,
-    pub vnf_type: u8,
-}
-
-/// The 16-byte address form of hash keys: IPv4 as its host integer in little endian
-/// followed by zeros (upstream stores the integer), IPv6 in network order.
-#[inline]
-fn addr_bytes(a: &IpAddr) -> ([u8; 16], u8) {
-    let mut out = [0u8; 16];
-    match a {
-        IpAddr::V4(v4) => {
-            out[..4].copy_from_slice(&v4.to_bits().to_le_bytes());
-            (out, 0)
-        }
-        IpAddr::V6(v6) => (v6.octets(), 1),
-    }
-}
-
-/// Writes the four little-endian words of an address in key form; returns `is_v6`.
-#[inline(always)]
-fn addr_words(a: &IpAddr, out: &mut [u32]) -> u32 {
-    match a {
-        IpAddr::V4(v4) => {
-            out[0] = v4.to_bits();
-            out[1..4].fill(0);
-            0
-        }
-        IpAddr::V6(v6) => {
-            let o = v6.octets();
-            for (i, w) in out.iter_mut().enumerate().take(4) {
-                *w = u32::from_le_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]]);
-            }
-            1
-        }
-    }
-}
-
-impl FlowKey {
-    /// The packed 44-byte key of §19.2.
-    pub fn to_bytes(&self) -> [u8; 44] {
-        let mut b = [0u8; 44];
-        let (dst, dst_v6) = addr_bytes(&self.l3_dst);
-        let (src, src_v6) = addr_bytes(&self.l3_src);
-        b[0..16].copy_from_slice(&dst);
-        b[16] = dst_v6;
-        b[17] = self.proto;
-        b[18..20].copy_from_slice(&self.port_dst.to_le_bytes());
-        b[20..36].copy_from_slice(&src);
-        b[36] = src_v6;
-        b[37] = self.vnf_type;
-        b[38..40].copy_from_slice(&self.src.to_le_bytes());
-        b[40..44].copy_from_slice(&self.vni.to_le_bytes());
-        b
-    }
-
-    /// The flow hash (uplink choice, Maglev): `jhash(key, 44)`, computed from the words of
-    /// the packed key without building it.
-    #[inline]
-    pub fn hash(&self) -> u32 {
-        let mut w = [0u32; 11];
-        let (dst_v6, src_v6) = (
-            addr_words(&self.l3_dst, &mut w[0..4]),
-            addr_words(&self.l3_src, &mut w[5..9]),
-        );
-        w[4] = dst_v6 | u32::from(self.proto) << 8 | u32::from(self.port_dst) << 16;
-        w[9] = src_v6 | u32::from(self.vnf_type) << 8 | u32::from(self.src) << 16;
-        w[10] = self.vni;
-        jhash_core(44, SEED, |i| w[i])
-    }
-}
-
 /// The NAT port-map key of §16.2 (23 bytes) and its hash (§19.3).
 pub fn portmap_key(vni: u32, src: &IpAddr, port: u16) -> [u8; 23] {
     let mut b = [0u8; 23];
-    let (addr, v6) = addr_bytes(src);
+    let (addr, v6) = dpservice::shm::catalogue::addr_to_bytes(*src);
     b[0..4].copy_from_slice(&vni.to_le_bytes());
     b[4..20].copy_from_slice(&addr);
     b[20] = v6;
@@ -230,53 +149,12 @@ pub fn virtsvc_hash(port_id: u16, vm_port: u16, vm_ip: Ipv4Addr) -> u32 {
     jhash(&b, SEED)
 }
 
-/// The uplink chosen by weighted multipath (§6.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uplink {
-    Pf0,
-    Pf1,
-}
-
-/// The WCMP table: the share of IPv4 tunnel egress sent on pf0, in tenths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wcmp {
-    /// `None` for `--wcmp=100` (no multipath: pf0 unless down).
-    pf0_slots: Option<u8>,
-}
-
-impl Wcmp {
-    pub const TABLE_SIZE: u32 = 10;
-
-    /// From `--wcmp` (0..=100; larger values behave like 100).
-    pub fn new(percent: u8) -> Self {
-        if percent >= 100 {
-            return Wcmp { pf0_slots: None };
-        }
-        // round half away from zero of percent / 10
-        Wcmp {
-            pf0_slots: Some((percent + 5) / 10),
-        }
-    }
-
-    /// Picks the uplink for `hash`, given the link states of pf0 and pf1.
-    #[inline]
-    pub fn choose(&self, hash: u32, pf0_up: bool, pf1_up: bool) -> Uplink {
-        let Some(slots) = self.pf0_slots else {
-            return if pf0_up { Uplink::Pf0 } else { Uplink::Pf1 };
-        };
-        let wants_pf0 = (hash % Self::TABLE_SIZE) < u32::from(slots);
-        if (!wants_pf0 && pf1_up) || (wants_pf0 && !pf0_up) {
-            Uplink::Pf1
-        } else {
-            Uplink::Pf0
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::flow::key::FlowKey;
+    use crate::wcmp::{Uplink, Wcmp};
     use std::net::Ipv6Addr;
 
     use crate::state::maglev::{djb, murmur2, MaglevTable, TABLE_SIZE};
@@ -476,23 +354,5 @@ mod tests {
         let s = b"Four score and seven years ago";
         assert_eq!(jhash_bytes(s, 0), 0x1777_0551);
         assert_eq!(jhash_bytes(s, 1), 0xcd62_8161);
-    }
-
-    #[test]
-    fn wcmp_rounding_and_failover() {
-        // 100: pf0 unless down
-        let w = Wcmp::new(100);
-        assert_eq!(w.choose(7, true, true), Uplink::Pf0);
-        assert_eq!(w.choose(7, false, true), Uplink::Pf1);
-        // 25% rounds to 3 slots (half away from zero), 24% to 2
-        let w25 = Wcmp::new(25);
-        assert_eq!(w25.choose(2, true, true), Uplink::Pf0);
-        assert_eq!(w25.choose(3, true, true), Uplink::Pf1);
-        assert_eq!(Wcmp::new(24).choose(2, true, true), Uplink::Pf1);
-        // wants pf1 but pf1 down -> pf0; wants pf0 but pf0 down -> pf1
-        assert_eq!(w25.choose(9, true, false), Uplink::Pf0);
-        assert_eq!(w25.choose(0, false, true), Uplink::Pf1);
-        // 0%: everything to pf1 while up
-        assert_eq!(Wcmp::new(0).choose(0, true, true), Uplink::Pf1);
     }
 }

@@ -17,7 +17,8 @@
 //! - [`graph`]: the packet graph, its nodes and the worker's packet-path hooks;
 //! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
 //! - [`flow`]: connection tracking: the conntrack table, TCP states, flow keys;
-//! - [`hash`]: upstream's wire-visible hash functions.
+//! - [`hash`]: upstream's wire-visible hash functions;
+//! - [`wcmp`]: the uplink choice of IPv4 tunnels.
 
 pub mod config;
 pub mod daemon;
@@ -38,6 +39,7 @@ pub mod state;
 pub mod sync;
 pub mod tables;
 pub mod telemetry;
+pub mod wcmp;
 pub mod wire;
 pub mod worker;
 

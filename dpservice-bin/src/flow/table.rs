@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use dpservice::shm::table::{InsertError, Slot, TableWriter};
 
 use super::{key, CtKey, FlowEntry, NO_PORT};
+use crate::flow::key::FlowKey;
 use crate::graph::meta::FlowDir;
-use crate::hash::FlowKey;
 use crate::port::PortId;
 
 /// A packet's refresh of its copy's last-seen time is written only once the stored

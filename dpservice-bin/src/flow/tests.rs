@@ -2,8 +2,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::flow::key::FlowKey;
 use crate::graph::meta::FlowDir;
-use crate::hash::FlowKey;
 use crate::state::FlowPurge;
 use crate::tables::FlowTables;
 

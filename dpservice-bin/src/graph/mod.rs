@@ -46,9 +46,9 @@ pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 pub(crate) use crate::state;
 
 use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
-use crate::hash::Wcmp;
 use crate::port::{Buf, PacketBuf, Pool, PortId};
 use crate::tables::{FlowTables, TablesError};
+use crate::wcmp::Wcmp;
 use crate::wire::MacAddr;
 use dpservice::shm::catalogue::{
     PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,

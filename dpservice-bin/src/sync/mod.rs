@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use dpservice::shm::catalogue::{addr_from_bytes, PortmapKey, PortoverloadKey, PortoverloadValue};
 
+use crate::flow::key::FlowKey;
 use crate::flow::{self, key, CtKey, FlowEntry, FlowError};
 use crate::graph::ha_sync::{NatApplied, NatSyncError};
 use crate::graph::{Graph, GraphEvent};
-use crate::hash::{vnf_type, FlowKey};
+use crate::hash::vnf_type;
 use crate::port::Port;
 use crate::wire::{icmpv4, icmpv6, ip_proto};
 use messages::{DecodeError, Message};

@@ -465,7 +465,7 @@ fn overlay_forwarding_through_the_daemon() {
     let inner = ipv4_udp(VM1_IP, REMOTE_IP, 4000, 80, b"hello");
     let out = eth(vf0, vm1, ethertype::IPV4, &inner);
     // the uplink is chosen by the flow hash (§6.6, §19.2)
-    let key = dpservice_bin::hash::FlowKey {
+    let key = dpservice_bin::flow::key::FlowKey {
         l3_dst: IpAddr::V4(REMOTE_IP),
         l3_src: IpAddr::V4(VM1_IP),
         proto: ip_proto::UDP,
@@ -474,9 +474,9 @@ fn overlay_forwarding_through_the_daemon() {
         vni: 100,
         vnf_type: 0,
     };
-    let pf = match dpservice_bin::hash::Wcmp::new(50).choose(key.hash(), true, true) {
-        dpservice_bin::hash::Uplink::Pf0 => PF0,
-        dpservice_bin::hash::Uplink::Pf1 => PF1,
+    let pf = match dpservice_bin::wcmp::Wcmp::new(50).choose(key.hash(), true, true) {
+        dpservice_bin::wcmp::Uplink::Pf0 => PF0,
+        dpservice_bin::wcmp::Uplink::Pf1 => PF1,
     };
     let pf_mac = port_mac(pf);
     let tunnel = rig

@@ -4,12 +4,13 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::flow::key::FlowKey;
 use crate::flow::{key, nat_kind, tcp, CtKey, FlowTable, ESTABLISHED_TIMEOUT_S};
 use crate::graph::drop::DropReason;
 use crate::graph::meta::FlowDir;
 use crate::graph::meta::Meta;
 use crate::graph::{Ctx, Next, Node};
-use crate::hash::{vnf_type, FlowKey};
+use crate::hash::vnf_type;
 use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
 use crate::wire::icmpv4::{self, unreach_code};

@@ -5,8 +5,8 @@ use crate::graph::drop::DropReason;
 use crate::graph::meta::FlowType;
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
-use crate::hash::Uplink;
 use crate::port::Buf;
+use crate::wcmp::Uplink;
 use crate::wire::ethernet;
 
 /// Which uplink carries tunnels of this family.

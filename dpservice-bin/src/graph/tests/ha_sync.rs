@@ -9,9 +9,10 @@ use dpservice::shm::catalogue::{
 };
 
 use super::harness::*;
+use crate::flow::key::FlowKey;
 use crate::flow::{self, key};
 use crate::graph::sync_outbox::SyncMessage;
-use crate::hash::{vnf_type, FlowKey};
+use crate::hash::vnf_type;
 use crate::port::memory::{MemoryHandle, MemoryPort};
 use crate::sync::messages::{self, Message};
 use crate::sync::{synced_flow, HaSync};

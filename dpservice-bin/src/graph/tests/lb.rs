@@ -10,9 +10,9 @@ use dpservice::model::{
 };
 
 use super::harness::*;
+use crate::flow::key::FlowKey;
 use crate::flow::{self, key, nat_kind, CtKey};
 use crate::graph::DropReason;
-use crate::hash::FlowKey;
 use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::{icmpv4, ip_proto};
 

@@ -9,11 +9,12 @@ use std::time::Duration;
 use dpservice::model::{CreateNat, CreateVip, NeighborNat, RequestPrefix, Route};
 
 use super::harness::*;
+use crate::flow::key::FlowKey;
 use crate::flow::{flags, key, nat_kind};
 use crate::graph::nat::ports;
 use crate::graph::sync_outbox::SyncMessage;
 use crate::graph::DropReason;
-use crate::hash::{vnf_type, FlowKey};
+use crate::hash::vnf_type;
 use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::{icmpv4, icmpv6, ip_proto, ipv4, ipv6, udp};
 

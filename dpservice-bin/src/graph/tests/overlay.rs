@@ -391,7 +391,8 @@ fn full_tx_queue_drops_and_counts() {
 
 #[test]
 fn flow_hash_key_carries_the_vnf_type() {
-    use crate::hash::{vnf_type, FlowKey};
+    use crate::flow::key::FlowKey;
+    use crate::hash::vnf_type;
     use dpservice::model::CreateNat;
     let mut h = Harness::new(pytest_config());
     let key = |vnf: u8| FlowKey {

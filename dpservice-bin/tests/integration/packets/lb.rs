@@ -26,7 +26,7 @@ fn port_for(target: Ipv6Addr) -> u16 {
     let table = MaglevTable::build(&targets);
     (1000..2000)
         .find(|&sport| {
-            let key = dpservice_bin::hash::FlowKey {
+            let key = dpservice_bin::flow::key::FlowKey {
                 l3_dst: IpAddr::V4(LB_IP),
                 l3_src: IpAddr::V4(CLIENT),
                 proto: ip_proto::UDP,
