@@ -354,25 +354,7 @@ impl Ends {
         to: usize,
         want: impl Fn(&[u8]) -> bool,
     ) -> Option<Vec<u8>> {
-        let mut out = vec![self.pool.alloc_frame(frame).unwrap()];
-        assert_eq!(self.ports[from].tx_burst(&mut out, &mut self.pool), 1);
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut got = Vec::new();
-        while Instant::now() < deadline {
-            self.ports[to].rx_burst(&mut self.pool, &mut got, 32);
-            let hit = got
-                .iter()
-                .find(|b| want(b.frame()))
-                .map(|b| b.frame().to_vec());
-            for b in got.drain(..) {
-                self.pool.free(b);
-            }
-            if hit.is_some() {
-                return hit;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        None
+        crate::packets::exchange_on(&mut self.ports, &mut self.pool, from, frame, to, want)
     }
 }
 

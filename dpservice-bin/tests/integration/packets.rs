@@ -51,6 +51,37 @@ struct Rig {
     pool: Pool,
 }
 
+/// Sends `frame` into `ends[from]` and returns the first frame out of `ends[to]` that
+/// satisfies `want` (within 3 s).
+pub(crate) fn exchange_on(
+    ends: &mut [TapPort],
+    pool: &mut Pool,
+    from: usize,
+    frame: &[u8],
+    to: usize,
+    want: impl Fn(&[u8]) -> bool,
+) -> Option<Vec<u8>> {
+    let mut out = vec![pool.alloc_frame(frame).unwrap()];
+    assert_eq!(ends[from].tx_burst(&mut out, pool), 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        ends[to].rx_burst(pool, &mut got, 32);
+        let hit = got
+            .iter()
+            .find(|b| want(b.frame()))
+            .map(|b| b.frame().to_vec());
+        for b in got.drain(..) {
+            pool.free(b);
+        }
+        if hit.is_some() {
+            return hit;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
 fn netns_path(d: &Daemon) -> Option<PathBuf> {
     d.netns().map(|n| PathBuf::from("/run/netns").join(n))
 }
@@ -171,25 +202,7 @@ impl Rig {
         to: usize,
         want: impl Fn(&[u8]) -> bool,
     ) -> Option<Vec<u8>> {
-        let mut out = vec![self.pool.alloc_frame(frame).unwrap()];
-        assert_eq!(self.ends[from].tx_burst(&mut out, &mut self.pool), 1);
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut got = Vec::new();
-        while Instant::now() < deadline {
-            self.ends[to].rx_burst(&mut self.pool, &mut got, 32);
-            let hit = got
-                .iter()
-                .find(|b| want(b.frame()))
-                .map(|b| b.frame().to_vec());
-            for b in got.drain(..) {
-                self.pool.free(b);
-            }
-            if hit.is_some() {
-                return hit;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        None
+        exchange_on(&mut self.ends, &mut self.pool, from, frame, to, want)
     }
 
     fn silence(&mut self, from: usize, frame: &[u8], to: usize, want: impl Fn(&[u8]) -> bool) {
