@@ -72,7 +72,6 @@ pub enum GraphEvent {
 /// The stateful tables the packet path owns (all in the shared-memory region, so the
 /// tools read the very entries the packets use).
 #[derive(Debug)]
-#[allow(dead_code)] // the NAT port tables and virtual-service tables are being wired in
 pub(crate) struct PathTables {
     /// `conntrack_table`.
     pub flows: FlowTable,

@@ -1,9 +1,7 @@
 //! The nodes, one file each, named as upstream's (`src/nodes/*_node.c`). Every node is a
 //! function `process(&mut Ctx, &mut Buf) -> Next` for one packet.
-//!
-//! Nodes of "packet path II" (conntrack tables, NAT, load balancing, firewall rules,
-//! relays, virtual services) are present with their names and edges and do what the
-//! overlay needs without those tables; their issue fills them in.
+//! Stateful work reads and changes the packet's flow (`Ctx::flow`, set by `conntrack`);
+//! NAT helpers live in `graph/nat/`, virtual services in `graph/virtsvc/`.
 
 pub(crate) mod arp;
 pub(crate) mod cls;

@@ -193,7 +193,7 @@ fn no_transit_between_uplinks() {
         &udp_datagram(1, 2, b""),
     );
     h.send_dropped(PF0, &tunnel4(NEIGH_UL, vip_ul, &inner), DropReason::PfToPf);
-    // and routed to a local VM it works (VIP DNAT itself is packet path II)
+    // and routed to a local VM it works (VIP DNAT itself: `graph::tests::nat`)
     let inner = ipv4_packet(
         Ipv4Addr::new(45, 86, 6, 6),
         VM2_IP,
