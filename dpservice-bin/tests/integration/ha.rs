@@ -81,7 +81,6 @@ async fn backup_takes_over_within_1_s_of_sigkill() {
         (0, 100, "10.0.0.1".to_owned())
     );
     drop(backup);
-    let _ = std::fs::remove_file(&lock);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,7 +141,6 @@ async fn worker_panic_ends_the_active_instance_and_the_backup_takes_over() {
     );
     backup.wait_serving(Duration::from_secs(2));
     drop(backup);
-    let _ = std::fs::remove_file(&lock);
 }
 
 /// The MAC of `dev` inside `ns`.
@@ -259,7 +257,6 @@ async fn a_late_standby_gets_the_dump_over_the_sync_tap_and_takes_over() {
         .wait_for_log("Starting packet processing", Duration::from_secs(3))
         .unwrap_or_else(|| panic!("backup never took over:\n{}", backup.logs()));
     drop(backup);
-    let _ = std::fs::remove_file(&lock);
 }
 
 // ---- NAT across a takeover, over TAP (dataplane.md §16.3; pytest xtratest_ha NAT) ----
@@ -280,6 +277,44 @@ const VF0_END: usize = 1;
 /// The bridge both `--sync-tap` ports join, with both persistent multi-queue TAPs made
 /// before the daemons attach (so a standby's first message, its dump request, is not
 /// lost). Answers the two TAP names; everything goes with the namespace.
+/// An HA pair in `ns` sharing a lock file and a sync bridge, each daemon with one VF and
+/// `extra` options: the first is active, the second waits for the lock.
+struct SyncPair {
+    active: Daemon,
+    standby: Daemon,
+    /// The lock file, removed after both daemons (fields drop in order).
+    _lock: RemovedOnDrop,
+}
+
+fn sync_pair(ns: &NetNs, extra: &[&str]) -> SyncPair {
+    let id = unique_id();
+    let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
+    let _lock = RemovedOnDrop(lock.clone());
+    let lockfile = format!("--active-lockfile={}", lock.display());
+    let (tap_a, tap_b) = sync_bridge(ns, &id);
+    let with_sync = |tap: &str| {
+        let mut b = Daemon::builder().netns(ns).vfs(1).arg(&lockfile);
+        for a in extra {
+            b = b.arg(*a);
+        }
+        b.eal(format!("--vdev=net_tap_sync,iface={tap},persist"))
+            .arg(format!("--sync-tap={tap}"))
+    };
+    let active = with_sync(&tap_a).spawn();
+    active
+        .wait_for_log("Starting packet processing", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
+    let standby = with_sync(&tap_b).spawn();
+    standby
+        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{}", standby.logs()));
+    SyncPair {
+        active,
+        standby,
+        _lock,
+    }
+}
+
 fn sync_bridge(ns: &NetNs, id: &str) -> (String, String) {
     let bridge = format!("{id}br");
     let (tap_a, tap_b) = (format!("{id}sa"), format!("{id}sb"));
@@ -506,27 +541,11 @@ fn arp_for_gateway(ends: &mut Ends, d: &Daemon) {
 #[test]
 fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
     let ns = NetNs::new("hanat");
-    let id = unique_id();
-    let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
-    let _remove_lock = RemovedOnDrop(lock.clone());
-    let lockfile = format!("--active-lockfile={}", lock.display());
-    let (tap_a, tap_b) = sync_bridge(&ns, &id);
-    let with_sync = |tap: &str| {
-        Daemon::builder()
-            .netns(&ns)
-            .vfs(1)
-            .arg(&lockfile)
-            .eal(format!("--vdev=net_tap_sync,iface={tap},persist"))
-            .arg(format!("--sync-tap={tap}"))
-    };
-    let mut active = with_sync(&tap_a).spawn();
-    active
-        .wait_for_log("Starting packet processing", Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
-    let standby = with_sync(&tap_b).spawn();
-    standby
-        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("{}", standby.logs()));
+    let SyncPair {
+        mut active,
+        standby,
+        _lock,
+    } = sync_pair(&ns, &[]);
     configure_nat_vm(&active);
     configure_nat_vm(&standby);
     let mut a = Ends::join(&ns, &active);
@@ -645,7 +664,6 @@ fn nat_flows_survive_a_sigkill_takeover_over_the_sync_tap() {
         )[..]
     );
     drop(standby);
-    let _ = std::fs::remove_file(&lock);
 }
 
 /// pytest `test_ha_virtsvc` with two real daemons: the VM's connections to a UDP virtual
@@ -659,28 +677,11 @@ fn virtual_service_connections_survive_a_sigkill_takeover() {
     /// The default `--ipv6=fc00:1::1` of both instances, first service.
     const SERVICE_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0xd0ff, 0x4000, 0, 0);
     let ns = NetNs::new("hasvc");
-    let id = unique_id();
-    let lock = std::env::temp_dir().join(format!("dpservice-ha-{id}.lock"));
-    let _remove_lock = RemovedOnDrop(lock.clone());
-    let lockfile = format!("--active-lockfile={}", lock.display());
-    let (tap_a, tap_b) = sync_bridge(&ns, &id);
-    let with_sync = |tap: &str| {
-        Daemon::builder()
-            .netns(&ns)
-            .vfs(1)
-            .arg(&lockfile)
-            .arg("--udp-virtsvc=1.2.3.4,5353,2a00:da8:fff6::1,53")
-            .eal(format!("--vdev=net_tap_sync,iface={tap},persist"))
-            .arg(format!("--sync-tap={tap}"))
-    };
-    let mut active = with_sync(&tap_a).spawn();
-    active
-        .wait_for_log("Starting packet processing", Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("first instance never active:\n{}", active.logs()));
-    let standby = with_sync(&tap_b).spawn();
-    standby
-        .wait_for_log("Acquiring active lock...", Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("{}", standby.logs()));
+    let SyncPair {
+        mut active,
+        standby,
+        _lock,
+    } = sync_pair(&ns, &["--udp-virtsvc=1.2.3.4,5353,2a00:da8:fff6::1,53"]);
     configure_nat_vm(&active);
     configure_nat_vm(&standby);
     let mut a = Ends::join(&ns, &active);
@@ -767,7 +768,6 @@ fn virtual_service_connections_survive_a_sigkill_takeover() {
         );
     }
     drop(standby);
-    let _ = std::fs::remove_file(&lock);
 }
 
 /// A file removed when the test ends, whether it passed or not.
