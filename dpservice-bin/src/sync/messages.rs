@@ -42,29 +42,8 @@ pub const VM_MAC_LEN: usize = 8;
 /// One sync message, either direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message {
-    /// Type 1, active → standby.
-    NatCreate {
-        portmap: PortmapKey,
-        overload: PortoverloadKey,
-        port_id: PortId,
-        icmp_type: u16,
-        ip_checksum: [u8; 2],
-    },
-    /// Type 2, active → standby.
-    NatDelete {
-        portmap: PortmapKey,
-        overload: PortoverloadKey,
-    },
-    /// Type 3, active → standby.
-    VirtsvcConnection {
-        virtual_addr: Ipv4Addr,
-        virtual_port: u16,
-        slot: u16,
-        vm_addr: Ipv4Addr,
-        vm_port: u16,
-        port_id: PortId,
-        proto: u8,
-    },
+    /// Types 1–3, active → standby: what the packet path tells the peer.
+    Data(SyncMessage),
     /// Type 4, active → standby: a VF's VM MAC.
     VmMac { port_id: PortId, mac: MacAddr },
     /// Type 5, standby → active: send everything.
@@ -75,9 +54,9 @@ impl Message {
     /// The type byte.
     pub fn type_byte(&self) -> u8 {
         match self {
-            Message::NatCreate { .. } => msg_type::NAT_CREATE,
-            Message::NatDelete { .. } => msg_type::NAT_DELETE,
-            Message::VirtsvcConnection { .. } => msg_type::VIRTSVC_CONNECTION,
+            Message::Data(SyncMessage::NatCreate { .. }) => msg_type::NAT_CREATE,
+            Message::Data(SyncMessage::NatDelete { .. }) => msg_type::NAT_DELETE,
+            Message::Data(SyncMessage::VirtsvcConnection { .. }) => msg_type::VIRTSVC_CONNECTION,
             Message::VmMac { .. } => msg_type::VM_MAC,
             Message::DumpRequest => msg_type::DUMP_REQUEST,
         }
@@ -86,42 +65,10 @@ impl Message {
     /// The graph's form of a message the packet path also makes (NAT and
     /// virtual-service messages); `None` for VM MAC and dump request.
     pub fn to_outbox(&self) -> Option<SyncMessage> {
-        Some(match *self {
-            Message::NatCreate {
-                portmap,
-                overload,
-                port_id,
-                icmp_type,
-                ip_checksum,
-            } => SyncMessage::NatCreate {
-                portmap,
-                overload,
-                port_id,
-                icmp_type,
-                ip_checksum,
-            },
-            Message::NatDelete { portmap, overload } => {
-                SyncMessage::NatDelete { portmap, overload }
-            }
-            Message::VirtsvcConnection {
-                virtual_addr,
-                virtual_port,
-                slot,
-                vm_addr,
-                vm_port,
-                port_id,
-                proto,
-            } => SyncMessage::VirtsvcConnection {
-                virtual_addr,
-                virtual_port,
-                slot,
-                vm_addr,
-                vm_port,
-                port_id,
-                proto,
-            },
-            Message::VmMac { .. } | Message::DumpRequest => return None,
-        })
+        match *self {
+            Message::Data(m) => Some(m),
+            Message::VmMac { .. } | Message::DumpRequest => None,
+        }
     }
 
     /// Whether a standby acts on it (the active answers only dump requests).
@@ -132,41 +79,7 @@ impl Message {
 
 impl From<SyncMessage> for Message {
     fn from(m: SyncMessage) -> Message {
-        match m {
-            SyncMessage::NatCreate {
-                portmap,
-                overload,
-                port_id,
-                icmp_type,
-                ip_checksum,
-            } => Message::NatCreate {
-                portmap,
-                overload,
-                port_id,
-                icmp_type,
-                ip_checksum,
-            },
-            SyncMessage::NatDelete { portmap, overload } => {
-                Message::NatDelete { portmap, overload }
-            }
-            SyncMessage::VirtsvcConnection {
-                virtual_addr,
-                virtual_port,
-                slot,
-                vm_addr,
-                vm_port,
-                port_id,
-                proto,
-            } => Message::VirtsvcConnection {
-                virtual_addr,
-                virtual_port,
-                slot,
-                vm_addr,
-                vm_port,
-                port_id,
-                proto,
-            },
-        }
+        Message::Data(m)
     }
 }
 
@@ -200,24 +113,24 @@ pub fn encode(msg: &Message) -> Vec<u8> {
     f.extend_from_slice(&ETHERTYPE.to_be_bytes());
     f.push(msg.type_byte());
     match *msg {
-        Message::NatCreate {
+        Message::Data(SyncMessage::NatCreate {
             portmap,
             overload,
             port_id,
             icmp_type,
             ip_checksum,
-        } => {
+        }) => {
             put_portmap(&mut f, &portmap);
             put_overload(&mut f, &overload);
             f.extend_from_slice(&port_id.to_le_bytes());
             f.extend_from_slice(&icmp_type.to_le_bytes());
             f.extend_from_slice(&ip_checksum);
         }
-        Message::NatDelete { portmap, overload } => {
+        Message::Data(SyncMessage::NatDelete { portmap, overload }) => {
             put_portmap(&mut f, &portmap);
             put_overload(&mut f, &overload);
         }
-        Message::VirtsvcConnection {
+        Message::Data(SyncMessage::VirtsvcConnection {
             virtual_addr,
             virtual_port,
             slot,
@@ -225,7 +138,7 @@ pub fn encode(msg: &Message) -> Vec<u8> {
             vm_port,
             port_id,
             proto,
-        } => {
+        }) => {
             f.extend_from_slice(&virtual_addr.octets());
             f.extend_from_slice(&virtual_port.to_be_bytes());
             f.extend_from_slice(&slot.to_le_bytes());
@@ -273,18 +186,18 @@ pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
     }
     let mut r = Reader { b: body, at: 0 };
     Ok(match kind {
-        msg_type::NAT_CREATE => Message::NatCreate {
+        msg_type::NAT_CREATE => Message::Data(SyncMessage::NatCreate {
             portmap: r.portmap(kind)?,
             overload: r.overload(),
             port_id: r.u16_le(),
             icmp_type: r.u16_le(),
             ip_checksum: r.array(),
-        },
-        msg_type::NAT_DELETE => Message::NatDelete {
+        }),
+        msg_type::NAT_DELETE => Message::Data(SyncMessage::NatDelete {
             portmap: r.portmap(kind)?,
             overload: r.overload(),
-        },
-        msg_type::VIRTSVC_CONNECTION => Message::VirtsvcConnection {
+        }),
+        msg_type::VIRTSVC_CONNECTION => Message::Data(SyncMessage::VirtsvcConnection {
             virtual_addr: Ipv4Addr::from(r.array::<4>()),
             virtual_port: u16::from_be_bytes(r.array()),
             slot: r.u16_le(),
@@ -292,7 +205,7 @@ pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
             vm_port: u16::from_be_bytes(r.array()),
             port_id: r.u16_le(),
             proto: r.u8(),
-        },
+        }),
         msg_type::VM_MAC => Message::VmMac {
             port_id: r.u16_le(),
             mac: MacAddr(r.array()),
@@ -437,13 +350,13 @@ mod tests {
     #[test]
     fn nat_create_golden() {
         let (portmap, overload) = keys();
-        let msg = Message::NatCreate {
+        let msg = Message::Data(SyncMessage::NatCreate {
             portmap,
             overload,
             port_id: 2,
             icmp_type: 8,
             ip_checksum: [0xab, 0xcd],
-        };
+        });
         let want = golden(
             1,
             &[&PORTMAP_BYTES, &OVERLOAD_BYTES, &[2, 0, 8, 0, 0xab, 0xcd]],
@@ -456,7 +369,7 @@ mod tests {
     #[test]
     fn nat_delete_golden() {
         let (portmap, overload) = keys();
-        let msg = Message::NatDelete { portmap, overload };
+        let msg = Message::Data(SyncMessage::NatDelete { portmap, overload });
         let want = golden(2, &[&PORTMAP_BYTES, &OVERLOAD_BYTES]);
         assert_eq!(want.len(), 14 + 1 + 36);
         assert_eq!(encode(&msg), want);
@@ -475,7 +388,7 @@ mod tests {
             pad0: 0,
             port: 0x0102,
         };
-        let f = encode(&Message::NatDelete { portmap, overload });
+        let f = encode(&Message::Data(SyncMessage::NatDelete { portmap, overload }));
         assert_eq!(&f[15..19], &[7, 0, 0, 0]);
         assert_eq!(&f[19..35], &v6.octets());
         assert_eq!(f[35], 1);
@@ -484,7 +397,7 @@ mod tests {
 
     #[test]
     fn virtsvc_connection_golden() {
-        let msg = Message::VirtsvcConnection {
+        let msg = Message::Data(SyncMessage::VirtsvcConnection {
             virtual_addr: Ipv4Addr::new(1, 2, 3, 4),
             virtual_port: 443,
             slot: 0x0203,
@@ -492,7 +405,7 @@ mod tests {
             vm_port: 5000,
             port_id: 3,
             proto: 6,
-        };
+        });
         let want = golden(
             3,
             &[&[
@@ -553,15 +466,15 @@ mod tests {
         // every truncation of every body type
         let (portmap, overload) = keys();
         for msg in [
-            Message::NatCreate {
+            Message::Data(SyncMessage::NatCreate {
                 portmap,
                 overload,
                 port_id: 2,
                 icmp_type: 0,
                 ip_checksum: [0; 2],
-            },
-            Message::NatDelete { portmap, overload },
-            Message::VirtsvcConnection {
+            }),
+            Message::Data(SyncMessage::NatDelete { portmap, overload }),
+            Message::Data(SyncMessage::VirtsvcConnection {
                 virtual_addr: Ipv4Addr::LOCALHOST,
                 virtual_port: 1,
                 slot: 1,
@@ -569,7 +482,7 @@ mod tests {
                 vm_port: 1,
                 port_id: 2,
                 proto: 17,
-            },
+            }),
             Message::VmMac {
                 port_id: 2,
                 mac: MacAddr([1; 6]),
@@ -583,7 +496,7 @@ mod tests {
                 );
             }
         }
-        let mut f = encode(&Message::NatDelete { portmap, overload });
+        let mut f = encode(&Message::Data(SyncMessage::NatDelete { portmap, overload }));
         f[15 + 20] = 2;
         assert!(matches!(
             decode(&f),
@@ -604,13 +517,13 @@ mod tests {
         .into();
         assert_eq!(
             m,
-            Message::NatCreate {
+            Message::Data(SyncMessage::NatCreate {
                 portmap,
                 overload,
                 port_id: 4,
                 icmp_type: 0,
                 ip_checksum: [1, 2]
-            }
+            })
         );
         // and back, for every kind the packet path makes
         for out in [

@@ -23,6 +23,7 @@ use dpservice::shm::catalogue::{addr_from_bytes, PortmapKey, PortoverloadKey, Po
 use crate::flow::key::FlowKey;
 use crate::flow::{self, key, CtKey, FlowEntry, FlowError};
 use crate::graph::ha_sync::{NatApplied, NatSyncError};
+use crate::graph::sync_outbox::SyncMessage;
 use crate::graph::{Graph, GraphEvent};
 use crate::hash::vnf_type;
 use crate::port::Port;
@@ -278,13 +279,13 @@ impl HaSync {
                 self.answer_dump(graph);
                 true
             }
-            Message::NatCreate {
+            Message::Data(SyncMessage::NatCreate {
                 portmap,
                 overload,
                 port_id,
                 icmp_type,
                 ip_checksum,
-            } => {
+            }) => {
                 let meta = PortoverloadValue {
                     port_id,
                     icmp_type,
@@ -303,12 +304,12 @@ impl HaSync {
                     }
                 }
             }
-            Message::NatDelete { portmap, overload } => {
+            Message::Data(SyncMessage::NatDelete { portmap, overload }) => {
                 self.sources.remove(&overload);
                 graph.sync_nat_delete(&portmap, &overload);
                 true
             }
-            Message::VirtsvcConnection { .. } => {
+            Message::Data(SyncMessage::VirtsvcConnection { .. }) => {
                 let done = msg
                     .to_outbox()
                     .is_some_and(|m| graph.open_synced_virtsvc(&m, now));
