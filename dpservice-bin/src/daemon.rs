@@ -94,13 +94,6 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     let runtime_dir = RuntimeDir::create(&cfg.instance.runtime_dir(), cfg.instance.prefix())?;
     let listener = server::bind(cfg.grpc_port)?;
 
-    // ports (all --vdev TAPs but the sync port) and the packet graph
-    let mut packets = crate::graph::setup::datapath(&cfg, std::time::Instant::now())?;
-    // link ioctls and netlink run on `portctl`, never on the worker
-    let (link_requests, pending_links) = link_requests(packets.graph.ports().slots());
-    let links = packets.hand_over_links(link_requests.clone());
-    let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
-    dataplane.test_panic = TestPanic::from_env();
     // the tables the tools read: created once the runtime directory's lock is ours, so a
     // leftover region is a dead predecessor's and may be replaced
     let mut tables = SharedTables::create(
@@ -108,16 +101,21 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         cfg.virtual_services.len(),
         crate::state::random_seed(),
     )?;
+    // ports (all --vdev TAPs but the sync port) and the packet graph, whose flow tables
+    // are the region's: the tools read what packets use
+    let mut packets =
+        crate::graph::setup::datapath(&cfg, std::time::Instant::now(), tables.take_flows())?;
+    // link ioctls and netlink run on `portctl`, never on the worker
+    let (link_requests, pending_links) = link_requests(packets.graph.ports().slots());
+    let links = packets.hand_over_links(link_requests.clone());
+    let mut dataplane = Dataplane::with_packets(State::new(cfg.state_config()), packets);
+    dataplane.test_panic = TestPanic::from_env();
     let tables_for_telemetry = tables.region();
     // graph tracing for dpservice-dump, through the mirror rings of the same region
     match (tables.mirror_producer(), dataplane.packets.as_mut()) {
         (Ok(producer), Some(packets)) => packets.graph.set_mirror(producer),
         (Err(e), _) => tracing::warn!(error = %e, "dpservice-dump will not be able to attach"),
         (Ok(_), None) => {}
-    }
-    // the packet path's flow tables are the region's: the tools read what packets use
-    if let (Some(flows), Some(packets)) = (tables.take_flows(), dataplane.packets.as_mut()) {
-        packets.graph.attach_tables(flows);
     }
     dataplane.tables = Some(tables);
     let snapshots = Arc::new(SnapshotShare::new());

@@ -419,7 +419,8 @@ mod tests {
                 (2, tap(2, "dtapvf_0"), Some(PortRole::Vf)),
                 (3, tap(3, "dtapunused"), None),
             ];
-            let dp = Datapath::open_taps(GraphConfig::default(), &taps, Instant::now()).unwrap();
+            let dp =
+                Datapath::open_taps(GraphConfig::default(), &taps, Instant::now(), None).unwrap();
             let (worker, h, control) = run(dp);
             let router = move |port: PortId| {
                 h.exec_blocking(move |dp| {

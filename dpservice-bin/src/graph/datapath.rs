@@ -113,11 +113,13 @@ impl Datapath {
 
     /// Opens TAP devices (with their port ids, as numbered by `--vdev` order) and builds
     /// the graph over those with a role; role-less ones are kept open and idle. The HA
-    /// sync TAP is not among them.
+    /// sync TAP is not among them. The flow tables are `flows` (the daemon's, in its
+    /// region), or private ones when `None`.
     pub fn open_taps(
         cfg: GraphConfig,
         taps: &[(PortId, TapConfig, Option<PortRole>)],
         now: Instant,
+        flows: Option<crate::tables::FlowTables>,
     ) -> Result<Datapath, DatapathError> {
         let mut ports = PortSet::new();
         let mut gports = Vec::with_capacity(taps.len());
@@ -132,7 +134,11 @@ impl Datapath {
             }
             ports.insert(*id, Box::new(port));
         }
-        Ok(Datapath::new(Graph::new(cfg, &gports)?, ports, now))
+        let graph = match flows {
+            Some(flows) => Graph::with_tables(cfg, &gports, flows),
+            None => Graph::new(cfg, &gports)?,
+        };
+        Ok(Datapath::new(graph, ports, now))
     }
 
     /// Adds the HA sync node (`--sync-tap`) and turns sync on in the graph.

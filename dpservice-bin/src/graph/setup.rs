@@ -30,7 +30,11 @@ pub fn graph_config(cfg: &Config) -> GraphConfig {
 /// Opens every `--vdev` TAP (port ids in `--vdev` order), builds the graph over the
 /// uplinks and VFs and, with `--sync-tap`, the HA sync node over the sync port. The
 /// instance starts standby.
-pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, DatapathError> {
+pub fn datapath(
+    cfg: &Config,
+    now: Instant,
+    flows: Option<crate::tables::FlowTables>,
+) -> Result<Datapath, DatapathError> {
     let taps: Vec<_> = cfg
         .taps
         .iter()
@@ -54,7 +58,7 @@ pub fn datapath(cfg: &Config, now: Instant) -> Result<Datapath, DatapathError> {
             (t.port_id, tap, role)
         })
         .collect();
-    let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now)?;
+    let mut dp = Datapath::open_taps(graph_config(cfg), &taps, now, flows)?;
     if let Some(t) = cfg.taps.iter().find(|t| Some(t.port_id) == cfg.sync_port) {
         let port = TapPort::open(&TapConfig {
             device: t.device.clone(),
