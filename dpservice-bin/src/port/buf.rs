@@ -373,8 +373,10 @@ impl Buf {
     /// (the frame is empty until [`Buf::set_received_len`]).
     #[inline]
     pub fn rx_room(&mut self) -> &mut [u8] {
-        self.reset();
-        let room = self.room_from_head();
+        // an empty frame at the headroom (`set_received_len` sets the length and mark)
+        self.head = HEADROOM as u16;
+        self.len = 0;
+        let room = usize::from(self.capacity) - HEADROOM;
         // SAFETY: `HEADROOM <= capacity` (checked when the header was made), so the
         // `capacity − HEADROOM` bytes from `HEADROOM` are in the room, which `&mut self`
         // holds alone.
