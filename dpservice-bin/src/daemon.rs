@@ -101,6 +101,11 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
         cfg.virtual_services.len(),
         crate::state::random_seed(),
     )?;
+    tracing::info!(
+        path = %cfg.instance.shm_path().display(),
+        "shared-memory region: {}",
+        tables.memory().describe()
+    );
     // ports (all --vdev TAPs but the sync port) and the packet graph, whose flow tables
     // are the region's: the tools read what packets use
     let mut packets =
