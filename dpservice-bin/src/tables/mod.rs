@@ -165,13 +165,9 @@ impl SharedTables {
         virtual_services: usize,
         hash_seed: u64,
     ) -> Result<SharedTables, TablesError> {
-        // pre-faulted: the first packets of new flows must not pay the kernel's
-        // allocate-and-zero of the table pages (dataplane memory is all there from the
-        // start, as upstream's hugepage pools are)
         let mut builder = RegionBuilder::new()
             .numa_socket(projection::SOCKET_ANY)
-            .hash_seed(hash_seed)
-            .prefault(true);
+            .hash_seed(hash_seed);
         Catalogue::standard(&mut builder, virtual_services)?;
         builder.mirror_rings(mirror::RINGS_NAME, mirror::RingGeometry::DAEMON)?;
         let region = builder.create(&instance.shm_path())?;
@@ -213,9 +209,12 @@ impl SharedTables {
         mirror::producer(&self.region)
     }
 
-    /// Which pages back the region, and how long pre-faulting took (start-up log).
-    pub fn memory(&self) -> &dpservice::shm::pages::MemoryReport {
-        self.region.memory()
+    /// Faults the region's memory in when run (on a thread of the caller's): the first
+    /// packets of new flows then do not pay the kernel's allocate-and-zero of the table
+    /// pages (dataplane memory is all there from the start, as upstream's hugepage pools
+    /// are).
+    pub fn prefaulter(&self) -> dpservice::shm::Prefaulter {
+        self.region.prefaulter()
     }
 
     /// A reader's view of the region (telemetry, in-process checks).

@@ -28,8 +28,8 @@ pub mod table;
 
 pub use engine::ReadError;
 pub use region::{
-    CreateError, LayoutError, OpenError, Region, RegionBuilder, RegionCreateError, TableStats,
-    WritableRegion,
+    CreateError, LayoutError, OpenError, Prefaulter, Region, RegionBuilder, RegionCreateError,
+    TableStats, WritableRegion,
 };
 pub use table::{InsertError, Iter, TableError, TableReader, TableWriter};
 

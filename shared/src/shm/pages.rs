@@ -77,27 +77,39 @@ impl MemoryReport {
     }
 }
 
-/// Asks for transparent huge pages on `map` (before anything touches it), pre-faults it
-/// when `prefault`, and says what came of it.
-pub(crate) fn set_up(map: &Mapping, backing: Backing, prefault: bool) -> MemoryReport {
+/// Asks for transparent huge pages on a shared-memory `map` (before anything touches
+/// it: pages faulted in earlier stay small).
+pub(crate) fn advise(map: &Mapping, backing: Backing) {
     if backing == Backing::Shmem {
         // only a hint: refused (EINVAL) where the kernel has no THP, which changes nothing
         let _ = map.advise_huge_pages();
     }
-    let prefault_time = prefault.then(|| {
-        let start = Instant::now();
-        if map.populate_write().is_err() {
-            // kernels before 5.14: touch one word of every page (an atomic or with 0 is a
-            // store fault that leaves the contents as they are)
-            if let Some(words) = map.atomic_words() {
-                touch_pages(words);
-            }
+}
+
+/// Faults every page of `map` in for writing; answers how long that took. Safe while
+/// other threads use the memory: no contents change.
+pub(crate) fn populate(map: &Mapping) -> Duration {
+    let start = Instant::now();
+    if map.populate_write().is_err() {
+        // kernels before 5.14: touch one word of every page (an atomic or with 0 is a
+        // store fault that leaves the contents as they are)
+        if let Some(words) = map.atomic_words() {
+            touch_pages(words);
         }
-        start.elapsed()
-    });
+    }
+    start.elapsed()
+}
+
+/// What backs `map`; the huge page share is looked up when the memory was pre-faulted
+/// (`prefault_time`), since before that no page exists to count.
+pub(crate) fn report(
+    map: &Mapping,
+    backing: Backing,
+    prefault_time: Option<Duration>,
+) -> MemoryReport {
     let huge_bytes = match backing {
         Backing::HugeTlb => Some(map.len_bytes() as u64),
-        Backing::Shmem if prefault => std::fs::read_to_string("/proc/self/smaps")
+        Backing::Shmem if prefault_time.is_some() => std::fs::read_to_string("/proc/self/smaps")
             .ok()
             .and_then(|text| huge_bytes_in_smaps(&text, map.start_address())),
         Backing::Shmem => None,

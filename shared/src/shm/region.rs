@@ -171,10 +171,11 @@ impl RegionBuilder {
         }
     }
 
-    /// Faults all of the region's memory in when it is created (the daemon, benchmarks),
-    /// so first stores into the tables, the first packets of new flows, take no page
-    /// fault; costs the whole size in memory from the start. Off by default: a test's
-    /// region stays sparse.
+    /// Faults all of the region's memory in when it is created (benchmarks), so first
+    /// stores into the tables, the first packets of new flows, take no page fault; costs
+    /// the whole size in memory from the start. Off by default: a test's region stays
+    /// sparse. The daemon uses [`WritableRegion::prefaulter`] instead, on a thread of its
+    /// own, so that faulting in hundreds of MiB of 4 KiB pages does not delay its start.
     pub fn prefault(mut self, prefault: bool) -> RegionBuilder {
         self.prefault = prefault;
         self
@@ -373,8 +374,7 @@ impl RegionBuilder {
                 path: path.to_owned(),
                 source,
             })?;
-            // before the header's stores: pages touched earlier stay small
-            let memory = pages::set_up(&map, Backing::Shmem, self.prefault);
+            let memory = self.set_up_pages(&map, Backing::Shmem);
             write_header(&map, &bytes);
             std::fs::rename(&temp, path).map_err(io)?;
             Ok((map, memory))
@@ -400,6 +400,16 @@ impl RegionBuilder {
             file,
             memory,
         })
+    }
+}
+
+impl RegionBuilder {
+    /// Huge pages asked for and, if so declared, the memory faulted in: on a fresh
+    /// mapping, before the header's stores (pages touched earlier stay small).
+    fn set_up_pages(&self, map: &Mapping, backing: Backing) -> MemoryReport {
+        pages::advise(map, backing);
+        let prefault_time = self.prefault.then(|| pages::populate(map));
+        pages::report(map, backing, prefault_time)
     }
 }
 
@@ -453,7 +463,7 @@ impl RegionBuilder {
             source,
         };
         let (file, map, backing) = private_memory(total).map_err(io)?;
-        let memory = pages::set_up(&map, backing, self.prefault);
+        let memory = self.set_up_pages(&map, backing);
         write_header(&map, &bytes);
         let (header, tables) = header::parse(&bytes, total)
             .map_err(|e| RegionCreateError::Create(io(std::io::Error::other(e.to_string()))))?;
@@ -532,6 +542,15 @@ impl WritableRegion {
         &self.memory
     }
 
+    /// Something that faults the region's memory in when run, on any thread, while the
+    /// region is in use (no contents change).
+    pub fn prefaulter(&self) -> Prefaulter {
+        Prefaulter {
+            shared: Arc::clone(&self.shared),
+            backing: self.memory.backing,
+        }
+    }
+
     /// A reader's view of the same memory (in-process readers: gRPC, telemetry).
     pub fn region(&self) -> Region {
         Region {
@@ -558,6 +577,22 @@ impl Drop for WritableRegion {
         if ours {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Faults a writable region's memory in ([`WritableRegion::prefaulter`]).
+#[derive(Debug)]
+pub struct Prefaulter {
+    shared: Arc<Shared>,
+    backing: Backing,
+}
+
+impl Prefaulter {
+    /// Faults every page in (`MADV_POPULATE_WRITE`, or a store into each page on old
+    /// kernels) and says which pages back the region now.
+    pub fn run(self) -> MemoryReport {
+        let time = pages::populate(&self.shared.map);
+        pages::report(&self.shared.map, self.backing, Some(time))
     }
 }
 
@@ -864,12 +899,21 @@ mod tests {
         assert_eq!(stats[0].capacity, 100_000);
         assert_eq!(stats[0].entries, 0);
 
-        // not asked for: sparse, page size unknown
+        // not asked for: sparse, page size unknown, until a prefaulter runs
         let mut b = RegionBuilder::new();
         b.table::<u64, u64>("t", 100_000)?;
         let lazy = b.create_private()?;
         assert_eq!(lazy.memory().prefault_time, None);
         assert!(lazy.file.metadata()?.blocks() * 512 < meta.len());
+        let later = std::thread::spawn({
+            let prefaulter = lazy.prefaulter();
+            move || prefaulter.run()
+        })
+        .join()
+        .map_err(|_| "the prefault thread panicked")?;
+        assert!(later.prefault_time.is_some() && later.huge_bytes.is_some());
+        assert!(lazy.file.metadata()?.blocks() * 512 >= meta.len());
+        assert_eq!(lazy.region().stats()[0].capacity, 100_000, "header intact");
         Ok(())
     }
 
