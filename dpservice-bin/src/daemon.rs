@@ -86,6 +86,12 @@ fn prefault_in_background(prefaulter: dpservice::shm::Prefaulter, path: std::pat
         .spawn(move || {
             let memory = prefaulter.run();
             tracing::info!(path = %path.display(), "shared-memory region: {}", memory.describe());
+            if memory.huge_bytes == Some(0) {
+                tracing::info!(
+                    "large flow tables are faster in 2 MiB pages: mount /dev/shm with \
+                     huge=advise (README, \"Performance tuning\")"
+                );
+            }
         });
     if let Err(e) = spawned {
         // not fatal: the pages are then faulted in as the tables fill
