@@ -7,6 +7,9 @@
 //! renames it over the final path (which also replaces a crashed daemon's leftover).
 //! The file is removed again when the `WritableRegion` is dropped. Only one daemon per
 //! path may exist; the caller guarantees it (it holds the instance lock).
+//!
+//! A writable mapping asks for huge pages before anything touches it, and may be
+//! pre-faulted whole (`super::pages`); neither changes the file's path or layout.
 
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
