@@ -628,6 +628,17 @@ mod flows {
         u64::from(flows) * 2 + u64::from(flows) / 4 + 1024
     }
 
+    /// A graph fed by `gen` over flow tables of `capacity` keys whose memory is faulted
+    /// in already, as the daemon's region is (huge pages where the host offers them).
+    fn setup_flows(gen: MemoryPort, capacity: u64) -> Setup {
+        // the private table is replaced at once: keep it small
+        let mut s = setup_ports(VF0, gen, false, 1024);
+        let tables = dpservice_bin::tables::FlowTables::private_prefaulted(0, capacity)
+            .expect("private flow tables");
+        s.graph.attach_tables(tables);
+        s
+    }
+
     /// A graph in which all `count` flows exist already (`nat`: through the NAT).
     pub fn established(count: u32) -> Setup {
         established_with(count, false)
@@ -639,7 +650,7 @@ mod flows {
         } else {
             generator(count)
         };
-        let mut s = setup_ports(VF0, gen, false, capacity(count));
+        let mut s = setup_flows(gen, capacity(count));
         let rounds = (count as usize).div_ceil(BURST) + 2;
         for _ in 0..rounds {
             s.round();
@@ -734,7 +745,7 @@ mod flows {
         } else {
             rate(|| bare.round(), Duration::from_secs(2))
         };
-        let mut s = setup_ports(VF0, generator(count), false, capacity(count));
+        let mut s = setup_flows(generator(count), capacity(count));
         let rounds = count as usize / BURST;
         let cpu0 = thread_cpu();
         let mut moved = 0;

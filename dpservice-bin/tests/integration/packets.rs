@@ -684,6 +684,14 @@ fn solicitation_flood_with_new_macs_keeps_memory_flat() {
     let mut rig = Rig::start(&[]);
     rig.configure();
     let pid = rig.daemon.pid();
+    // the region's pages are all resident once the start-up pre-fault is done
+    assert!(
+        rig.daemon
+            .wait_for_log("pre-faulted in", Duration::from_secs(20))
+            .is_some(),
+        "the region was not pre-faulted: {}",
+        rig.daemon.logs()
+    );
     // warm up: buffers, queues and tables reach their working size
     flood_ns(&mut rig, 0, 20_000);
     std::thread::sleep(Duration::from_millis(200));

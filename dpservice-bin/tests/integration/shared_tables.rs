@@ -2,7 +2,7 @@
 //! readable from another process while gRPC calls change them, gone after a clean exit,
 //! replaced after a crash.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,21 @@ fn tables_follow_the_calls_and_the_region_goes_at_exit() {
     assert_eq!(names, expected);
     let conntrack = &region.stats()[0];
     assert_eq!((conntrack.capacity, conntrack.entries), (850_000, 0));
+    // pre-faulted soon after start-up (on a thread of its own): new flows find their
+    // pages there, and the log says which pages back the region
+    assert!(
+        d.wait_for_log("pre-faulted in", Duration::from_secs(10))
+            .is_some(),
+        "no log line on the region's pages: {}",
+        d.logs()
+    );
+    let meta = std::fs::metadata(&path).unwrap();
+    assert!(
+        meta.blocks() * 512 >= meta.len(),
+        "region not pre-faulted: {} blocks for {} bytes",
+        meta.blocks(),
+        meta.len()
+    );
 
     with_initialized(&d, |c| async move {
         two_vms(&c).await;

@@ -58,18 +58,22 @@ pub struct Geometry {
 
 impl Geometry {
     /// Words of a key.
+    #[inline(always)]
     pub fn key_words(&self) -> usize {
         self.key_bytes.div_ceil(8)
     }
     /// Words of a value.
+    #[inline(always)]
     pub fn value_words(&self) -> usize {
         self.value_bytes.div_ceil(8)
     }
     /// Words of a pool entry.
+    #[inline(always)]
     pub fn words_per_entry(&self) -> usize {
         KEY + self.key_words() + self.value_words()
     }
     /// Words of the whole area.
+    #[inline(always)]
     pub fn area_words(&self) -> usize {
         self.bucket_count + self.capacity * self.words_per_entry()
     }
@@ -194,6 +198,7 @@ enum Step {
 
 impl<'a, W: LoadWord> View<'a, W> {
     /// The view of an area of exactly `geo.area_words()` words; `None` if it is shorter.
+    #[inline(always)]
     pub fn new(area: &'a [W], geo: Geometry) -> Option<View<'a, W>> {
         if !geo.bucket_count.is_power_of_two() {
             return None;

@@ -11,12 +11,15 @@
 //! - `engine`, `seqlock`: the hash table over atomic words and its reader/writer
 //!   protocol, checked with loom;
 //! - [`mirror`]: the mirror rings of graph tracing (`dpservice-dump`);
+//! - [`pages`]: huge pages for a writable region where the host offers them, and
+//!   pre-faulting its memory at start-up;
 //! - `raw`: mmap and the word view of a mapping, the only `unsafe` code of the crate.
 
 pub mod catalogue;
 mod engine;
 pub mod header;
 pub mod mirror;
+pub mod pages;
 #[allow(unsafe_code)]
 mod raw;
 pub mod region;
@@ -25,8 +28,8 @@ pub mod table;
 
 pub use engine::ReadError;
 pub use region::{
-    CreateError, LayoutError, OpenError, Region, RegionBuilder, RegionCreateError, TableStats,
-    WritableRegion,
+    CreateError, LayoutError, OpenError, Prefaulter, Region, RegionBuilder, RegionCreateError,
+    TableStats, WritableRegion,
 };
 pub use table::{InsertError, Iter, TableError, TableReader, TableWriter};
 

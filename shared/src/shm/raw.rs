@@ -83,6 +83,56 @@ impl Mapping {
         })
     }
 
+    /// Asks the kernel to back the mapping with transparent 2 MiB pages
+    /// (`MADV_HUGEPAGE`). Only a hint: it takes effect where the file system allows
+    /// huge pages on advice (a tmpfs mounted with `huge=advise`, or memfds while
+    /// `transparent_hugepage/shmem_enabled` is `advise`), and pages faulted in earlier
+    /// stay as they are, so call it before anything touches the memory.
+    pub fn advise_huge_pages(&self) -> std::io::Result<()> {
+        // SAFETY: the range is exactly this live mapping; MADV_HUGEPAGE only changes how
+        // future faults are served, never the contents, so no Rust reference into the
+        // memory observes anything different.
+        unsafe {
+            rustix::mm::madvise(
+                self.ptr.as_ptr().cast(),
+                self.len_bytes,
+                rustix::mm::Advice::LinuxHugepage,
+            )
+        }
+        .map_err(Into::into)
+    }
+
+    /// Faults every page of a writable mapping in for writing now
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14), so later first stores take no page fault.
+    /// Fails with `Unsupported` on a read-only mapping and with the kernel's error
+    /// (`EINVAL` on older kernels) otherwise; the memory's contents are not changed.
+    pub fn populate_write(&self) -> std::io::Result<()> {
+        if !self.writable {
+            return Err(std::io::ErrorKind::Unsupported.into());
+        }
+        // SAFETY: the range is exactly this live, PROT_WRITE mapping; populating only
+        // allocates and maps the pages (as a store would), it writes no data, so the
+        // memory every `&AtomicU64` into it sees is unchanged.
+        unsafe {
+            rustix::mm::madvise(
+                self.ptr.as_ptr().cast(),
+                self.len_bytes,
+                rustix::mm::Advice::LinuxPopulateWrite,
+            )
+        }
+        .map_err(Into::into)
+    }
+
+    /// The address the mapping starts at (to find it in `/proc/self/smaps`).
+    pub fn start_address(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// Length of the mapping in bytes.
+    pub fn len_bytes(&self) -> usize {
+        self.len_bytes
+    }
+
     /// Whether stores are allowed (the daemon's mapping).
     pub fn is_writable(&self) -> bool {
         self.writable

@@ -7,6 +7,9 @@
 //! renames it over the final path (which also replaces a crashed daemon's leftover).
 //! The file is removed again when the `WritableRegion` is dropped. Only one daemon per
 //! path may exist; the caller guarantees it (it holds the instance lock).
+//!
+//! A writable mapping asks for huge pages before anything touches it, and may be
+//! pre-faulted whole (`super::pages`); neither changes the file's path or layout.
 
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -18,6 +21,7 @@ use super::header::{
     self, HeaderError, RegionHeader, TableDirEntry, TableInfo, FIRST_AREA, HEADER_BYTES,
     LAYOUT_VERSION, MAGIC, MAX_NAME_LEN, MAX_TABLES, PAGE,
 };
+use super::pages::{self, Backing, MemoryReport, HUGE_PAGE};
 use super::raw::{MapError, Mapping};
 use crate::instance::Instance;
 
@@ -150,6 +154,7 @@ pub struct RegionBuilder {
     tables: Vec<Declared>,
     numa_socket: i32,
     hash_seed: Option<u64>,
+    prefault: bool,
 }
 
 impl Default for RegionBuilder {
@@ -165,7 +170,18 @@ impl RegionBuilder {
             tables: Vec::new(),
             numa_socket: -1,
             hash_seed: None,
+            prefault: false,
         }
+    }
+
+    /// Faults all of the region's memory in when it is created (benchmarks), so first
+    /// stores into the tables, the first packets of new flows, take no page fault; costs
+    /// the whole size in memory from the start. Off by default: a test's region stays
+    /// sparse. The daemon uses [`WritableRegion::prefaulter`] instead, on a thread of its
+    /// own, so that faulting in hundreds of MiB of 4 KiB pages does not delay its start.
+    pub fn prefault(mut self, prefault: bool) -> RegionBuilder {
+        self.prefault = prefault;
+        self
     }
 
     /// Records the NUMA socket of the tables (-1 unknown).
@@ -361,17 +377,12 @@ impl RegionBuilder {
                 path: path.to_owned(),
                 source,
             })?;
-            if let Some(words) = map.atomic_words() {
-                for (word, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(chunk);
-                    word.store(u64::from_ne_bytes(w), Ordering::Relaxed);
-                }
-            }
+            let memory = self.set_up_pages(&map, Backing::Shmem);
+            write_header(&map, &bytes);
             std::fs::rename(&temp, path).map_err(io)?;
-            Ok(map)
+            Ok((map, memory))
         })();
-        let map = match result {
+        let (map, memory) = match result {
             Ok(map) => map,
             Err(e) => {
                 let _ = std::fs::remove_file(&temp);
@@ -390,8 +401,56 @@ impl RegionBuilder {
             shared,
             path: path.to_owned(),
             file,
+            memory,
         })
     }
+}
+
+impl RegionBuilder {
+    /// Huge pages asked for and, if so declared, the memory faulted in: on a fresh
+    /// mapping, before the header's stores (pages touched earlier stay small).
+    fn set_up_pages(&self, map: &Mapping, backing: Backing) -> MemoryReport {
+        pages::advise(map, backing);
+        let prefault_time = self.prefault.then(|| pages::populate(map));
+        pages::report(map, backing, prefault_time)
+    }
+}
+
+/// Stores the header and directory `bytes` at the start of a fresh mapping.
+fn write_header(map: &Mapping, bytes: &[u8]) {
+    if let Some(words) = map.atomic_words() {
+        for (word, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            word.store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
+    }
+}
+
+/// A private region's memory file mapped: reserved hugetlb pages when the host has
+/// enough free (the mapping, and the file, rounded up to whole 2 MiB pages), else a plain
+/// memfd.
+fn private_memory(total: u64) -> std::io::Result<(File, Mapping, Backing)> {
+    use rustix::fs::{memfd_create, MemfdFlags};
+    let huge = total.checked_next_multiple_of(HUGE_PAGE).and_then(|len| {
+        let fd = memfd_create(
+            "dpservice_private",
+            MemfdFlags::CLOEXEC | MemfdFlags::HUGETLB | MemfdFlags::HUGE_2MB,
+        )
+        .ok()?;
+        let file = File::from(fd);
+        file.set_len(len).ok()?;
+        // a shared hugetlb mapping reserves its pages here: ENOMEM when too few are free
+        let map = Mapping::map(&file, len, true).ok()?;
+        Some((file, map, Backing::HugeTlb))
+    });
+    if let Some(found) = huge {
+        return Ok(found);
+    }
+    let file = File::from(memfd_create("dpservice_private", MemfdFlags::CLOEXEC)?);
+    file.set_len(total)?;
+    let map = Mapping::map(&file, total, true).map_err(std::io::Error::other)?;
+    Ok((file, map, Backing::Shmem))
 }
 
 impl RegionBuilder {
@@ -406,21 +465,9 @@ impl RegionBuilder {
             path: path.clone(),
             source,
         };
-        let fd = rustix::fs::memfd_create("dpservice_private", rustix::fs::MemfdFlags::CLOEXEC)
-            .map_err(|e| io(e.into()))?;
-        let file = File::from(fd);
-        file.set_len(total).map_err(io)?;
-        let map = Mapping::map(&file, total, true).map_err(|source| CreateError::Map {
-            path: path.clone(),
-            source,
-        })?;
-        if let Some(words) = map.atomic_words() {
-            for (word, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                word.store(u64::from_ne_bytes(w), Ordering::Relaxed);
-            }
-        }
+        let (file, map, backing) = private_memory(total).map_err(io)?;
+        let memory = self.set_up_pages(&map, backing);
+        write_header(&map, &bytes);
         let (header, tables) = header::parse(&bytes, total)
             .map_err(|e| RegionCreateError::Create(io(std::io::Error::other(e.to_string()))))?;
         let shared = Arc::new(Shared {
@@ -429,7 +476,12 @@ impl RegionBuilder {
             taken: tables.iter().map(|_| AtomicBool::new(false)).collect(),
             tables,
         });
-        Ok(WritableRegion { shared, path, file })
+        Ok(WritableRegion {
+            shared,
+            path,
+            file,
+            memory,
+        })
     }
 }
 
@@ -479,12 +531,27 @@ pub struct WritableRegion {
     shared: Arc<Shared>,
     path: PathBuf,
     file: File,
+    memory: MemoryReport,
 }
 
 impl WritableRegion {
     /// Where the file is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Which pages back the region and how long pre-faulting took (start-up log).
+    pub fn memory(&self) -> &MemoryReport {
+        &self.memory
+    }
+
+    /// Something that faults the region's memory in when run, on any thread, while the
+    /// region is in use (no contents change).
+    pub fn prefaulter(&self) -> Prefaulter {
+        Prefaulter {
+            shared: Arc::clone(&self.shared),
+            backing: self.memory.backing,
+        }
     }
 
     /// A reader's view of the same memory (in-process readers: gRPC, telemetry).
@@ -513,6 +580,22 @@ impl Drop for WritableRegion {
         if ours {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Faults a writable region's memory in ([`WritableRegion::prefaulter`]).
+#[derive(Debug)]
+pub struct Prefaulter {
+    shared: Arc<Shared>,
+    backing: Backing,
+}
+
+impl Prefaulter {
+    /// Faults every page in (`MADV_POPULATE_WRITE`, or a store into each page on old
+    /// kernels) and says which pages back the region now.
+    pub fn run(self) -> MemoryReport {
+        let time = pages::populate(&self.shared.map);
+        pages::report(&self.shared.map, self.backing, Some(time))
     }
 }
 
@@ -771,6 +854,69 @@ mod tests {
         assert!(!path.0.exists(), "removed on drop");
         // The reader's mapping stays valid after the file is gone.
         assert_eq!(reader.stats()[2].capacity, 850_000);
+        Ok(())
+    }
+
+    #[test]
+    fn prefaulted_regions_are_backed_whole_and_say_by_what() -> TestResult {
+        let path = ShmPath::new("prefault");
+        let mut b = RegionBuilder::new().prefault(true);
+        b.table::<u64, u64>("t", 100_000)?;
+        let region = b.create(&path.0)?;
+        let meta = std::fs::metadata(&path.0)?;
+        assert!(
+            meta.blocks() * 512 >= meta.len(),
+            "every page allocated: {} blocks for {} bytes",
+            meta.blocks(),
+            meta.len()
+        );
+        let memory = *region.memory();
+        assert_eq!(
+            memory.backing,
+            Backing::Shmem,
+            "a /dev/shm file is never hugetlb"
+        );
+        assert_eq!(memory.bytes, meta.len());
+        assert!(memory.prefault_time.is_some());
+        let huge = memory
+            .huge_bytes
+            .ok_or("the page size is known once pre-faulted")?;
+        assert!(huge <= memory.bytes);
+        // the header is intact after pre-faulting, and readers see the table
+        let reader = Region::open(&path.0)?;
+        assert_eq!(reader.stats()[0].capacity, 100_000);
+
+        let mut b = RegionBuilder::new().prefault(true);
+        b.table::<u64, u64>("t", 100_000)?;
+        let private = b.create_private()?;
+        let memory = *private.memory();
+        assert!(memory.bytes >= meta.len(), "at least the layout's size");
+        match memory.backing {
+            Backing::HugeTlb => {
+                assert_eq!(memory.bytes % HUGE_PAGE, 0, "whole huge pages");
+                assert_eq!(memory.huge_bytes, Some(memory.bytes));
+            }
+            Backing::Shmem => assert_eq!(memory.bytes, meta.len(), "no rounding"),
+        }
+        let stats = private.region().stats();
+        assert_eq!(stats[0].capacity, 100_000);
+        assert_eq!(stats[0].entries, 0);
+
+        // not asked for: sparse, page size unknown, until a prefaulter runs
+        let mut b = RegionBuilder::new();
+        b.table::<u64, u64>("t", 100_000)?;
+        let lazy = b.create_private()?;
+        assert_eq!(lazy.memory().prefault_time, None);
+        assert!(lazy.file.metadata()?.blocks() * 512 < meta.len());
+        let later = std::thread::spawn({
+            let prefaulter = lazy.prefaulter();
+            move || prefaulter.run()
+        })
+        .join()
+        .map_err(|_| "the prefault thread panicked")?;
+        assert!(later.prefault_time.is_some() && later.huge_bytes.is_some());
+        assert!(lazy.file.metadata()?.blocks() * 512 >= meta.len());
+        assert_eq!(lazy.region().stats()[0].capacity, 100_000, "header intact");
         Ok(())
     }
 

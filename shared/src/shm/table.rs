@@ -129,7 +129,27 @@ impl Placement {
 
     #[inline(always)]
     fn area<'a, W>(&self, words: &'a [W]) -> Option<&'a [W]> {
-        words.get(self.first_word..self.first_word.checked_add(self.geo.area_words())?)
+        self.area_of(words, self.geo)
+    }
+
+    /// The table's words under `geo` (the table's own geometry, possibly with its key
+    /// and value sizes as compile-time constants: see [`Placement::typed_geo`]).
+    #[inline(always)]
+    fn area_of<'a, W>(&self, words: &'a [W], geo: Geometry) -> Option<&'a [W]> {
+        words.get(self.first_word..self.first_word.checked_add(geo.area_words())?)
+    }
+
+    /// The geometry with the key and value sizes taken from the types (equal to the
+    /// table's: `new` refused others), so that after inlining every word count and entry
+    /// offset derived from them is a constant instead of arithmetic on loaded sizes; the
+    /// writer builds a view per operation, several per new flow.
+    #[inline(always)]
+    fn typed_geo<K, V>(&self) -> Geometry {
+        Geometry {
+            key_bytes: size_of::<K>(),
+            value_bytes: size_of::<V>(),
+            ..self.geo
+        }
     }
 
     #[inline(always)]
@@ -216,8 +236,9 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     fn view(&self) -> View<'_, AtomicU64> {
         // `attach` checked the mapping is writable and the area inside it.
         let words = self.place.shared.map.atomic_words().unwrap_or(&[]);
-        let area = self.place.area(words).unwrap_or(&[]);
-        View::new(area, self.place.geo).unwrap_or_else(empty_view)
+        let geo = self.place.typed_geo::<K, V>();
+        let area = self.place.area_of(words, geo).unwrap_or(&[]);
+        View::new(area, geo).unwrap_or_else(empty_view)
     }
 
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
