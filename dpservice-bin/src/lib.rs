@@ -18,10 +18,14 @@
 //! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
 //! - [`flow`]: connection tracking: the conntrack table, TCP states, flow keys;
 //! - [`hash`]: upstream's wire-visible hash functions;
-//! - [`wcmp`]: the uplink choice of IPv4 tunnels.
+//! - [`wcmp`]: the uplink choice of IPv4 tunnels;
+//! - `dpdk` (cargo feature `dpdk`): the safe wrapper over DPDK (EAL, mempools, mbufs,
+//!   ethdev).
 
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod flow;
 pub mod graph;
 pub mod grpc;
