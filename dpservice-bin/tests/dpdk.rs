@@ -433,11 +433,11 @@ fn tap_port_exchanges_frames_with_the_kernel() {
     dev.stop().unwrap();
 }
 
-/// 2 MiB hugepages for one test: reserves `pages` more on top of what the system has
-/// (other users keep theirs), mounts a hugetlbfs if none is mounted, and undoes both on
-/// drop.
+/// 2 MiB hugepages for one test: makes sure `pages` are free, reserving the missing ones
+/// on top of what the system has (CI reserves them beforehand; other users keep
+/// theirs), mounts a hugetlbfs if none is mounted, and undoes both on drop.
 struct Hugepages {
-    pages: u64,
+    added: u64,
     mount: Option<PathBuf>,
 }
 
@@ -459,7 +459,7 @@ impl Hugepages {
             .lines()
             .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"));
         let mut guard = Hugepages {
-            pages: 0,
+            added: 0,
             mount: None,
         };
         if !mounted {
@@ -477,13 +477,16 @@ impl Hugepages {
             );
             guard.mount = Some(dir);
         }
-        let before = read_number(NR_HUGEPAGES);
-        std::fs::write(NR_HUGEPAGES, format!("{}\n", before + pages)).unwrap();
-        guard.pages = pages;
+        let missing = pages.saturating_sub(read_number(FREE_HUGEPAGES));
+        if missing > 0 {
+            let before = read_number(NR_HUGEPAGES);
+            std::fs::write(NR_HUGEPAGES, format!("{}\n", before + missing)).unwrap();
+            guard.added = read_number(NR_HUGEPAGES).saturating_sub(before);
+        }
         let free = read_number(FREE_HUGEPAGES);
         assert!(
             free >= pages,
-            "asked the kernel for {pages} more 2 MiB hugepages, {free} are free (memory too fragmented?)"
+            "need {pages} free 2 MiB hugepages, the kernel gave {free} (memory too fragmented?)"
         );
         guard
     }
@@ -491,11 +494,11 @@ impl Hugepages {
 
 impl Drop for Hugepages {
     fn drop(&mut self) {
-        if self.pages > 0 {
+        if self.added > 0 {
             let now = read_number(NR_HUGEPAGES);
             let _ = std::fs::write(
                 NR_HUGEPAGES,
-                format!("{}\n", now.saturating_sub(self.pages)),
+                format!("{}\n", now.saturating_sub(self.added)),
             );
         }
         if let Some(dir) = &self.mount {
