@@ -252,6 +252,23 @@ fn closures_run_on_a_worker_lcore() {
         .join()
         .unwrap();
     assert_eq!(from_elsewhere, Err(DpdkError::NotMainLcore));
+
+    // the daemon's worker as an EAL thread: jobs run on lcore 1, stop gives the
+    // dataplane back
+    use dpservice_bin::state::{State, StateConfig};
+    use dpservice_bin::worker::{Dataplane, Worker, WorkerPlace};
+    let dp = Dataplane::new(State::new(StateConfig::new(
+        "fc00:1::1".parse().unwrap(),
+        Vec::new(),
+    )));
+    let (worker, handle) = Worker::spawn_watched_on(dp, WorkerPlace::Lcore(eal), |_| {}).unwrap();
+    let on = handle
+        .exec_blocking(|_dp| Eal::get().and_then(Eal::current_lcore))
+        .unwrap();
+    assert_eq!(on, Some(1));
+    assert!(worker.stop().is_ok());
+    // and the lcore is free for the next one
+    assert_eq!(eal.launch(|| 6).unwrap().wait().unwrap(), 6);
 }
 
 #[test]
@@ -538,4 +555,58 @@ fn hugepages_with_upstreams_huge_unlink() {
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].data(), b"in a hugepage");
     assert_eq!(mark_of(&back[0]), 3);
+}
+
+#[test]
+fn port_layer_opens_the_probed_ports_as_upstream() {
+    use dpservice_bin::port::dpdk::{self, DpdkPort};
+    const TEST: &str = "port_layer_opens_the_probed_ports_as_upstream";
+    if !is_child(TEST) {
+        let ns = NetNs::new("dpdkport");
+        return run_child(TEST, Some(&ns));
+    }
+    let eal = eal(&[
+        &SOFT_EAL[..],
+        &["--vdev=net_tap0,iface=dpkvf0", "--vdev=net_ring0"],
+    ]
+    .concat());
+    // probed in port-id order; a port without kernel interface goes by its device name
+    let probed = dpdk::probed(eal).unwrap();
+    let names: Vec<(u16, &str, &str)> = probed
+        .iter()
+        .map(|t| (t.port_id, t.device.as_str(), t.iface.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![(0, "net_tap0", "dpkvf0"), (1, "net_ring0", "net_ring0")]
+    );
+
+    let pool = dpdk::create_pool(eal, 2, 100).unwrap();
+    assert_eq!(
+        pool.priv_size(),
+        104,
+        "rounded up to DPDK's 8-byte alignment"
+    );
+    // a VF: started, its link down until its interface exists, then up through portctl's
+    // handle
+    let vf = DpdkPort::open(eal, 0, "dpkvf0", false, pool).unwrap();
+    assert_eq!(vf.name(), "dpkvf0");
+    assert!(!vf.link_up(), "a VF's link waits for its interface");
+    let link = vf.link_device();
+    assert_eq!(link.name(), "dpkvf0");
+    link.set_up(true).unwrap();
+    assert!(link.link_up() && vf.link_up());
+    let flags = std::fs::read_to_string("/sys/class/net/dpkvf0/flags").unwrap();
+    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "the kernel side is up too (IFF_UP)");
+    link.set_up(false).unwrap();
+    assert!(!vf.link_up());
+    // a PF on a driver without link control keeps its link
+    let pf = DpdkPort::open(eal, 1, "net_ring0", true, pool).unwrap();
+    assert!(pf.link_up());
+    assert_eq!(pf.stats(), Default::default());
+    assert!(matches!(
+        DpdkPort::open(eal, 1, "net_ring0", true, pool),
+        Err(DpdkError::PortTaken(1))
+    ));
 }

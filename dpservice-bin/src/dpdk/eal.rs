@@ -203,12 +203,20 @@ extern "C" fn trampoline(arg: *mut c_void) -> c_int {
 
 /// A closure running on a worker lcore. Not `Send`: DPDK waits for lcores on the main
 /// lcore only.
-#[derive(Debug)]
 pub struct Launched<T> {
     lcore: u32,
     main_lcore: u32,
     slot: ResultSlot<T>,
     _main_only: PhantomData<*const ()>,
+}
+
+impl<T> std::fmt::Debug for Launched<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launched")
+            .field("lcore", &self.lcore)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
 }
 
 impl<T> Launched<T> {

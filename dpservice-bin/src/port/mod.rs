@@ -1,11 +1,13 @@
 //! Ports: where packets enter and leave the daemon. The graph never knows which backend
 //! carried a packet (ARCHITECTURE principle 5).
 //!
-//! Backends: [`tap`] (Linux TAP devices) and [`memory`] (queues in memory, for tests and
-//! benchmarks). Receiving and sending never block; a port that can wake the worker offers a
+//! Backends: [`tap`] (Linux TAP devices), [`memory`] (queues in memory, for tests and
+//! benchmarks) and, with the cargo feature `dpdk`, `dpdk` (DPDK's ports). Receiving and sending never block; a port that can wake the worker offers a
 //! file descriptor to poll.
 
 pub mod buf;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod link;
 pub mod memory;
 pub mod netlink;
