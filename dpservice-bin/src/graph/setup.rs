@@ -52,15 +52,7 @@ pub fn datapath(
         .iter()
         .filter(|t| Some(t.port_id) != cfg.sync_port)
         .map(|t| {
-            let role = cfg
-                .ports
-                .iter()
-                .find(|p| p.id == t.port_id)
-                .map(|p| match p.kind {
-                    PortKind::Pf0 => PortRole::Pf0,
-                    PortKind::Pf1 => PortRole::Pf1,
-                    PortKind::Vf => PortRole::Vf,
-                });
+            let role = role_of(cfg, t.port_id);
             let tap = TapConfig {
                 device: t.device.clone(),
                 iface: t.iface.clone(),
@@ -80,6 +72,21 @@ pub fn datapath(
         })?;
         dp.attach_sync(HaSync::new(Box::new(port)));
     }
+    Ok(finish(dp, cfg, now))
+}
+
+/// The graph role of port `id` (`None`: no role, the port stays idle).
+fn role_of(cfg: &Config, id: u16) -> Option<PortRole> {
+    cfg.ports.iter().find(|p| p.id == id).map(|p| match p.kind {
+        PortKind::Pf0 => PortRole::Pf0,
+        PortKind::Pf1 => PortRole::Pf1,
+        PortKind::Vf => PortRole::Vf,
+    })
+}
+
+/// What every backend's packet path gets after its ports: the cycle clock, the
+/// statistics screen, graph tracing.
+fn finish(mut dp: Datapath, cfg: &Config, now: Instant) -> Datapath {
     // per-node cycle counts (telemetry, statistics screen), sampled per burst
     crate::telemetry::clock::calibrate();
     dp.graph
@@ -99,5 +106,5 @@ pub fn datapath(
             );
         }
     }
-    Ok(dp)
+    dp
 }
