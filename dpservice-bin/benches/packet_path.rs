@@ -394,11 +394,22 @@ fn rate(mut round: impl FnMut() -> usize, window: Duration) -> (f64, f64) {
 
 fn report() {
     // PACKET_PATH_ROUNDS=<n> with PACKET_PATH_PROFILE=<case>: exactly n rounds (for
-    // callgrind: instructions per packet from two values of n)
+    // callgrind: instructions per packet from two values of n); <case>/bare: the bare
+    // rx -> tx loop over that case's frame
     let rounds: Option<usize> = std::env::var("PACKET_PATH_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok());
     if let (Ok(only), Some(n)) = (std::env::var("PACKET_PATH_PROFILE"), rounds) {
+        for (name, _, _, frame) in cases() {
+            if only == format!("{name}/bare") {
+                let mut bare = Bare::new(&frame);
+                let moved: usize = (0..n).map(|_| bare.round()).sum();
+                println!(
+                    "{{\"case\":\"{only}\",\"rounds\":{n},\"packets\":{}}}",
+                    moved / 2
+                );
+            }
+        }
         for (name, src, _, frame) in cases().into_iter().filter(|c| c.0 == only) {
             let mut s = setup(src, &frame);
             let moved: usize = (0..n).map(|_| s.round()).sum();

@@ -1,64 +1,330 @@
 //! Packet buffers (the counterpart of DPDK's mbuf) and the pool that recycles them, so the
 //! packet path allocates nothing once warm.
+//!
+//! A buffer is a header ([`Buf`]: where the bytes are, where the frame sits in them, the
+//! packet's metadata and who releases it) and a data room the header points at. A
+//! [`PacketBuf`] is the one owner of a header, one pointer wide. Our own buffers keep header
+//! and data room in one heap block. A foreign buffer (a DPDK mbuf) has its header written
+//! into memory its owner reserved for it (the mbuf's private area) and its bytes in the
+//! owner's data room, so a backend hands packets to the graph and takes them back without
+//! copying; dropping it hands it back to its owner.
+//!
+//! The header and the data room are reached through raw pointers: this is the module's
+//! `unsafe`. Every method that moves the frame keeps `head + len <= capacity`, which is
+//! what makes [`Buf::frame`] a plain pointer offset.
+#![allow(unsafe_code)]
+
+use std::ffi::c_void;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 use crate::graph::meta::Meta;
 use crate::wire::ipip::FrameBuf;
 
+#[cfg(test)]
+pub(crate) mod fake_mempool;
+
 /// Room in front of a received frame, for tunnel headers (40 bytes net) and replies that
-/// grow (router advertisement, DHCP options).
+/// grow (router advertisement, DHCP options). DPDK's default mbuf headroom is the same.
 pub const HEADROOM: usize = 128;
-/// Largest frame a buffer holds (a 1500-byte inner frame in a tunnel fits with room to spare).
-/// A longer frame is received cut to this length and marked ([`Buf::is_too_long`]); the
-/// graph drops it as `frame_too_long` instead of processing the truncated bytes.
+/// Largest frame one of our buffers holds (a 1500-byte inner frame in a tunnel fits with
+/// room to spare). A longer frame is received cut to this length and marked
+/// ([`Buf::is_too_long`]); the graph drops it as `frame_too_long` instead of processing the
+/// truncated bytes.
 pub const MAX_FRAME: usize = 2048;
-/// Total bytes per buffer.
+/// Data room of one of our buffers.
 pub const BUF_SIZE: usize = HEADROOM + MAX_FRAME;
 
-/// One packet: bytes with headroom, plus its metadata.
-#[derive(Clone)]
-pub struct Buf {
+/// Bytes a foreign owner reserves per buffer for its header ([`BufHeader`]); a DPDK
+/// mempool makes this the private area of each mbuf.
+pub const BUF_HEADER_SIZE: usize = size_of::<BufHeader>();
+/// Alignment the header's memory needs (a DPDK mbuf's private area is 8-byte aligned).
+pub const BUF_HEADER_ALIGN: usize = align_of::<BufHeader>();
+
+const _: () = assert!(
+    BUF_HEADER_ALIGN <= 8,
+    "an mbuf private area is only 8-byte aligned"
+);
+const _: () = assert!(
+    BUF_HEADER_SIZE % 8 == 0,
+    "a DPDK private area size is a multiple of 8"
+);
+const _: () = assert!(
+    BUF_SIZE <= u16::MAX as usize,
+    "offsets are 16-bit, as in an mbuf"
+);
+// A header is abandoned in its owner's memory without being dropped.
+const _: () = assert!(!std::mem::needs_drop::<Meta>());
+
+/// Gives a foreign buffer back to its owner (DPDK: `rte_pktmbuf_free`).
+pub type Release = unsafe fn(NonNull<c_void>);
+
+/// Who gets the buffer back when it is dropped.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// One heap block of ours ([`OwnBlock`]) holding header and data room.
+    Own,
+    /// Someone else's; `release(handle)` gives it back.
+    Foreign {
+        handle: NonNull<c_void>,
+        release: Release,
+    },
+}
+
+/// The header of one packet buffer: the frame (bytes with headroom in front) and its
+/// metadata. Nodes see it as `&mut Buf`.
+///
+/// `Buf` itself is unsized (its last field is the empty slice `Tail = [()]`), so safe code
+/// holding a `&mut Buf` cannot swap or move a header out of the memory its owner releases;
+/// [`BufHeader`] is the same header as a sized type, for sizing and placing it.
+#[repr(C)]
+pub struct Buf<Tail: ?Sized = [()]> {
+    data: NonNull<u8>,
+    /// Offset of the frame in the data room (an mbuf's `data_off`).
     head: u16,
+    /// Frame length (an mbuf's `data_len`).
     len: u16,
+    /// Bytes in the data room (an mbuf's `buf_len`); at least [`HEADROOM`].
+    capacity: u16,
     /// The device had more bytes for this frame than the buffer holds.
     too_long: bool,
     pub meta: Meta,
-    data: [u8; BUF_SIZE],
+    owner: Owner,
+    _unmovable: Tail,
 }
 
-impl std::fmt::Debug for Buf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// A buffer header as a sized type: what a foreign owner reserves [`BUF_HEADER_SIZE`]
+/// bytes (aligned to [`BUF_HEADER_ALIGN`]) for, see [`PacketBuf::from_foreign`].
+pub type BufHeader = Buf<[(); 0]>;
+
+/// Header and data room of one of our buffers, in one allocation.
+#[repr(C)]
+struct OwnBlock {
+    header: BufHeader,
+    room: [u8; BUF_SIZE],
+}
+
+/// A foreign buffer's memory does not fit the header's contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ForeignError {
+    /// The header memory is not aligned.
+    #[error(
+        "the buffer header at {address:#x} is not {BUF_HEADER_ALIGN}-byte aligned; \
+         reserve the header area (mbuf private area) aligned"
+    )]
+    Misaligned { address: usize },
+    /// The data room cannot hold the standard headroom.
+    #[error(
+        "a data room of {capacity} bytes is smaller than the {HEADROOM}-byte headroom; \
+         create the mempool with a larger data room"
+    )]
+    RoomTooSmall { capacity: u16 },
+    /// The frame reaches beyond the data room.
+    #[error(
+        "a frame of {len} bytes at offset {head} ends beyond the {capacity}-byte data room; \
+         the buffer's offsets are corrupt"
+    )]
+    FrameOutsideRoom { head: u16, len: u16, capacity: u16 },
+}
+
+/// An owned packet buffer; moving it between queues moves one pointer. Dropping it frees
+/// our own buffer or hands a foreign one back to its owner ([`Pool::free`] recycles ours
+/// instead).
+pub struct PacketBuf(NonNull<BufHeader>);
+
+// SAFETY: a `PacketBuf` is the only way to its header and data room (our own block, or
+// memory a foreign owner lent under `from_foreign`'s contract, which includes releasing
+// from any thread), so moving it to another thread moves all access with it.
+unsafe impl Send for PacketBuf {}
+
+impl PacketBuf {
+    /// A fresh buffer of ours: header and zeroed data room in one heap block.
+    fn new_own() -> PacketBuf {
+        let block = Box::into_raw(Box::new(OwnBlock {
+            header: BufHeader {
+                data: NonNull::dangling(),
+                head: HEADROOM as u16,
+                len: 0,
+                capacity: BUF_SIZE as u16,
+                too_long: false,
+                meta: Meta::default(),
+                owner: Owner::Own,
+                _unmovable: [],
+            },
+            room: [0; BUF_SIZE],
+        }));
+        // SAFETY: `block` comes from `Box::into_raw`, so it is valid, aligned and ours
+        // alone; both field pointers derive from it and are non-null. `Drop` turns the
+        // header pointer (offset 0 of the `repr(C)` block) back into the box.
+        unsafe {
+            (*block).header.data = NonNull::new_unchecked((&raw mut (*block).room).cast::<u8>());
+            PacketBuf(NonNull::new_unchecked(&raw mut (*block).header))
+        }
+    }
+
+    /// Makes a buffer of memory someone else owns (a DPDK mbuf): writes a header with
+    /// default metadata at `header` for a frame of `len` bytes at offset `head` of the
+    /// data room `data` of `capacity` bytes. Dropping the buffer (also in [`Pool::free`],
+    /// also after a port sent it) calls `release(handle)` once; [`PacketBuf::into_foreign`]
+    /// gives it back without releasing it.
+    ///
+    /// On error nothing was written and the caller still owns the memory.
+    ///
+    /// # Safety
+    /// Until `release(handle)` runs or `into_foreign` returns the handle:
+    /// - `header` is valid for reads and writes of [`BUF_HEADER_SIZE`] bytes;
+    /// - `data` is valid for reads and writes of `capacity` bytes, which are initialised
+    ///   (any values) and do not overlap the header;
+    /// - nothing else reads or writes either memory, and both stay valid until released;
+    /// - `release(handle)` may be called from any thread and gives back both memories.
+    pub unsafe fn from_foreign(
+        header: NonNull<BufHeader>,
+        data: NonNull<u8>,
+        capacity: u16,
+        head: u16,
+        len: u16,
+        handle: NonNull<c_void>,
+        release: Release,
+    ) -> Result<PacketBuf, ForeignError> {
+        if !header.as_ptr().is_aligned() {
+            return Err(ForeignError::Misaligned {
+                address: header.as_ptr() as usize,
+            });
+        }
+        if usize::from(capacity) < HEADROOM {
+            return Err(ForeignError::RoomTooSmall { capacity });
+        }
+        if usize::from(head) + usize::from(len) > usize::from(capacity) {
+            return Err(ForeignError::FrameOutsideRoom {
+                head,
+                len,
+                capacity,
+            });
+        }
+        // SAFETY: the caller lends `BUF_HEADER_SIZE` writable bytes at `header`, and the
+        // check above made sure they are aligned; a write needs no initialised memory.
+        unsafe {
+            header.as_ptr().write(BufHeader {
+                data,
+                head,
+                len,
+                capacity,
+                too_long: false,
+                meta: Meta::default(),
+                owner: Owner::Foreign { handle, release },
+                _unmovable: [],
+            });
+        }
+        Ok(PacketBuf(header))
+    }
+
+    /// The owner's handle of a foreign buffer (DPDK: the `rte_mbuf`), `None` for ours.
+    #[inline]
+    pub fn foreign_handle(&self) -> Option<NonNull<c_void>> {
+        match self.owner {
+            Owner::Own => None,
+            Owner::Foreign { handle, .. } => Some(handle),
+        }
+    }
+
+    /// Whether the buffer belongs to someone else (dropping it releases it to them).
+    #[inline]
+    pub fn is_foreign(&self) -> bool {
+        matches!(self.owner, Owner::Foreign { .. })
+    }
+
+    /// Gives a foreign buffer back to its owner without releasing it: its handle and the
+    /// frame's offset and length in the data room (DPDK: written back into the mbuf's
+    /// `data_off`/`data_len`/`pkt_len` before `rte_eth_tx_burst`). One of our buffers
+    /// comes back unchanged as the error (the caller copies its frame).
+    pub fn into_foreign(self) -> Result<(NonNull<c_void>, u16, u16), PacketBuf> {
+        match self.owner {
+            Owner::Own => Err(self),
+            Owner::Foreign { handle, .. } => {
+                let placed = (handle, self.head, self.len);
+                // the owner has it now: no release
+                std::mem::forget(self);
+                Ok(placed)
+            }
+        }
+    }
+}
+
+impl Deref for PacketBuf {
+    type Target = Buf;
+
+    #[inline]
+    fn deref(&self) -> &Buf {
+        let header: *mut Buf = self.0.as_ptr();
+        // SAFETY: the header is initialised (by `new_own` or `from_foreign`) and stays
+        // valid while this `PacketBuf` lives; `&self` keeps it from being changed.
+        unsafe { &*header }
+    }
+}
+
+impl DerefMut for PacketBuf {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Buf {
+        let header: *mut Buf = self.0.as_ptr();
+        // SAFETY: as in `deref`; `&mut self` makes this the only access to the header.
+        unsafe { &mut *header }
+    }
+}
+
+impl Drop for PacketBuf {
+    fn drop(&mut self) {
+        match self.owner {
+            // SAFETY: an `Own` header is the first field of an `OwnBlock` that `new_own`
+            // made with `Box::into_raw`, and this handle, its only owner, ends here.
+            Owner::Own => unsafe { drop(Box::from_raw(self.0.as_ptr().cast::<OwnBlock>())) },
+            // SAFETY: `from_foreign`'s contract: `release` takes the handle back once, and
+            // this handle (its only owner) ends here without touching the memory again.
+            Owner::Foreign { handle, release } => unsafe { release(handle) },
+        }
+    }
+}
+
+impl fmt::Debug for PacketBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Debug for Buf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Buf")
             .field("len", &self.len)
+            .field("foreign", &matches!(self.owner, Owner::Foreign { .. }))
             .field("meta", &self.meta)
             .field("data", &self.frame())
             .finish()
     }
 }
 
-/// An owned packet buffer; moving it between queues moves one pointer.
-pub type PacketBuf = Box<Buf>;
-
 impl Buf {
-    fn new_boxed() -> PacketBuf {
-        Box::new(Buf {
-            head: HEADROOM as u16,
-            len: 0,
-            too_long: false,
-            meta: Meta::default(),
-            data: [0; BUF_SIZE],
-        })
-    }
-
     /// The frame bytes.
     #[inline]
     pub fn frame(&self) -> &[u8] {
-        &self.data[usize::from(self.head)..usize::from(self.head) + usize::from(self.len)]
+        // SAFETY: `head + len <= capacity` always holds, and the data room (`capacity`
+        // initialised bytes) belongs to this header's owner alone while it lives.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.data.as_ptr().add(usize::from(self.head)),
+                usize::from(self.len),
+            )
+        }
     }
 
     #[inline]
     pub fn frame_mut(&mut self) -> &mut [u8] {
-        let h = usize::from(self.head);
-        &mut self.data[h..h + usize::from(self.len)]
+        // SAFETY: as in `frame`; `&mut self` makes this the only access to the room.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.data.as_ptr().add(usize::from(self.head)),
+                usize::from(self.len),
+            )
+        }
     }
 
     #[inline]
@@ -71,35 +337,60 @@ impl Buf {
         self.len == 0
     }
 
+    /// Bytes in front of the frame (room for [`FrameBuf::prepend`]).
+    #[inline]
+    pub fn headroom(&self) -> usize {
+        usize::from(self.head)
+    }
+
+    /// Bytes the data room can hold from the frame's start.
+    #[inline]
+    fn room_from_head(&self) -> usize {
+        usize::from(self.capacity) - usize::from(self.head)
+    }
+
+    /// Empties the buffer, standard headroom in front (metadata left as it is).
+    #[inline]
+    fn reset(&mut self) {
+        self.head = HEADROOM as u16;
+        self.len = 0;
+        self.too_long = false;
+    }
+
     /// Replaces the frame with a copy of `frame` after the standard headroom; false (and
     /// empty) if it does not fit.
     pub fn set_frame(&mut self, frame: &[u8]) -> bool {
-        self.head = HEADROOM as u16;
-        self.too_long = false;
-        if frame.len() > MAX_FRAME {
-            self.len = 0;
+        self.reset();
+        if frame.len() > self.room_from_head() {
             return false;
         }
-        self.data[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
         self.len = frame.len() as u16;
+        self.frame_mut().copy_from_slice(frame);
         true
     }
 
-    /// The whole room after the headroom, for a device to read a frame into; follow with
-    /// [`Buf::set_received_len`].
+    /// The whole room after the standard headroom, for a device to read a frame into
+    /// (the frame is empty until [`Buf::set_received_len`]).
     #[inline]
     pub fn rx_room(&mut self) -> &mut [u8] {
+        // an empty frame at the headroom (`set_received_len` sets the length and mark)
         self.head = HEADROOM as u16;
-        &mut self.data[HEADROOM..]
+        self.len = 0;
+        let room = usize::from(self.capacity) - HEADROOM;
+        // SAFETY: `HEADROOM <= capacity` (checked when the header was made), so the
+        // `capacity − HEADROOM` bytes from `HEADROOM` are in the room, which `&mut self`
+        // holds alone.
+        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr().add(HEADROOM), room) }
     }
 
     /// Sets the frame length after a device wrote into [`Buf::rx_room`]. `len` is the
-    /// length of the frame on the wire: when it exceeds [`MAX_FRAME`], the buffer keeps
-    /// only its first bytes and is marked [`too long`](Buf::is_too_long).
+    /// length of the frame on the wire: when it exceeds the room, the buffer keeps only
+    /// its first bytes and is marked [`too long`](Buf::is_too_long).
     #[inline]
     pub fn set_received_len(&mut self, len: usize) {
-        self.too_long = len > MAX_FRAME;
-        self.len = len.min(MAX_FRAME) as u16;
+        let room = self.room_from_head();
+        self.too_long = len > room;
+        self.len = len.min(room) as u16;
     }
 
     /// The received frame did not fit: the bytes are a cut-off prefix, not a packet.
@@ -112,7 +403,7 @@ impl Buf {
     /// false if the buffer has no room.
     #[inline]
     pub fn set_len(&mut self, len: usize) -> bool {
-        if usize::from(self.head) + len > BUF_SIZE {
+        if len > self.room_from_head() {
             return false;
         }
         self.len = len as u16;
@@ -159,39 +450,78 @@ impl FrameBuf for Buf {
     }
 }
 
-/// Recycles buffers. Allocation happens only while the pool is cold and below its limit.
-#[derive(Debug)]
+/// Where a [`Pool`] takes buffers from instead of making its own (DPDK: an mbuf mempool),
+/// so the frames the graph makes (replies, ICMP errors, sync messages) are the backend's
+/// buffers too.
+pub trait BufSource: Send {
+    /// A free buffer (any frame, it is emptied), or `None` when all are in use.
+    fn alloc(&mut self) -> Option<PacketBuf>;
+    /// Buffers the source has in all.
+    fn capacity(&self) -> usize;
+    /// Buffers handed out and not yet released.
+    fn in_use(&self) -> usize;
+}
+
+/// Recycles buffers. Allocation happens only while the pool is cold and below its limit;
+/// with a [`BufSource`] the buffers come from there and go back to it when freed.
 pub struct Pool {
     free: Vec<PacketBuf>,
     created: usize,
     limit: usize,
+    source: Option<Box<dyn BufSource>>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("free", &self.free.len())
+            .field("created", &self.created)
+            .field("limit", &self.limit)
+            .field("source", &self.source.is_some())
+            .finish()
+    }
 }
 
 impl Pool {
-    /// A pool that creates at most `limit` buffers.
+    /// A pool that creates at most `limit` buffers of its own.
     pub fn new(limit: usize) -> Self {
         Pool {
             free: Vec::with_capacity(limit.min(8192)),
             created: 0,
             limit,
+            source: None,
         }
     }
 
-    /// An empty buffer with the standard headroom, or `None` if all `limit` are in use.
+    /// Takes further buffers from `source` instead of making them; the pool's own idle
+    /// buffers are freed (ones still in use are recycled when they come back).
+    pub fn set_source(&mut self, source: Box<dyn BufSource>) {
+        self.created = self.created.saturating_sub(self.free.len());
+        self.free.clear();
+        self.source = Some(source);
+    }
+
+    /// An empty buffer with the standard headroom, or `None` if all are in use.
     #[inline]
     pub fn alloc(&mut self) -> Option<PacketBuf> {
         let mut b = match self.free.pop() {
             Some(b) => b,
-            None if self.created < self.limit => {
-                self.created += 1;
-                Buf::new_boxed()
-            }
-            None => return None,
+            None => self.fresh()?,
         };
-        b.head = HEADROOM as u16;
-        b.len = 0;
-        b.too_long = false;
+        b.reset();
         Some(b)
+    }
+
+    /// A buffer the free list does not have: from the source, or a new one of ours.
+    fn fresh(&mut self) -> Option<PacketBuf> {
+        if let Some(source) = self.source.as_mut() {
+            return source.alloc();
+        }
+        if self.created < self.limit {
+            self.created += 1;
+            return Some(PacketBuf::new_own());
+        }
+        None
     }
 
     /// A buffer holding a copy of `frame` (metadata default), or `None`.
@@ -205,84 +535,40 @@ impl Pool {
         Some(b)
     }
 
+    /// A buffer holding a copy of `pkt`'s frame (after the standard headroom) and
+    /// metadata, or `None`.
+    pub fn alloc_copy(&mut self, pkt: &Buf) -> Option<PacketBuf> {
+        let mut b = self.alloc()?;
+        if !b.set_frame(pkt.frame()) {
+            self.free(b);
+            return None;
+        }
+        b.too_long = pkt.too_long;
+        b.meta = pkt.meta;
+        Some(b)
+    }
+
+    /// Takes a buffer back: ours wait for reuse, a foreign one goes back to its owner.
     #[inline]
     pub fn free(&mut self, b: PacketBuf) {
-        self.free.push(b);
+        if b.is_foreign() {
+            drop(b);
+        } else {
+            self.free.push(b);
+        }
     }
 
-    /// Buffers created so far (the pool never shrinks).
+    /// Buffers created so far (the pool never shrinks), with all of a source's.
     pub fn created(&self) -> usize {
-        self.created
+        self.created + self.source.as_ref().map_or(0, |s| s.capacity())
     }
 
-    /// Buffers currently handed out.
+    /// Buffers currently handed out, with a source's.
     pub fn in_use(&self) -> usize {
-        self.created - self.free.len()
+        self.created.saturating_sub(self.free.len())
+            + self.source.as_ref().map_or(0, |s| s.in_use())
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headroom_prepend_and_trim() {
-        let mut pool = Pool::new(2);
-        let mut b = pool.alloc_frame(&[1, 2, 3, 4]).unwrap();
-        assert_eq!(b.frame(), &[1, 2, 3, 4]);
-        assert!(b.prepend(2));
-        b.frame_mut()[..2].copy_from_slice(&[9, 9]);
-        assert_eq!(b.frame(), &[9, 9, 1, 2, 3, 4]);
-        assert!(b.trim_front(3));
-        assert_eq!(b.frame(), &[2, 3, 4]);
-        assert!(!b.trim_front(4));
-        assert!(b.trim_back(1));
-        assert_eq!(b.frame(), &[2, 3]);
-        assert!(!b.prepend(HEADROOM + 100));
-    }
-
-    #[test]
-    fn pool_limit_and_reuse() {
-        let mut pool = Pool::new(2);
-        let a = pool.alloc().unwrap();
-        let b = pool.alloc().unwrap();
-        assert!(pool.alloc().is_none());
-        assert_eq!(pool.in_use(), 2);
-        pool.free(a);
-        let c = pool.alloc().unwrap();
-        assert_eq!(c.len(), 0);
-        pool.free(b);
-        pool.free(c);
-        assert_eq!(pool.in_use(), 0);
-    }
-
-    #[test]
-    fn oversized_frame_is_refused() {
-        let mut pool = Pool::new(1);
-        assert!(pool.alloc_frame(&vec![0u8; MAX_FRAME + 1]).is_none());
-        assert_eq!(pool.in_use(), 0);
-        let mut b = pool.alloc().unwrap();
-        assert!(b.set_len(MAX_FRAME));
-        assert!(!b.set_len(BUF_SIZE));
-    }
-
-    #[test]
-    fn received_length_beyond_the_buffer_marks_the_frame_too_long() {
-        let mut pool = Pool::new(1);
-        let mut b = pool.alloc().unwrap();
-        b.set_received_len(MAX_FRAME);
-        assert!(
-            !b.is_too_long(),
-            "a frame that fills the buffer exactly fits"
-        );
-        assert_eq!(b.len(), MAX_FRAME);
-        b.set_received_len(9000);
-        assert!(b.is_too_long());
-        assert_eq!(b.len(), MAX_FRAME, "the prefix that fitted is kept");
-        // the mark does not outlive the buffer's use
-        pool.free(b);
-        let b = pool.alloc().unwrap();
-        assert!(!b.is_too_long());
-    }
-}
+mod tests;

@@ -2,7 +2,10 @@
 //! carried a packet (ARCHITECTURE principle 5).
 //!
 //! Backends: [`tap`] (Linux TAP devices), [`memory`] (queues in memory, for tests and
-//! benchmarks) and, with the cargo feature `dpdk`, `dpdk` (DPDK's ports). Receiving and sending never block; a port that can wake the worker offers a
+//! benchmarks) and, with the cargo feature `dpdk`, `dpdk` (DPDK's ports). Packets travel
+//! in [`PacketBuf`]s, handles on buffers that are ours (the [`Pool`]'s) or a backend's (a
+//! DPDK mbuf, its header in the mbuf's private area). Receiving and sending never block;
+//! a port that can wake the worker offers a
 //! file descriptor to poll.
 
 pub mod buf;
@@ -15,7 +18,7 @@ pub mod tap;
 
 use std::os::fd::BorrowedFd;
 
-pub use buf::{Buf, PacketBuf, Pool};
+pub use buf::{Buf, BufSource, PacketBuf, Pool};
 pub use link::{LinkDevice, LinkRequests};
 
 use crate::wire::MacAddr;

@@ -1,11 +1,10 @@
 //! The underlay router's MAC address from the kernel's IPv6 neighbour table
 //! (dataplane.md §17.4): an `RTM_GETNEIGH` dump over rtnetlink, keeping the first entry
 //! of the uplink flagged as a router and not `NOARP`.
-#![allow(unsafe_code)]
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::wire::MacAddr;
 
@@ -114,56 +113,30 @@ fn request(seq: u32) -> [u8; NLMSG_HDR + NDMSG_LEN] {
     r
 }
 
-/// The interface index of `name`, or an error if there is no such interface.
-pub fn ifindex(name: &str) -> io::Result<u32> {
-    let c = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
-    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if idx == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(idx)
-}
-
 /// Asks the kernel for the MAC of a router neighbour on `iface` (IPv6 neighbour table).
 /// `skip` names a MAC to ignore. `Ok(None)` if there is no such entry (yet).
 pub fn router_mac(iface: &str, skip: Option<MacAddr>) -> io::Result<Option<MacAddr>> {
-    let index = ifindex(iface)?;
-    // SAFETY: socket(2) with constant arguments.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let req = request(1);
-    // SAFETY: `req` is a live buffer of the length passed; the kernel is the destination
-    // of an unbound netlink socket's send.
-    let rc = unsafe { libc::send(fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // protocol 0 of the netlink family is NETLINK_ROUTE
+    let fd = net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        None,
+    )?;
+    // any socket answers SIOCGIFINDEX, the netlink one included
+    let index = net::netdevice::name_to_index(&fd, iface)?;
+    net::send(&fd, &request(1), SendFlags::empty())?;
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        // SAFETY: `buf` is a live buffer of the length passed.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
-        }
+        let n = match net::recv(&fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((n, _)) => n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
             return Ok(None);
         }
-        match parse_dump(&buf[..n as usize], index, skip)? {
+        match parse_dump(&buf[..n], index, skip)? {
             Dump::Found(mac) => return Ok(Some(mac)),
             Dump::Done => return Ok(None),
             Dump::More => {}

@@ -121,7 +121,7 @@ impl TelemetrySnapshot {
         self.virtsvc_used_ports = p.graph.virtsvc_used_ports(std::time::Instant::now());
         let pool = p.graph.pool();
         self.heap = HeapSnapshot {
-            buffer_size: size_of::<crate::port::Buf>() as u64,
+            buffer_size: (crate::port::buf::BUF_HEADER_SIZE + crate::port::buf::BUF_SIZE) as u64,
             created: pool.created() as u64,
             in_use: pool.in_use() as u64,
         };

@@ -132,7 +132,7 @@ fn documents(content: &str, yaml: bool) -> Result<Vec<Value>, CliError> {
     if yaml {
         use serde::Deserialize;
         let mut docs = Vec::new();
-        for doc in serde_yaml::Deserializer::from_str(content) {
+        for doc in serde_norway::Deserializer::from_str(content) {
             let v = Value::deserialize(doc).map_err(|e| CliError::client(e.to_string()))?;
             if !v.is_null() {
                 docs.push(v);
