@@ -37,6 +37,11 @@ impl Mbuf {
         self.0.as_ptr()
     }
 
+    /// The pointer as non-NULL, still owned by `self`.
+    pub fn as_non_null(&self) -> NonNull<dpdk_sys::rte_mbuf> {
+        self.0
+    }
+
     fn raw(&self) -> &dpdk_sys::rte_mbuf {
         // SAFETY: we own a valid mbuf (constructor contract); the shared borrow of `self`
         // keeps it from changing meanwhile.

@@ -7,7 +7,9 @@
 //! - [`mempool`]: pools of mbufs whose private area (our buffer header) has a chosen size;
 //! - [`mbuf`]: an owned mbuf (freed on drop), its data, headroom and private area;
 //! - [`ethdev`]: ports by name or interface, configured as upstream configures them, link
-//!   state without waiting, link up/down, counters, and rx/tx queues for bursts.
+//!   state without waiting, link up/down, counters, and rx/tx queues for bursts;
+//! - [`packet`]: mbufs as the graph's packet buffers (our header in the private area),
+//!   bursts of them, and the pool's mbuf source.
 //!
 //! # Telemetry
 //! The daemon keeps its own telemetry socket at DPDK's path
@@ -25,6 +27,7 @@ pub mod eal;
 pub mod ethdev;
 pub mod mbuf;
 pub mod mempool;
+pub mod packet;
 
 use std::ffi::CStr;
 

@@ -81,10 +81,6 @@ pub enum DatapathError {
     #[cfg(feature = "dpdk")]
     #[error(transparent)]
     Dpdk(#[from] crate::dpdk::DpdkError),
-    /// The DPDK backend cannot carry packets in this build yet.
-    #[cfg(feature = "dpdk")]
-    #[error("the DPDK backend's packet path is not in this build yet (it needs the mbuf-backed packet buffer); run with --port-backend=tap")]
-    DpdkPacketPath,
 }
 
 impl Datapath {

@@ -10,16 +10,49 @@ use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
 use crate::sync::HaSync;
 
-/// [`datapath`] over DPDK's ports (`--port-backend=dpdk`): every probed port but the
-/// sync port configured as upstream does and started, the graph over those with a role.
+/// [`datapath`] over DPDK's ports (`--port-backend=dpdk`): every probed port with a role
+/// (and the sync port) configured as upstream does and started, the graph over them, and
+/// the graph's pool taking mbufs, so every packet it handles is an mbuf. Ports without a
+/// role are left alone, as upstream leaves them.
 #[cfg(feature = "dpdk")]
 pub fn datapath_dpdk(
-    _cfg: &Config,
-    _eal: &crate::dpdk::Eal,
-    _now: Instant,
-    _flows: Option<crate::tables::FlowTables>,
+    cfg: &Config,
+    eal: &crate::dpdk::Eal,
+    now: Instant,
+    flows: Option<crate::tables::FlowTables>,
 ) -> Result<Datapath, DatapathError> {
-    Err(DatapathError::DpdkPacketPath)
+    use crate::dpdk::packet::{MbufSource, PRIV_SIZE};
+    use crate::port::dpdk::{create_pool, DpdkPort};
+    use crate::port::Port;
+
+    let with_role: Vec<_> = cfg
+        .taps
+        .iter()
+        .filter_map(|t| role_of(cfg, t.port_id).map(|role| (t, role)))
+        .collect();
+    let sync = cfg.taps.iter().find(|t| Some(t.port_id) == cfg.sync_port);
+    let pool = create_pool(
+        eal,
+        with_role.len() + usize::from(sync.is_some()),
+        PRIV_SIZE,
+    )?;
+    let mut opened: Vec<(u16, Box<dyn Port>, Option<PortRole>)> = Vec::new();
+    for (t, role) in with_role {
+        let is_pf = matches!(role, PortRole::Pf0 | PortRole::Pf1);
+        let port = DpdkPort::open(eal, t.port_id, &t.iface, is_pf, pool)?;
+        opened.push((t.port_id, Box::new(port), Some(role)));
+    }
+    let mut dp = Datapath::with_ports(graph_config(cfg), opened, now, flows)?;
+    dp.graph
+        .pool_mut()
+        .set_source(Box::new(MbufSource::new(pool)));
+    if let Some(t) = sync {
+        let port = DpdkPort::open(eal, t.port_id, &t.iface, false, pool)?;
+        // the sync port runs whatever the roles: its link is up from the start
+        port.set_link(true).ok();
+        dp.attach_sync(HaSync::new(Box::new(port)));
+    }
+    Ok(finish(dp, cfg, now))
 }
 
 /// The packet-path options of the command line.

@@ -9,11 +9,13 @@
 //! port shows on the wire.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 
 use crate::config::TapSpec;
 use crate::dpdk::ethdev::UPSTREAM_RX_DESCRIPTORS;
-use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, MbufPool, PoolConfig, PortSetup, Queues};
-use crate::port::{LinkDevice, PortStats};
+use crate::dpdk::packet::{self, TxScratch};
+use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, Mbuf, MbufPool, PoolConfig, PortSetup, Queues};
+use crate::port::{LinkDevice, PacketBuf, Pool, Port, PortStats};
 use crate::wire::MacAddr;
 
 /// Mbufs per port in the daemon's pool: one full rx ring, and as many again in flight
@@ -96,8 +98,10 @@ pub struct DpdkPort {
     pool: MbufPool,
     name: String,
     mac: MacAddr,
-    /// Frames refused by a full tx ring and dropped by us (DPDK counts only what it took).
-    pub(crate) tx_dropped: u64,
+    /// Received mbufs dropped before the graph (chained ones).
+    rx_dropped: u64,
+    rx_scratch: Vec<Mbuf>,
+    tx_scratch: TxScratch,
 }
 
 impl DpdkPort {
@@ -139,7 +143,9 @@ impl DpdkPort {
             queues,
             pool,
             name: name.to_owned(),
-            tx_dropped: 0,
+            rx_dropped: 0,
+            rx_scratch: Vec::new(),
+            tx_scratch: TxScratch::default(),
         })
     }
 
@@ -181,8 +187,8 @@ impl DpdkPort {
             rx_bytes: s.rx_bytes,
             tx_packets: s.tx_packets,
             tx_bytes: s.tx_bytes,
-            rx_errors: s.rx_errors + s.rx_missed,
-            tx_errors: s.tx_errors + self.tx_dropped,
+            rx_errors: s.rx_errors + s.rx_missed + self.rx_dropped,
+            tx_errors: s.tx_errors,
             rx_nombuf: s.rx_nombuf,
         }
     }
@@ -193,6 +199,64 @@ impl DpdkPort {
             port: self.dev.port(),
             name: self.name.clone(),
         })
+    }
+}
+
+impl Port for DpdkPort {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    fn link_up(&self) -> bool {
+        DpdkPort::link_up(self)
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        // started when opened; a driver without link control keeps its link as it is
+        if DpdkPort::link_up(self) {
+            return Ok(());
+        }
+        self.set_link(true)
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        if !DpdkPort::link_up(self) {
+            return Ok(());
+        }
+        self.set_link(false)
+    }
+
+    fn rx_burst(&mut self, _pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize {
+        let Some(rxq) = self.queues.rx.first_mut() else {
+            return 0;
+        };
+        let (received, dropped) = packet::rx_packets(rxq, out, max, &mut self.rx_scratch);
+        self.rx_dropped += dropped as u64;
+        received
+    }
+
+    fn tx_burst(&mut self, pkts: &mut Vec<PacketBuf>, pool: &mut Pool) -> usize {
+        let Some(txq) = self.queues.tx.first_mut() else {
+            return 0;
+        };
+        packet::tx_packets(txq, pkts, pool, self.pool, &mut self.tx_scratch)
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        // DPDK ports are polled (the worker naps at most a millisecond while idle)
+        None
+    }
+
+    fn stats(&self) -> PortStats {
+        DpdkPort::stats(self)
+    }
+
+    fn link_device(&self) -> io::Result<Box<dyn LinkDevice>> {
+        Ok(DpdkPort::link_device(self))
     }
 }
 
