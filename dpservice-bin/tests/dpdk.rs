@@ -610,3 +610,73 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
         Err(DpdkError::PortTaken(1))
     ));
 }
+
+#[test]
+fn packet_buffers_are_the_mbufs_both_ways() {
+    use dpservice_bin::dpdk::packet::{MbufSource, PRIV_SIZE};
+    use dpservice_bin::port::dpdk::{self, DpdkPort};
+    use dpservice_bin::port::{Pool, Port};
+    use dpservice_bin::wire::ipip::FrameBuf;
+    const TEST: &str = "packet_buffers_are_the_mbufs_both_ways";
+    if !is_child(TEST) {
+        return run_child(TEST, None);
+    }
+    let eal = eal(&[&SOFT_EAL[..], &["--vdev=net_ring0"]].concat());
+    let mbufs = dpdk::create_pool(eal, 1, PRIV_SIZE).unwrap();
+    let mut port = DpdkPort::open(eal, 0, "net_ring0", true, mbufs).unwrap();
+    let free_at_start = mbufs.available();
+    let mut graph_pool = Pool::new(0);
+    graph_pool.set_source(Box::new(MbufSource::new(mbufs)));
+    let mut own_pool = Pool::new(8);
+
+    // a buffer of ours is copied into an mbuf; an mbuf buffer goes as it is
+    let own = own_pool.alloc_frame(b"our own buffer").unwrap();
+    assert!(!own.is_foreign());
+    let mut mbuf = graph_pool.alloc_frame(b"an mbuf").unwrap();
+    assert!(mbuf.is_foreign(), "the graph's pool hands out mbufs");
+    assert!(FrameBuf::prepend(&mut *mbuf, 4));
+    mbuf.frame_mut()[..4].copy_from_slice(b"hdr:");
+    let mut out = vec![own, mbuf];
+    assert_eq!(port.tx_burst(&mut out, &mut own_pool), 2);
+    assert!(out.is_empty());
+    let mut back = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while back.len() < 2 && Instant::now() < deadline {
+        port.rx_burst(&mut graph_pool, &mut back, 32);
+    }
+    let frames: Vec<&[u8]> = back.iter().map(|p| p.frame()).collect();
+    assert_eq!(frames, vec![&b"our own buffer"[..], &b"hdr:an mbuf"[..]]);
+    assert!(
+        back.iter().all(|p| p.is_foreign()),
+        "received buffers are mbufs"
+    );
+    drop(back);
+
+    // more than the ring holds: the rest stays with its metadata, nothing leaks
+    let mut many: Vec<_> = (0..1500u32)
+        .map(|i| {
+            let mut p = graph_pool.alloc_frame(&i.to_be_bytes()).unwrap();
+            p.meta.pkt_id = i;
+            p
+        })
+        .collect();
+    let sent = port.tx_burst(&mut many, &mut own_pool);
+    assert!(sent > 0 && sent < 1500, "sent {sent}");
+    assert_eq!(many.len(), 1500 - sent);
+    for (k, p) in many.iter().enumerate() {
+        let i = (sent + k) as u32;
+        assert_eq!(p.frame(), &i.to_be_bytes()[..]);
+        assert_eq!(p.meta.pkt_id, i, "unsent packets keep their metadata");
+    }
+    drop(many);
+    let mut drained = Vec::new();
+    while port.rx_burst(&mut graph_pool, &mut drained, 256) > 0 {}
+    assert_eq!(drained.len(), sent);
+    drop(drained);
+    assert_eq!(
+        mbufs.available(),
+        free_at_start,
+        "every mbuf is back in its pool"
+    );
+    assert_eq!(port.stats().tx_packets, 2 + sent as u64);
+}
