@@ -341,6 +341,11 @@ pub fn name_this_thread(name: &'static str) {
     THREAD_NAME.set(Some(name));
 }
 
+/// The name given with [`name_this_thread`], if any.
+pub fn given_thread_name() -> Option<&'static str> {
+    THREAD_NAME.get()
+}
+
 impl<S: Subscriber> Layer<S> for StdoutLines {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
