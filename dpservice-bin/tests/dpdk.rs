@@ -426,6 +426,23 @@ fn tap_port_exchanges_frames_with_the_kernel() {
     assert_eq!(found[26..40], want[26..40], "addresses, ports, UDP length");
     assert_eq!(found[42..], want[42..], "payload");
 
+    // a full-size frame (1500-byte IP packet) arrives whole, in one mbuf
+    let big = vec![0x5a_u8; 1500 - 28];
+    socket.send_to(&big, (there, 9999)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut full = None;
+    while full.is_none() && Instant::now() < deadline {
+        let mut got = Vec::new();
+        queues.rx[0].rx_burst(&mut got, 32);
+        full = got.into_iter().find(|m| m.pkt_len() > 1000);
+    }
+    let full = full.expect("the full-size frame on rx");
+    assert_eq!(
+        (full.pkt_len(), full.len(), full.segments()),
+        (1514, 1514, 1)
+    );
+    assert!(full.data().ends_with(&big));
+
     // DPDK → kernel: a datagram to the socket, sent with tx_burst
     let frame = udp_frame(kmac, there_mac, (there, 9999), (here, sport), b"from DPDK");
     let mut m = pool.alloc().unwrap();
@@ -591,6 +608,10 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
     // handle
     let vf = DpdkPort::open(eal, 0, "dpkvf0", false, pool).unwrap();
     assert_eq!(vf.name(), "dpkvf0");
+    assert_eq!(
+        EthPort::by_name(eal, "net_tap0").unwrap().mtu().unwrap(),
+        1500
+    );
     assert!(!vf.link_up(), "a VF's link waits for its interface");
     let link = vf.link_device();
     assert_eq!(link.name(), "dpkvf0");
@@ -601,8 +622,12 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
     assert_eq!(flags & 1, 1, "the kernel side is up too (IFF_UP)");
     link.set_up(false).unwrap();
     assert!(!vf.link_up());
-    // a PF on a driver without link control keeps its link
+    // a PF on a driver without link control keeps its link; its MTU fits tunnel frames
     let pf = DpdkPort::open(eal, 1, "net_ring0", true, pool).unwrap();
+    assert_eq!(
+        EthPort::by_name(eal, "net_ring0").unwrap().mtu().unwrap(),
+        1540
+    );
     assert!(pf.link_up());
     assert_eq!(pf.stats(), Default::default());
     assert!(matches!(

@@ -19,6 +19,10 @@ use crate::wire::MacAddr;
 pub const UPSTREAM_RX_DESCRIPTORS: u16 = 4 * 256;
 /// Upstream's transmit ring: eight receive rings (smaller rings lost packets upstream).
 pub const UPSTREAM_TX_DESCRIPTORS: u16 = 8 * UPSTREAM_RX_DESCRIPTORS;
+/// The least MTU of an uplink: a VM's full 1500-byte packet in an IPv6 tunnel (40 bytes).
+/// DPDK's default (1500) makes drivers drop those frames on transmit; a device whose
+/// maximum is lower (DPDK 22.11's `net_tap`: 1500) keeps its maximum.
+pub const UPLINK_MIN_MTU: u16 = 1500 + 40;
 /// Transmit offloads upstream asks for (kept where the device has them): IPv4, UDP and
 /// TCP checksums and TSO inside tunnels.
 pub const UPSTREAM_TX_OFFLOADS: u64 = (dpdk_sys::DPDK_SYS_TX_OFFLOAD_IPV4_CKSUM
@@ -216,6 +220,17 @@ impl EthPort {
         Ok(MacAddr(addr.addr_bytes))
     }
 
+    /// The port's MTU (DPDK's idea of it: the largest IP packet its frames carry).
+    pub fn mtu(&self) -> Result<u16, DpdkError> {
+        let mut mtu = 0u16;
+        // SAFETY: `mtu` is a valid, writable u16.
+        let ret = unsafe { dpdk_sys::rte_eth_dev_get_mtu(self.id, &mut mtu) };
+        if ret != 0 {
+            return Err(port_err(self.id, "reading the MTU", ret));
+        }
+        Ok(mtu)
+    }
+
     /// Link state now, without waiting for the link to settle.
     pub fn link(&self) -> Result<Link, DpdkError> {
         let mut link = dpdk_sys::rte_eth_link::default();
@@ -315,13 +330,17 @@ pub struct PortSetup {
     pub lsc_interrupt: bool,
     /// Receive frames for any destination MAC.
     pub promiscuous: bool,
+    /// Raise the port's MTU to at least this (never lowers what the device has).
+    pub min_mtu: Option<u16>,
 }
 
 impl PortSetup {
     /// The ethdev configuration upstream gives its ports: one rx and one tx queue, its ring
     /// sizes and transmit offloads, rx timestamps and link interrupts where available, and
     /// promiscuous mode on all but the PFs (a VF or the sync port receives frames for the
-    /// VM's or peer's MAC). This is the same for every `--nic-type`; with `mellanox`,
+    /// VM's or peer's MAC). Beyond upstream, a PF's MTU is raised to
+    /// [`UPLINK_MIN_MTU`] if the device has less, so full-size tunnel frames leave (upstream
+    /// relies on the NIC's kernel MTU). This is the same for every `--nic-type`; with `mellanox`,
     /// upstream adds hairpin queues and flow isolation for hardware offload, which this
     /// backend does not do (see the README).
     pub fn upstream(is_pf: bool) -> PortSetup {
@@ -334,6 +353,7 @@ impl PortSetup {
             rx_timestamp: true,
             lsc_interrupt: true,
             promiscuous: !is_pf,
+            min_mtu: is_pf.then_some(UPLINK_MIN_MTU),
         }
     }
 }
@@ -431,6 +451,13 @@ impl EthDev {
             conf.rxmode.offloads |= u64::from(dpdk_sys::DPDK_SYS_RX_OFFLOAD_TIMESTAMP);
         }
         conf.intr_conf.set_lsc(u32::from(lsc));
+        if let Some(min) = setup.min_mtu {
+            // as far as the device goes (DPDK 22.11's net_tap stops at 1500)
+            let target = min.min(info.max_mtu);
+            if self.port.mtu()? < target {
+                conf.rxmode.mtu = u32::from(target);
+            }
+        }
         // SAFETY: the port is stopped and ours alone (no queue handle lives); `conf` is a
         // valid configuration DPDK copies.
         let ret =
