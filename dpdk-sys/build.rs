@@ -14,7 +14,7 @@ const FUNCTIONS: &str = "rte_eal_.*|rte_eth_.*|rte_pktmbuf_.*|rte_mbuf_.*|rte_me
     |rte_get_next_lcore|rte_openlog_stream|dpdk_sys_.*";
 
 /// Plain constants (function-like macros are in the shim's enum instead).
-const VARS: &str = "RTE_ETH_LINK_.*|RTE_ETH_NAME_MAX_LEN|RTE_ETHER_ADDR_LEN|RTE_MAX_ETHPORTS\
+const VARS: &str = "RTE_ETH_LINK_.*|RTE_ETH_NAME_MAX_LEN|RTE_ETHER_ADDR_LEN|RTE_ETHER_HDR_LEN|RTE_ETHER_CRC_LEN|RTE_MAX_ETHPORTS\
     |RTE_MAX_LCORE|RTE_PKTMBUF_HEADROOM|RTE_MBUF_DEFAULT_BUF_SIZE|RTE_MBUF_PRIV_ALIGN\
     |RTE_CACHE_LINE_SIZE|SOCKET_ID_ANY|LCORE_ID_ANY|RTE_MEMPOOL_CACHE_MAX_SIZE";
 

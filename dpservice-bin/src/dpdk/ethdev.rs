@@ -452,8 +452,14 @@ impl EthDev {
         }
         conf.intr_conf.set_lsc(u32::from(lsc));
         if let Some(min) = setup.min_mtu {
-            // as far as the device goes (DPDK 22.11's net_tap stops at 1500)
-            let target = min.min(info.max_mtu);
+            // as far as the device goes (DPDK 22.11's net_tap: frames of 1522 bytes),
+            // counted as ethdev counts it (frame = MTU + Ethernet header and CRC)
+            let frame_limit = info
+                .max_rx_pktlen
+                .saturating_sub(dpdk_sys::RTE_ETHER_HDR_LEN + dpdk_sys::RTE_ETHER_CRC_LEN);
+            let target = min
+                .min(info.max_mtu)
+                .min(u16::try_from(frame_limit).unwrap_or(u16::MAX));
             if self.port.mtu()? < target {
                 conf.rxmode.mtu = u32::from(target);
             }
