@@ -47,9 +47,7 @@ pub fn datapath_dpdk(
         .pool_mut()
         .set_source(Box::new(MbufSource::new(pool)));
     if let Some(t) = sync {
-        let port = DpdkPort::open(eal, t.port_id, &t.iface, false, pool)?;
-        // the sync port runs whatever the roles: its link is up from the start
-        port.set_link(true).ok();
+        let port = DpdkPort::open_sync(eal, t.port_id, &t.iface, pool)?;
         dp.attach_sync(HaSync::new(Box::new(port)));
     }
     Ok(finish(dp, cfg, now))

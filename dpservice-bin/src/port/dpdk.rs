@@ -115,6 +115,29 @@ impl DpdkPort {
         is_pf: bool,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
+        DpdkPort::open_with(eal, id, name, is_pf, !is_pf, pool)
+    }
+
+    /// The HA sync port (`--sync-tap`): configured as a VF (promiscuous), its link left
+    /// up from the start (a link that flaps as it is opened can lose the first message
+    /// to a bridge that is not forwarding yet).
+    pub fn open_sync(
+        eal: &Eal,
+        id: u16,
+        name: &str,
+        pool: MbufPool,
+    ) -> Result<DpdkPort, DpdkError> {
+        DpdkPort::open_with(eal, id, name, false, false, pool)
+    }
+
+    fn open_with(
+        eal: &Eal,
+        id: u16,
+        name: &str,
+        is_pf: bool,
+        link_down: bool,
+        pool: MbufPool,
+    ) -> Result<DpdkPort, DpdkError> {
         let port = EthPort::all(eal)
             .into_iter()
             .find(|p| p.id() == id)
@@ -131,7 +154,7 @@ impl DpdkPort {
             "Configured DPDK port"
         );
         let queues = dev.start()?;
-        if !is_pf {
+        if link_down {
             if let Err(e) = port.set_link(false) {
                 // drivers without link control (net_ring, net_null) keep their link up
                 tracing::debug!(port = id, error = %e, "VF link stays as the driver has it");
