@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use crate::backend::{Backend, BackendError};
 use crate::config::{self, Config};
 use crate::grpc::health::HealthReporter;
 use crate::grpc::server::{self, GrpcServer, ServerError};
@@ -59,6 +60,9 @@ pub enum DaemonError {
     /// A part of the running daemon failed (HA lock, gRPC server).
     #[error("{0}")]
     Fatal(String),
+    /// The port backend (DPDK's EAL, its ports).
+    #[error(transparent)]
+    Backend(#[from] BackendError),
 }
 
 fn start_err(what: &'static str) -> impl FnOnce(std::io::Error) -> DaemonError {
@@ -66,14 +70,22 @@ fn start_err(what: &'static str) -> impl FnOnce(std::io::Error) -> DaemonError {
 }
 
 /// Runs the daemon until SIGINT/SIGTERM (Ok) or a fatal error.
-pub fn run(cfg: Config) -> Result<(), DaemonError> {
+pub fn run(mut cfg: Config) -> Result<(), DaemonError> {
+    if cfg.debug_coredumps {
+        std::fs::write("/proc/self/coredump_filter", "0x7f\n").map_err(DaemonError::Coredumps)?;
+    }
+    // the prefix is ours (and a killed predecessor's leftovers gone) before DPDK puts its
+    // files into the same directory
+    let runtime_dir = RuntimeDir::create(&cfg.instance.runtime_dir(), cfg.instance.prefix())?;
+    // DPDK's EAL on this thread, the main lcore, before any other thread exists
+    let backend = Backend::start(&mut cfg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("grpc")
         .enable_all()
         .build()
         .map_err(start_err("the gRPC runtime"))?;
-    let result = runtime.block_on(serve(cfg));
+    let result = runtime.block_on(serve(cfg, runtime_dir, backend));
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
@@ -105,14 +117,10 @@ enum Stop {
     Fatal(String),
 }
 
-async fn serve(cfg: Config) -> Result<(), DaemonError> {
+async fn serve(cfg: Config, runtime_dir: RuntimeDir, backend: Backend) -> Result<(), DaemonError> {
     let mut sigint = signal(SignalKind::interrupt()).map_err(start_err("signal handling"))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(start_err("signal handling"))?;
     log_configuration(&cfg);
-    if cfg.debug_coredumps {
-        std::fs::write("/proc/self/coredump_filter", "0x7f\n").map_err(DaemonError::Coredumps)?;
-    }
-    let runtime_dir = RuntimeDir::create(&cfg.instance.runtime_dir(), cfg.instance.prefix())?;
     let listener = server::bind(cfg.grpc_port)?;
 
     // the tables the tools read: created once the runtime directory's lock is ours, so a
@@ -125,8 +133,14 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
     prefault_in_background(tables.prefaulter(), cfg.instance.shm_path());
     // ports (all --vdev TAPs but the sync port) and the packet graph, whose flow tables
     // are the region's: the tools read what packets use
-    let mut packets =
-        crate::graph::setup::datapath(&cfg, std::time::Instant::now(), tables.take_flows())?;
+    let now = std::time::Instant::now();
+    let mut packets = match &backend {
+        Backend::Tap => crate::graph::setup::datapath(&cfg, now, tables.take_flows())?,
+        #[cfg(feature = "dpdk")]
+        Backend::Dpdk { eal } => {
+            crate::graph::setup::datapath_dpdk(&cfg, eal, now, tables.take_flows())?
+        }
+    };
     // link ioctls and netlink run on `portctl`, never on the worker
     let (link_requests, pending_links) = link_requests(packets.graph.ports().slots());
     let links = packets.hand_over_links(link_requests.clone());
@@ -145,7 +159,7 @@ async fn serve(cfg: Config) -> Result<(), DaemonError> {
 
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel::<String>();
     // a daemon without its worker must not live on (ARCHITECTURE.md "The worker thread")
-    let (worker, handle) = Worker::spawn_watched(dataplane, {
+    let (worker, handle) = Worker::spawn_watched_on(dataplane, backend.worker_place(), {
         let tx = fatal_tx.clone();
         move |msg| {
             let _ = tx.send(format!("the dataplane worker thread panicked: {msg}"));
@@ -262,6 +276,9 @@ fn log_configuration(cfg: &Config) {
             port_id = *id,
             "Port matches neither --pf0, --pf1, --vf-pattern nor --sync-tap; it stays unused"
         );
+    }
+    if cfg.port_backend != config::PortBackend::Tap {
+        return;
     }
     for option in &cfg.eal.ignored {
         tracing::info!(

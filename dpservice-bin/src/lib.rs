@@ -4,6 +4,7 @@
 //! - [`logging`]: upstream's text and JSON log lines on stdout;
 //! - [`log_writer`]: the thread that writes them, so a stalled stdout stalls no one;
 //! - [`daemon`]: start-up, signals, shutdown;
+//! - [`backend`]: the port backend of the run (TAP, or DPDK with its EAL);
 //! - [`panic_log`]: panics as one error log line (a worker panic ends the daemon);
 //! - [`runtime_dir`]: the directory `/var/run/dpdk/<prefix>/`;
 //! - [`ha`]: active/standby by lock file;
@@ -18,10 +19,15 @@
 //! - [`telemetry`]: the DPDK v2 telemetry socket server and its snapshots;
 //! - [`flow`]: connection tracking: the conntrack table, TCP states, flow keys;
 //! - [`hash`]: upstream's wire-visible hash functions;
-//! - [`wcmp`]: the uplink choice of IPv4 tunnels.
+//! - [`wcmp`]: the uplink choice of IPv4 tunnels;
+//! - `dpdk` (cargo feature `dpdk`): the safe wrapper over DPDK (EAL, mempools, mbufs,
+//!   ethdev).
 
+pub mod backend;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod flow;
 pub mod graph;
 pub mod grpc;

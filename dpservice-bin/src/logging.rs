@@ -331,13 +331,28 @@ struct StdoutLines {
     out: LineSender,
 }
 
+thread_local! {
+    /// The log name of a thread std did not start (an EAL lcore has no std name).
+    static THREAD_NAME: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Names the calling thread in log lines (for threads started by DPDK).
+pub fn name_this_thread(name: &'static str) {
+    THREAD_NAME.set(Some(name));
+}
+
+/// The name given with [`name_this_thread`], if any.
+pub fn given_thread_name() -> Option<&'static str> {
+    THREAD_NAME.get()
+}
+
 impl<S: Subscriber> Layer<S> for StdoutLines {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut fields = Fields::default();
         event.record(&mut fields);
         let current = std::thread::current();
-        let thread_name = match current.name() {
+        let thread_name = match THREAD_NAME.get().or(current.name()) {
             Some("main") | None => "control",
             Some(name) => name,
         };

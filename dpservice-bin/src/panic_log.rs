@@ -22,7 +22,10 @@ pub fn install() {
 
 fn log_panic(info: &PanicHookInfo<'_>) {
     let thread = std::thread::current();
-    let name = thread.name().unwrap_or("control");
+    // an EAL lcore (the worker under DPDK) has no std name, only the one logging knows
+    let name = crate::logging::given_thread_name()
+        .or(thread.name())
+        .unwrap_or("control");
     let msg = panic_text(info.payload());
     let location = info
         .location()

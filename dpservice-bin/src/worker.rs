@@ -359,9 +359,27 @@ impl WorkerHandle {
 /// The running worker thread.
 #[derive(Debug)]
 pub struct Worker {
-    thread: JoinHandle<Dataplane>,
+    thread: WorkerThread,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
+}
+
+/// Where the worker loop runs.
+#[derive(Debug, Clone, Copy)]
+pub enum WorkerPlace {
+    /// A plain thread named `worker` (TAP and in-memory ports).
+    Thread,
+    /// An EAL worker lcore (DPDK backend): pinned to its core and with DPDK's per-lcore
+    /// mbuf caches, as upstream's worker. Started and stopped from the main lcore.
+    #[cfg(feature = "dpdk")]
+    Lcore(&'static crate::dpdk::Eal),
+}
+
+#[derive(Debug)]
+enum WorkerThread {
+    Thread(JoinHandle<Dataplane>),
+    #[cfg(feature = "dpdk")]
+    Lcore(crate::dpdk::Launched<Dataplane>),
 }
 
 /// The worker thread panicked.
@@ -382,14 +400,25 @@ impl Worker {
         dp: Dataplane,
         on_panic: impl FnOnce(String) + Send + 'static,
     ) -> std::io::Result<(Worker, WorkerHandle)> {
+        Worker::spawn_watched_on(dp, WorkerPlace::Thread, on_panic)
+    }
+
+    /// [`spawn_watched`](Self::spawn_watched) on the given place (an EAL lcore under the
+    /// DPDK backend).
+    pub fn spawn_watched_on(
+        dp: Dataplane,
+        place: WorkerPlace,
+        on_panic: impl FnOnce(String) + Send + 'static,
+    ) -> std::io::Result<(Worker, WorkerHandle)> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let waker = Arc::new(Waker::new()?);
         let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::clone(&dp.state);
-        let thread = std::thread::Builder::new().name("worker".into()).spawn({
+        let body = {
             let waker = Arc::clone(&waker);
             let stop = Arc::clone(&stop);
             move || {
+                crate::logging::name_this_thread("worker");
                 let mut rx = rx;
                 let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     worker_loop(dp, &mut rx, &waker, &stop)
@@ -404,7 +433,18 @@ impl Worker {
                     }
                 }
             }
-        })?;
+        };
+        let thread = match place {
+            WorkerPlace::Thread => WorkerThread::Thread(
+                std::thread::Builder::new()
+                    .name("worker".into())
+                    .spawn(body)?,
+            ),
+            #[cfg(feature = "dpdk")]
+            WorkerPlace::Lcore(eal) => {
+                WorkerThread::Lcore(eal.launch(body).map_err(std::io::Error::other)?)
+            }
+        };
         Ok((
             Worker {
                 thread,
@@ -425,7 +465,11 @@ impl Worker {
     pub fn stop(self) -> Result<Dataplane, WorkerPanicked> {
         self.stop.store(true, Ordering::Release);
         self.waker.wake();
-        self.thread.join().map_err(|_| WorkerPanicked)
+        match self.thread {
+            WorkerThread::Thread(thread) => thread.join().map_err(|_| WorkerPanicked),
+            #[cfg(feature = "dpdk")]
+            WorkerThread::Lcore(launched) => launched.wait().map_err(|_| WorkerPanicked),
+        }
     }
 }
 

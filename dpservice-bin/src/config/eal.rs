@@ -123,6 +123,9 @@ pub fn completion_command() -> clap::Command {
 /// The EAL arguments, as far as the software backend cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EalArgs {
+    /// The words as given (what the DPDK backend hands to `rte_eal_init` unchanged),
+    /// followed by `-a ADDR` for each `a-pf0`/`a-pf1` line of the configuration file.
+    pub words: Vec<String>,
     /// `-l`/`--lcores` or `-c` as given (syntax checked; no pinning is done).
     pub lcores: Option<String>,
     /// `--log-level` values, in order.
@@ -248,6 +251,26 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 impl EalArgs {
+    /// Adds a PCI device to allow (from the configuration file), also to the words DPDK
+    /// gets.
+    pub fn allow_device(&mut self, device: &str) {
+        self.allow.push(device.to_owned());
+        self.words.push("-a".to_owned());
+        self.words.push(device.to_owned());
+    }
+
+    /// Whether DPDK may probe ports the `--vdev=net_tap...` words do not show: PCI devices
+    /// (no `--no-pci`, or `-a`) or other virtual devices. Then port ids and interface
+    /// names are only known after the probe.
+    pub fn probes_beyond_taps(&self) -> bool {
+        !self.no_pci
+            || !self.allow.is_empty()
+            || self
+                .vdevs
+                .iter()
+                .any(|v| !v.starts_with(super::vdev::TAP_DRIVER))
+    }
+
     /// The effective DPDK level (1-8) of a log type (`user1` = service, `user2` = graph,
     /// `user3` = grpc, as upstream registers them): the last matching `--log-level` wins.
     pub fn log_level_of(&self, log_type: &str) -> u8 {
@@ -268,7 +291,10 @@ fn is_dpservice_option(name: &str) -> bool {
 
 /// Parses the EAL words (without the program name and without the `--`).
 pub fn parse(words: &[String]) -> Result<EalArgs, EalError> {
-    let mut eal = EalArgs::default();
+    let mut eal = EalArgs {
+        words: words.to_vec(),
+        ..EalArgs::default()
+    };
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];

@@ -25,7 +25,7 @@ use dpservice::instance::{FilePrefixError, Instance};
 use dpservice::version::VERSION;
 
 pub use eal::EalArgs;
-pub use options::{ColorMode, LogFormat, NicType, Options};
+pub use options::{ColorMode, LogFormat, NicType, Options, PortBackend};
 pub use vdev::TapSpec;
 pub use virtsvc::{VirtsvcProto, VirtsvcSpec, VirtualService};
 
@@ -43,8 +43,14 @@ pub struct Config {
     pub instance: Instance,
     /// The EAL part as parsed (log levels, accepted-but-ignored options, ...).
     pub eal: EalArgs,
+    /// `--port-backend` (or the build's default).
+    pub port_backend: PortBackend,
     /// Every `--vdev` TAP port in port-id order; the port layer creates them all.
+    /// Under the DPDK backend: the probed ports once [`Config::plan_ports`] ran.
     pub taps: Vec<TapSpec>,
+    /// `--pf0`, `--pf1`, `--vf-pattern`, `--sync-tap` as given (the DPDK backend plans
+    /// the port roles again over the ports DPDK probed).
+    pub port_names: PortNames,
     /// pf0, pf1 and the VFs (the ports with a role in the graph).
     pub ports: Vec<PortInfo>,
     /// The HA sync port (`--sync-tap`), if any.
@@ -117,6 +123,51 @@ impl Config {
     }
 }
 
+/// The interface names that give ports their roles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortNames {
+    /// `--pf0`.
+    pub pf0: Option<String>,
+    /// `--pf1`.
+    pub pf1: Option<String>,
+    /// `--vf-pattern`.
+    pub vf_pattern: Option<String>,
+    /// `--sync-tap`.
+    pub sync_tap: Option<String>,
+}
+
+impl Config {
+    /// Assigns the port roles over `probed` (the ports DPDK found, in port-id order, as
+    /// device name and kernel interface name), as upstream does after its EAL probe.
+    pub fn plan_ports(&mut self, probed: Vec<TapSpec>) -> Result<(), ports::PortError> {
+        self.plan_ports_with(probed, &ports::read_sysfs)
+    }
+
+    /// [`Config::plan_ports`] with the SR-IOV sysfs reader supplied (for tests).
+    pub fn plan_ports_with(
+        &mut self,
+        probed: Vec<TapSpec>,
+        sriov: ports::SriovReader<'_>,
+    ) -> Result<(), ports::PortError> {
+        let plan = ports::plan(&probed, self.port_options(), sriov)?;
+        self.taps = probed;
+        self.ports = plan.ports;
+        self.sync_port = plan.sync_port;
+        self.unused_ports = plan.unused;
+        Ok(())
+    }
+
+    fn port_options(&self) -> ports::PortOptions<'_> {
+        ports::PortOptions {
+            pf0: self.port_names.pf0.as_deref(),
+            pf1: self.port_names.pf1.as_deref(),
+            vf_pattern: self.port_names.vf_pattern.as_deref(),
+            sync_tap: self.port_names.sync_tap.as_deref(),
+            nic_type: self.nic_type,
+        }
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Invocation {
@@ -164,6 +215,9 @@ pub enum ConfigError {
     /// Port roles.
     #[error(transparent)]
     Ports(#[from] ports::PortError),
+    /// `--port-backend=dpdk` in a build without DPDK.
+    #[error("--port-backend=dpdk: this dpservice-bin was built without DPDK (build it with 'cargo build --features dpdk', or use --port-backend=tap)")]
+    DpdkNotBuilt,
 }
 
 /// Reads the configuration: `args` is the whole command line (program name first),
@@ -204,7 +258,9 @@ pub fn load_with(
     if eal.help {
         return Ok(Invocation::Print(eal::Usage.to_string()));
     }
-    eal.allow.extend(file.eal_allow());
+    for device in file.eal_allow() {
+        eal.allow_device(&device);
+    }
 
     let argv = std::iter::once("dpservice-bin".to_owned())
         .chain(file.option_words.iter().cloned())
@@ -234,24 +290,61 @@ pub fn load_with(
         return Err(ConfigError::MultiportNeedsNoOffload);
     }
 
+    let port_backend = opts
+        .port_backend
+        .unwrap_or_else(PortBackend::default_for_build);
+    if port_backend == PortBackend::Dpdk && !cfg!(feature = "dpdk") {
+        return Err(ConfigError::DpdkNotBuilt);
+    }
     let instance = Instance::new(eal.file_prefix.as_deref().unwrap_or_default())?;
-    let taps = vdev::parse_all(&eal.vdevs)?;
-    let plan = ports::plan(
-        &taps,
-        ports::PortOptions {
-            pf0: opts.pf0.as_deref(),
-            pf1: opts.pf1.as_deref(),
-            vf_pattern: opts.vf_pattern.as_deref(),
-            sync_tap: opts.sync_tap.as_deref(),
-            nic_type: opts.nic_type,
-        },
-        sriov,
-    )?;
+    let port_names = PortNames {
+        pf0: opts.pf0.clone(),
+        pf1: opts.pf1.clone(),
+        vf_pattern: opts.vf_pattern.clone(),
+        sync_tap: opts.sync_tap.clone(),
+    };
+    let port_options = ports::PortOptions {
+        pf0: port_names.pf0.as_deref(),
+        pf1: port_names.pf1.as_deref(),
+        vf_pattern: port_names.vf_pattern.as_deref(),
+        sync_tap: port_names.sync_tap.as_deref(),
+        nic_type: opts.nic_type,
+    };
+    // DPDK may find more ports than the TAP vdevs (PCI devices, other drivers): then the
+    // roles are planned after its probe (Config::plan_ports) and only the options that
+    // need no port are checked here
+    let after_probe = port_backend == PortBackend::Dpdk && eal.probes_beyond_taps();
+    let (taps, plan) = if after_probe {
+        let tap_vdevs: Vec<String> = eal
+            .vdevs
+            .iter()
+            .filter(|v| v.starts_with(vdev::TAP_DRIVER))
+            .cloned()
+            .collect();
+        vdev::parse_all(&tap_vdevs)?;
+        let given = |o: Option<&str>| o.is_some_and(|n| !n.is_empty());
+        if !given(port_options.pf0) {
+            return Err(ports::PortError::MissingPf("--pf0").into());
+        }
+        if !given(port_options.pf1) {
+            return Err(ports::PortError::MissingPf("--pf1").into());
+        }
+        if !given(port_options.vf_pattern) {
+            return Err(ports::PortError::MissingVfPattern.into());
+        }
+        (Vec::new(), ports::PortPlan::default())
+    } else {
+        let taps = vdev::parse_all(&eal.vdevs)?;
+        let plan = ports::plan(&taps, port_options, sriov)?;
+        (taps, plan)
+    };
 
     Ok(Invocation::Run(Box::new(Config {
         instance,
         eal,
+        port_backend,
         taps,
+        port_names: port_names.clone(),
         ports: plan.ports,
         sync_port: plan.sync_port,
         unused_ports: plan.unused,

@@ -32,6 +32,26 @@ pub enum NicType {
     Bluefield2,
 }
 
+/// Where packets enter and leave (`--port-backend`; ours, upstream always uses DPDK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PortBackend {
+    /// DPDK ports from the EAL options (--vdev, -a/PCI); needs a build with DPDK
+    Dpdk,
+    /// Linux TAP devices from the --vdev=net_tap... options, read with system calls
+    Tap,
+}
+
+impl PortBackend {
+    /// `dpdk` when this binary was built with DPDK (cargo feature `dpdk`), else `tap`.
+    pub fn default_for_build() -> PortBackend {
+        if cfg!(feature = "dpdk") {
+            PortBackend::Dpdk
+        } else {
+            PortBackend::Tap
+        }
+    }
+}
+
 /// Colour in text logs (`--color`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ColorMode {
@@ -126,6 +146,10 @@ pub struct Options {
     /// NIC type to use
     #[arg(long, value_name = "NICTYPE", default_value = "mellanox", value_parser = Choice::<NicType>::new())]
     pub nic_type: NicType,
+
+    /// port backend: dpdk (the default in builds with DPDK) or tap (the default otherwise)
+    #[arg(long, value_name = "BACKEND", value_parser = Choice::<PortBackend>::new())]
+    pub port_backend: Option<PortBackend>,
 
     /// do not print periodic statistics to stdout
     #[arg(long)]

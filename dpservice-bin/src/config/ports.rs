@@ -12,7 +12,7 @@ use crate::state::{PortId, PortInfo, PortKind};
 pub const MAX_VFS: usize = 126;
 
 /// The roles of the probed ports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortPlan {
     /// pf0, pf1, then the VFs in port-id order.
     pub ports: Vec<PortInfo>,

@@ -147,9 +147,10 @@ fn option_errors() {
 fn eal_and_port_errors() {
     assert!(error(&format!("--bogus -- {TAP_OPTS}")).contains("unknown EAL option '--bogus'"));
     assert!(error(&format!("{TAP_EAL} --pf0=dtap0")).contains("is a dpservice option"));
-    assert!(
-        error(&format!("{TAP_EAL} --vdev=net_ring0 -- {TAP_OPTS}")).contains("only TAP devices")
-    );
+    assert!(error(&format!(
+        "{TAP_EAL} --vdev=net_ring0 -- {TAP_OPTS} --port-backend=tap"
+    ))
+    .contains("only TAP devices"));
     assert!(
         error(&format!("{TAP_EAL} --file-prefix=../x -- {TAP_OPTS}")).contains("--file-prefix")
     );
@@ -262,4 +263,82 @@ fn non_utf8_argument_is_refused() {
         load_with(&args, Some(OsStr::new("")), &no_sysfs),
         Err(ConfigError::NotUtf8(_))
     ));
+}
+
+#[test]
+fn eal_words_reach_dpdk_as_given_plus_the_files_pci_devices() {
+    let c = config(&format!("{TAP_EAL} -- {TAP_OPTS} --port-backend=tap"));
+    let given: Vec<String> = TAP_EAL.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(c.eal.words, given);
+
+    let dir = std::env::temp_dir().join(format!("dpt-eal-words-{}", std::process::id()));
+    std::fs::write(&dir, "a-pf0 0000:03:00.0\na-pf1 0000:03:00.1\n").unwrap();
+    let c = match run_with(
+        &format!("{TAP_EAL} -- {TAP_OPTS} --port-backend=tap"),
+        Some(dir.as_os_str()),
+    )
+    .unwrap()
+    {
+        Invocation::Run(c) => *c,
+        Invocation::Print(p) => panic!("printed {p}"),
+    };
+    let _ = std::fs::remove_file(&dir);
+    let mut want = given;
+    want.extend(["-a", "0000:03:00.0", "-a", "0000:03:00.1"].map(str::to_owned));
+    assert_eq!(c.eal.words, want);
+}
+
+#[test]
+fn port_backend_choice_and_the_builds_default() {
+    let tap = config(&format!("{TAP_EAL} -- {TAP_OPTS} --port-backend=tap"));
+    assert_eq!(tap.port_backend, PortBackend::Tap);
+    assert_eq!(tap.taps.len(), 4);
+    let default = config(&format!("{TAP_EAL} -- {TAP_OPTS}"));
+    assert_eq!(default.port_backend, PortBackend::default_for_build());
+    assert!(error(&format!("{TAP_EAL} -- {TAP_OPTS} --port-backend=xdp")).contains("xdp"));
+}
+
+#[cfg(not(feature = "dpdk"))]
+#[test]
+fn dpdk_backend_is_refused_by_a_build_without_dpdk() {
+    let e = error(&format!("{TAP_EAL} -- {TAP_OPTS} --port-backend=dpdk"));
+    assert!(
+        e.contains("built without DPDK") && e.contains("--features dpdk"),
+        "{e}"
+    );
+    assert_eq!(PortBackend::default_for_build(), PortBackend::Tap);
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_backend_plans_roles_after_the_probe_when_pci_may_add_ports() {
+    assert_eq!(PortBackend::default_for_build(), PortBackend::Dpdk);
+    // upstream's hardware line: PCI devices, no TAP vdevs: roles wait for the probe
+    let mut c = config("-l 0,1 --huge-unlink -a 0000:3b:00.0 -a 0000:3b:00.1 -- --pf0=ens1f0np0 --pf1=ens1f1np1 --vf-pattern=enp59s0f0v --nic-type=tap");
+    assert!(c.ports.is_empty() && c.taps.is_empty());
+    let probed = |i: u16, iface: &str| TapSpec {
+        port_id: i,
+        device: format!("0000:3b:00.{i}"),
+        iface: iface.to_owned(),
+        mac: None,
+        persist: false,
+    };
+    c.plan_ports_with(
+        vec![
+            probed(0, "ens1f0np0"),
+            probed(1, "ens1f1np1"),
+            probed(2, "enp59s0f0v0"),
+        ],
+        &no_sysfs,
+    )
+    .unwrap();
+    let kinds: Vec<(u16, PortKind)> = c.ports.iter().map(|p| (p.id, p.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![(0, PortKind::Pf0), (1, PortKind::Pf1), (2, PortKind::Vf)]
+    );
+    // options that need no port are still checked at once
+    assert!(error("-a 0000:3b:00.0 -- --pf1=x --vf-pattern=v").contains("--pf0"));
+    // TAP-only lines with --no-pci are planned at once, as under the TAP backend
+    assert_eq!(config(&format!("{TAP_EAL} -- {TAP_OPTS}")).ports.len(), 4);
 }

@@ -77,6 +77,10 @@ pub enum DatapathError {
     Tap(#[from] TapError),
     #[error(transparent)]
     Tables(#[from] crate::tables::TablesError),
+    /// A DPDK port or the mbuf pool.
+    #[cfg(feature = "dpdk")]
+    #[error(transparent)]
+    Dpdk(#[from] crate::dpdk::DpdkError),
 }
 
 impl Datapath {
@@ -121,18 +125,33 @@ impl Datapath {
         now: Instant,
         flows: Option<crate::tables::FlowTables>,
     ) -> Result<Datapath, DatapathError> {
-        let mut ports = PortSet::new();
-        let mut gports = Vec::with_capacity(taps.len());
+        let mut ports: Vec<(PortId, Box<dyn Port>, Option<PortRole>)> =
+            Vec::with_capacity(taps.len());
         for (id, tap, role) in taps {
-            let port = TapPort::open(tap)?;
+            ports.push((*id, Box::new(TapPort::open(tap)?), *role));
+        }
+        Datapath::with_ports(cfg, ports, now, flows)
+    }
+
+    /// [`Datapath::open_taps`] over ports already open (any backend): the graph over
+    /// those with a role, the others kept idle.
+    pub fn with_ports(
+        cfg: GraphConfig,
+        opened: Vec<(PortId, Box<dyn Port>, Option<PortRole>)>,
+        now: Instant,
+        flows: Option<crate::tables::FlowTables>,
+    ) -> Result<Datapath, DatapathError> {
+        let mut ports = PortSet::new();
+        let mut gports = Vec::with_capacity(opened.len());
+        for (id, port, role) in opened {
             if let Some(role) = role {
                 gports.push(GraphPort {
-                    id: *id,
-                    role: *role,
+                    id,
+                    role,
                     mac: port.mac(),
                 });
             }
-            ports.insert(*id, Box::new(port));
+            ports.insert(id, port);
         }
         let graph = match flows {
             Some(flows) => Graph::with_tables(cfg, &gports, flows),

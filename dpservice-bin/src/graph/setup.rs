@@ -10,6 +10,49 @@ use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
 use crate::sync::HaSync;
 
+/// [`datapath`] over DPDK's ports (`--port-backend=dpdk`): every probed port with a role
+/// (and the sync port) configured as upstream does and started, the graph over them, and
+/// the graph's pool taking mbufs, so every packet it handles is an mbuf. Ports without a
+/// role are left alone, as upstream leaves them.
+#[cfg(feature = "dpdk")]
+pub fn datapath_dpdk(
+    cfg: &Config,
+    eal: &crate::dpdk::Eal,
+    now: Instant,
+    flows: Option<crate::tables::FlowTables>,
+) -> Result<Datapath, DatapathError> {
+    use crate::dpdk::packet::{MbufSource, PRIV_SIZE};
+    use crate::port::dpdk::{create_pool, DpdkPort};
+    use crate::port::Port;
+
+    let with_role: Vec<_> = cfg
+        .taps
+        .iter()
+        .filter_map(|t| role_of(cfg, t.port_id).map(|role| (t, role)))
+        .collect();
+    let sync = cfg.taps.iter().find(|t| Some(t.port_id) == cfg.sync_port);
+    let pool = create_pool(
+        eal,
+        with_role.len() + usize::from(sync.is_some()),
+        PRIV_SIZE,
+    )?;
+    let mut opened: Vec<(u16, Box<dyn Port>, Option<PortRole>)> = Vec::new();
+    for (t, role) in with_role {
+        let is_pf = matches!(role, PortRole::Pf0 | PortRole::Pf1);
+        let port = DpdkPort::open(eal, t.port_id, &t.iface, is_pf, pool)?;
+        opened.push((t.port_id, Box::new(port), Some(role)));
+    }
+    let mut dp = Datapath::with_ports(graph_config(cfg), opened, now, flows)?;
+    dp.graph
+        .pool_mut()
+        .set_source(Box::new(MbufSource::new(pool)));
+    if let Some(t) = sync {
+        let port = DpdkPort::open_sync(eal, t.port_id, &t.iface, pool)?;
+        dp.attach_sync(HaSync::new(Box::new(port)));
+    }
+    Ok(finish(dp, cfg, now))
+}
+
 /// The packet-path options of the command line.
 pub fn graph_config(cfg: &Config) -> GraphConfig {
     GraphConfig {
@@ -40,15 +83,7 @@ pub fn datapath(
         .iter()
         .filter(|t| Some(t.port_id) != cfg.sync_port)
         .map(|t| {
-            let role = cfg
-                .ports
-                .iter()
-                .find(|p| p.id == t.port_id)
-                .map(|p| match p.kind {
-                    PortKind::Pf0 => PortRole::Pf0,
-                    PortKind::Pf1 => PortRole::Pf1,
-                    PortKind::Vf => PortRole::Vf,
-                });
+            let role = role_of(cfg, t.port_id);
             let tap = TapConfig {
                 device: t.device.clone(),
                 iface: t.iface.clone(),
@@ -68,6 +103,21 @@ pub fn datapath(
         })?;
         dp.attach_sync(HaSync::new(Box::new(port)));
     }
+    Ok(finish(dp, cfg, now))
+}
+
+/// The graph role of port `id` (`None`: no role, the port stays idle).
+fn role_of(cfg: &Config, id: u16) -> Option<PortRole> {
+    cfg.ports.iter().find(|p| p.id == id).map(|p| match p.kind {
+        PortKind::Pf0 => PortRole::Pf0,
+        PortKind::Pf1 => PortRole::Pf1,
+        PortKind::Vf => PortRole::Vf,
+    })
+}
+
+/// What every backend's packet path gets after its ports: the cycle clock, the
+/// statistics screen, graph tracing.
+fn finish(mut dp: Datapath, cfg: &Config, now: Instant) -> Datapath {
     // per-node cycle counts (telemetry, statistics screen), sampled per burst
     crate::telemetry::clock::calibrate();
     dp.graph
@@ -87,5 +137,5 @@ pub fn datapath(
             );
         }
     }
-    Ok(dp)
+    dp
 }

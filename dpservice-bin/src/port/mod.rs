@@ -1,12 +1,16 @@
 //! Ports: where packets enter and leave the daemon. The graph never knows which backend
 //! carried a packet (ARCHITECTURE principle 5).
 //!
-//! Backends: [`tap`] (Linux TAP devices) and [`memory`] (queues in memory, for tests and
-//! benchmarks). Packets travel in [`PacketBuf`]s, handles on buffers that are ours (the
-//! [`Pool`]'s) or a backend's (a DPDK mbuf, its header in the mbuf's private area). Receiving and sending never block; a port that can wake the worker offers a
+//! Backends: [`tap`] (Linux TAP devices), [`memory`] (queues in memory, for tests and
+//! benchmarks) and, with the cargo feature `dpdk`, `dpdk` (DPDK's ports). Packets travel
+//! in [`PacketBuf`]s, handles on buffers that are ours (the [`Pool`]'s) or a backend's (a
+//! DPDK mbuf, its header in the mbuf's private area). Receiving and sending never block;
+//! a port that can wake the worker offers a
 //! file descriptor to poll.
 
 pub mod buf;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod link;
 pub mod memory;
 pub mod netlink;

@@ -66,6 +66,8 @@ fn bad_options_exit_1_with_a_message_on_stderr() {
         (&["--pf0=dtap0"][..], "put it after '--'"),
         (
             &[
+                // --no-pci: the ports are known before DPDK probes (either backend)
+                "--no-pci",
                 "--vdev=net_tap0,iface=a",
                 "--",
                 "--pf0=a",

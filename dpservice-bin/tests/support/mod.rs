@@ -71,6 +71,19 @@ pub fn bin() -> &'static Path {
     })
 }
 
+/// `DPSERVICE_TEST_BACKEND=dpdk` runs every daemon on DPDK's ports (its `--vdev=net_tap...`
+/// words become DPDK's TAP ports) with `--no-huge` memory: the test build must have the
+/// feature (`cargo test -p dpservice-bin --features dpdk ...`). `tap` asks for the TAP
+/// backend explicitly; unset, the daemon's default applies.
+pub const BACKEND_ENV: &str = "DPSERVICE_TEST_BACKEND";
+
+/// EAL memory of a daemon on the DPDK backend without hugepages (MiB).
+pub const DPDK_TEST_MEMORY_MB: u32 = 512;
+
+fn test_backend() -> Option<String> {
+    std::env::var(BACKEND_ENV).ok().filter(|b| !b.is_empty())
+}
+
 /// How long a daemon may take to answer health SERVING.
 pub const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -372,12 +385,19 @@ impl<'a> Builder<'a> {
             cmd.env(k, v);
         }
         cmd.arg(format!("--file-prefix={prefix}")).arg("--no-pci");
+        let backend = test_backend();
+        if backend.as_deref() == Some("dpdk") {
+            cmd.args(["--no-huge", "-m", &DPDK_TEST_MEMORY_MB.to_string()]);
+        }
         if self.ports {
             cmd.args(taps.vdevs());
         }
         cmd.args(&self.eal)
             .arg("--")
             .arg(format!("--grpc-port={port}"));
+        if let Some(backend) = backend {
+            cmd.arg(format!("--port-backend={backend}"));
+        }
         if self.ports {
             cmd.args(taps.options(self.underlay));
         }
