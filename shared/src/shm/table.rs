@@ -140,10 +140,24 @@ impl Placement {
         View::new(self.area(self.shared.map.words())?, self.geo)
     }
 
+    /// The hash of a key's bytes: folded 16 bytes at a time (the last block zero-padded;
+    /// a table's keys all have one length), so a typed caller's key of constant size
+    /// hashes in a few multiplications instead of foldhash's byte-string path.
     #[inline(always)]
     fn hash(&self, key: &[u8]) -> u64 {
         let mut h = self.hasher.build_hasher();
-        h.write(key);
+        let mut blocks = key.chunks_exact(16);
+        for block in &mut blocks {
+            h.write_u128(u128::from_ne_bytes(block.try_into().unwrap_or([0; 16])));
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 16];
+            for (d, s) in last.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            h.write_u128(u128::from_ne_bytes(last));
+        }
         h.finish()
     }
 
