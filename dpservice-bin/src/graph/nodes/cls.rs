@@ -43,7 +43,20 @@ fn virtsvc_reply(cx: &Ctx<'_>, f: &[u8]) -> Option<u16> {
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
-    pkt.meta.reset_flow();
+    // packets enter here from rx, whose metadata is fresh (`Meta::received`: all reset
+    // already), or recirculated from `ipip_encap`, marked `is_recirc`: only those carry
+    // a previous walk's metadata
+    if pkt.meta.is_recirc {
+        pkt.meta.reset_flow();
+    }
+    debug_assert_eq!(
+        pkt.meta,
+        crate::graph::meta::Meta {
+            is_recirc: pkt.meta.is_recirc,
+            ..crate::graph::meta::Meta::received(pkt.meta.in_port, pkt.meta.pkt_id)
+        },
+        "a packet enters cls with its metadata reset"
+    );
     let f = pkt.frame();
     if f.len() < ETH {
         return Next::Drop(DropReason::NotEthernet);
