@@ -27,6 +27,23 @@ fn lookup_by_family(pkt: &Buf) -> Next {
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    // an established flow without address translation (most traffic) has nothing here:
+    // answered without the frame of the translating paths
+    if let Some(flow) = cx.flow.as_ref() {
+        let fl = flow.flags();
+        if fl & (flags::DST_NAT | flags::SRC_NAT | flags::SRC_NAT64 | flags::DST_NAT_FWD) == 0
+            && (fl & flags::DEFAULT == 0 || flow.entry.nat_type != nat_kind::NAT_AS_TARGET)
+            && fl != 0
+        {
+            return lookup_by_family(pkt);
+        }
+    }
+    translate(cx, pkt)
+}
+
+/// Everything but the untranslated established flow.
+#[inline(never)]
+fn translate(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     let Some(flow) = cx.flow.as_ref() else {
         return lookup_by_family(pkt);
     };
