@@ -67,6 +67,7 @@ impl Inner {
 /// The outer payload length comes from the inner header as upstream computes it (IPv4:
 /// total length; IPv6: payload length + 40), not from the frame length, so Ethernet
 /// padding stays behind the inner packet.
+#[inline]
 pub fn encapsulate<B: FrameBuf + ?Sized>(
     buf: &mut B,
     inner: Inner,
