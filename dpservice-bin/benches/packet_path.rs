@@ -688,13 +688,15 @@ mod flows {
     }
 
     pub fn report() {
-        // PACKET_PATH_FLOWS=<count>: only that many established flows for 5 s (for perf)
+        // PACKET_PATH_FLOWS=<count>: only that many established flows for 5 s (for perf;
+        // with PACKET_PATH_NAT=1 through the NAT)
         if let Some(count) = std::env::var("PACKET_PATH_FLOWS")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .filter(|&n| n > 1)
         {
-            let mut s = established(count);
+            // PACKET_PATH_NAT=1: the flows go through vm1's NAT
+            let mut s = established_with(count, std::env::var_os("PACKET_PATH_NAT").is_some());
             // with PACKET_PATH_ROUNDS=<n>: exactly n rounds (callgrind: instructions per
             // packet from two values of n)
             if let Some(n) = std::env::var("PACKET_PATH_ROUNDS")

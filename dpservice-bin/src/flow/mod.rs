@@ -18,7 +18,7 @@ pub mod tcp;
 mod tests;
 
 pub use dpservice::shm::catalogue::{FlowEntry, FlowKey as CtKey};
-pub use table::{Flow, FlowError, FlowTable};
+pub use table::{Flow, FlowCursor, FlowError, FlowTable};
 
 /// Flow flags (§7.3), as `FlowEntry::flags` holds them.
 pub mod flags {

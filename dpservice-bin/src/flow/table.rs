@@ -97,6 +97,60 @@ impl Flow {
     }
 }
 
+/// The flow of the packet being walked, if it has one. The storage stays from packet to
+/// packet: a found entry is read straight over the previous packet's (no zeroed cursor
+/// built per packet), and "no flow" is a mark, not an empty value.
+#[derive(Debug, Clone)]
+pub struct FlowCursor {
+    flow: Flow,
+    live: bool,
+}
+
+impl Default for FlowCursor {
+    fn default() -> Self {
+        FlowCursor {
+            flow: Flow {
+                key: bytemuck::Zeroable::zeroed(),
+                slot: Slot::NONE,
+                hash: 0,
+                reply_own: ReplyOwn::default(),
+                entry: bytemuck::Zeroable::zeroed(),
+                dir: FlowDir::Org,
+                created: false,
+                own_changed: false,
+                shared_changed: false,
+            },
+            live: false,
+        }
+    }
+}
+
+impl FlowCursor {
+    /// The packet's flow.
+    #[inline]
+    pub fn as_ref(&self) -> Option<&Flow> {
+        self.live.then_some(&self.flow)
+    }
+
+    /// The packet's flow, to change.
+    #[inline]
+    pub fn as_mut(&mut self) -> Option<&mut Flow> {
+        self.live.then_some(&mut self.flow)
+    }
+
+    /// Whether the packet has a flow.
+    #[inline]
+    pub fn is_some(&self) -> bool {
+        self.live
+    }
+
+    /// The packet has no flow (any more).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.live = false;
+    }
+}
+
 /// The fields of a created flow's reply copy that are its own and not fixed (§7.3): taken
 /// from the original copy when the reply key is made, as a stored copy would keep them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -179,12 +233,12 @@ impl FlowTable {
     /// The flow of `k`: found, or made with `k` as original key and its reverse as reply
     /// key (§7.3), created by `in_port`.
     pub fn open(&mut self, k: &FlowKey, in_port: PortId, now: Instant) -> Result<Flow, FlowError> {
-        let mut out = None;
+        let mut out = FlowCursor::default();
         let now_ns = self.mono_ns(now);
         let key = key::pack(k);
         let hash = self.table_hash(&key);
-        self.open_at(&key, hash, None, in_port, now_ns, &mut out)?;
-        out.ok_or(FlowError::Taken)
+        self.open_at(&key, hash, None, in_port, now_ns, &mut out)
+            .copied()
     }
 
     /// Where `key` lives in the table: computed once per packet (before the walk, for
@@ -227,10 +281,33 @@ impl FlowTable {
         reply: Option<(CtKey, u64)>,
         in_port: PortId,
         now_ns: u64,
-        out: &'f mut Option<Flow>,
+        out: &'f mut FlowCursor,
     ) -> Result<&'f mut Flow, FlowError> {
         let key = *key;
-        let f = out.insert(Flow {
+        out.live = false;
+        let f = &mut out.flow;
+        if let Some(slot) = self.table.lookup_hashed_into(&key, hash, &mut f.entry) {
+            // every field a hit depends on is set here: the cursor holds the previous
+            // packet's flow
+            f.key = key;
+            f.slot = slot;
+            f.hash = hash;
+            f.created = false;
+            f.shared_changed = false;
+            f.own_changed = false;
+            if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
+                f.entry.last_seen_ns = now_ns;
+                f.own_changed = true;
+            }
+            f.dir = if f.entry.direction != 0 {
+                FlowDir::Reply
+            } else {
+                FlowDir::Org
+            };
+            out.live = true;
+            return Ok(&mut out.flow);
+        }
+        *f = Flow {
             key,
             slot: Slot::NONE,
             hash,
@@ -240,18 +317,7 @@ impl FlowTable {
             created: false,
             own_changed: false,
             shared_changed: false,
-        });
-        if let Some(slot) = self.table.lookup_hashed_into(&key, hash, &mut f.entry) {
-            f.slot = slot;
-            if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
-                f.entry.last_seen_ns = now_ns;
-                f.own_changed = true;
-            }
-            if f.entry.direction != 0 {
-                f.dir = FlowDir::Reply;
-            }
-            return Ok(f);
-        }
+        };
         let (reply, reply_hash) = match reply {
             Some(r) => r,
             None => {
@@ -277,12 +343,21 @@ impl FlowTable {
             .map_err(from_insert)?;
         f.reply_own = ReplyOwn::of(&f.entry);
         f.created = true;
-        Ok(f)
+        out.live = true;
+        Ok(&mut out.flow)
     }
 
     /// Writes back what the walk changed: this copy, and the shared part to the other.
+    /// Most packets of an established flow change nothing: checked inline.
     #[inline]
     pub fn close(&mut self, flow: &Flow) {
+        if flow.created || flow.shared_changed || flow.own_changed {
+            self.write_back(flow);
+        }
+    }
+
+    #[inline(never)]
+    fn write_back(&mut self, flow: &Flow) {
         if flow.created {
             self.link_created(flow);
         } else if flow.shared_changed {

@@ -45,7 +45,7 @@ pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 /// The control-plane state the nodes read (through its packet-path accessors only).
 pub(crate) use crate::state;
 
-use crate::flow::{self, CtKey, Flow, FlowEntry, FlowTable};
+use crate::flow::{self, CtKey, FlowCursor, FlowEntry, FlowTable};
 use crate::port::{Buf, PacketBuf, Pool, PortId};
 use crate::tables::{FlowTables, TablesError};
 use crate::wcmp::Wcmp;
@@ -147,7 +147,7 @@ pub(crate) struct Ctx<'a> {
     pub tables: &'a mut PathTables,
     /// The flow of the packet being walked (set by `conntrack`, written back when the
     /// walk ends).
-    pub flow: Option<Flow>,
+    pub flow: FlowCursor,
 }
 
 impl Ctx<'_> {
@@ -155,9 +155,9 @@ impl Ctx<'_> {
     /// recirculated packet entering `conntrack` again).
     #[inline]
     pub fn close_flow(&mut self) {
-        if let Some(f) = &self.flow {
+        if let Some(f) = self.flow.as_ref() {
             self.tables.flows.close(f);
-            self.flow = None;
+            self.flow.clear();
         }
     }
 
@@ -302,6 +302,8 @@ pub struct Graph {
     /// From how many conntrack keys on bursts are staged ([`STAGE_FROM_KEYS`]; tests
     /// change it to compare both ways).
     stage_from_keys: usize,
+    /// The flow cursor's storage, lent to each run's [`Ctx`] (kept, not rebuilt).
+    flow_cursor: FlowCursor,
 }
 
 impl std::fmt::Debug for Graph {
@@ -373,6 +375,7 @@ impl Graph {
             active: false,
             tables: PathTables::new(tables, &cfg_copy, Instant::now()),
             stage_from_keys: STAGE_FROM_KEYS,
+            flow_cursor: FlowCursor::default(),
         }
     }
 
@@ -685,7 +688,7 @@ impl Graph {
             now,
             now_ns: self.tables.flows.mono_ns(now),
             tables: &mut self.tables,
-            flow: None,
+            flow: std::mem::take(&mut self.flow_cursor),
         };
         let fabric = &mut self.fabric;
         // the first packet of a burst is timed node by node (cycles.rs)
@@ -754,6 +757,7 @@ impl Graph {
             }
             fabric.staged = staged;
         }
+        self.flow_cursor = cx.flow;
         for ((s, b), cost) in fabric.stats.iter_mut().zip(before).zip(fabric.costs.iter()) {
             if s.objs != b {
                 s.calls += 1;
@@ -1032,8 +1036,8 @@ fn walk(
 
 /// A flow whose packet is transmitted becomes "default" unless translated (§7.5).
 #[inline]
-fn mark_default(flow: &mut Option<Flow>) {
-    if let Some(f) = flow {
+fn mark_default(flow: &mut FlowCursor) {
+    if let Some(f) = flow.as_mut() {
         if f.flags() & (flow::flags::TRANSLATED | flow::flags::DEFAULT) == 0 {
             f.update(|e| e.flags |= flow::flags::DEFAULT);
         }

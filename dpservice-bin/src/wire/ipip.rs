@@ -67,6 +67,7 @@ impl Inner {
 /// The outer payload length comes from the inner header as upstream computes it (IPv4:
 /// total length; IPv6: payload length + 40), not from the frame length, so Ethernet
 /// padding stays behind the inner packet.
+#[inline]
 pub fn encapsulate<B: FrameBuf + ?Sized>(
     buf: &mut B,
     inner: Inner,
@@ -83,19 +84,30 @@ pub fn encapsulate<B: FrameBuf + ?Sized>(
     if !buf.prepend(ipv6::HEADER_LEN) {
         return Err(Malformed::Truncated);
     }
-    let out = buf.data_mut();
-    ethernet::emit(out, t.dst_mac, t.src_mac, ethertype::IPV6);
-    ipv6::Repr {
-        src: t.src,
-        dst: t.dst,
-        next_header: inner.next_header(),
-        payload_len,
-        hop_limit: HOP_LIMIT,
-        traffic_class: 0,
-        flow_label: 0,
-    }
-    .emit(&mut out[ethernet::HEADER_LEN..]);
+    // the inner checks above leave at least the outer headers' length after the prepend
+    let Some(out) = buf.data_mut().first_chunk_mut::<OUTER_LEN>() else {
+        return Err(Malformed::Truncated);
+    };
+    emit_outer(out, t, inner.next_header(), payload_len);
     Ok(())
+}
+
+/// Writes the outer Ethernet + IPv6 headers in one pass over a fixed-size array (every
+/// offset a constant: no bounds checks, no per-field slicing; this runs for every
+/// packet towards an uplink).
+#[inline(always)]
+fn emit_outer(out: &mut [u8; OUTER_LEN], t: &Tunnel, next_header: u8, payload_len: u16) {
+    const IP: usize = ethernet::HEADER_LEN;
+    out[0..6].copy_from_slice(&t.dst_mac.0);
+    out[6..12].copy_from_slice(&t.src_mac.0);
+    out[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
+    // version 6, traffic class 0, flow label 0
+    out[IP..IP + 4].copy_from_slice(&[0x60, 0, 0, 0]);
+    out[IP + 4..IP + 6].copy_from_slice(&payload_len.to_be_bytes());
+    out[IP + 6] = next_header;
+    out[IP + 7] = HOP_LIMIT;
+    out[IP + 8..IP + 24].copy_from_slice(&t.src.octets());
+    out[IP + 24..IP + 40].copy_from_slice(&t.dst.octets());
 }
 
 /// Replaces Ethernet + IPv6 tunnel headers by a fresh Ethernet header for the inner packet.

@@ -121,6 +121,32 @@ impl KeyWords {
     }
 }
 
+/// Word counts of a table's key and value types: constants once monomorphised, so the
+/// writer's loops over an entry's words unroll (the geometry holds the same numbers at
+/// run time; a writer attaches only to a table whose sizes are its types').
+struct Shape<K, V>(std::marker::PhantomData<fn() -> (K, V)>);
+
+impl<K, V> Shape<K, V> {
+    const KEY_WORDS: usize = size_of::<K>().div_ceil(8);
+    const VALUE_WORDS: usize = size_of::<V>().div_ceil(8);
+    const ENTRY_WORDS: usize = KEY + Self::KEY_WORDS + Self::VALUE_WORDS;
+}
+
+/// Whether the entry holds `key` (of type `K`): every key word compared, without a
+/// branch per word.
+#[inline(always)]
+fn typed_key_matches<K, W: LoadWord>(entry: &[W], key: &KeyWords) -> bool {
+    let n = Shape::<K, ()>::KEY_WORDS;
+    let (Some(stored), Some(wanted)) = (entry.get(KEY..KEY + n), key.words.get(..n)) else {
+        return false;
+    };
+    let mut diff = 0;
+    for (w, k) in stored.iter().zip(wanted) {
+        diff |= w.load(Relaxed) ^ *k;
+    }
+    diff == 0
+}
+
 /// Copies `src` words into `out` (the last word partially).
 #[inline(always)]
 fn copy_words<W: LoadWord>(src: &[W], out: &mut [u8]) {
@@ -205,6 +231,23 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
         let buckets = area.get(..geo.bucket_count)?;
         let pool = area.get(geo.bucket_count..geo.area_words())?;
+        Some(View {
+            buckets,
+            pool,
+            geo,
+            read_tries: seqlock::READ_TRIES,
+            walk_restarts: WALK_RESTARTS,
+        })
+    }
+
+    /// [`View::new`] for an area known to be exactly `geo.area_words()` long (as the
+    /// writer's is, sliced with the length computed once): nothing recomputed per call.
+    #[inline(always)]
+    pub fn of_exact_area(area: &'a [W], geo: Geometry) -> Option<View<'a, W>> {
+        if !geo.bucket_count.is_power_of_two() {
+            return None;
+        }
+        let (buckets, pool) = area.split_at_checked(geo.bucket_count)?;
         Some(View {
             buckets,
             pool,
@@ -366,9 +409,14 @@ impl<'a, W: LoadWord> View<'a, W> {
 
     /// Writer-only fast lookup (no version checks: nobody else changes the table):
     /// the pool index of `key` and of its predecessor in the chain (`None` = the head).
+    /// `K`, `V`: the table's key and value types (their sizes are the geometry's).
     #[inline(always)]
-    pub fn find(&self, bucket: usize, key: &[u8]) -> Option<(usize, Option<usize>)> {
-        let key = &KeyWords::new(key);
+    pub fn find<K: bytemuck::Pod, V: bytemuck::Pod>(
+        &self,
+        bucket: usize,
+        key: &K,
+    ) -> Option<(usize, Option<usize>)> {
+        let key = &KeyWords::new(bytemuck::bytes_of(key));
         let mut link = self.buckets.get(bucket)?.load(Relaxed);
         let mut prev = None;
         for _ in 0..self.geo.capacity {
@@ -376,14 +424,24 @@ impl<'a, W: LoadWord> View<'a, W> {
                 return None;
             }
             let index = usize::try_from(link - 1).ok()?;
-            let entry = self.entry(index)?;
-            if self.key_matches(entry, key) {
+            let entry = self.typed_entry::<K, V>(index)?;
+            if typed_key_matches::<K, W>(entry, key) {
                 return Some((index, prev));
             }
             prev = Some(index);
             link = entry[NEXT].load(Relaxed);
         }
         None
+    }
+
+    /// Pool entry `index` with the word counts of the types `K`, `V` (constants, so the
+    /// writer's loops over its words unroll).
+    #[inline(always)]
+    fn typed_entry<K, V>(&self, index: usize) -> Option<&'a [W]> {
+        let n = Shape::<K, V>::ENTRY_WORDS;
+        debug_assert_eq!(n, self.geo.words_per_entry(), "types of another table");
+        let start = index.checked_mul(n)?;
+        self.pool.get(start..start.checked_add(n)?)
     }
 
     /// Writer-only: copies key and value of entry `index` if it is in use.
@@ -398,14 +456,14 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
     }
 
-    /// Writer-only: copies the value of entry `index` into `out` (a value of the table's
-    /// value type: its size is the geometry's).
+    /// Writer-only: copies the value of entry `index` into `out` (`K`, `V`: the table's
+    /// key and value types).
     #[inline(always)]
-    pub fn value_of<V: bytemuck::Pod>(&self, index: usize, out: &mut V) {
-        let base = KEY + self.geo.key_words();
+    pub fn value_of<K: bytemuck::Pod, V: bytemuck::Pod>(&self, index: usize, out: &mut V) {
+        let base = KEY + Shape::<K, V>::KEY_WORDS;
         if let Some(src) = self
-            .entry(index)
-            .and_then(|e| e.get(base..base + self.geo.value_words()))
+            .typed_entry::<K, V>(index)
+            .and_then(|e| e.get(base..base + Shape::<K, V>::VALUE_WORDS))
         {
             load_pod(src, out);
         }
@@ -429,14 +487,15 @@ impl<W: StoreWord> View<'_, W> {
         key: &K,
         value: &V,
     ) -> bool {
-        let (Some(entry), Some(head)) = (self.entry(index), self.buckets.get(bucket)) else {
+        let (Some(entry), Some(head)) = (self.typed_entry::<K, V>(index), self.buckets.get(bucket))
+        else {
             return false;
         };
         let old_head = head.load(Relaxed);
-        let vbase = KEY + self.geo.key_words();
+        let vbase = KEY + Shape::<K, V>::KEY_WORDS;
         let (Some(k), Some(v)) = (
             entry.get(KEY..vbase),
-            entry.get(vbase..vbase + self.geo.value_words()),
+            entry.get(vbase..vbase + Shape::<K, V>::VALUE_WORDS),
         ) else {
             return false;
         };
@@ -450,17 +509,18 @@ impl<W: StoreWord> View<'_, W> {
         true
     }
 
-    /// Writer: replaces the value of entry `index` (a value of the table's type).
+    /// Writer: replaces the value of entry `index` (`K`, `V`: the table's key and value
+    /// types).
     #[inline(always)]
-    pub fn write_value<V: bytemuck::Pod>(&self, index: usize, value: &V) {
-        let vbase = KEY + self.geo.key_words();
-        let Some(v) = self
-            .entry(index)
-            .and_then(|e| e.get(vbase..vbase + self.geo.value_words()))
-        else {
+    pub fn write_value<K: bytemuck::Pod, V: bytemuck::Pod>(&self, index: usize, value: &V) {
+        let vbase = KEY + Shape::<K, V>::KEY_WORDS;
+        let Some(entry) = self.typed_entry::<K, V>(index) else {
             return;
         };
-        if let Some(version) = self.entry(index).and_then(|e| e.first()) {
+        if let (Some(version), Some(v)) = (
+            entry.first(),
+            entry.get(vbase..vbase + Shape::<K, V>::VALUE_WORDS),
+        ) {
             seqlock::write(version, || store_pod(v, value));
         }
     }
@@ -541,7 +601,7 @@ mod tests {
             view.read_lookup(0, &[0; 8], &mut out),
             Err(ReadError::Corrupt)
         );
-        assert_eq!(view.find(0, &[0; 8]), None);
+        assert_eq!(view.find::<[u8; 8], [u8; 8]>(0, &[0; 8]), None);
         // A cycle of two entries both claiming bucket 1: bounded, not an endless loop.
         area[1].store(1, Relaxed);
         let wpe = g.words_per_entry();
@@ -555,7 +615,7 @@ mod tests {
             view.read_lookup(1, &key, &mut out),
             Err(ReadError::Contended)
         );
-        assert_eq!(view.find(1, &key), None);
+        assert_eq!(view.find::<[u8; 8], [u8; 8]>(1, &key), None);
         assert_eq!(view.read_lookup(7, &key, &mut out), Err(ReadError::Corrupt));
     }
 

@@ -83,6 +83,8 @@ struct Placement {
     shared: Arc<Shared>,
     first_word: usize,
     geo: Geometry,
+    /// `geo.area_words()`, computed once (every writer call makes a view).
+    area_words: usize,
     hasher: foldhash::fast::FixedState,
     entries_word: usize,
     failures_word: usize,
@@ -117,6 +119,7 @@ impl Placement {
         let placement = Placement {
             first_word,
             geo,
+            area_words: geo.area_words(),
             hasher: foldhash::fast::FixedState::with_seed(shared.header.hash_seed),
             entries_word: header::entries_word(info.slot),
             failures_word: header::insert_failures_word(info.slot),
@@ -129,27 +132,7 @@ impl Placement {
 
     #[inline(always)]
     fn area<'a, W>(&self, words: &'a [W]) -> Option<&'a [W]> {
-        self.area_of(words, self.geo)
-    }
-
-    /// The table's words under `geo` (the table's own geometry, possibly with its key
-    /// and value sizes as compile-time constants: see [`Placement::typed_geo`]).
-    #[inline(always)]
-    fn area_of<'a, W>(&self, words: &'a [W], geo: Geometry) -> Option<&'a [W]> {
-        words.get(self.first_word..self.first_word.checked_add(geo.area_words())?)
-    }
-
-    /// The geometry with the key and value sizes taken from the types (equal to the
-    /// table's: `new` refused others), so that after inlining every word count and entry
-    /// offset derived from them is a constant instead of arithmetic on loaded sizes; the
-    /// writer builds a view per operation, several per new flow.
-    #[inline(always)]
-    fn typed_geo<K, V>(&self) -> Geometry {
-        Geometry {
-            key_bytes: size_of::<K>(),
-            value_bytes: size_of::<V>(),
-            ..self.geo
-        }
+        words.get(self.first_word..self.first_word.checked_add(self.area_words)?)
     }
 
     #[inline(always)]
@@ -157,10 +140,24 @@ impl Placement {
         View::new(self.area(self.shared.map.words())?, self.geo)
     }
 
+    /// The hash of a key's bytes: folded 16 bytes at a time (the last block zero-padded;
+    /// a table's keys all have one length), so a typed caller's key of constant size
+    /// hashes in a few multiplications instead of foldhash's byte-string path.
     #[inline(always)]
     fn hash(&self, key: &[u8]) -> u64 {
         let mut h = self.hasher.build_hasher();
-        h.write(key);
+        let mut blocks = key.chunks_exact(16);
+        for block in &mut blocks {
+            h.write_u128(u128::from_ne_bytes(block.try_into().unwrap_or([0; 16])));
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 16];
+            for (d, s) in last.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            h.write_u128(u128::from_ne_bytes(last));
+        }
         h.finish()
     }
 
@@ -236,9 +233,8 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     fn view(&self) -> View<'_, AtomicU64> {
         // `attach` checked the mapping is writable and the area inside it.
         let words = self.place.shared.map.atomic_words().unwrap_or(&[]);
-        let geo = self.place.typed_geo::<K, V>();
-        let area = self.place.area_of(words, geo).unwrap_or(&[]);
-        View::new(area, geo).unwrap_or_else(empty_view)
+        let area = self.place.area(words).unwrap_or(&[]);
+        View::of_exact_area(area, self.place.geo).unwrap_or_else(empty_view)
     }
 
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
@@ -254,34 +250,31 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     /// The value of `key`.
     #[inline]
     pub fn get(&self, key: &K) -> Option<V> {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
+        let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, &mut value);
+        view.value_of::<K, V>(index, &mut value);
         Some(value)
     }
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &K) -> bool {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        view.find(view.bucket_of(self.place.hash(key)), key)
+        view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)
             .is_some()
     }
 
     /// Changes the value of `key` in place (readers see the old or the new value whole);
     /// `false` if absent.
     pub fn update(&mut self, key: &K, change: impl FnOnce(&mut V)) -> bool {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let Some((index, _)) = view.find(view.bucket_of(self.place.hash(key)), key) else {
+        let Some((index, _)) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key) else {
             return false;
         };
         let mut value = V::zeroed();
-        view.value_of(index, &mut value);
+        view.value_of::<K, V>(index, &mut value);
         change(&mut value);
-        view.write_value(index, &value);
+        view.write_value::<K, V>(index, &value);
         true
     }
 
@@ -292,12 +285,11 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
 
     /// Sets `key` → `value`, inserting if absent; `Err(Full)` only when absent and full.
     pub fn upsert(&mut self, key: K, value: V) -> Result<(), InsertError> {
-        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(bytes));
-        match view.find(bucket, bytes) {
+        let bucket = view.bucket_of(self.hash_of(&key));
+        match view.find::<K, V>(bucket, &key) {
             Some((index, _)) => {
-                view.write_value(index, &value);
+                view.write_value::<K, V>(index, &value);
                 Ok(())
             }
             None => self.link_slot(bucket, &key, &value).map(|_| ()),
@@ -335,11 +327,10 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     /// path then changes the entry by [`TableWriter::write_at`] without a second lookup.
     #[inline]
     pub fn lookup(&self, key: &K) -> Option<(Slot, V)> {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
+        let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of(index, &mut value);
+        view.value_of::<K, V>(index, &mut value);
         Some((Slot(index as u32), value))
     }
 
@@ -347,10 +338,9 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     /// path keeps it in place, without moving it around).
     #[inline]
     pub fn lookup_into(&self, key: &K, out: &mut V) -> Option<Slot> {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let (index, _) = view.find(view.bucket_of(self.place.hash(key)), key)?;
-        view.value_of(index, out);
+        let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
+        view.value_of::<K, V>(index, out);
         Some(Slot(index as u32))
     }
 
@@ -384,18 +374,16 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     pub fn contains_hashed(&self, key: &K, hash: u64) -> bool {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
         let view = self.view();
-        view.find(view.bucket_of(hash), bytemuck::bytes_of(key))
-            .is_some()
+        view.find::<K, V>(view.bucket_of(hash), key).is_some()
     }
 
     /// [`TableWriter::lookup_into`] with the key's hash from [`TableWriter::hash_of`].
     #[inline]
     pub fn lookup_hashed_into(&self, key: &K, hash: u64, out: &mut V) -> Option<Slot> {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let (index, _) = view.find(view.bucket_of(hash), key)?;
-        view.value_of(index, out);
+        let (index, _) = view.find::<K, V>(view.bucket_of(hash), key)?;
+        view.value_of::<K, V>(index, out);
         Some(Slot(index as u32))
     }
 
@@ -430,15 +418,14 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     /// made by [`TableWriter::insert_slot`], and not removed since).
     #[inline]
     pub fn write_at(&mut self, slot: Slot, value: &V) {
-        self.view().write_value(slot.0 as usize, value);
+        self.view().write_value::<K, V>(slot.0 as usize, value);
     }
 
     /// Like [`TableWriter::insert`], answering where the entry went.
     pub fn insert_slot(&mut self, key: K, value: V) -> Result<Slot, InsertError> {
-        let bytes = bytemuck::bytes_of(&key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(bytes));
-        if view.find(bucket, bytes).is_some() {
+        let bucket = view.bucket_of(self.hash_of(&key));
+        if view.find::<K, V>(bucket, &key).is_some() {
             return Err(InsertError::Exists);
         }
         self.link_slot(bucket, &key, &value)
@@ -475,12 +462,11 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
 
     /// Removes `key`, answering its value.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let key = bytemuck::bytes_of(key);
         let view = self.view();
-        let bucket = view.bucket_of(self.place.hash(key));
-        let (index, prev) = view.find(bucket, key)?;
+        let bucket = view.bucket_of(self.hash_of(key));
+        let (index, prev) = view.find::<K, V>(bucket, key)?;
         let mut value = V::zeroed();
-        view.value_of(index, &mut value);
+        view.value_of::<K, V>(index, &mut value);
         view.unlink_and_free(index, prev, bucket);
         self.free.push(index as u32);
         self.len -= 1;

@@ -43,7 +43,39 @@ fn virtsvc_reply(cx: &Ctx<'_>, f: &[u8]) -> Option<u16> {
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
-    pkt.meta.reset_flow();
+    // packets enter here from rx, whose metadata is fresh (`Meta::received`: all reset
+    // already), or recirculated from `ipip_encap`, marked `is_recirc`: only those carry
+    // a previous walk's metadata
+    if pkt.meta.is_recirc {
+        pkt.meta.reset_flow();
+    }
+    debug_assert_eq!(
+        pkt.meta,
+        crate::graph::meta::Meta {
+            is_recirc: pkt.meta.is_recirc,
+            ..crate::graph::meta::Meta::received(pkt.meta.in_port, pkt.meta.pkt_id)
+        },
+        "a packet enters cls with its metadata reset"
+    );
+    // the common case, IPv4 from a VM with no virtual services configured, inline; the
+    // rest outlined
+    let f = pkt.frame();
+    if f.len() >= ETH
+        && be16(f, 12) == ethertype::IPV4
+        && cx.tables.services.is_empty()
+        && cx.ports.get(pkt.meta.in_port).is_some_and(|p| !p.is_pf())
+    {
+        let len = f.len();
+        pkt.meta.l3_type = ethertype::IPV4;
+        pkt.meta.l3_payload_length = (len - ETH) as u32;
+        return Next::Node(Node::Conntrack);
+    }
+    classify(cx, pkt)
+}
+
+/// Everything but IPv4 from a VM without virtual services.
+#[inline(never)]
+fn classify(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     let f = pkt.frame();
     if f.len() < ETH {
         return Next::Drop(DropReason::NotEthernet);

@@ -267,7 +267,7 @@ pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
             .flows
             .open_at(&key, hash, reply, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
     else {
-        cx.flow = None;
+        cx.flow.clear();
         return Next::Drop(DropReason::FlowTableFull);
     };
     let m = &mut pkt.meta;

@@ -27,6 +27,29 @@ fn lookup_by_family(pkt: &Buf) -> Next {
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+    // an established flow with nothing to restore in this direction (untranslated, or
+    // source-translated going out) is answered without the frame of the translating
+    // paths: destination NAT acts on original packets, source NAT on replies
+    if let Some(flow) = cx.flow.as_ref() {
+        let fl = flow.flags();
+        let acting = if flow.is_org() {
+            flags::DST_NAT | flags::DST_NAT_FWD
+        } else {
+            flags::SRC_NAT | flags::SRC_NAT64 | flags::DST_NAT_FWD
+        };
+        if fl & acting == 0
+            && (fl & flags::DEFAULT == 0 || flow.entry.nat_type != nat_kind::NAT_AS_TARGET)
+            && fl != 0
+        {
+            return lookup_by_family(pkt);
+        }
+    }
+    translate(cx, pkt)
+}
+
+/// Everything but the untranslated established flow.
+#[inline(never)]
+fn translate(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     let Some(flow) = cx.flow.as_ref() else {
         return lookup_by_family(pkt);
     };

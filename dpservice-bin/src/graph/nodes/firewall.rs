@@ -12,36 +12,46 @@ use crate::port::{Buf, PortId};
 use crate::wire::ip_proto;
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
-    let out = match cx.ports.get(pkt.meta.nxt_hop) {
-        Some(out) => *out,
+    let (out_id, out_is_pf) = match cx.ports.get(pkt.meta.nxt_hop) {
+        Some(out) => (out.id, out.is_pf()),
         None => return Next::Drop(DropReason::BadOutputPort),
     };
     // the first original-direction packet decides for both directions (§10) and marks
     // the flow as seen by the firewall (§7.5); replies of a flow without a verdict
     // would read "drop"
-    if let Some(f) = cx.flow.as_mut() {
-        if f.is_org() && f.flags() & flow::flags::FIREWALL == 0 {
-            let to_vf: Option<PortId> = (!out.is_pf()).then_some(out.id);
-            let verdict =
-                match cx
-                    .state
-                    .firewall_verdict(pkt.meta.in_port, to_vf, &packet(&pkt.meta))
-                {
-                    Verdict::Accept => flow::verdict::ACCEPT,
-                    Verdict::Drop => flow::verdict::DROP,
-                };
-            f.update(|e| {
-                e.flags |= flow::flags::FIREWALL;
-                e.fw_verdict_org = verdict;
-                e.fw_verdict_reply = verdict;
-            });
-        }
+    if cx
+        .flow
+        .as_ref()
+        .is_some_and(|f| f.is_org() && f.flags() & flow::flags::FIREWALL == 0)
+    {
+        decide(cx, pkt, out_id, out_is_pf);
     }
-    if out.is_pf() {
+    if out_is_pf {
         Next::Node(Node::IpipEncap)
     } else {
-        Next::Tx(out.id)
+        Next::Tx(out_id)
     }
+}
+
+/// Computes the flow's verdict (once per flow, so out of the per-packet path).
+#[inline(never)]
+fn decide(cx: &mut Ctx<'_>, pkt: &Buf, out_id: PortId, out_is_pf: bool) {
+    let Some(f) = cx.flow.as_mut() else {
+        return;
+    };
+    let to_vf: Option<PortId> = (!out_is_pf).then_some(out_id);
+    let verdict = match cx
+        .state
+        .firewall_verdict(pkt.meta.in_port, to_vf, &packet(&pkt.meta))
+    {
+        Verdict::Accept => flow::verdict::ACCEPT,
+        Verdict::Drop => flow::verdict::DROP,
+    };
+    f.update(|e| {
+        e.flags |= flow::flags::FIREWALL;
+        e.fw_verdict_org = verdict;
+        e.fw_verdict_reply = verdict;
+    });
 }
 
 /// What the rules are matched against.

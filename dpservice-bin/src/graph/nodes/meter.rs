@@ -118,10 +118,17 @@ pub struct PublicMeter {
 /// Whether `pkt` may go on (`snat` drops it as `meter_red` otherwise): packets of a
 /// default route (`SOUTH_NORTH`) from a VF with a public cap, on a Mellanox NIC, are
 /// measured by their `l3_payload_length` (0 for IPv6, as upstream).
+#[inline]
 pub(crate) fn public_meter_allows(cx: &mut Ctx<'_>, pkt: &Buf) -> bool {
     if cx.cfg.nic_type != NicType::Mellanox || pkt.meta.flow_type != FlowType::SouthNorth {
         return true;
     }
+    mark_public(cx, pkt)
+}
+
+/// The marking itself (only a Mellanox NIC's south-north packets get here).
+#[cold]
+fn mark_public(cx: &mut Ctx<'_>, pkt: &Buf) -> bool {
     let port = pkt.meta.in_port;
     let cap = cx.state.vf(port).map_or(0, |vf| vf.metering.public_rate);
     // 0 = no cap

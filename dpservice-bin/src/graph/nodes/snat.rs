@@ -31,7 +31,20 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     let Some(flow) = cx.flow.as_ref() else {
         return Next::Node(Node::Firewall);
     };
-    if flow.flags() == 0 && flow.is_org() && pkt.meta.flow_type == FlowType::SouthNorth {
+    let fl = flow.flags();
+    let first = fl == 0 && flow.is_org() && pkt.meta.flow_type == FlowType::SouthNorth;
+    // an established flow without address translation has nothing to rewrite here
+    if !first && fl & (flags::SRC_NAT | flags::DST_NAT | flags::SRC_NAT64) == 0 {
+        return Next::Node(Node::Firewall);
+    }
+    decide_and_translate(cx, pkt, first)
+}
+
+/// A flow's first south-north packet (`first`: the decision) and every packet of a
+/// translated flow (the rewrite).
+#[inline(never)]
+fn decide_and_translate(cx: &mut Ctx<'_>, pkt: &mut Buf, first: bool) -> Next {
+    if first {
         if let Err(reason) = decide(cx, pkt) {
             return Next::Drop(reason);
         }
