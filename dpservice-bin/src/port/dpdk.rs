@@ -115,26 +115,39 @@ impl DpdkPort {
         is_pf: bool,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
-        DpdkPort::open_with(eal, id, name, is_pf, !is_pf, pool)
+        DpdkPort::open_with(eal, id, name, &PortSetup::upstream(is_pf), !is_pf, pool)
     }
 
     /// The HA sync port (`--sync-tap`): configured as a VF (promiscuous), its link left
     /// up from the start (a link that flaps as it is opened can lose the first message
-    /// to a bridge that is not forwarding yet).
+    /// to a bridge that is not forwarding yet), and without link-change interrupts.
+    ///
+    /// Why no interrupts: the sync node sends its dump request only once the port's link
+    /// is up, because a TAP's bridge port forwards only once the kernel has the TAP's
+    /// carrier (up to a second after DPDK attached it: the kernel's link-watch rate
+    /// limit, seen when another TAP changed shortly before). With interrupts, DPDK's
+    /// `net_tap` reports the link up as soon as it is started, before that, and the
+    /// request was lost; without them every link query asks the device, which for
+    /// `net_tap` is the kernel interface's UP and RUNNING flags. Nothing reacts to the
+    /// sync port's link changes otherwise (upstream registers no handler for it either).
     pub fn open_sync(
         eal: &Eal,
         id: u16,
         name: &str,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
-        DpdkPort::open_with(eal, id, name, false, false, pool)
+        let setup = PortSetup {
+            lsc_interrupt: false,
+            ..PortSetup::upstream(false)
+        };
+        DpdkPort::open_with(eal, id, name, &setup, false, pool)
     }
 
     fn open_with(
         eal: &Eal,
         id: u16,
         name: &str,
-        is_pf: bool,
+        setup: &PortSetup,
         link_down: bool,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
@@ -143,7 +156,7 @@ impl DpdkPort {
             .find(|p| p.id() == id)
             .ok_or_else(|| DpdkError::NoSuchPort(format!("{name} (port {id})")))?;
         let mut dev = EthDev::take(port)?;
-        let applied = dev.configure(&PortSetup::upstream(is_pf), pool)?;
+        let applied = dev.configure(setup, pool)?;
         tracing::info!(
             port = id,
             name,
