@@ -24,6 +24,9 @@ pub const MBUFS_PER_PORT: u32 = 2 * UPSTREAM_RX_DESCRIPTORS as u32;
 /// Mbufs for everything else: a graph burst per port, frames the daemon makes (ARP, ND,
 /// DHCP replies, sync messages), per-lcore caches (upstream keeps 4096 for this).
 pub const MBUF_POOL_HEADROOM: u32 = 4096;
+/// A VM's full MTU: the uplink's least MTU ([`PortSetup::min_mtu`]) is this plus the
+/// tunnel's outer header.
+const VM_FULL_MTU: u16 = 1500;
 /// The pool's name among DPDK's mempools.
 pub const POOL_NAME: &str = "dp_mbuf_pool";
 
@@ -66,6 +69,31 @@ pub fn probed(eal: &Eal) -> Result<Vec<TapSpec>, DpdkError> {
             })
         })
         .collect()
+}
+
+/// Warns when an uplink's MTU stays below `wanted` (the device allows no more, e.g. DPDK
+/// 22.11's `net_tap`: 1504): a VM's full-size packet in a tunnel is then dropped on
+/// transmit, so the operator must lower the VMs' MTU or use another device.
+fn warn_if_mtu_short(port: EthPort, name: &str, wanted: u16) {
+    let mtu = match port.mtu() {
+        Ok(mtu) => mtu,
+        Err(e) => {
+            tracing::debug!(port = port.id(), error = %e, "Uplink MTU unknown");
+            return;
+        }
+    };
+    if mtu < wanted {
+        let vm_mtu = mtu.saturating_sub(wanted.saturating_sub(VM_FULL_MTU));
+        tracing::warn!(
+            port = port.id(),
+            name,
+            mtu,
+            needed = wanted,
+            "Uplink cannot carry a VM's full-size packet in a tunnel (its device allows no \
+             larger MTU); such packets are dropped: give the VMs an MTU of at most {vm_mtu}, \
+             or use an uplink device that allows MTU {wanted}"
+        );
+    }
 }
 
 /// The link side of a DPDK port, for the `portctl` thread (DPDK allows link calls beside
@@ -166,6 +194,9 @@ impl DpdkPort {
             tx_offloads = format!("{:#x}", applied.tx_offloads),
             "Configured DPDK port"
         );
+        if let Some(wanted) = setup.min_mtu {
+            warn_if_mtu_short(port, name, wanted);
+        }
         let queues = dev.start()?;
         if link_down {
             if let Err(e) = port.set_link(false) {
