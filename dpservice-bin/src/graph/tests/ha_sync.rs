@@ -683,7 +683,7 @@ fn nat_flows_made_by_snat_survive_a_takeover_byte_for_byte() {
     );
 
     // the rebuilt flows age like any: their ports go back (tables, count, peer told)
-    standby.h.now += std::time::Duration::from_secs(31);
+    standby.h.now += Duration::from_secs(31);
     standby.h.graph.start_aging();
     while standby.h.graph.age_flows(standby.h.now) {}
     let t = &standby.h.graph.tables;
