@@ -21,7 +21,8 @@ pub const UPSTREAM_RX_DESCRIPTORS: u16 = 4 * 256;
 pub const UPSTREAM_TX_DESCRIPTORS: u16 = 8 * UPSTREAM_RX_DESCRIPTORS;
 /// The least MTU of an uplink: a VM's full 1500-byte packet in an IPv6 tunnel (40 bytes).
 /// DPDK's default (1500) makes drivers drop those frames on transmit; a device whose
-/// maximum is lower (DPDK 22.11's `net_tap`: 1500) keeps its maximum.
+/// maximum is lower (DPDK 22.11's `net_tap`: 1504) keeps its maximum, and the port layer
+/// warns that the VMs need a smaller MTU.
 pub const UPLINK_MIN_MTU: u16 = 1500 + 40;
 /// Transmit offloads upstream asks for (kept where the device has them): IPv4, UDP and
 /// TCP checksums and TSO inside tunnels.

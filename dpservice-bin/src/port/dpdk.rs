@@ -24,6 +24,9 @@ pub const MBUFS_PER_PORT: u32 = 2 * UPSTREAM_RX_DESCRIPTORS as u32;
 /// Mbufs for everything else: a graph burst per port, frames the daemon makes (ARP, ND,
 /// DHCP replies, sync messages), per-lcore caches (upstream keeps 4096 for this).
 pub const MBUF_POOL_HEADROOM: u32 = 4096;
+/// A VM's full MTU: the uplink's least MTU ([`PortSetup::min_mtu`]) is this plus the
+/// tunnel's outer header.
+const VM_FULL_MTU: u16 = 1500;
 /// The pool's name among DPDK's mempools.
 pub const POOL_NAME: &str = "dp_mbuf_pool";
 
@@ -66,6 +69,31 @@ pub fn probed(eal: &Eal) -> Result<Vec<TapSpec>, DpdkError> {
             })
         })
         .collect()
+}
+
+/// Warns when an uplink's MTU stays below `wanted` (the device allows no more, e.g. DPDK
+/// 22.11's `net_tap`: 1504): a VM's full-size packet in a tunnel is then dropped on
+/// transmit, so the operator must lower the VMs' MTU or use another device.
+fn warn_if_mtu_short(port: EthPort, name: &str, wanted: u16) {
+    let mtu = match port.mtu() {
+        Ok(mtu) => mtu,
+        Err(e) => {
+            tracing::debug!(port = port.id(), error = %e, "Uplink MTU unknown");
+            return;
+        }
+    };
+    if mtu < wanted {
+        let vm_mtu = mtu.saturating_sub(wanted.saturating_sub(VM_FULL_MTU));
+        tracing::warn!(
+            port = port.id(),
+            name,
+            mtu,
+            needed = wanted,
+            "Uplink cannot carry a VM's full-size packet in a tunnel (its device allows no \
+             larger MTU); such packets are dropped: give the VMs an MTU of at most {vm_mtu}, \
+             or use an uplink device that allows MTU {wanted}"
+        );
+    }
 }
 
 /// The link side of a DPDK port, for the `portctl` thread (DPDK allows link calls beside
@@ -115,26 +143,39 @@ impl DpdkPort {
         is_pf: bool,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
-        DpdkPort::open_with(eal, id, name, is_pf, !is_pf, pool)
+        DpdkPort::open_with(eal, id, name, &PortSetup::upstream(is_pf), !is_pf, pool)
     }
 
     /// The HA sync port (`--sync-tap`): configured as a VF (promiscuous), its link left
     /// up from the start (a link that flaps as it is opened can lose the first message
-    /// to a bridge that is not forwarding yet).
+    /// to a bridge that is not forwarding yet), and without link-change interrupts.
+    ///
+    /// Why no interrupts: the sync node sends its dump request only once the port's link
+    /// is up, because a TAP's bridge port forwards only once the kernel has the TAP's
+    /// carrier (up to a second after DPDK attached it: the kernel's link-watch rate
+    /// limit, seen when another TAP changed shortly before). With interrupts, DPDK's
+    /// `net_tap` reports the link up as soon as it is started, before that, and the
+    /// request was lost; without them every link query asks the device, which for
+    /// `net_tap` is the kernel interface's UP and RUNNING flags. Nothing reacts to the
+    /// sync port's link changes otherwise (upstream registers no handler for it either).
     pub fn open_sync(
         eal: &Eal,
         id: u16,
         name: &str,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
-        DpdkPort::open_with(eal, id, name, false, false, pool)
+        let setup = PortSetup {
+            lsc_interrupt: false,
+            ..PortSetup::upstream(false)
+        };
+        DpdkPort::open_with(eal, id, name, &setup, false, pool)
     }
 
     fn open_with(
         eal: &Eal,
         id: u16,
         name: &str,
-        is_pf: bool,
+        setup: &PortSetup,
         link_down: bool,
         pool: MbufPool,
     ) -> Result<DpdkPort, DpdkError> {
@@ -143,7 +184,7 @@ impl DpdkPort {
             .find(|p| p.id() == id)
             .ok_or_else(|| DpdkError::NoSuchPort(format!("{name} (port {id})")))?;
         let mut dev = EthDev::take(port)?;
-        let applied = dev.configure(&PortSetup::upstream(is_pf), pool)?;
+        let applied = dev.configure(setup, pool)?;
         tracing::info!(
             port = id,
             name,
@@ -153,6 +194,9 @@ impl DpdkPort {
             tx_offloads = format!("{:#x}", applied.tx_offloads),
             "Configured DPDK port"
         );
+        if let Some(wanted) = setup.min_mtu {
+            warn_if_mtu_short(port, name, wanted);
+        }
         let queues = dev.start()?;
         if link_down {
             if let Err(e) = port.set_link(false) {

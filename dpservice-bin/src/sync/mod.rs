@@ -41,6 +41,11 @@ const MAX_BURSTS_PER_TURN: usize = 1024;
 /// reports a new TAP's carrier, and a bridge starts forwarding for it, up to a second
 /// after it was attached; a request sent before is lost).
 const LINK_WAIT: Duration = Duration::from_secs(3);
+/// How long the link must have been up, when it was seen down first, before the dump
+/// request goes out: the kernel marks a TAP running a moment before its bridge port starts
+/// forwarding (one step of its link-watch work, which sets up the TAP's queue disciplines
+/// in between), and a request sent in that moment is dropped by the bridge.
+const LINK_SETTLE: Duration = Duration::from_millis(50);
 /// At most one warning per kind and this interval.
 const WARN_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -94,6 +99,10 @@ pub struct HaSync {
     dump_requested: bool,
     /// The first turn (when the wait for the link started).
     started: Option<Instant>,
+    /// The link was seen down while waiting for it.
+    link_seen_down: bool,
+    /// Since when the link is seen up (while waiting for it).
+    link_up_since: Option<Instant>,
     /// Messages waiting for the device.
     backlog: VecDeque<Message>,
     /// Standby: the port-map key of every synced overload entry. The overload entry's
@@ -114,6 +123,8 @@ impl HaSync {
             active: false,
             dump_requested: false,
             started: None,
+            link_seen_down: false,
+            link_up_since: None,
             backlog: VecDeque::new(),
             sources: HashMap::new(),
             received: Vec::with_capacity(port::BURST),
@@ -151,7 +162,8 @@ impl HaSync {
         !self.backlog.is_empty() || self.port.pending() > 0
     }
 
-    /// One loop turn: the first turn asks the peer for a dump; the active role sends
+    /// One loop turn: the first turn the link is up asks the peer for a dump (a link that
+    /// was seen down first must stay up [`LINK_SETTLE`]); the active role sends
     /// what the graph queued and the VM MACs that changed and answers dump requests; the
     /// standby drains the port and applies what it receives. Answers whether anything
     /// moved or is left to send.
@@ -159,7 +171,17 @@ impl HaSync {
         if !self.dump_requested {
             let started = *self.started.get_or_insert(now);
             let link_up = self.port.link_up();
-            if link_up || now.saturating_duration_since(started) >= LINK_WAIT {
+            if link_up {
+                self.link_up_since.get_or_insert(now);
+            } else {
+                self.link_seen_down = true;
+                self.link_up_since = None;
+            }
+            // a link up from the first look goes at once (it came up long before)
+            let settled = self.link_up_since.is_some_and(|since| {
+                !self.link_seen_down || now.saturating_duration_since(since) >= LINK_SETTLE
+            });
+            if settled || now.saturating_duration_since(started) >= LINK_WAIT {
                 if !link_up {
                     tracing::warn!("The HA sync port's link is not up; requesting a dump anyway");
                 }

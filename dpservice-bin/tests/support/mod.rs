@@ -84,6 +84,11 @@ fn test_backend() -> Option<String> {
     std::env::var(BACKEND_ENV).ok().filter(|b| !b.is_empty())
 }
 
+/// Whether the daemons of this test run are on the DPDK backend ([`BACKEND_ENV`]).
+pub fn dpdk_backend() -> bool {
+    test_backend().as_deref() == Some("dpdk")
+}
+
 /// How long a daemon may take to answer health SERVING.
 pub const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -386,7 +391,7 @@ impl<'a> Builder<'a> {
         }
         cmd.arg(format!("--file-prefix={prefix}")).arg("--no-pci");
         let backend = test_backend();
-        if backend.as_deref() == Some("dpdk") {
+        if dpdk_backend() {
             cmd.args(["--no-huge", "-m", &DPDK_TEST_MEMORY_MB.to_string()]);
         }
         if self.ports {

@@ -2,6 +2,7 @@
 //! standby instance, their sync nodes connected by in-memory ports.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use dpservice::model::CreateNat;
 use dpservice::shm::catalogue::{
@@ -111,6 +112,33 @@ fn the_sync_node_exists_only_with_sync() {
     assert!(plain.graph.node_names().all(|n| n != "sync"));
     let with = Instance::new(false);
     assert!(with.h.graph.node_names().any(|n| n == "sync"));
+}
+
+/// The dump request goes out once the sync port's link is up; a link that came up while
+/// the node watched must stay up 50 ms first (a TAP's bridge port forwards a moment after
+/// the kernel shows it running).
+#[test]
+fn the_dump_request_waits_until_a_link_that_came_up_has_settled() {
+    let mut standby = Instance::new(false);
+    standby.wire.set_link(false);
+    standby.turn();
+    assert!(standby.wire.take_sent().is_empty(), "sent on a down link");
+    standby.wire.set_link(true);
+    standby.turn();
+    standby.h.now += Duration::from_millis(49);
+    standby.turn();
+    assert!(
+        standby.wire.take_sent().is_empty(),
+        "sent before the link settled"
+    );
+    standby.h.now += Duration::from_millis(1);
+    standby.turn();
+    let sent = standby.wire.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(messages::decode(&sent[0]), Ok(Message::DumpRequest));
+    standby.h.now += Duration::from_secs(5);
+    standby.turn();
+    assert!(standby.wire.take_sent().is_empty(), "asked only once");
 }
 
 #[test]
@@ -655,7 +683,7 @@ fn nat_flows_made_by_snat_survive_a_takeover_byte_for_byte() {
     );
 
     // the rebuilt flows age like any: their ports go back (tables, count, peer told)
-    standby.h.now += std::time::Duration::from_secs(31);
+    standby.h.now += Duration::from_secs(31);
     standby.h.graph.start_aging();
     while standby.h.graph.age_flows(standby.h.now) {}
     let t = &standby.h.graph.tables;
