@@ -20,7 +20,9 @@
 # Both DPDK processes run with -l 0,1: main lcore on CPU 0, the forwarding lcore
 # busy-polling on CPU 1. Their rate is read from their telemetry sockets
 # (`/ethdev/stats,<port>` opackets of the output ports) twice, SECONDS apart, after a
-# warm-up; since the forwarding lcore polls without pause, it is also the rate per core.
+# warm-up; the forwarding lcore polls without pause, so that is the rate of one core
+# (as much of it as the machine's other load leaves), and packets per CPU-second of that
+# lcore's thread are given too (the in-memory loop's CPU time likewise).
 #
 # Mode `tap`: the daemon over TAP devices with --port-backend=dpdk (DPDK's net_tap
 # ports) against --port-backend=tap, same binary and generator: scripts/bench-tap.sh with
@@ -123,12 +125,24 @@ eal_words() {
         --vdev=net_pcap0,rx_pcap="$work/vm.pcap",infinite_rx=1
 }
 
-# rate NAME ROUND SOCKET: the output ports' opackets (ports 0 and 1) read over the
-# telemetry socket SECONDS apart, after the first packets and a warm-up; one JSON line.
+# rate NAME ROUND SOCKET PID: the output ports' opackets (ports 0 and 1) read over the
+# telemetry socket SECONDS apart, after the first packets and a warm-up, and the CPU time
+# the forwarding lcore's thread (rte-worker-1) got meanwhile; one JSON line.
 rate() {
-    python3 - "$1" "$2" "$3" "$seconds" <<'EOF'
-import json, os, socket, sys, time
+    python3 - "$1" "$2" "$3" "$seconds" "$4" <<'EOF'
+import glob, json, os, socket, sys, time
 name, rnd, path, window = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+pid = sys.argv[5]
+def lcore_cpu():
+    # utime + stime of the EAL worker thread, in seconds
+    for task in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            if open(f"{task}/comm").read().strip() == "rte-worker-1":
+                f = open(f"{task}/stat").read().rsplit(")", 1)[1].split()
+                return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    sys.exit(f"bench-dpdk: no thread rte-worker-1 in {name} (pid {pid})")
 def out_packets():
     total = 0
     for port in (0, 1):
@@ -151,14 +165,16 @@ while True:
         sys.exit(f"bench-dpdk: {name} sent nothing within 60 s ({path})")
     time.sleep(0.2)
 time.sleep(2)
-t0, n0 = time.monotonic(), out_packets()
+t0, c0, n0 = time.monotonic(), lcore_cpu(), out_packets()
 time.sleep(window)
-t1, n1 = time.monotonic(), out_packets()
+t1, c1, n1 = time.monotonic(), lcore_cpu(), out_packets()
 mpps = (n1 - n0) / (t1 - t0) / 1e6
+cpu = max(c1 - c0, 0.01)
 load1 = float(open("/proc/loadavg").read().split()[0])
 print(json.dumps({"forwarder": name, "round": rnd, "mpps": round(mpps, 3),
-                  "packets": n1 - n0, "seconds": round(t1 - t0, 3), "load1": load1},
-                 separators=(",", ":")))
+                  "mpps_cpu": round((n1 - n0) / cpu / 1e6, 3), "packets": n1 - n0,
+                  "seconds": round(t1 - t0, 3), "lcore_cpu": round(cpu / (t1 - t0), 3),
+                  "load1": load1}, separators=(",", ":")))
 EOF
 }
 
@@ -168,7 +184,7 @@ run_testpmd() {
         --nb-cores=1 --total-num-mbufs=16384 --auto-start --stats-period=1 \
         >"$work/testpmd-$1.log" 2>&1 </dev/null &
     running=$!
-    rate testpmd "$1" "/var/run/dpdk/$tag-testpmd/dpdk_telemetry.v2" |
+    rate testpmd "$1" "/var/run/dpdk/$tag-testpmd/dpdk_telemetry.v2" "$running" |
         tee -a "$work/results.jsonl"
     stop_running
 }
@@ -197,7 +213,7 @@ run_daemon() {
         cat "$work/cli.log" "$log" >&2
         exit 1
     }
-    rate dpservice-bin "$1" "/var/run/dpdk/$tag-daemon/dpdk_telemetry.v2" |
+    rate dpservice-bin "$1" "/var/run/dpdk/$tag-daemon/dpdk_telemetry.v2" "$running" |
         tee -a "$work/results.jsonl"
     stop_running
 }
@@ -227,11 +243,13 @@ done
 python3 - "$work/results.jsonl" "$load0" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-by = {}
+by, cpu = {}, {}
 for r in rows:
     by.setdefault(r["forwarder"], {})[r["round"]] = r["mpps"]
+    cpu.setdefault(r["forwarder"], {})[r["round"]] = r["mpps_cpu"]
 med = {k: statistics.median(v.values()) for k, v in by.items()}
-def paired(a, b):
+medc = {k: statistics.median(v.values()) for k, v in cpu.items()}
+def paired(a, b, by=by):
     return statistics.median(by[a][r] / by[b][r] for r in by[a] if r in by[b] and by[b][r] > 0)
 d, t, m = med["dpservice-bin"], med["testpmd"], med["in-memory"]
 load = statistics.median(r["load1"] for r in rows)
@@ -239,15 +257,22 @@ n = len(by["dpservice-bin"])
 print()
 for k in ("testpmd", "dpservice-bin", "in-memory"):
     v = sorted(by[k].values())
-    print(f"{k}: {med[k]:.2f} Mpps median ({v[0]:.2f}-{v[-1]:.2f}) over {len(v)} rounds")
-print(f"dpservice-bin / testpmd {d / t:.3f} (paired rounds {paired('dpservice-bin', 'testpmd'):.3f}); "
-      f"dpservice-bin / in-memory {d / m:.3f} (paired {paired('dpservice-bin', 'in-memory'):.3f}); "
-      f"load average {float(sys.argv[2]):.2f} before, {load:.2f} during")
+    print(f"{k}: {med[k]:.2f} Mpps median ({v[0]:.2f}-{v[-1]:.2f}), "
+          f"{medc[k]:.2f} Mpps per CPU-second of the forwarding thread, over {len(v)} rounds")
+dc, tc, mc = medc["dpservice-bin"], medc["testpmd"], medc["in-memory"]
+print(f"dpservice-bin / testpmd {d / t:.3f} (paired rounds {paired('dpservice-bin', 'testpmd'):.3f}; "
+      f"per CPU-s {dc / tc:.3f}); "
+      f"dpservice-bin / in-memory {d / m:.3f} (paired {paired('dpservice-bin', 'in-memory'):.3f}; "
+      f"per CPU-s {dc / mc:.3f}); load average {float(sys.argv[2]):.2f} before, {load:.2f} during")
 print(json.dumps({"case": "vf-pf-encap", "rounds": n, "testpmd_mpps": round(t, 3),
                   "dpservice_bin_mpps": round(d, 3), "in_memory_mpps": round(m, 3),
                   "ratio_testpmd": round(d / t, 3),
                   "paired_ratio_testpmd": round(paired("dpservice-bin", "testpmd"), 3),
                   "ratio_in_memory": round(d / m, 3),
                   "paired_ratio_in_memory": round(paired("dpservice-bin", "in-memory"), 3),
+                  "testpmd_mpps_cpu": round(tc, 3), "dpservice_bin_mpps_cpu": round(dc, 3),
+                  "in_memory_mpps_cpu": round(mc, 3), "ratio_testpmd_cpu": round(dc / tc, 3),
+                  "paired_ratio_testpmd_cpu": round(paired("dpservice-bin", "testpmd", cpu), 3),
+                  "ratio_in_memory_cpu": round(dc / mc, 3),
                   "load1_before": float(sys.argv[2]), "load1": load}, separators=(",", ":")))
 EOF

@@ -75,7 +75,7 @@ cleanup() {
     for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
     for n in "${ns[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-    rm -rf "$work" "/var/run/dpdk/tapbench$$-"*
+    rm -rf "$work" "/var/run/dpdk/tapbench$$"*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -121,7 +121,7 @@ start_daemon() {
     fi
     # `ip netns exec`, `taskset` and `env` exec the program, so $! is the daemon itself
     ip netns exec "$n" "${pin_fwd[@]}" env DP_CONF= "$bin/dpservice-bin" --no-pci --no-huge \
-        "${eal[@]}" --file-prefix="tapbench$$-$1" \
+        "${eal[@]}" --file-prefix="tapbench$$${1#dpservice-bin}" \
         --vdev=net_tap0,iface=dtap0,mac=22:22:22:22:22:00 \
         --vdev=net_tap1,iface=dtap1,mac=22:22:22:22:22:01 \
         --vdev=net_tap2,iface=dtapvf_0,mac=66:66:66:66:66:00 \
