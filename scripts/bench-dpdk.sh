@@ -64,9 +64,9 @@ fi
 # the bench first: building it also builds target/release/dpservice-bin, without the
 # feature, which the second build replaces
 bench_exe=$(cargo bench --quiet --no-run -p dpservice-bin --bench packet_path \
-    --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*packet_path[^"]*\)".*/\1/p' | tail -n 1)
-[ -x "$bench_exe" ] || { echo "bench-dpdk: could not build the packet_path bench" >&2; exit 1; }
+    --message-format=json |
+    sed -n 's/.*"executable":"\([^"]*packet_path[^"]*\)".*/\1/p' | tail -n 1) || true
+[ -x "${bench_exe:-}" ] || { echo "bench-dpdk: could not build the packet_path bench" >&2; exit 1; }
 cargo build --quiet --release -p dpservice-bin -p dpservice-cli --features dpservice-bin/dpdk \
     --bin dpservice-bin --bin dpservice-cli
 bin=$PWD/target/release
