@@ -9,7 +9,8 @@
 //! - [`ethdev`]: ports by name or interface, configured as upstream configures them, link
 //!   state without waiting, link up/down, counters, and rx/tx queues for bursts;
 //! - [`packet`]: mbufs as the graph's packet buffers (our header in the private area),
-//!   bursts of them, and the pool's mbuf source.
+//!   bursts of them, and the pool's mbuf source;
+//! - [`tsc`]: the time-stamp counter, the graph's cycle clock under DPDK.
 //!
 //! # Telemetry
 //! The daemon keeps its own telemetry socket at DPDK's path
@@ -28,6 +29,7 @@ pub mod ethdev;
 pub mod mbuf;
 pub mod mempool;
 pub mod packet;
+pub mod tsc;
 
 use std::ffi::CStr;
 

@@ -50,7 +50,10 @@ pub fn datapath_dpdk(
         let port = DpdkPort::open_sync(eal, t.port_id, &t.iface, pool)?;
         dp.attach_sync(HaSync::new(Box::new(port)));
     }
-    Ok(finish(dp, cfg, now))
+    let mut dp = finish(dp, cfg, now);
+    // per-node cycles from the TSC, as upstream (a clock_gettime per read cost ~10 %)
+    dp.graph.set_cycle_clock(Some(crate::dpdk::tsc::cycles_now));
+    Ok(dp)
 }
 
 /// The packet-path options of the command line.
