@@ -53,6 +53,22 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// A flow of `key` (table hash `hash`) not in the table, its entry zeroed.
+    #[inline(always)]
+    fn unlinked(key: CtKey, hash: u64) -> Flow {
+        Flow {
+            key,
+            slot: Slot::NONE,
+            hash,
+            reply_own: ReplyOwn::default(),
+            entry: bytemuck::Zeroable::zeroed(),
+            dir: FlowDir::Org,
+            created: false,
+            own_changed: false,
+            shared_changed: false,
+        }
+    }
+
     /// Changes what both directions share (flags, NAT, TCP state, verdicts); written to
     /// both copies when the walk ends.
     #[inline]
@@ -109,17 +125,7 @@ pub struct FlowCursor {
 impl Default for FlowCursor {
     fn default() -> Self {
         FlowCursor {
-            flow: Flow {
-                key: bytemuck::Zeroable::zeroed(),
-                slot: Slot::NONE,
-                hash: 0,
-                reply_own: ReplyOwn::default(),
-                entry: bytemuck::Zeroable::zeroed(),
-                dir: FlowDir::Org,
-                created: false,
-                own_changed: false,
-                shared_changed: false,
-            },
+            flow: Flow::unlinked(bytemuck::Zeroable::zeroed(), 0),
             live: false,
         }
     }
@@ -307,17 +313,7 @@ impl FlowTable {
             out.live = true;
             return Ok(&mut out.flow);
         }
-        *f = Flow {
-            key,
-            slot: Slot::NONE,
-            hash,
-            reply_own: ReplyOwn::default(),
-            entry: bytemuck::Zeroable::zeroed(),
-            dir: FlowDir::Org,
-            created: false,
-            own_changed: false,
-            shared_changed: false,
-        };
+        *f = Flow::unlinked(key, hash);
         let (reply, reply_hash) = match reply {
             Some(r) => r,
             None => {
