@@ -18,7 +18,7 @@ use dpservice::model::{
     CreateInterface, CreateLbPrefix, CreateLoadBalancer, IpPrefix, L4Protocol, LbPort,
     LoadBalancerTarget, Metering, RequestPrefix, Route,
 };
-use dpservice_bin::graph::driver::PortSet;
+use dpservice_bin::datapath::port_set::PortSet;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::memory::MemoryPort;
 use dpservice_bin::port::{PacketBuf, Pool, Port, PortId};

@@ -50,7 +50,7 @@ pub enum DaemonError {
     Ports(#[from] crate::port::tap::TapError),
     /// The packet path (ports and its flow tables).
     #[error(transparent)]
-    Datapath(#[from] crate::graph::datapath::DatapathError),
+    Datapath(#[from] crate::datapath::DatapathError),
     /// `--debug-coredumps`.
     #[error("Cannot write coredump flags to /proc/self/coredump_filter: {0}")]
     Coredumps(std::io::Error),
@@ -135,10 +135,10 @@ async fn serve(cfg: Config, runtime_dir: RuntimeDir, backend: Backend) -> Result
     // are the region's: the tools read what packets use
     let now = std::time::Instant::now();
     let mut packets = match &backend {
-        Backend::Tap => crate::graph::setup::datapath(&cfg, now, tables.take_flows())?,
+        Backend::Tap => crate::datapath::setup::datapath(&cfg, now, tables.take_flows())?,
         #[cfg(feature = "dpdk")]
         Backend::Dpdk { eal } => {
-            crate::graph::setup::datapath_dpdk(&cfg, eal, now, tables.take_flows())?
+            crate::datapath::setup::datapath_dpdk(&cfg, eal, now, tables.take_flows())?
         }
     };
     // link ioctls and netlink run on `portctl`, never on the worker

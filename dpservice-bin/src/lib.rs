@@ -26,6 +26,7 @@
 pub mod backend;
 pub mod config;
 pub mod daemon;
+pub mod datapath;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 pub mod flow;

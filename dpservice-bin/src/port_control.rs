@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::graph::datapath::{Datapath, PortLink};
+use crate::datapath::{Datapath, PortLink};
 use crate::port::link::{PendingLinks, Woken};
 use crate::port::{netlink, LinkRequests};
 use crate::worker::{Dataplane, WorkerGone, WorkerHandle};
@@ -236,7 +236,7 @@ fn on_datapath(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::graph::driver::PortSet;
+    use crate::datapath::port_set::PortSet;
     use crate::graph::{Graph, GraphConfig, GraphPort, PortRole};
     use crate::port::link::link_requests;
     use crate::port::memory::{MemoryHandle, MemoryPort};
@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn router_mac_is_learned_from_the_kernel() {
-        use crate::graph::datapath::Datapath;
+        use crate::datapath::Datapath;
         use crate::port::tap::tests::in_new_netns;
         use crate::port::tap::TapConfig;
 

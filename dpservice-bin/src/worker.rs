@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::graph::datapath::Datapath;
+use crate::datapath::Datapath;
 use crate::panic_log::panic_text;
 use crate::port::link::LinksApplied;
 use crate::shared_state::SharedState;
@@ -661,8 +661,8 @@ mod tests {
 
     #[test]
     fn a_panic_on_the_packet_path_ends_the_worker() {
-        use crate::graph::datapath::Datapath;
-        use crate::graph::driver::PortSet;
+        use crate::datapath::Datapath;
+        use crate::datapath::port_set::PortSet;
         use crate::graph::{Graph, GraphConfig, GraphPort, PortRole};
         use crate::port::memory::MemoryPort;
         use crate::wire::MacAddr;

@@ -2,7 +2,7 @@
 //! with bursts of packets and the current time. Sans-I/O: the graph never reads a device
 //! or a clock; the worker hands it received bursts ([`Graph::rx`]), runs it
 //! ([`Graph::run`]) and empties its per-port transmit queues ([`Graph::flush_tx`]).
-//! [`driver::PortSet`] does exactly that over [`crate::port::Port`]s.
+//! [`crate::datapath::port_set::PortSet`] does exactly that over [`crate::port::Port`]s.
 //!
 //! Nodes are functions `fn(&mut Ctx, &mut Buf) -> Next` in `nodes/`, one file per node.
 //! A burst is walked packet by packet to completion (node after node until a transmit
@@ -12,16 +12,12 @@
 
 pub mod config;
 pub mod cycles;
-pub mod datapath;
-pub mod driver;
 pub mod drop;
 pub mod ha_sync;
 pub mod meta;
 pub(crate) mod nat;
 pub mod node;
 pub mod ports;
-pub mod setup;
-pub mod stats_screen;
 pub mod sync_outbox;
 pub mod trace;
 pub mod trace_log;

@@ -2,7 +2,7 @@
 //! costs O(ports + interfaces + nodes): counters are copied, nothing is walked that grows
 //! with routes or flows.
 
-use crate::graph::datapath::Datapath;
+use crate::datapath::Datapath;
 use crate::graph::NodeStats;
 use crate::port::{PortId, PortStats};
 use crate::state::State;

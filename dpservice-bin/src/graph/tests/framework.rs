@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use super::harness::*;
-use crate::graph::driver::PortSet;
+use crate::datapath::port_set::PortSet;
 use crate::graph::{
     DropReason, Graph, GraphConfig, GraphPort, PortRole, TraceEvent, TraceKind, TraceSink,
 };
@@ -386,7 +386,7 @@ fn standby_receives_nothing_but_sends_periodic_frames() {
 
 #[test]
 fn datapath_timers_and_interface_hooks() {
-    use crate::graph::datapath::Datapath;
+    use crate::datapath::Datapath;
     use std::time::Duration;
 
     let h = Harness::new(pytest_config());

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use crate::graph::driver::PortSet;
+use crate::datapath::port_set::PortSet;
 use crate::graph::GraphConfig;
 use crate::port::tap::tests::{in_new_netns, KernelSide};
 use crate::port::tap::{TapConfig, TapPort};

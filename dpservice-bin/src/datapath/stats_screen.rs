@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::time::{Duration, Instant};
 
-use super::{Graph, NodeStats};
+use crate::graph::{Graph, NodeStats};
 
 /// Time between two screens.
 pub const INTERVAL: Duration = Duration::from_secs(1);

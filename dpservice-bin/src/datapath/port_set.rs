@@ -5,8 +5,8 @@
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use super::state::State;
-use super::Graph;
+use crate::graph::Graph;
+use crate::state::State;
 use crate::port::{PacketBuf, Port, PortId, PortStats};
 
 /// The daemon's ports by id.

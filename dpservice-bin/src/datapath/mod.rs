@@ -9,13 +9,17 @@
 //! underlay router MAC (§17.4) back as jobs ([`Datapath::set_link`],
 //! [`Datapath::set_router_mac`]); see `crate::port_control`.
 
+pub mod port_set;
+pub mod setup;
+pub mod stats_screen;
+
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use super::driver::PortSet;
-use super::state::State;
-use super::stats_screen::{self, Printer, StatsScreen};
-use super::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
+use crate::graph::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
+use crate::state::State;
+use port_set::PortSet;
+use stats_screen::{Printer, StatsScreen};
 use crate::port::tap::{TapConfig, TapError, TapPort};
 use crate::port::{LinkDevice, LinkRequests, Port, PortId};
 use crate::sync::HaSync;

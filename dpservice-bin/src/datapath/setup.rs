@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use super::datapath::{Datapath, DatapathError};
-use super::trace_log::LogSink;
-use super::{GraphConfig, PortRole};
+use super::{Datapath, DatapathError};
+use crate::graph::trace_log::LogSink;
+use crate::graph::{GraphConfig, PortRole};
 use crate::config::Config;
 use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
