@@ -181,6 +181,10 @@ struct Fabric {
     entry: Vec<PacketBuf>,
     tx: Vec<Vec<PacketBuf>>,
     stats: Vec<NodeStats>,
+    /// Visits of each fixed node by the walks of the burst being run, added to `stats`
+    /// when the run ends (a fixed-size array: one add per visit, no bounds check and no
+    /// reload of the vector).
+    visits: [u64; Node::COUNT],
     names: Vec<String>,
     exists: Vec<bool>,
     drops: [u64; DropReason::COUNT],
@@ -354,6 +358,7 @@ impl Graph {
                 .map(|_| Vec::with_capacity(cfg.burst_size))
                 .collect(),
             stats: vec![NodeStats::default(); total],
+            visits: [0; Node::COUNT],
             names,
             exists,
             drops: [0; DropReason::COUNT],
@@ -758,6 +763,9 @@ impl Graph {
             fabric.staged = staged;
         }
         self.flow_cursor = cx.flow;
+        for (s, v) in fabric.stats.iter_mut().zip(&mut fabric.visits) {
+            s.objs += std::mem::take(v);
+        }
         for ((s, b), cost) in fabric.stats.iter_mut().zip(before).zip(fabric.costs.iter()) {
             if s.objs != b {
                 s.calls += 1;
@@ -1019,7 +1027,7 @@ fn walk_in<const OBSERVED: bool>(
                 if stop_at_conntrack && node == Node::Conntrack {
                     return Some(pkt);
                 }
-                fabric.stats[node as usize].objs += 1;
+                fabric.visits[node as usize] += 1;
                 let t0 = if timed { fabric.costs.start() } else { 0 };
                 let next = dispatch(node, cx, &mut pkt);
                 if timed {
