@@ -93,8 +93,9 @@ fn vf_ipv4_vnf_type(cx: &Ctx<'_>, port: crate::port::PortId, src: std::net::Ipv4
     }
 }
 
-/// [`vf_ipv4_vnf_type`] of a VF already looked up.
-#[inline]
+/// [`vf_ipv4_vnf_type`] of a VF already looked up (inlined: the call would cost the
+/// packet path more than the check).
+#[inline(always)]
 fn vf_ipv4_vnf_type_of(vf: &crate::state::VfConfig, src: std::net::Ipv4Addr) -> u8 {
     if vf.ipv4 == Some(src) && vf.nat.is_some() {
         return vnf_type::NAT;
