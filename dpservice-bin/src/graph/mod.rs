@@ -779,6 +779,31 @@ impl Graph {
         walked
     }
 
+    /// Runs `f` with the context a walk sees (tests of single node steps).
+    #[cfg(test)]
+    pub(crate) fn with_ctx<R>(
+        &mut self,
+        state: &State,
+        now: Instant,
+        f: impl FnOnce(&mut Ctx<'_>, &mut Pool) -> R,
+    ) -> R {
+        let mut cx = Ctx {
+            state,
+            cfg: &self.cfg,
+            ports: &mut self.ports,
+            consts: &self.consts,
+            wcmp: self.wcmp,
+            neigh_mac_changed: &mut self.neigh_mac_changed,
+            now,
+            now_ns: self.tables.flows.mono_ns(now),
+            tables: &mut self.tables,
+            flow: std::mem::take(&mut self.flow_cursor),
+        };
+        let out = f(&mut cx, &mut self.fabric.pool);
+        self.flow_cursor = cx.flow;
+        out
+    }
+
     /// The `tx-<port>` node: hands the port's queued packets to `send`, which must transmit
     /// from the front and leave unsent packets in the vector (as [`crate::port::Port::tx_burst`]
     /// does); those are dropped as `tx_queue_full`. Returns the number sent.

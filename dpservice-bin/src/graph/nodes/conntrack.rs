@@ -191,7 +191,7 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
 /// What `conntrack` learnt of a packet before its table lookup: the graph computes it
 /// for a whole burst first and prefetches where each key lives ([`prepare`]), then
 /// walks the packets on ([`lookup`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Staged {
     key: CtKey,
     hash: u64,
@@ -241,7 +241,7 @@ const V4_L4_AT: usize = ETH + ipv4::HEADER_LEN;
 /// for anything else, which [`prepare_any`] then handles (the result is the same as
 /// its for the packets taken here).
 #[inline(always)]
-fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<Staged> {
+pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<Staged> {
     if pkt.meta.l3_type != ethertype::IPV4 {
         return None;
     }
@@ -308,7 +308,7 @@ fn v4_key_bytes(a: std::net::Ipv4Addr) -> [u8; 16] {
 
 /// [`prepare`] for every packet.
 #[inline(never)]
-fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Staged, Next> {
+pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Staged, Next> {
     let l4_at = match extract(pkt) {
         Ok(at) => at,
         Err(reason) => return Err(Next::Drop(reason)),
