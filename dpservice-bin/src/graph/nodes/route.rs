@@ -20,22 +20,36 @@ pub(crate) enum Egress {
 
 pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egress) -> Next {
     let m = &pkt.meta;
-    let Some(from_pf) = cx.ports.get(m.in_port).map(|p| p.is_pf()) else {
+    let Some(in_port) = cx.ports.get(m.in_port).copied() else {
         return Next::Drop(DropReason::UnknownPort);
     };
-    // a VM's packets need its interface (for the VNI of a table lookup): checked on the
-    // cached path too, so both paths drop the same packets
-    if !from_pf && cx.state.vf(m.in_port).is_none() {
-        return Next::Drop(DropReason::NoRoute);
-    }
+    // the VNF's VNI for tunnel ingress, the interface's VNI for VM ingress
+    let vni = if in_port.is_pf() {
+        m.tun.dst_vni
+    } else {
+        match cx.state.vf(in_port.id) {
+            Some(vf) => vf.vni,
+            None => return Next::Drop(DropReason::NoRoute),
+        }
+    };
     // the flow's cached result while the state has not changed since, else the tables
     let gen = cx.state.version() as u32;
     let (target, flow_type) = match cx.flow.as_ref().and_then(|f| cached(&f.entry, gen)) {
         Some(hit) => hit,
-        None => match look_up(cx, &pkt.meta, from_pf, gen) {
-            Some(found) => found,
-            None => return Next::Drop(DropReason::NoRoute),
-        },
+        None => {
+            let Some(entry) = cx.state.route_lookup_entry(vni, m.dst) else {
+                return Next::Drop(DropReason::NoRoute);
+            };
+            let flow_type = if entry.prefix.is_empty() {
+                FlowType::SouthNorth
+            } else {
+                FlowType::WestEast
+            };
+            if let Some(f) = cx.flow.as_mut() {
+                f.update_own(|e| remember(e, gen, &entry.target, flow_type));
+            }
+            (entry.target, flow_type)
+        }
     };
     let (nxt_hop, dst_vni) = match target {
         RouteTarget::Local { port } => {
@@ -50,7 +64,7 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
             nexthop,
             nexthop_vni,
         } => {
-            if from_pf {
+            if in_port.is_pf() {
                 return Next::Drop(DropReason::PfToPf);
             }
             let (Some(pf0), pf1) = (cx.ports.pf0(), cx.ports.pf1()) else {
@@ -71,40 +85,12 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
         }
     };
     let m = &mut pkt.meta;
-    if !from_pf {
+    if !in_port.is_pf() {
         m.tun.dst_vni = dst_vni;
     }
     m.flow_type = flow_type;
     m.nxt_hop = nxt_hop;
     Next::Node(Node::Snat)
-}
-
-/// The routing tables' answer for a packet without a cached one (remembered in its
-/// flow); `None` if there is no route. Kept out of [`route`]: a flow's first packet
-/// only, and its registers would otherwise weigh on every packet.
-#[inline(never)]
-fn look_up(
-    cx: &mut Ctx<'_>,
-    m: &crate::graph::meta::Meta,
-    from_pf: bool,
-    gen: u32,
-) -> Option<(RouteTarget, FlowType)> {
-    // the VNF's VNI for tunnel ingress, the interface's VNI for VM ingress
-    let vni = if from_pf {
-        m.tun.dst_vni
-    } else {
-        cx.state.vf(m.in_port)?.vni
-    };
-    let entry = cx.state.route_lookup_entry(vni, m.dst)?;
-    let flow_type = if entry.prefix.is_empty() {
-        FlowType::SouthNorth
-    } else {
-        FlowType::WestEast
-    };
-    if let Some(f) = cx.flow.as_mut() {
-        f.update_own(|e| remember(e, gen, &entry.target, flow_type));
-    }
-    Some((entry.target, flow_type))
 }
 
 /// Route target kind bit of `FlowEntry::route_info` (beside the flow module's bits).
