@@ -241,8 +241,8 @@ const V4_L4_AT: usize = ETH + ipv4::HEADER_LEN;
 
 /// [`prepare`] for the common case, IPv4 TCP or UDP that is not DHCP, on a known port:
 /// the packed key built straight from the frame's bytes, with one VF lookup. `None`
-/// for anything else, which [`prepare_any`] then handles (the result is the same as
-/// its for the packets taken here).
+/// for anything else, which [`prepare_any`] then handles; for the packets taken here
+/// both give the same result (`graph::tests::conntrack_key`).
 #[inline(always)]
 pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<Staged> {
     if pkt.meta.l3_type != ethertype::IPV4 {
