@@ -127,6 +127,11 @@ const AGING_BUDGET: usize = 65_536;
 /// "Connection tracking at scale").
 const STAGE_FROM_KEYS: usize = 16_384;
 
+/// How many lookups ahead of its own a staged packet's table entry is prefetched
+/// (measured at 1M flows: 8 beats 2, 4, 16, 32 and a whole burst ahead; BENCHMARKS.md
+/// "Issue 10: 1M flows").
+const CHAIN_AHEAD: usize = 8;
+
 /// What nodes see besides the packet.
 pub(crate) struct Ctx<'a> {
     pub state: &'a State,
@@ -177,6 +182,10 @@ struct Fabric {
     entry: Vec<PacketBuf>,
     tx: Vec<Vec<PacketBuf>>,
     stats: Vec<NodeStats>,
+    /// Visits of each fixed node by the walks of the burst being run, added to `stats`
+    /// when the run ends (a fixed-size array: one add per visit, no bounds check and no
+    /// reload of the vector).
+    visits: [u64; Node::COUNT],
     names: Vec<String>,
     exists: Vec<bool>,
     drops: [u64; DropReason::COUNT],
@@ -187,7 +196,7 @@ struct Fabric {
     costs: cycles::NodeCosts,
     /// Packets of the burst being run that wait for their conntrack lookup, with what
     /// `conntrack` learnt of them and whether they are timed (kept for its allocation).
-    staged: Vec<(PacketBuf, nodes::conntrack::Staged, bool)>,
+    staged: Vec<(Option<PacketBuf>, nodes::conntrack::Staged, bool)>,
 }
 
 impl Fabric {
@@ -350,6 +359,7 @@ impl Graph {
                 .map(|_| Vec::with_capacity(cfg.burst_size))
                 .collect(),
             stats: vec![NodeStats::default(); total],
+            visits: [0; Node::COUNT],
             names,
             exists,
             drops: [0; DropReason::COUNT],
@@ -714,7 +724,7 @@ impl Graph {
                     match prepared {
                         Ok(st) => {
                             st.prefetch(&cx.tables.flows);
-                            staged.push((pkt, st, timed));
+                            staged.push((Some(pkt), st, timed));
                         }
                         Err(next) => {
                             at = walk(
@@ -731,12 +741,24 @@ impl Graph {
                 }
                 timed = false;
             }
-            for (_, st, _) in &mut staged {
+            // each entry is prefetched a few lookups before its own: early enough to
+            // arrive, late enough to stay cached (the heads are cached by now)
+            for (_, st, _) in staged.iter_mut().take(CHAIN_AHEAD) {
                 st.prefetch_chain(&cx.tables.flows);
             }
-            for (mut pkt, st, timed) in staged.drain(..) {
+            for i in 0..staged.len() {
+                if let Some((_, st, _)) = staged.get_mut(i + CHAIN_AHEAD) {
+                    st.prefetch_chain(&cx.tables.flows);
+                }
+                let Some((slot, st, timed)) = staged.get_mut(i) else {
+                    break;
+                };
+                let timed = *timed;
+                let Some(mut pkt) = slot.take() else {
+                    continue;
+                };
                 let t0 = if timed { fabric.costs.start() } else { 0 };
-                let next = nodes::conntrack::lookup(&mut cx, &mut pkt, &st);
+                let next = nodes::conntrack::lookup(&mut cx, &mut pkt, st);
                 if timed {
                     let started = t0.saturating_sub(prepare_cycles);
                     fabric.costs.sample(Node::Conntrack, started);
@@ -751,9 +773,13 @@ impl Graph {
                     false,
                 );
             }
+            staged.clear();
             fabric.staged = staged;
         }
         self.flow_cursor = cx.flow;
+        for (s, v) in fabric.stats.iter_mut().zip(&mut fabric.visits) {
+            s.objs += std::mem::take(v);
+        }
         for ((s, b), cost) in fabric.stats.iter_mut().zip(before).zip(fabric.costs.iter()) {
             if s.objs != b {
                 s.calls += 1;
@@ -765,6 +791,31 @@ impl Graph {
             fabric.entry = input;
         }
         walked
+    }
+
+    /// Runs `f` with the context a walk sees (tests of single node steps).
+    #[cfg(test)]
+    pub(crate) fn with_ctx<R>(
+        &mut self,
+        state: &State,
+        now: Instant,
+        f: impl FnOnce(&mut Ctx<'_>, &mut Pool) -> R,
+    ) -> R {
+        let mut cx = Ctx {
+            state,
+            cfg: &self.cfg,
+            ports: &mut self.ports,
+            consts: &self.consts,
+            wcmp: self.wcmp,
+            neigh_mac_changed: &mut self.neigh_mac_changed,
+            now,
+            now_ns: self.tables.flows.mono_ns(now),
+            tables: &mut self.tables,
+            flow: std::mem::take(&mut self.flow_cursor),
+        };
+        let out = f(&mut cx, &mut self.fabric.pool);
+        self.flow_cursor = cx.flow;
+        out
     }
 
     /// The `tx-<port>` node: hands the port's queued packets to `send`, which must transmit
@@ -974,8 +1025,31 @@ impl Graph {
 /// Walks `pkt` from `node` until it is queued for transmission or dropped (`None`);
 /// `ran`: `node` ran already and answered this. With `stop_at_conntrack`, a packet about
 /// to enter `conntrack` is handed back instead (uncounted there yet).
+///
+/// A packet that is neither timed nor traced edge by edge (all but the first of a burst,
+/// while no dump asks for edges) takes a copy of the loop without those checks: they
+/// cost about a sixth of the walk's instructions when made at every node visit.
 #[inline(always)]
 fn walk(
+    fabric: &mut Fabric,
+    cx: &mut Ctx<'_>,
+    pkt: PacketBuf,
+    node: Node,
+    ran: Option<Next>,
+    timed: bool,
+    stop_at_conntrack: bool,
+) -> Option<PacketBuf> {
+    if timed || fabric.tracer.edges {
+        walk_in::<true>(fabric, cx, pkt, node, ran, timed, stop_at_conntrack)
+    } else {
+        walk_in::<false>(fabric, cx, pkt, node, ran, false, stop_at_conntrack)
+    }
+}
+
+/// The loop of [`walk`]; `OBSERVED`: whether it checks `timed` and the edge tracing at
+/// all (if not, the packet is not timed and no edges are traced).
+#[inline(always)]
+fn walk_in<const OBSERVED: bool>(
     fabric: &mut Fabric,
     cx: &mut Ctx<'_>,
     mut pkt: PacketBuf,
@@ -984,6 +1058,7 @@ fn walk(
     timed: bool,
     stop_at_conntrack: bool,
 ) -> Option<PacketBuf> {
+    let timed = OBSERVED && timed;
     loop {
         let next = match ran.take() {
             Some(next) => next,
@@ -991,9 +1066,8 @@ fn walk(
                 if stop_at_conntrack && node == Node::Conntrack {
                     return Some(pkt);
                 }
-                fabric.stats[node as usize].objs += 1;
                 let t0 = if timed { fabric.costs.start() } else { 0 };
-                let next = dispatch(node, cx, &mut pkt);
+                let next = dispatch(node, cx, &mut pkt, &mut fabric.visits);
                 if timed {
                     fabric.costs.sample(node, t0);
                 }
@@ -1007,7 +1081,7 @@ fn walk(
         );
         match next {
             Next::Node(n) => {
-                if fabric.tracer.edges {
+                if OBSERVED && fabric.tracer.edges {
                     fabric.trace(
                         TraceKind::Edge,
                         node.id(),
@@ -1040,29 +1114,38 @@ fn mark_default(flow: &mut FlowCursor) {
     }
 }
 
-/// Runs one node on one packet.
+/// Runs one node on one packet, counting the visit (in each arm, where the node is a
+/// constant: no index computation or bounds check per visit).
 #[inline(always)]
-fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
+fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node::COUNT]) -> Next {
     use nodes::*;
+    macro_rules! visit {
+        ($node:ident, $run:expr) => {{
+            visits[Node::$node as usize] += 1;
+            $run
+        }};
+    }
     match node {
-        Node::Cls => cls::process(cx, pkt),
-        Node::Arp => arp::process(cx, pkt),
-        Node::Ipv6Nd => ipv6_nd::process(cx, pkt),
-        Node::Dhcp => dhcp::process(cx, pkt),
-        Node::Dhcpv6 => dhcpv6::process(cx, pkt),
-        Node::IpipDecap => ipip_decap::process(cx, pkt),
-        Node::Conntrack => conntrack::process(cx, pkt),
-        Node::Lb => lb::process(cx, pkt),
-        Node::Dnat => dnat::process(cx, pkt),
-        Node::Ipv4Lookup => ipv4_lookup::process(cx, pkt),
-        Node::Ipv6Lookup => ipv6_lookup::process(cx, pkt),
-        Node::Snat => snat::process(cx, pkt),
-        Node::Firewall => firewall::process(cx, pkt),
-        Node::PacketRelay => packet_relay::process(cx, pkt),
-        Node::IpipEncap => ipip_encap::process(cx, pkt),
-        Node::Virtsvc => virtsvc::process(cx, pkt),
+        Node::Cls => visit!(Cls, cls::process(cx, pkt)),
+        Node::Arp => visit!(Arp, arp::process(cx, pkt)),
+        Node::Ipv6Nd => visit!(Ipv6Nd, ipv6_nd::process(cx, pkt)),
+        Node::Dhcp => visit!(Dhcp, dhcp::process(cx, pkt)),
+        Node::Dhcpv6 => visit!(Dhcpv6, dhcpv6::process(cx, pkt)),
+        Node::IpipDecap => visit!(IpipDecap, ipip_decap::process(cx, pkt)),
+        Node::Conntrack => visit!(Conntrack, conntrack::process(cx, pkt)),
+        Node::Lb => visit!(Lb, lb::process(cx, pkt)),
+        Node::Dnat => visit!(Dnat, dnat::process(cx, pkt)),
+        Node::Ipv4Lookup => visit!(Ipv4Lookup, ipv4_lookup::process(cx, pkt)),
+        Node::Ipv6Lookup => visit!(Ipv6Lookup, ipv6_lookup::process(cx, pkt)),
+        Node::Snat => visit!(Snat, snat::process(cx, pkt)),
+        Node::Firewall => visit!(Firewall, firewall::process(cx, pkt)),
+        Node::PacketRelay => visit!(PacketRelay, packet_relay::process(cx, pkt)),
+        Node::IpipEncap => visit!(IpipEncap, ipip_encap::process(cx, pkt)),
+        Node::Virtsvc => visit!(Virtsvc, virtsvc::process(cx, pkt)),
         // source and sink nodes are not walked
-        Node::RxPeriodic | Node::Sync | Node::Drop => Next::Drop(DropReason::NotHandled),
+        Node::RxPeriodic => visit!(RxPeriodic, Next::Drop(DropReason::NotHandled)),
+        Node::Sync => visit!(Sync, Next::Drop(DropReason::NotHandled)),
+        Node::Drop => visit!(Drop, Next::Drop(DropReason::NotHandled)),
     }
 }
 

@@ -283,8 +283,9 @@ impl<'a, W: LoadWord> View<'a, W> {
     /// a staged lookup: the head word should be cached by now). The chain's first entry
     /// is the one a lookup reads first, and with the table at most about half full
     /// usually the only one. Answers whether the chain is empty (a lookup will miss).
+    /// `K`, `V`: the table's key and value types (the entry's size is then a constant).
     #[inline(always)]
-    pub fn prefetch_chain(&self, bucket: usize) -> bool {
+    pub fn prefetch_chain<K, V>(&self, bucket: usize) -> bool {
         let Some(head) = self.buckets.get(bucket) else {
             return false;
         };
@@ -292,16 +293,21 @@ impl<'a, W: LoadWord> View<'a, W> {
         if link == 0 {
             return true;
         }
-        let Some(entry) = usize::try_from(link - 1).ok().and_then(|i| self.entry(i)) else {
-            return false;
-        };
-        // 8 words are a cache line; entries start at any word, so the last word may
+        let n = Shape::<K, V>::ENTRY_WORDS;
+        debug_assert_eq!(n, self.geo.words_per_entry(), "types of another table");
+        // a prefetch is a hint: a corrupt link only makes `get` miss
+        let start = (link as usize).wrapping_sub(1).wrapping_mul(n);
+        // 8 words are a cache line; an entry starts at any word, so its last word may
         // lie in one more line
-        for word in entry.iter().step_by(8) {
-            prefetch(word);
+        for word in (0..n).step_by(8) {
+            if let Some(w) = self.pool.get(start.wrapping_add(word)) {
+                prefetch(w);
+            }
         }
-        if let Some(last) = entry.last() {
-            prefetch(last);
+        if n % 8 != 1 {
+            if let Some(w) = self.pool.get(start.wrapping_add(n - 1)) {
+                prefetch(w);
+            }
         }
         false
     }

@@ -366,7 +366,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     #[inline]
     pub fn prefetch_chain(&self, hash: u64) -> bool {
         let view = self.view();
-        view.prefetch_chain(view.bucket_of(hash))
+        view.prefetch_chain::<K, V>(view.bucket_of(hash))
     }
 
     /// [`TableWriter::contains`] with the key's hash from [`TableWriter::hash_of`].

@@ -71,13 +71,18 @@ pub fn set_l4_port(f: &mut [u8], l4: usize, side: PortSide, port: u16) {
 /// datagram always gets one, as upstream computes it unconditionally). Other L4
 /// protocols keep theirs. `false` if the L4 header is cut.
 pub fn v4_fix_checksums(f: &mut [u8]) -> bool {
-    if f.len() < L4_V4 {
+    let Some(head) = f.first_chunk_mut::<L4_V4>() else {
         return false;
-    }
-    put16(f, L3 + 10, 0);
-    let c = checksum::finish(checksum::sum(&f[L3..L4_V4]));
-    put16(f, L3 + 10, c);
-    let proto = f[L3 + 9];
+    };
+    // the header as five big-endian words from a fixed-size array (no bounds checks),
+    // its checksum field counted as zero; the addresses serve the pseudo header too
+    let word = |h: &[u8; L4_V4], at: usize| {
+        u64::from(u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]))
+    };
+    let addrs = word(head, L3 + 12) + word(head, L3 + 16);
+    let header = word(head, L3) + word(head, L3 + 4) + (word(head, L3 + 8) & 0xffff_0000) + addrs;
+    head[L3 + 10..L3 + 12].copy_from_slice(&checksum::finish(header).to_be_bytes());
+    let proto = head[L3 + 9];
     let end = v4_end(f);
     let at = match proto {
         ip_proto::TCP => 16,
@@ -88,9 +93,8 @@ pub fn v4_fix_checksums(f: &mut [u8]) -> bool {
         return false;
     }
     put16(f, L4_V4 + at, 0);
-    let len = (end - L4_V4) as u16;
-    let acc = checksum::pseudo_header_v4(v4_src(f), v4_dst(f), proto, len)
-        + checksum::sum(&f[L4_V4..end]);
+    let len = (end - L4_V4) as u64;
+    let acc = addrs + u64::from(proto) + len + checksum::sum(&f[L4_V4..end]);
     let mut c = checksum::finish(acc);
     if proto == ip_proto::UDP {
         c = checksum::udp_nonzero(c);
@@ -220,4 +224,98 @@ pub fn nat64_address(a: Ipv4Addr) -> Ipv6Addr {
     o[3] = 0x9b;
     o[12..].copy_from_slice(&a.octets());
     Ipv6Addr::from(o)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::wire::ethernet::{self, ethertype, MacAddr};
+
+    /// An Ethernet/IPv4 frame with `l4` behind the header, every checksum wrong.
+    fn frame(proto: u8, l4: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; L4_V4];
+        ethernet::emit(&mut f, MacAddr([2; 6]), MacAddr([4; 6]), ethertype::IPV4);
+        let total = (ipv4::HEADER_LEN + l4.len()) as u16;
+        f[L3..L4_V4].copy_from_slice(&[
+            0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, proto, 0xde, 0xad, 10, 100, 1, 1, 45, 86, 6, 2,
+        ]);
+        put16(&mut f, L3 + 2, total);
+        f.extend_from_slice(l4);
+        // Ethernet padding behind the packet is not summed
+        f.extend_from_slice(&[0xee; 5]);
+        f
+    }
+
+    /// The one's complement sum of RFC 1071, 16 bits at a time.
+    fn rfc1071(parts: &[&[u8]]) -> u16 {
+        let mut acc: u64 = 0;
+        for p in parts {
+            for w in p.chunks(2) {
+                acc += u64::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+            }
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    fn assert_valid(f: &[u8], proto: u8) {
+        let end = L3 + usize::from(be16(f, L3 + 2));
+        assert_eq!(rfc1071(&[&f[L3..L4_V4]]), 0xffff, "IPv4 header checksum");
+        let len = ((end - L4_V4) as u16).to_be_bytes();
+        let pseudo = [&f[L3 + 12..L3 + 20], &[0, proto], &len[..]].concat();
+        assert_eq!(rfc1071(&[&pseudo, &f[L4_V4..end]]), 0xffff, "L4 checksum");
+    }
+
+    #[test]
+    fn wrong_checksums_come_out_right() {
+        // UDP with an odd payload length, TCP with a 20-byte header and payload
+        let mut udp = vec![0x0f, 0xa0, 0, 80, 0, 0, 0x55, 0x55];
+        udp.extend((0..23u8).map(|i| i.wrapping_mul(97)));
+        let udp_len = udp.len() as u16;
+        udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+        let mut f = frame(ip_proto::UDP, &udp);
+        assert!(v4_fix_checksums(&mut f));
+        assert_valid(&f, ip_proto::UDP);
+
+        let mut tcp = vec![0u8; 20];
+        tcp[12] = 0x50;
+        tcp[16..18].copy_from_slice(&[0xbe, 0xef]);
+        tcp.extend((0..40u8).map(|i| i.wrapping_mul(31) ^ 0xa5));
+        let mut f = frame(ip_proto::TCP, &tcp);
+        assert!(v4_fix_checksums(&mut f));
+        assert_valid(&f, ip_proto::TCP);
+        // already right: unchanged
+        let again = f.clone();
+        assert!(v4_fix_checksums(&mut f));
+        assert_eq!(f, again);
+    }
+
+    #[test]
+    fn udp_checksum_zero_is_sent_as_all_ones() {
+        // find a payload word that makes the computed checksum zero
+        let mut udp = vec![0x0f, 0xa0, 0, 80, 0, 10, 0, 0, 0, 0];
+        for w in 0..=u16::MAX {
+            udp[8..10].copy_from_slice(&w.to_be_bytes());
+            let mut f = frame(ip_proto::UDP, &udp);
+            assert!(v4_fix_checksums(&mut f));
+            if be16(&f, L4_V4 + 6) == 0xffff {
+                assert_valid(&f, ip_proto::UDP);
+                return;
+            }
+            assert_ne!(be16(&f, L4_V4 + 6), 0, "a UDP checksum of zero was written");
+        }
+        panic!("no payload word gave a zero checksum");
+    }
+
+    #[test]
+    fn cut_frames_are_refused() {
+        let mut short = vec![0u8; L4_V4 - 1];
+        assert!(!v4_fix_checksums(&mut short));
+        // a UDP header cut before its checksum field
+        let mut f = frame(ip_proto::UDP, &[0x0f, 0xa0, 0, 80, 0, 8]);
+        assert!(!v4_fix_checksums(&mut f));
+    }
 }

@@ -2,6 +2,7 @@
 //! transmits, and golden-byte tests per node and packet walk.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conntrack_key;
 mod foreign_buffers;
 mod framework;
 mod ha_sync;
