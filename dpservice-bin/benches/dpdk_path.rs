@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
+use dpservice_bin::datapath::port_set::PortSet;
 use dpservice_bin::dpdk::packet::{MbufSource, PRIV_SIZE};
 use dpservice_bin::dpdk::Eal;
-use dpservice_bin::datapath::port_set::PortSet;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::dpdk::{create_pool, DpdkPort};
 use dpservice_bin::port::{LinkDevice, PacketBuf, Pool, Port, PortId, PortStats};

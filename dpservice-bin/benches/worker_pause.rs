@@ -30,8 +30,8 @@ use dpservice::model::{
 };
 use dpservice::proto::dpd_kironcore_server::DpdKironcore;
 use dpservice::proto::{self as pb};
-use dpservice_bin::datapath::Datapath;
 use dpservice_bin::datapath::port_set::PortSet;
+use dpservice_bin::datapath::Datapath;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::grpc::service::DpService;
 use dpservice_bin::port::memory::MemoryPort;

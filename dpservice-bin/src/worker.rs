@@ -661,8 +661,8 @@ mod tests {
 
     #[test]
     fn a_panic_on_the_packet_path_ends_the_worker() {
-        use crate::datapath::Datapath;
         use crate::datapath::port_set::PortSet;
+        use crate::datapath::Datapath;
         use crate::graph::{Graph, GraphConfig, GraphPort, PortRole};
         use crate::port::memory::MemoryPort;
         use crate::wire::MacAddr;

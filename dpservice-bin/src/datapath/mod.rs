@@ -17,13 +17,13 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use crate::graph::{Graph, GraphConfig, GraphPort, MaintenanceTimer, PortRole};
-use crate::state::State;
-use port_set::PortSet;
-use stats_screen::{Printer, StatsScreen};
 use crate::port::tap::{TapConfig, TapError, TapPort};
 use crate::port::{LinkDevice, LinkRequests, Port, PortId};
+use crate::state::State;
 use crate::sync::HaSync;
 use crate::wire::MacAddr;
+use port_set::PortSet;
+use stats_screen::{Printer, StatsScreen};
 
 /// How soon to look again while a port without descriptor is receiving.
 const NO_FD_POLL: Duration = Duration::from_millis(1);

@@ -6,8 +6,8 @@ use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
 use crate::graph::Graph;
-use crate::state::State;
 use crate::port::{PacketBuf, Port, PortId, PortStats};
+use crate::state::State;
 
 /// The daemon's ports by id.
 #[derive(Default)]

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use super::{Datapath, DatapathError};
+use crate::config::Config;
 use crate::graph::trace_log::LogSink;
 use crate::graph::{GraphConfig, PortRole};
-use crate::config::Config;
 use crate::port::tap::{TapConfig, TapPort};
 use crate::state::PortKind;
 use crate::sync::HaSync;

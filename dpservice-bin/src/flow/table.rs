@@ -7,7 +7,7 @@ use dpservice::shm::table::{InsertError, Slot, TableWriter};
 
 use super::{key, CtKey, FlowEntry, NO_PORT};
 use crate::flow::key::FlowKey;
-use crate::graph::meta::FlowDir;
+use crate::port::meta::FlowDir;
 use crate::port::PortId;
 
 /// A packet's refresh of its copy's last-seen time is written only once the stored

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::flow::key::FlowKey;
-use crate::graph::meta::FlowDir;
+use crate::port::meta::FlowDir;
 use crate::state::FlowPurge;
 use crate::tables::FlowTables;
 

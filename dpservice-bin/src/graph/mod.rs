@@ -14,7 +14,6 @@ pub mod config;
 pub mod cycles;
 pub mod drop;
 pub mod ha_sync;
-pub mod meta;
 pub(crate) mod nat;
 pub mod node;
 pub mod ports;
@@ -42,6 +41,7 @@ pub use trace::{TraceEvent, TraceKind, TraceSink, TraceSwitch};
 pub(crate) use crate::state;
 
 use crate::flow::{self, CtKey, FlowCursor, FlowEntry, FlowTable};
+use crate::port::meta::Meta;
 use crate::port::{Buf, PacketBuf, Pool, PortId};
 use crate::tables::{FlowTables, TablesError};
 use crate::wcmp::Wcmp;
@@ -50,7 +50,6 @@ use dpservice::shm::catalogue::{
     PortmapKey, PortmapValue, PortoverloadKey, PortoverloadValue, VirtsvcKey, VirtsvcValue,
 };
 use dpservice::shm::table::TableWriter;
-use meta::Meta;
 use state::State;
 use trace::Tracer;
 

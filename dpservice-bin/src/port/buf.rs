@@ -19,7 +19,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
-use crate::graph::meta::Meta;
+use crate::port::meta::Meta;
 use crate::wire::ipip::FrameBuf;
 
 #[cfg(test)]

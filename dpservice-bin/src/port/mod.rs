@@ -13,6 +13,7 @@ pub mod buf;
 pub mod dpdk;
 pub mod link;
 pub mod memory;
+pub mod meta;
 pub mod netlink;
 pub mod tap;
 

@@ -51,9 +51,9 @@ pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     }
     debug_assert_eq!(
         pkt.meta,
-        crate::graph::meta::Meta {
+        crate::port::meta::Meta {
             is_recirc: pkt.meta.is_recirc,
-            ..crate::graph::meta::Meta::received(pkt.meta.in_port, pkt.meta.pkt_id)
+            ..crate::port::meta::Meta::received(pkt.meta.in_port, pkt.meta.pkt_id)
         },
         "a packet enters cls with its metadata reset"
     );

@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use crate::flow::key::FlowKey;
 use crate::flow::{key, nat_kind, tcp, CtKey, FlowTable, ESTABLISHED_TIMEOUT_S};
 use crate::graph::drop::DropReason;
-use crate::graph::meta::FlowDir;
-use crate::graph::meta::Meta;
 use crate::graph::{Ctx, Next, Node};
 use crate::hash::vnf_type;
+use crate::port::meta::FlowDir;
+use crate::port::meta::Meta;
 use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
 use crate::wire::icmpv4::{self, unreach_code};
@@ -55,7 +55,7 @@ fn extract(pkt: &mut Buf) -> Result<usize, DropReason> {
         _ => return Err(DropReason::Malformed),
     };
     let l4 = &f[l4_at.min(f.len())..];
-    let mut info = crate::graph::meta::L4Info::default();
+    let mut info = crate::port::meta::L4Info::default();
     match proto {
         ip_proto::TCP | ip_proto::UDP => {
             if l4.len() < 4 {
@@ -265,7 +265,7 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     m.src = IpAddr::V4(src);
     m.dst = IpAddr::V4(dst);
     m.l4_type = proto;
-    m.l4 = crate::graph::meta::L4Info {
+    m.l4 = crate::port::meta::L4Info {
         src_port,
         dst_port,
         ..Default::default()

@@ -9,11 +9,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::flow::{flags, nat_kind};
 use crate::graph::drop::DropReason;
-use crate::graph::meta::NatType;
 use crate::graph::nat::rewrite::{self, PortSide, L4_V4};
 use crate::graph::nat::{self, nat64};
 use crate::graph::state::DnatTarget;
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::NatType;
 use crate::port::Buf;
 use crate::wire::ethernet::ethertype;
 use crate::wire::{icmpv4, icmpv6, ip_proto};

@@ -5,9 +5,9 @@
 
 use crate::flow;
 use crate::graph::drop::DropReason;
-use crate::graph::meta::Meta;
 use crate::graph::state::{FirewallPacket, Verdict};
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::Meta;
 use crate::port::{Buf, PortId};
 use crate::wire::ip_proto;
 

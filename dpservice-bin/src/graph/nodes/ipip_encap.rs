@@ -2,8 +2,8 @@
 //! balancer recirculation (dataplane.md §6.3, §9.3).
 
 use crate::graph::drop::DropReason;
-use crate::graph::meta::NatType;
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::NatType;
 use crate::port::Buf;
 use crate::wire::ethernet::ethertype;
 use crate::wire::ipip::{self, Inner, Tunnel};

@@ -12,9 +12,9 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::flow::{self, key, nat_kind, Flow};
 use crate::graph::drop::DropReason;
-use crate::graph::meta::NatType;
 use crate::graph::state::{State, VnfKind};
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::NatType;
 use crate::port::Buf;
 use crate::wire::icmpv4::msg_type as icmp4;
 use crate::wire::icmpv6::msg_type as icmp6;

@@ -15,8 +15,8 @@
 use std::time::Instant;
 
 use crate::config::NicType;
-use crate::graph::meta::FlowType;
 use crate::graph::Ctx;
+use crate::port::meta::FlowType;
 use crate::port::Buf;
 
 /// Committed burst size, bytes.

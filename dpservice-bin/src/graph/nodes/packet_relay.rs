@@ -10,9 +10,9 @@ use std::net::Ipv6Addr;
 
 use crate::flow::nat_kind;
 use crate::graph::drop::DropReason;
-use crate::graph::meta::NatType;
 use crate::graph::nat::rewrite;
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::NatType;
 use crate::port::Buf;
 use crate::wire::ethernet::ethertype;
 use crate::wire::ip_proto;

@@ -2,9 +2,9 @@
 
 use crate::flow::{route_info, FlowEntry, NO_PORT};
 use crate::graph::drop::DropReason;
-use crate::graph::meta::FlowType;
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::FlowType;
 use crate::port::Buf;
 use crate::wcmp::Uplink;
 use crate::wire::ethernet;

@@ -13,13 +13,13 @@ use dpservice::shm::catalogue::PortoverloadValue;
 
 use crate::flow::{flags, nat_kind, Flow};
 use crate::graph::drop::DropReason;
-use crate::graph::meta::{FlowType, NatType};
 use crate::graph::nat::rewrite::{self, PortSide, L4_V4};
 use crate::graph::nat::{self, nat64, ports};
 use crate::graph::nodes::conntrack::is_nat64;
 use crate::graph::state::{NatConfig, VfConfig};
 use crate::graph::sync_outbox::SyncMessage;
 use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::{FlowType, NatType};
 use crate::port::Buf;
 use crate::wire::ethernet::ethertype;
 use crate::wire::{icmpv4, icmpv6, ip_proto};

@@ -8,10 +8,10 @@ use dpservice::model::{CreateLbPrefix, IpPrefix};
 
 use super::harness::*;
 use super::nat::{icmp_echo, udp4, with_nat, NAT_IP, PUBLIC};
-use crate::graph::meta::Meta;
 use crate::graph::nodes::conntrack::{prepare_any, prepare_v4_ports, Staged};
 use crate::graph::{DropReason, Next, Node};
 use crate::hash::vnf_type;
+use crate::port::meta::Meta;
 use crate::port::PortId;
 use crate::wire::ethernet::ethertype;
 use crate::wire::ip_proto;

@@ -180,7 +180,7 @@ impl Harness {
     }
 
     /// Sends and returns the metadata of every packet queued for transmission.
-    pub fn send_meta(&mut self, port: PortId, frame: &[u8]) -> Vec<crate::graph::meta::Meta> {
+    pub fn send_meta(&mut self, port: PortId, frame: &[u8]) -> Vec<crate::port::meta::Meta> {
         let mut pkts = vec![self.graph.pool_mut().alloc_frame(frame).unwrap()];
         self.graph.rx(port, &mut pkts);
         self.graph.run(&self.state, self.now);
