@@ -21,6 +21,7 @@ mod lb;
 pub mod maglev;
 mod nat;
 mod prefixes;
+mod route_table;
 mod routes;
 mod underlay;
 mod vni;
@@ -48,10 +49,11 @@ pub use lb::{Lb, LoadBalancers};
 pub use maglev::MaglevTable;
 pub use nat::{DnatTarget, NatConfig, NatTables, NeighborNatEntry, VipConfig};
 pub use prefixes::PrefixRecord;
+pub use route_table::{RouteEntry, RouteOrigin, RouteTable, RouteTarget};
 pub use underlay::{
     is_valid_preferred_underlay, UnderlayGenerator, Underlays, Vnf, VnfKind, VnfTable,
 };
-pub use vni::{RouteEntry, RouteOrigin, RouteTable, RouteTarget, VniTables, Vnis};
+pub use vni::{VniTables, Vnis};
 
 /// DPDK-style port number, in `--vdev` order.
 pub type PortId = u16;
