@@ -240,21 +240,24 @@ impl<'a, W: LoadWord> View<'a, W> {
         })
     }
 
-    /// [`View::new`] for an area known to be exactly `geo.area_words()` long (as the
-    /// writer's is, sliced with the length computed once): nothing recomputed per call.
+    /// The view of bucket heads and pool that [`View::split`] cut from an area that
+    /// [`View::new`] accepted with the same geometry (the writer does that once, when
+    /// it attaches): nothing checked per call. Other slices make lookups miss or
+    /// report corruption (every index is still bounds-checked), never misbehave.
     #[inline(always)]
-    pub fn of_exact_area(area: &'a [W], geo: Geometry) -> Option<View<'a, W>> {
-        if !geo.bucket_count.is_power_of_two() {
-            return None;
-        }
-        let (buckets, pool) = area.split_at_checked(geo.bucket_count)?;
-        Some(View {
+    pub fn from_split(buckets: &'a [W], pool: &'a [W], geo: Geometry) -> View<'a, W> {
+        View {
             buckets,
             pool,
             geo,
             read_tries: seqlock::READ_TRIES,
             walk_restarts: WALK_RESTARTS,
-        })
+        }
+    }
+
+    /// The bucket heads and the pool of a view (see [`View::from_split`]).
+    pub fn split(&self) -> (&'a [W], &'a [W]) {
+        (self.buckets, self.pool)
     }
 
     #[cfg(test)]

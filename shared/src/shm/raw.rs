@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rustix::mm::{MapFlags, ProtFlags};
 
@@ -170,6 +171,75 @@ impl Mapping {
         }
         let start = offset / 8;
         self.words().get(start..start.checked_add(count)?)
+    }
+}
+
+/// One table's words as its writer sees them, bucket heads and pool, checked once when
+/// the writer attaches: every writer call then gets its slices back without redoing the
+/// mapping's writability, bounds and split checks (they cost about as much as a lookup's
+/// own work, three times per staged packet).
+///
+/// Keeps `O`, the owner of the memory the slices were borrowed from, alive.
+pub struct WriterArea<O> {
+    _owner: Arc<O>,
+    buckets: NonNull<AtomicU64>,
+    bucket_words: usize,
+    pool: NonNull<AtomicU64>,
+    pool_words: usize,
+}
+
+// SAFETY: the value stands for two `&[AtomicU64]` (which are `Send` and `Sync`) and an
+// `Arc<O>`, which is `Send`/`Sync` when `O` is `Send + Sync`.
+unsafe impl<O: Send + Sync> Send for WriterArea<O> {}
+// SAFETY: as for `Send`.
+unsafe impl<O: Send + Sync> Sync for WriterArea<O> {}
+
+impl<O> std::fmt::Debug for WriterArea<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterArea")
+            .field("bucket_words", &self.bucket_words)
+            .field("pool_words", &self.pool_words)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> WriterArea<O> {
+    /// The slices `split` lends out of `owner` (bucket heads, pool), kept for as long
+    /// as the area lives; `None` if `split` finds none.
+    pub fn new(
+        owner: Arc<O>,
+        split: impl for<'a> FnOnce(&'a O) -> Option<(&'a [AtomicU64], &'a [AtomicU64])>,
+    ) -> Option<WriterArea<O>> {
+        let (buckets, pool) = split(&owner)?;
+        let (bucket_words, pool_words) = (buckets.len(), pool.len());
+        let (buckets, pool) = (NonNull::from(buckets).cast(), NonNull::from(pool).cast());
+        Some(WriterArea {
+            _owner: owner,
+            buckets,
+            bucket_words,
+            pool,
+            pool_words,
+        })
+    }
+
+    /// The bucket heads and the pool.
+    #[inline(always)]
+    pub fn words(&self) -> (&[AtomicU64], &[AtomicU64]) {
+        // SAFETY: both pointer/length pairs are exactly slices that `split` borrowed from
+        // the `O` behind `_owner` for as long as that `&O` lives. `_owner` keeps that `O`
+        // alive and in place (an `Arc`'s value never moves), and nobody can borrow it
+        // mutably while this clone exists (`Arc::get_mut` needs the only reference), so
+        // a shared borrow of it, and with it everything it lent out, stays valid for as
+        // long as `&self` does; safe code cannot lend out of `&O` memory that a shared
+        // borrow does not keep alive (interior mutability lends only guard-bound
+        // borrows, which the `for<'a>` bound rules out). `AtomicU64` permits the
+        // aliasing: every access through the slices is atomic.
+        unsafe {
+            (
+                std::slice::from_raw_parts(self.buckets.as_ptr(), self.bucket_words),
+                std::slice::from_raw_parts(self.pool.as_ptr(), self.pool_words),
+            )
+        }
     }
 }
 

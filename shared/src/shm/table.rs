@@ -10,7 +10,7 @@ use bytemuck::Pod;
 
 use super::engine::{Geometry, ReadError, View};
 use super::header::{self, TableInfo};
-use super::raw::ReadOnlyWord;
+use super::raw::{ReadOnlyWord, WriterArea};
 use super::region::{load_counter, Shared};
 
 /// Widest key the engine compares (64-byte interface and LB ids).
@@ -176,6 +176,8 @@ impl Placement {
 #[derive(Debug)]
 pub struct TableWriter<K, V> {
     place: Placement,
+    /// The table's words, checked once at attach (every call makes a view of them).
+    area: WriterArea<Shared>,
     slot: usize,
     /// Entries returned by `remove`, reused first.
     free: Vec<u32>,
@@ -206,11 +208,19 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         if taken.swap(true, Ordering::AcqRel) {
             return Err(TableError::WriterTaken(name.to_owned()));
         }
+        let (first, words, geo) = (place.first_word, place.area_words, place.geo);
+        let area = WriterArea::new(Arc::clone(&place.shared), |shared| {
+            let all = shared.map.atomic_words()?;
+            let area = all.get(first..first.checked_add(words)?)?;
+            Some(View::new(area, geo)?.split())
+        })
+        .ok_or_else(|| TableError::OutOfRange(name.to_owned()))?;
         let len = load_counter(&place.shared.map, place.entries_word);
         let failures = load_counter(&place.shared.map, place.failures_word);
         let fresh_from = place.high_water();
         let mut writer = TableWriter {
             place,
+            area,
             slot,
             free: Vec::new(),
             fresh_from,
@@ -231,10 +241,8 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
 
     #[inline(always)]
     fn view(&self) -> View<'_, AtomicU64> {
-        // `attach` checked the mapping is writable and the area inside it.
-        let words = self.place.shared.map.atomic_words().unwrap_or(&[]);
-        let area = self.place.area(words).unwrap_or(&[]);
-        View::of_exact_area(area, self.place.geo).unwrap_or_else(empty_view)
+        let (buckets, pool) = self.area.words();
+        View::from_split(buckets, pool, self.place.geo)
     }
 
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
@@ -536,19 +544,6 @@ impl<K, V> Drop for TableWriter<K, V> {
             t.store(false, Ordering::Release);
         }
     }
-}
-
-fn empty_view<'a>() -> View<'a, AtomicU64> {
-    // A table that is never reached in practice (attach validated the area); zero
-    // buckets is impossible, so use one bucket of an empty, capacity-0 pool.
-    static ONE: [AtomicU64; 1] = [AtomicU64::new(0)];
-    let geo = Geometry {
-        bucket_count: 1,
-        capacity: 0,
-        key_bytes: 0,
-        value_bytes: 0,
-    };
-    View::new(&ONE, geo).unwrap_or_else(|| unreachable!("one bucket, empty pool fits"))
 }
 
 /// A reader of a table: never blocks the writer; `Clone + Send + Sync`.
