@@ -196,25 +196,6 @@ fn store_pod<W: StoreWord, T: bytemuck::Pod>(dst: &[W], v: &T) {
     }
 }
 
-/// Loads `src` words into the bytes of `out` (see [`store_pod`]).
-#[inline(always)]
-fn load_pod<W: LoadWord, T: bytemuck::Pod>(src: &[W], out: &mut T) {
-    let bytes = bytemuck::bytes_of_mut(out);
-    let len = bytes.len();
-    let mut chunks = bytes.chunks_exact_mut(8);
-    for (w, chunk) in src.iter().zip(&mut chunks) {
-        chunk.copy_from_slice(&w.load(Relaxed).to_ne_bytes());
-    }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        if let Some(w) = src.get(len / 8) {
-            for (d, s) in rest.iter_mut().zip(w.load(Relaxed).to_ne_bytes()) {
-                *d = s;
-            }
-        }
-    }
-}
-
 /// What one validated step of a chain walk found.
 enum Step {
     Found,
@@ -465,17 +446,13 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
     }
 
-    /// Writer-only: copies the value of entry `index` into `out` (`K`, `V`: the table's
-    /// key and value types).
+    /// Writer: the pool word where the value of entry `index` starts (`K`, `V`: the
+    /// table's key and value types); the writer copies it out of its own area.
     #[inline(always)]
-    pub fn value_of<K: bytemuck::Pod, V: bytemuck::Pod>(&self, index: usize, out: &mut V) {
-        let base = KEY + Shape::<K, V>::KEY_WORDS;
-        if let Some(src) = self
-            .typed_entry::<K, V>(index)
-            .and_then(|e| e.get(base..base + Shape::<K, V>::VALUE_WORDS))
-        {
-            load_pod(src, out);
-        }
+    pub fn value_start<K, V>(index: usize) -> Option<usize> {
+        index
+            .checked_mul(Shape::<K, V>::ENTRY_WORDS)?
+            .checked_add(KEY + Shape::<K, V>::KEY_WORDS)
     }
 
     /// Whether pool entry `index` is in use (writer: rebuilding its free list).
@@ -580,9 +557,6 @@ mod tests {
         let mut out = vec![0u8; 13];
         copy_words(&words, &mut out);
         assert_eq!(out, bytes);
-        let mut back = [0u8; 13];
-        load_pod(&words, &mut back);
-        assert_eq!(back, bytes);
         assert_eq!(words[1].load(Relaxed) >> 40, 0, "tail padded with zeros");
         assert_eq!(KeyWords::new(&bytes).words[1], words[1].load(Relaxed));
     }

@@ -245,6 +245,15 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         View::from_split(buckets, pool, self.place.geo)
     }
 
+    /// Copies the value of entry `index` into `out` (plain loads: see
+    /// [`WriterArea::copy_from_pool`]).
+    #[inline(always)]
+    fn value_into(&self, index: usize, out: &mut V) {
+        if let Some(start) = View::<AtomicU64>::value_start::<K, V>(index) {
+            self.area.copy_from_pool(start, out);
+        }
+    }
+
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
         self.place.shared.map.atomic_words()?.get(word)
     }
@@ -261,7 +270,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         Some(value)
     }
 
@@ -280,7 +289,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
             return false;
         };
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         change(&mut value);
         view.write_value::<K, V>(index, &value);
         true
@@ -338,7 +347,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         Some((Slot(index as u32), value))
     }
 
@@ -348,7 +357,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     pub fn lookup_into(&self, key: &K, out: &mut V) -> Option<Slot> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
-        view.value_of::<K, V>(index, out);
+        self.value_into(index, out);
         Some(Slot(index as u32))
     }
 
@@ -391,7 +400,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(hash), key)?;
-        view.value_of::<K, V>(index, out);
+        self.value_into(index, out);
         Some(Slot(index as u32))
     }
 
@@ -474,7 +483,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let bucket = view.bucket_of(self.hash_of(key));
         let (index, prev) = view.find::<K, V>(bucket, key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         view.unlink_and_free(index, prev, bucket);
         self.free.push(index as u32);
         self.len -= 1;
