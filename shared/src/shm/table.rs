@@ -83,7 +83,7 @@ struct Placement {
     shared: Arc<Shared>,
     first_word: usize,
     geo: Geometry,
-    /// `geo.area_words()`, computed once (every writer call makes a view).
+    /// `geo.area_words()`, computed once (every reader call makes a view).
     area_words: usize,
     hasher: foldhash::fast::FixedState,
     entries_word: usize,
