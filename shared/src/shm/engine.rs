@@ -1,8 +1,9 @@
 //! The table engine over plain words: chained hashing with a fixed pool of entries that
 //! never move. Generic over the atomic-word type so loom can check it.
 //!
-//! Area layout: `bucket_count` head words (entry index + 1, 0 = empty chain), then the
-//! pool of `capacity` entries of `words_per_entry` words:
+//! Area layout: the bucket heads, two 32-bit heads to a word (bucket `b` in word `b / 2`,
+//! the low half for even `b`; a head is entry index + 1, 0 = empty chain), then the pool
+//! of `capacity` entries of `words_per_entry` words:
 //!
 //! ```text
 //! [version][meta = bucket + 1, 0 = free][next = index + 1, 0 = end][key words][value words]
@@ -10,7 +11,8 @@
 //!
 //! Each entry's version is a seqlock over all its other words. All-zero memory is an
 //! empty table. The single writer links a filled entry at the head of its chain (entry
-//! first, then the head word with release order), unlinks by rewriting the predecessor's
+//! first, then the head word with release order; it changes its half of the head word
+//! by loading and storing the whole word, which only a single writer may), unlinks by rewriting the predecessor's
 //! `next` (or the head), and only then marks the entry free. A reader that walks into an
 //! entry which meanwhile left its chain notices (`meta` no longer names the bucket it is
 //! walking) and restarts from the head; a walk is bounded by the capacity, and an index
@@ -72,11 +74,26 @@ impl Geometry {
     pub fn words_per_entry(&self) -> usize {
         KEY + self.key_words() + self.value_words()
     }
+    /// Words of the bucket heads (two to a word).
+    #[inline(always)]
+    pub fn head_words(&self) -> usize {
+        self.bucket_count.div_ceil(2)
+    }
     /// Words of the whole area.
     #[inline(always)]
     pub fn area_words(&self) -> usize {
-        self.bucket_count + self.capacity * self.words_per_entry()
+        self.head_words() + self.capacity * self.words_per_entry()
     }
+}
+
+/// Bits of one bucket head: its half of a head word.
+const HEAD_BITS: u32 = 32;
+const HEAD_MASK: u64 = (1 << HEAD_BITS) - 1;
+
+/// The head word of `bucket` and where its half lies in it.
+#[inline(always)]
+fn head_place(bucket: usize) -> (usize, u32) {
+    (bucket / 2, (bucket % 2) as u32 * HEAD_BITS)
 }
 
 /// One table's words: bucket heads and pool.
@@ -196,25 +213,6 @@ fn store_pod<W: StoreWord, T: bytemuck::Pod>(dst: &[W], v: &T) {
     }
 }
 
-/// Loads `src` words into the bytes of `out` (see [`store_pod`]).
-#[inline(always)]
-fn load_pod<W: LoadWord, T: bytemuck::Pod>(src: &[W], out: &mut T) {
-    let bytes = bytemuck::bytes_of_mut(out);
-    let len = bytes.len();
-    let mut chunks = bytes.chunks_exact_mut(8);
-    for (w, chunk) in src.iter().zip(&mut chunks) {
-        chunk.copy_from_slice(&w.load(Relaxed).to_ne_bytes());
-    }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        if let Some(w) = src.get(len / 8) {
-            for (d, s) in rest.iter_mut().zip(w.load(Relaxed).to_ne_bytes()) {
-                *d = s;
-            }
-        }
-    }
-}
-
 /// What one validated step of a chain walk found.
 enum Step {
     Found,
@@ -229,8 +227,8 @@ impl<'a, W: LoadWord> View<'a, W> {
         if !geo.bucket_count.is_power_of_two() {
             return None;
         }
-        let buckets = area.get(..geo.bucket_count)?;
-        let pool = area.get(geo.bucket_count..geo.area_words())?;
+        let buckets = area.get(..geo.head_words())?;
+        let pool = area.get(geo.head_words()..geo.area_words())?;
         Some(View {
             buckets,
             pool,
@@ -240,21 +238,24 @@ impl<'a, W: LoadWord> View<'a, W> {
         })
     }
 
-    /// [`View::new`] for an area known to be exactly `geo.area_words()` long (as the
-    /// writer's is, sliced with the length computed once): nothing recomputed per call.
+    /// The view of bucket heads and pool that [`View::split`] cut from an area that
+    /// [`View::new`] accepted with the same geometry (the writer does that once, when
+    /// it attaches): nothing checked per call. Other slices make lookups miss or
+    /// report corruption (every index is still bounds-checked), never misbehave.
     #[inline(always)]
-    pub fn of_exact_area(area: &'a [W], geo: Geometry) -> Option<View<'a, W>> {
-        if !geo.bucket_count.is_power_of_two() {
-            return None;
-        }
-        let (buckets, pool) = area.split_at_checked(geo.bucket_count)?;
-        Some(View {
+    pub fn from_split(buckets: &'a [W], pool: &'a [W], geo: Geometry) -> View<'a, W> {
+        View {
             buckets,
             pool,
             geo,
             read_tries: seqlock::READ_TRIES,
             walk_restarts: WALK_RESTARTS,
-        })
+        }
+    }
+
+    /// The bucket heads and the pool of a view (see [`View::from_split`]).
+    pub fn split(&self) -> (&'a [W], &'a [W]) {
+        (self.buckets, self.pool)
     }
 
     #[cfg(test)]
@@ -271,10 +272,19 @@ impl<'a, W: LoadWord> View<'a, W> {
         (hash as usize) & (self.geo.bucket_count - 1)
     }
 
+    /// The head of `bucket`'s chain, `None` if the bucket is outside the table. Loads the
+    /// whole head word (its other half is another bucket's, which the writer may change
+    /// meanwhile: the load still sees this half as the writer last stored it).
+    #[inline(always)]
+    fn head(&self, bucket: usize, order: std::sync::atomic::Ordering) -> Option<u64> {
+        let (word, shift) = head_place(bucket);
+        Some((self.buckets.get(word)?.load(order) >> shift) & HEAD_MASK)
+    }
+
     /// Prefetches the head word of `bucket` (first step of a staged lookup).
     #[inline(always)]
     pub fn prefetch_bucket(&self, bucket: usize) {
-        if let Some(head) = self.buckets.get(bucket) {
+        if let Some(head) = self.buckets.get(head_place(bucket).0) {
             prefetch(head);
         }
     }
@@ -286,10 +296,9 @@ impl<'a, W: LoadWord> View<'a, W> {
     /// `K`, `V`: the table's key and value types (the entry's size is then a constant).
     #[inline(always)]
     pub fn prefetch_chain<K, V>(&self, bucket: usize) -> bool {
-        let Some(head) = self.buckets.get(bucket) else {
+        let Some(link) = self.head(bucket, Relaxed) else {
             return false;
         };
-        let link = head.load(Relaxed);
         if link == 0 {
             return true;
         }
@@ -355,11 +364,12 @@ impl<'a, W: LoadWord> View<'a, W> {
         key: &[u8],
         out: &mut [u8],
     ) -> Result<bool, ReadError> {
-        let head = self.buckets.get(bucket).ok_or(ReadError::Corrupt)?;
+        let (word, shift) = head_place(bucket);
+        let head = self.buckets.get(word).ok_or(ReadError::Corrupt)?;
         let my_meta = bucket as u64 + 1;
         let key = &KeyWords::new(key);
         'restart: for _ in 0..self.walk_restarts {
-            let mut link = head.load(Acquire);
+            let mut link = (head.load(Acquire) >> shift) & HEAD_MASK;
             let mut steps = 0usize;
             while link != 0 {
                 steps += 1;
@@ -423,7 +433,7 @@ impl<'a, W: LoadWord> View<'a, W> {
         key: &K,
     ) -> Option<(usize, Option<usize>)> {
         let key = &KeyWords::new(bytemuck::bytes_of(key));
-        let mut link = self.buckets.get(bucket)?.load(Relaxed);
+        let mut link = self.head(bucket, Relaxed)?;
         let mut prev = None;
         for _ in 0..self.geo.capacity {
             if link == 0 {
@@ -462,17 +472,13 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
     }
 
-    /// Writer-only: copies the value of entry `index` into `out` (`K`, `V`: the table's
-    /// key and value types).
+    /// Writer: the pool word where the value of entry `index` starts (`K`, `V`: the
+    /// table's key and value types); the writer copies it out of its own area.
     #[inline(always)]
-    pub fn value_of<K: bytemuck::Pod, V: bytemuck::Pod>(&self, index: usize, out: &mut V) {
-        let base = KEY + Shape::<K, V>::KEY_WORDS;
-        if let Some(src) = self
-            .typed_entry::<K, V>(index)
-            .and_then(|e| e.get(base..base + Shape::<K, V>::VALUE_WORDS))
-        {
-            load_pod(src, out);
-        }
+    pub fn value_start<K, V>(index: usize) -> Option<usize> {
+        index
+            .checked_mul(Shape::<K, V>::ENTRY_WORDS)?
+            .checked_add(KEY + Shape::<K, V>::KEY_WORDS)
     }
 
     /// Whether pool entry `index` is in use (writer: rebuilding its free list).
@@ -483,6 +489,20 @@ impl<'a, W: LoadWord> View<'a, W> {
 }
 
 impl<W: StoreWord> View<'_, W> {
+    /// Writer: points `bucket`'s head at `link` (release order: the entries it links
+    /// were written before). The other half of the word is stored back as loaded: only
+    /// the writer ever changes a head, so nothing can change it in between.
+    #[inline(always)]
+    fn set_head(&self, bucket: usize, link: u64) -> bool {
+        let (word, shift) = head_place(bucket);
+        let Some(head) = self.buckets.get(word) else {
+            return false;
+        };
+        let other = head.load(Relaxed) & !(HEAD_MASK << shift);
+        head.store(other | ((link & HEAD_MASK) << shift), Release);
+        true
+    }
+
     /// Writer: fills free entry `index` with `key` and `value` (of the table's types)
     /// and links it at the head of `bucket`.
     #[inline(always)]
@@ -493,11 +513,11 @@ impl<W: StoreWord> View<'_, W> {
         key: &K,
         value: &V,
     ) -> bool {
-        let (Some(entry), Some(head)) = (self.typed_entry::<K, V>(index), self.buckets.get(bucket))
+        let (Some(entry), Some(old_head)) =
+            (self.typed_entry::<K, V>(index), self.head(bucket, Relaxed))
         else {
             return false;
         };
-        let old_head = head.load(Relaxed);
         let vbase = KEY + Shape::<K, V>::KEY_WORDS;
         let (Some(k), Some(v)) = (
             entry.get(KEY..vbase),
@@ -511,8 +531,7 @@ impl<W: StoreWord> View<'_, W> {
             store_pod(k, key);
             store_pod(v, value);
         });
-        head.store(index as u64 + 1, Release);
-        true
+        self.set_head(bucket, index as u64 + 1)
     }
 
     /// Writer: replaces the value of entry `index` (`K`, `V`: the table's key and value
@@ -542,9 +561,7 @@ impl<W: StoreWord> View<'_, W> {
         match prev.and_then(|p| self.entry(p)) {
             Some(p) => seqlock::write(&p[0], || p[NEXT].store(next, Relaxed)),
             None => {
-                if let Some(head) = self.buckets.get(bucket) {
-                    head.store(next, Release);
-                }
+                self.set_head(bucket, next);
             }
         }
         seqlock::write(&entry[0], || {
@@ -577,9 +594,6 @@ mod tests {
         let mut out = vec![0u8; 13];
         copy_words(&words, &mut out);
         assert_eq!(out, bytes);
-        let mut back = [0u8; 13];
-        load_pod(&words, &mut back);
-        assert_eq!(back, bytes);
         assert_eq!(words[1].load(Relaxed) >> 40, 0, "tail padded with zeros");
         assert_eq!(KeyWords::new(&bytes).words[1], words[1].load(Relaxed));
     }
@@ -600,7 +614,7 @@ mod tests {
         let area: Vec<std::sync::atomic::AtomicU64> =
             (0..g.area_words()).map(|_| Default::default()).collect();
         let view = View::new(&area, g).unwrap_or_else(|| unreachable!());
-        // Head of bucket 0 points past the pool.
+        // Head of bucket 0 (low half of word 0) points past the pool.
         area[0].store(99, Relaxed);
         let mut out = [0u8; 8];
         assert_eq!(
@@ -608,13 +622,14 @@ mod tests {
             Err(ReadError::Corrupt)
         );
         assert_eq!(view.find::<[u8; 8], [u8; 8]>(0, &[0; 8]), None);
-        // A cycle of two entries both claiming bucket 1: bounded, not an endless loop.
-        area[1].store(1, Relaxed);
+        // A cycle of two entries both claiming bucket 1 (high half of word 0, the pool
+        // starts at word 1): bounded, not an endless loop.
+        area[0].store(99 | 1 << 32, Relaxed);
         let wpe = g.words_per_entry();
         for (i, next) in [(0usize, 2u64), (1, 1)] {
-            area[2 + i * wpe + META].store(2, Relaxed);
-            area[2 + i * wpe + NEXT].store(next, Relaxed);
-            area[2 + i * wpe + KEY].store(5, Relaxed);
+            area[1 + i * wpe + META].store(2, Relaxed);
+            area[1 + i * wpe + NEXT].store(next, Relaxed);
+            area[1 + i * wpe + KEY].store(5, Relaxed);
         }
         let key = 6u64.to_ne_bytes();
         assert_eq!(
@@ -625,8 +640,51 @@ mod tests {
         assert_eq!(view.read_lookup(7, &key, &mut out), Err(ReadError::Corrupt));
     }
 
+    #[test]
+    fn two_buckets_share_a_head_word_without_disturbing_each_other() {
+        let g = geo(4, 3);
+        assert_eq!(g.head_words(), 2, "four 32-bit heads in two words");
+        assert_eq!(
+            geo(1, 1).head_words(),
+            1,
+            "a lone bucket still has its word"
+        );
+        let area: Vec<std::sync::atomic::AtomicU64> =
+            (0..g.area_words()).map(|_| Default::default()).collect();
+        let view = View::new(&area, g).unwrap_or_else(|| unreachable!());
+        let (a, b, c) = (1u64.to_ne_bytes(), 2u64.to_ne_bytes(), 3u64.to_ne_bytes());
+        assert!(view.link_new(0, 2, &a, &10u64.to_ne_bytes()));
+        assert!(view.link_new(1, 3, &b, &20u64.to_ne_bytes()));
+        assert!(view.link_new(2, 3, &c, &30u64.to_ne_bytes()));
+        assert_eq!(area[0].load(Relaxed), 0, "buckets 0 and 1 untouched");
+        assert_eq!(
+            area[1].load(Relaxed),
+            1 | 3 << 32,
+            "bucket 2 low, bucket 3 high"
+        );
+        let mut out = [0u8; 8];
+        for (bucket, key, value) in [(2, a, 10u64), (3, b, 20), (3, c, 30)] {
+            assert_eq!(view.read_lookup(bucket, &key, &mut out), Ok(true));
+            assert_eq!(u64::from_ne_bytes(out), value);
+        }
+        // Emptying bucket 3 (both entries) leaves bucket 2's half as it was.
+        assert_eq!(view.find::<[u8; 8], [u8; 8]>(3, &c), Some((2, None)));
+        view.unlink_and_free(2, None, 3);
+        assert_eq!(view.find::<[u8; 8], [u8; 8]>(3, &b), Some((1, None)));
+        view.unlink_and_free(1, None, 3);
+        assert_eq!(area[1].load(Relaxed), 1, "only bucket 2's head left");
+        assert_eq!(view.read_lookup(3, &b, &mut out), Ok(false));
+        assert_eq!(view.read_lookup(2, &a, &mut out), Ok(true));
+        assert!(
+            !view.prefetch_chain::<[u8; 8], [u8; 8]>(2),
+            "bucket 2 not empty"
+        );
+        assert!(view.prefetch_chain::<[u8; 8], [u8; 8]>(3), "bucket 3 empty");
+    }
+
     /// A reader looks up key A (entry 0) in bucket 0, behind key B (entry 1), while the
-    /// writer removes B and reuses entry 1 for key C in bucket 1. Over every
+    /// writer removes B and reuses entry 1 for key C in bucket 1 (whose head shares the
+    /// word of bucket 0's, so the writer rewrites the word the reader loads). Over every
     /// interleaving the reader finds A with A's value (A is never removed) or gives up
     /// as contended; it never stops at C's chain or returns C's value.
     #[test]

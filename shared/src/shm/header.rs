@@ -5,8 +5,8 @@
 //! offset 64    TableDirEntry[MAX_TABLES] (128 bytes each)
 //! offset 8192  first table area (every area starts on a page boundary)
 //! ```
-//! A table area is `bucket_count` head words followed by `capacity` entries of
-//! `words_per_entry` words (see `engine`). All multi-byte fields are in the host's byte
+//! A table area is the bucket heads, two 32-bit heads to a word ([`head_words`]),
+//! followed by `capacity` entries of `words_per_entry` words (see `engine`). All multi-byte fields are in the host's byte
 //! order: only a daemon and tools of the same build on the same machine share a region.
 
 use bytemuck::{Pod, Zeroable};
@@ -16,7 +16,14 @@ pub const MAGIC: [u8; 8] = *b"DPSVCSHM";
 
 /// Bumped on every change of this layout, of the engine's entry layout or of any
 /// catalogue struct; tools refuse a region of another version.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
+
+/// Words of a table's bucket heads: two heads to a word, each the 32-bit index + 1 of
+/// its chain's first entry (capacities stay below `u32::MAX`), so a large table's heads
+/// take half the memory, and half the pages a lookup may miss in the TLB.
+pub const fn head_words(bucket_count: u64) -> u64 {
+    bucket_count.div_ceil(2)
+}
 
 /// Number of directory slots.
 pub const MAX_TABLES: usize = 32;
@@ -269,7 +276,7 @@ fn check_entry(slot: usize, e: &TableDirEntry, total: u64) -> Result<TableInfo, 
     let needed = e
         .capacity
         .checked_mul(expected_wpe)
-        .and_then(|w| w.checked_add(e.bucket_count))
+        .and_then(|w| w.checked_add(head_words(e.bucket_count)))
         .and_then(|w| w.checked_mul(8))
         .ok_or_else(|| bad("size overflows"))?;
     if e.size < needed {

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rustix::mm::{MapFlags, ProtFlags};
 
@@ -170,6 +171,133 @@ impl Mapping {
         }
         let start = offset / 8;
         self.words().get(start..start.checked_add(count)?)
+    }
+}
+
+/// One table's words as its writer sees them, bucket heads and pool, checked once when
+/// the writer attaches: every writer call then gets its slices back without redoing the
+/// mapping's writability, bounds and split checks (they cost about as much as a lookup's
+/// own work, three times per staged packet).
+///
+/// Keeps `O`, the owner of the memory the slices were borrowed from, alive.
+pub struct WriterArea<O> {
+    _owner: Arc<O>,
+    buckets: NonNull<AtomicU64>,
+    bucket_words: usize,
+    pool: NonNull<AtomicU64>,
+    pool_words: usize,
+}
+
+// SAFETY: the value stands for two `&[AtomicU64]` (which are `Send` and `Sync`) and an
+// `Arc<O>`, which is `Send`/`Sync` when `O` is `Send + Sync`.
+unsafe impl<O: Send + Sync> Send for WriterArea<O> {}
+// SAFETY: as for `Send`.
+unsafe impl<O: Send + Sync> Sync for WriterArea<O> {}
+
+impl<O> std::fmt::Debug for WriterArea<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterArea")
+            .field("bucket_words", &self.bucket_words)
+            .field("pool_words", &self.pool_words)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> WriterArea<O> {
+    /// The slices `split` lends out of `owner` (bucket heads, pool), kept for as long
+    /// as the area lives; `None` if `split` finds none.
+    pub fn new(
+        owner: Arc<O>,
+        split: impl for<'a> FnOnce(&'a O) -> Option<(&'a [AtomicU64], &'a [AtomicU64])>,
+    ) -> Option<WriterArea<O>> {
+        let (buckets, pool) = split(&owner)?;
+        let (bucket_words, pool_words) = (buckets.len(), pool.len());
+        let (buckets, pool) = (NonNull::from(buckets).cast(), NonNull::from(pool).cast());
+        Some(WriterArea {
+            _owner: owner,
+            buckets,
+            bucket_words,
+            pool,
+            pool_words,
+        })
+    }
+
+    /// The bucket heads and the pool.
+    #[inline(always)]
+    pub fn words(&self) -> (&[AtomicU64], &[AtomicU64]) {
+        // SAFETY: both pointer/length pairs are exactly slices that `split` borrowed from
+        // the `O` behind `_owner` for as long as that `&O` lives. `_owner` keeps that `O`
+        // alive and in place (an `Arc`'s value never moves), and nobody can borrow it
+        // mutably while this clone exists (`Arc::get_mut` needs the only reference), so
+        // a shared borrow of it, and with it everything it lent out, stays valid for as
+        // long as `&self` does; safe code cannot lend out of `&O` memory that a shared
+        // borrow does not keep alive (interior mutability lends only guard-bound
+        // borrows, which the `for<'a>` bound rules out). `AtomicU64` permits the
+        // aliasing: every access through the slices is atomic.
+        unsafe {
+            (
+                std::slice::from_raw_parts(self.buckets.as_ptr(), self.bucket_words),
+                std::slice::from_raw_parts(self.pool.as_ptr(), self.pool_words),
+            )
+        }
+    }
+
+    /// Copies the bytes of a `T` from the pool, starting at word `pool_word`, into `out`
+    /// with plain (non-atomic) loads; answers `false`, copying nothing, when they lie
+    /// outside the pool. A 152-byte conntrack entry then takes a few vector moves
+    /// instead of one atomic load and store per word.
+    ///
+    /// For the table's writer only (`TableWriter`, which holds its area privately):
+    /// plain loads are sound only where no store can run at the same time, and the
+    /// writer is the only one that stores to its table's words.
+    #[inline(always)]
+    pub fn copy_from_pool<T: bytemuck::Pod>(&self, pool_word: usize, out: &mut T) -> bool {
+        let words = size_of::<T>().div_ceil(8);
+        if pool_word
+            .checked_add(words)
+            .is_none_or(|end| end > self.pool_words)
+        {
+            return false;
+        }
+        // SAFETY: the `size_of::<T>()` bytes from `pool_word` lie inside the pool slice
+        // (checked above; `words` covers them), which `words()` shows is live for
+        // `&self`; `out` is a distinct, exclusively borrowed Rust value, so the ranges
+        // do not overlap, and any bytes are a valid `T` (`Pod`). No data race: of all
+        // code, only the table's one `TableWriter` (one per table and process, by the
+        // region's writer flag) stores to the table's words, always through this area,
+        // and only in its `&mut self` methods, while this copy runs under `&self` of the
+        // same area, which the writer lends only from its `&self` methods: a store to
+        // these words cannot overlap it, and the writer's earlier stores happen before
+        // it (same thread, or handed over with the writer, which synchronises). Any
+        // number of readers (threads of this process, tools in others, through
+        // read-only mappings) may load these words concurrently: loads never race with
+        // loads. The region's page set-up touches words with atomic stores only before
+        // the region, and with it any writer, exists. A foreign process that maps the
+        // region writable and stores in it breaks the protocol; it can only make the
+        // copied bytes torn, which `Pod` tolerates and the packet path reads as a value
+        // like any other.
+        unsafe {
+            let (src, dst) = (
+                self.pool.as_ptr().add(pool_word).cast::<u8>(),
+                (out as *mut T).cast::<u8>(),
+            );
+            // in pieces of at most 64 bytes, each a constant-size copy the compiler
+            // turns into moves: one copy of the whole (152 bytes for a conntrack entry)
+            // would be a call to `memcpy`, costing twice the moves
+            let n = size_of::<T>();
+            let mut at = 0;
+            while n - at >= 64 {
+                std::ptr::copy_nonoverlapping(src.add(at), dst.add(at), 64);
+                at += 64;
+            }
+            for piece in [32, 16, 8, 4, 2, 1] {
+                if n - at >= piece {
+                    std::ptr::copy_nonoverlapping(src.add(at), dst.add(at), piece);
+                    at += piece;
+                }
+            }
+        }
+        true
     }
 }
 
@@ -388,6 +516,36 @@ mod tests {
         );
         let mut long = vec![0u8; 25];
         assert!(!read_bytes(&words[2..], &mut long), "past the words");
+    }
+
+    #[test]
+    fn writer_area_lends_its_split_and_copies_values_out_of_the_pool() {
+        let words: Arc<Vec<AtomicU64>> = Arc::new((0..6).map(|_| AtomicU64::new(0)).collect());
+        let area = WriterArea::new(Arc::clone(&words), |w| Some(w.split_at(2)))
+            .unwrap_or_else(|| unreachable!("split found"));
+        let (buckets, pool) = area.words();
+        assert_eq!((buckets.len(), pool.len()), (2, 4));
+        assert!(
+            std::ptr::eq(&pool[0], &words[2]),
+            "the pool is the owner's memory"
+        );
+        let bytes: [u8; 13] = std::array::from_fn(|i| i as u8 + 1);
+        let mut w = [[0u8; 8]; 2];
+        w[0].copy_from_slice(&bytes[..8]);
+        w[1][..5].copy_from_slice(&bytes[8..]);
+        pool[1].store(u64::from_ne_bytes(w[0]), Ordering::Relaxed);
+        pool[2].store(u64::from_ne_bytes(w[1]), Ordering::Relaxed);
+        let mut out = [0u8; 13];
+        assert!(area.copy_from_pool(1, &mut out));
+        assert_eq!(out, bytes);
+        let mut wide = [0u8; 17];
+        assert!(
+            !area.copy_from_pool(2, &mut wide),
+            "three words from word 2 end past the pool"
+        );
+        assert_eq!(wide, [0; 17], "nothing copied");
+        assert!(!area.copy_from_pool(usize::MAX, &mut out), "overflow");
+        assert!(WriterArea::new(words, |_| None).is_none());
     }
 
     #[test]

@@ -303,7 +303,7 @@ impl RegionBuilder {
                 let size = t
                     .capacity
                     .checked_mul(wpe)
-                    .and_then(|w| w.checked_add(t.bucket_count))
+                    .and_then(|w| w.checked_add(header::head_words(t.bucket_count)))
                     .and_then(|w| w.checked_mul(8))
                     .and_then(|b| b.checked_next_multiple_of(PAGE))
                     .ok_or(LayoutError::TooLarge)?;
@@ -792,6 +792,17 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
+    fn bucket_heads_take_half_a_word_each() -> TestResult {
+        // 1024 heads in 512 words and one 5-word entry: 4136 bytes, two pages (a word
+        // per head would need 8232 bytes, three pages)
+        let mut b = RegionBuilder::new();
+        b.table_with_buckets::<u64, u32>("t", 1, 1024)?;
+        let (_, total) = b.layout(1, 1)?;
+        assert_eq!(total, FIRST_AREA + 2 * PAGE);
+        Ok(())
+    }
+
+    #[test]
     fn golden_header_bytes() -> TestResult {
         let mut b = RegionBuilder::new().hash_seed(0x0123_4567_89ab_cdef);
         b.table::<u64, u32>("t", 3)?;
@@ -799,7 +810,7 @@ mod tests {
         assert_eq!(total, 12288);
         let mut expected: Vec<u8> = Vec::new();
         expected.extend(b"DPSVCSHM");
-        expected.extend([4, 0, 0, 0, 1, 0, 0, 0]); // version 4, 1 table
+        expected.extend([5, 0, 0, 0, 1, 0, 0, 0]); // version 5, 1 table
         expected.extend([0x00, 0x30, 0, 0, 0, 0, 0, 0]); // total size 12288
         expected.extend([0x92, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff]); // pid 4242, socket -1
         expected.extend([0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01]); // seed

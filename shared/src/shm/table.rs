@@ -10,7 +10,7 @@ use bytemuck::Pod;
 
 use super::engine::{Geometry, ReadError, View};
 use super::header::{self, TableInfo};
-use super::raw::ReadOnlyWord;
+use super::raw::{ReadOnlyWord, WriterArea};
 use super::region::{load_counter, Shared};
 
 /// Widest key the engine compares (64-byte interface and LB ids).
@@ -83,7 +83,7 @@ struct Placement {
     shared: Arc<Shared>,
     first_word: usize,
     geo: Geometry,
-    /// `geo.area_words()`, computed once (every writer call makes a view).
+    /// `geo.area_words()`, computed once (every reader call makes a view).
     area_words: usize,
     hasher: foldhash::fast::FixedState,
     entries_word: usize,
@@ -176,6 +176,8 @@ impl Placement {
 #[derive(Debug)]
 pub struct TableWriter<K, V> {
     place: Placement,
+    /// The table's words, checked once at attach (every call makes a view of them).
+    area: WriterArea<Shared>,
     slot: usize,
     /// Entries returned by `remove`, reused first.
     free: Vec<u32>,
@@ -206,11 +208,19 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         if taken.swap(true, Ordering::AcqRel) {
             return Err(TableError::WriterTaken(name.to_owned()));
         }
+        let (first, words, geo) = (place.first_word, place.area_words, place.geo);
+        let area = WriterArea::new(Arc::clone(&place.shared), |shared| {
+            let all = shared.map.atomic_words()?;
+            let area = all.get(first..first.checked_add(words)?)?;
+            Some(View::new(area, geo)?.split())
+        })
+        .ok_or_else(|| TableError::OutOfRange(name.to_owned()))?;
         let len = load_counter(&place.shared.map, place.entries_word);
         let failures = load_counter(&place.shared.map, place.failures_word);
         let fresh_from = place.high_water();
         let mut writer = TableWriter {
             place,
+            area,
             slot,
             free: Vec::new(),
             fresh_from,
@@ -231,10 +241,17 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
 
     #[inline(always)]
     fn view(&self) -> View<'_, AtomicU64> {
-        // `attach` checked the mapping is writable and the area inside it.
-        let words = self.place.shared.map.atomic_words().unwrap_or(&[]);
-        let area = self.place.area(words).unwrap_or(&[]);
-        View::of_exact_area(area, self.place.geo).unwrap_or_else(empty_view)
+        let (buckets, pool) = self.area.words();
+        View::from_split(buckets, pool, self.place.geo)
+    }
+
+    /// Copies the value of entry `index` into `out` (plain loads: see
+    /// [`WriterArea::copy_from_pool`]).
+    #[inline(always)]
+    fn value_into(&self, index: usize, out: &mut V) {
+        if let Some(start) = View::<AtomicU64>::value_start::<K, V>(index) {
+            self.area.copy_from_pool(start, out);
+        }
     }
 
     fn counter(&self, word: usize) -> Option<&AtomicU64> {
@@ -253,7 +270,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         Some(value)
     }
 
@@ -272,7 +289,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
             return false;
         };
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         change(&mut value);
         view.write_value::<K, V>(index, &value);
         true
@@ -330,7 +347,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         Some((Slot(index as u32), value))
     }
 
@@ -340,7 +357,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     pub fn lookup_into(&self, key: &K, out: &mut V) -> Option<Slot> {
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(self.hash_of(key)), key)?;
-        view.value_of::<K, V>(index, out);
+        self.value_into(index, out);
         Some(Slot(index as u32))
     }
 
@@ -383,7 +400,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(hash), key)?;
-        view.value_of::<K, V>(index, out);
+        self.value_into(index, out);
         Some(Slot(index as u32))
     }
 
@@ -466,7 +483,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         let bucket = view.bucket_of(self.hash_of(key));
         let (index, prev) = view.find::<K, V>(bucket, key)?;
         let mut value = V::zeroed();
-        view.value_of::<K, V>(index, &mut value);
+        self.value_into(index, &mut value);
         view.unlink_and_free(index, prev, bucket);
         self.free.push(index as u32);
         self.len -= 1;
@@ -536,19 +553,6 @@ impl<K, V> Drop for TableWriter<K, V> {
             t.store(false, Ordering::Release);
         }
     }
-}
-
-fn empty_view<'a>() -> View<'a, AtomicU64> {
-    // A table that is never reached in practice (attach validated the area); zero
-    // buckets is impossible, so use one bucket of an empty, capacity-0 pool.
-    static ONE: [AtomicU64; 1] = [AtomicU64::new(0)];
-    let geo = Geometry {
-        bucket_count: 1,
-        capacity: 0,
-        key_bytes: 0,
-        value_bytes: 0,
-    };
-    View::new(&ONE, geo).unwrap_or_else(|| unreachable!("one bucket, empty pool fits"))
 }
 
 /// A reader of a table: never blocks the writer; `Clone + Send + Sync`.
