@@ -141,19 +141,19 @@ impl RouteTable {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn p(s: &str) -> IpPrefix {
+    pub(in crate::state) fn p(s: &str) -> IpPrefix {
         s.parse().unwrap()
     }
 
-    fn ip(s: &str) -> IpAddr {
+    pub(in crate::state) fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
-    fn local(prefix: &str, port: PortId) -> RouteEntry {
+    pub(in crate::state) fn local(prefix: &str, port: PortId) -> RouteEntry {
         RouteEntry {
             prefix: p(prefix),
             target: RouteTarget::Local { port },

@@ -206,23 +206,7 @@ impl Vnis {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::state::{PortId, RouteOrigin, RouteTarget};
-
-    fn p(s: &str) -> IpPrefix {
-        s.parse().unwrap()
-    }
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn local(prefix: &str, port: PortId) -> RouteEntry {
-        RouteEntry {
-            prefix: p(prefix),
-            target: RouteTarget::Local { port },
-            origin: RouteOrigin::AliasPrefix,
-        }
-    }
+    use crate::state::route_table::tests::{ip, local, p};
 
     #[test]
     fn families_are_separate() {
