@@ -683,19 +683,7 @@ impl Graph {
         for (b, s) in before.iter_mut().zip(&self.fabric.stats) {
             *b = s.objs;
         }
-        let mut cx = Ctx {
-            state,
-            cfg: &self.cfg,
-            ports: &mut self.ports,
-            consts: &self.consts,
-            wcmp: self.wcmp,
-            neigh_mac_changed: &mut self.neigh_mac_changed,
-            now,
-            now_ns: self.tables.flows.mono_ns(now),
-            tables: &mut self.tables,
-            flow: std::mem::take(&mut self.flow_cursor),
-        };
-        let fabric = &mut self.fabric;
+        let (mut cx, fabric) = self.split(state, now);
         // the first packet of a burst is timed node by node (cycles.rs)
         let mut timed = fabric.costs.enabled();
         if fabric.tracer.active || cx.tables.flows.len() < stage_from_keys {
@@ -775,7 +763,6 @@ impl Graph {
             staged.clear();
             fabric.staged = staged;
         }
-        self.flow_cursor = cx.flow;
         for (s, v) in fabric.stats.iter_mut().zip(&mut fabric.visits) {
             s.objs += std::mem::take(v);
         }
@@ -789,7 +776,40 @@ impl Graph {
         if fabric.entry.is_empty() {
             fabric.entry = input;
         }
+        let flow = cx.flow;
+        self.flow_cursor = flow;
         walked
+    }
+
+    /// The context a walk sees (the flow cursor lent to it: put it back with
+    /// `self.flow_cursor` when done) and, borrowed apart from it, the fabric.
+    #[inline(always)]
+    fn split<'a>(&'a mut self, state: &'a State, now: Instant) -> (Ctx<'a>, &'a mut Fabric) {
+        let now_ns = self.tables.flows.mono_ns(now);
+        let Graph {
+            cfg,
+            ports,
+            consts,
+            wcmp,
+            fabric,
+            neigh_mac_changed,
+            tables,
+            flow_cursor,
+            ..
+        } = self;
+        let cx = Ctx {
+            state,
+            cfg,
+            ports,
+            consts,
+            wcmp: *wcmp,
+            neigh_mac_changed,
+            now,
+            now_ns,
+            tables,
+            flow: std::mem::take(flow_cursor),
+        };
+        (cx, fabric)
     }
 
     /// Runs `f` with the context a walk sees (tests of single node steps).
@@ -800,20 +820,10 @@ impl Graph {
         now: Instant,
         f: impl FnOnce(&mut Ctx<'_>, &mut Pool) -> R,
     ) -> R {
-        let mut cx = Ctx {
-            state,
-            cfg: &self.cfg,
-            ports: &mut self.ports,
-            consts: &self.consts,
-            wcmp: self.wcmp,
-            neigh_mac_changed: &mut self.neigh_mac_changed,
-            now,
-            now_ns: self.tables.flows.mono_ns(now),
-            tables: &mut self.tables,
-            flow: std::mem::take(&mut self.flow_cursor),
-        };
-        let out = f(&mut cx, &mut self.fabric.pool);
-        self.flow_cursor = cx.flow;
+        let (mut cx, fabric) = self.split(state, now);
+        let out = f(&mut cx, &mut fabric.pool);
+        let flow = cx.flow;
+        self.flow_cursor = flow;
         out
     }
 
