@@ -14,88 +14,41 @@
 //! bare loop. Runs as root (DPDK's runtime directory); no hugepages, no PCI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::hint::black_box;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use dpservice_bin::datapath::port_set::PortSet;
 use dpservice_bin::dpdk::packet::{MbufSource, PRIV_SIZE};
 use dpservice_bin::dpdk::Eal;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::dpdk::{create_pool, DpdkPort};
 use dpservice_bin::port::{LinkDevice, PacketBuf, Pool, Port, PortId, PortStats};
-use dpservice_bin::state::{PortInfo, PortKind, State, StateConfig};
+use dpservice_bin::state::State;
 use dpservice_bin::wire::ethernet::MacAddr;
 use dpservice_bin::wire::udp;
 
+use common::{mac, median, thread_cpu, HOST_UL, PF0, PF1, REMOTE_IP, VF0, VF1, VM1_IP, VM2_IP};
+
 const BURST: usize = 64;
 const FRAME_LEN: usize = 64;
-const PF0: PortId = 0;
-const PF1: PortId = 1;
-const VF0: PortId = 2;
-const VF1: PortId = 3;
-const HOST_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1);
-const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
-const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
-const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
-
-fn vm_mac(last: u8) -> MacAddr {
-    MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
-}
 
 /// A 64-byte Ethernet/IPv4/UDP frame from vm1 to `dst`.
 fn udp_frame(dst: Ipv4Addr) -> Vec<u8> {
     let flow = udp::Ipv4Flow {
         dst_mac: MacAddr([0x66; 6]),
-        src_mac: vm_mac(0x10),
+        src_mac: mac(0x10),
         src: VM1_IP,
         dst,
         src_port: 1234,
         dst_port: 80,
     };
     udp::ipv4_frame(&flow, FRAME_LEN)
-}
-
-fn state() -> State {
-    let info = |id, kind, name: &str| PortInfo {
-        id,
-        device: format!("dev{id}"),
-        kernel_name: name.into(),
-        kind,
-    };
-    let ports = vec![
-        info(PF0, PortKind::Pf0, "pf0"),
-        info(PF1, PortKind::Pf1, "pf1"),
-        info(VF0, PortKind::Vf, "vf0"),
-        info(VF1, PortKind::Vf, "vf1"),
-    ];
-    let mut s = State::new(StateConfig::new(HOST_UL, ports));
-    for (id, dev, ip, last) in [("vm1", "dev2", VM1_IP, 1u16), ("vm2", "dev3", VM2_IP, 2)] {
-        s.create_interface(CreateInterface {
-            id: id.into(),
-            vni: 100,
-            ipv4: Some(ip),
-            ipv6: None,
-            pxe: None,
-            device: dev.into(),
-            metering: Metering::default(),
-            preferred_underlay: Some(Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, last)),
-            hostname: None,
-        })
-        .unwrap();
-    }
-    s.create_route(&Route {
-        vni: 100,
-        prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
-        nexthop_vni: 100,
-        nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
-    })
-    .unwrap();
-    s
 }
 
 /// vf0: before each receive, writes a burst of the current frame into its own ring.
@@ -222,7 +175,7 @@ fn graph_rig(rig: &Rig, frame: &Arc<Mutex<Vec<u8>>>) -> (Graph, PortSet, State) 
         graph.stop_port(id);
     }
     graph.set_active(true);
-    (graph, ports, state())
+    (graph, ports, common::two_vms())
 }
 
 fn tx_of(ports: &PortSet, id: PortId) -> u64 {
@@ -233,14 +186,6 @@ fn tx_of(ports: &PortSet, id: PortId) -> u64 {
 }
 
 /// CPU time of this thread (USER_HZ ticks from /proc).
-fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((field(11) + field(12)) * 10)
-}
-
 /// Packets per CPU second of `round` (one burst each) over `window`.
 fn rate(mut round: impl FnMut() -> usize, window: Duration) -> f64 {
     for _ in 0..1000 {
@@ -255,11 +200,6 @@ fn rate(mut round: impl FnMut() -> usize, window: Duration) -> f64 {
         }
     }
     pkts as f64 / (thread_cpu() - cpu0).as_secs_f64().max(0.01)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

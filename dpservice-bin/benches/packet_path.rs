@@ -9,34 +9,31 @@
 //! bare loop.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use dpservice::model::{
-    CreateInterface, CreateLbPrefix, CreateLoadBalancer, IpPrefix, L4Protocol, LbPort,
-    LoadBalancerTarget, Metering, RequestPrefix, Route,
+    CreateLbPrefix, CreateLoadBalancer, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget,
+    RequestPrefix, Route,
 };
 use dpservice_bin::datapath::port_set::PortSet;
 use dpservice_bin::graph::{Graph, GraphConfig, GraphPort, PortRole};
 use dpservice_bin::port::memory::MemoryPort;
 use dpservice_bin::port::{PacketBuf, Pool, Port, PortId};
-use dpservice_bin::state::{PortInfo, PortKind, State, StateConfig};
+use dpservice_bin::state::State;
 use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
 use dpservice_bin::wire::{ip_proto, ipv6, udp};
 
+use common::{
+    mac, thread_cpu, HOST_UL, NEIGHBOUR_UL, PF0, PF1, REMOTE_IP, VF0, VF1, VM1_IP, VM2_IP, VM2_UL,
+};
+
 const BURST: usize = 64;
 const FRAME_LEN: usize = 64;
-const PF0: PortId = 0;
-const PF1: PortId = 1;
-const VF0: PortId = 2;
-const VF1: PortId = 3;
-const HOST_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1);
-const VM2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 2);
-const VM1_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 1);
-const VM2_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 2);
-const REMOTE_IP: Ipv4Addr = Ipv4Addr::new(10, 100, 2, 2);
 /// vm1's NAT address (the `flows` NAT cases).
 const NAT_IP: Ipv4Addr = Ipv4Addr::new(20, 0, 0, 1);
 /// A public destination, reached through the default route and the NAT.
@@ -49,10 +46,6 @@ const LB_LOCAL_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 2);
 const LB_LOCAL_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 2);
 const REMOTE_TARGET: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 3);
 const VM2_LB_PREFIX_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 2);
-
-fn mac(last: u8) -> MacAddr {
-    MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
-}
 
 /// A 64-byte Ethernet/IPv4/UDP frame (18 bytes of UDP payload) from vm1's MAC.
 fn udp_frame(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
@@ -82,7 +75,7 @@ fn tunnel_to(ul_dst: Ipv6Addr, inner: &[u8]) -> Vec<u8> {
         ethertype::IPV6,
     );
     ipv6::Repr {
-        src: Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1),
+        src: NEIGHBOUR_UL,
         dst: ul_dst,
         next_header: ip_proto::IPIP,
         payload_len: (inner.len() - ethernet::HEADER_LEN) as u16,
@@ -96,48 +89,7 @@ fn tunnel_to(ul_dst: Ipv6Addr, inner: &[u8]) -> Vec<u8> {
 }
 
 fn state() -> State {
-    let info = |id, kind, name: &str| PortInfo {
-        id,
-        device: format!("net_tap{id}"),
-        kernel_name: name.into(),
-        kind,
-    };
-    let ports = vec![
-        info(PF0, PortKind::Pf0, "dtap0"),
-        info(PF1, PortKind::Pf1, "dtap1"),
-        info(VF0, PortKind::Vf, "dtapvf_0"),
-        info(VF1, PortKind::Vf, "dtapvf_1"),
-    ];
-    let mut s = State::new(StateConfig::new(HOST_UL, ports));
-    for (id, dev, ip, ul) in [
-        (
-            "vm1",
-            "net_tap2",
-            VM1_IP,
-            Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 1),
-        ),
-        ("vm2", "net_tap3", VM2_IP, VM2_UL),
-    ] {
-        s.create_interface(CreateInterface {
-            id: id.into(),
-            vni: 100,
-            ipv4: Some(ip),
-            ipv6: None,
-            pxe: None,
-            device: dev.into(),
-            metering: Metering::default(),
-            preferred_underlay: Some(ul),
-            hostname: None,
-        })
-        .unwrap();
-    }
-    s.create_route(&Route {
-        vni: 100,
-        prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
-        nexthop_vni: 100,
-        nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
-    })
-    .unwrap();
+    let mut s = common::two_vms();
     // the load balancers of the LB cases (udp/80, which the frames carry)
     for (id, ip, ul, target) in [
         ("lb_fwd", LB_FWD_IP, LB_FWD_UL, REMOTE_TARGET),
@@ -165,7 +117,7 @@ fn state() -> State {
         vni: 100,
         prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         nexthop_vni: 100,
-        nexthop: IpAddr::V6(Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1)),
+        nexthop: IpAddr::V6(NEIGHBOUR_UL),
     })
     .unwrap();
     s.create_nat(&dpservice::model::CreateNat {
@@ -361,16 +313,6 @@ fn bench_graph(c: &mut Criterion) {
 }
 
 /// CPU time this thread has used (user + system), from /proc in USER_HZ (1/100 s) ticks.
-fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    // fields after the parenthesised command name; utime and stime are fields 14 and 15
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    let ticks = field(11) + field(12);
-    Duration::from_millis(ticks * 10)
-}
-
 /// Packets per second of `round` (each round moves one burst) over `window` of wall time:
 /// (per wall second, per second of this thread's CPU time). The machine is shared, so the
 /// CPU-time figure is the one to compare.

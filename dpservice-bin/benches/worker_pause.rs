@@ -17,6 +17,8 @@
 //! 3) prints a table of medians over the rounds and one JSON line per case.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::BorrowedFd;
@@ -41,6 +43,8 @@ use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
 use dpservice_bin::wire::{ip_proto, ipv6, udp};
 use dpservice_bin::worker::{Dataplane, Worker, WorkerHandle};
 use tonic::Request;
+
+use common::median;
 
 const ROUTES: u32 = 262_144;
 const RULES: u32 = 65_536;
@@ -534,11 +538,6 @@ fn round(results: Results) -> Results {
         .map_or(0, |(_, s)| s.tx_packets);
     assert!(forwarded > 0, "no packet reached vm3");
     results
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {
