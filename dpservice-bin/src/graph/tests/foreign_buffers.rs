@@ -5,8 +5,6 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use dpservice::model::{RequestPrefix, Route};
-
 use super::harness::*;
 use crate::graph::DropReason;
 use crate::port::buf::fake_mempool::FakeMempool;
@@ -52,14 +50,7 @@ fn transmit_like_a_nic(h: &mut Harness, mbufs: &FakeMempool) -> Vec<Sent> {
 
 fn with_remote_route() -> Harness {
     let mut h = Harness::new(pytest_config());
-    h.state
-        .create_route(&Route {
-            vni: 100,
-            prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
-            nexthop_vni: 100,
-            nexthop: IpAddr::V6(NEIGH_UL),
-        })
-        .unwrap();
+    h.route_to_neighbour(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24);
     h
 }
 

@@ -1,10 +1,10 @@
 //! A graph with two uplinks and three VM ports, configured like upstream's pytest setup,
 //! driven frame by frame.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use dpservice::model::{CreateInterface, Metering};
+use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 
 use crate::graph::state::{PortInfo, PortKind, State, StateConfig};
 use crate::graph::{DropReason, Graph, GraphConfig, GraphPort, PortRole};
@@ -89,6 +89,18 @@ pub fn iface(
 }
 
 impl Harness {
+    /// Routes `prefix/len` of VNI 100 to the neighbour host (`NEIGH_UL`).
+    pub fn route_to_neighbour(&mut self, prefix: IpAddr, len: u8) {
+        self.state
+            .create_route(&Route {
+                vni: 100,
+                prefix: RequestPrefix::new(prefix, len),
+                nexthop_vni: 100,
+                nexthop: IpAddr::V6(NEIGH_UL),
+            })
+            .unwrap();
+    }
+
     /// pf0, pf1, three VFs; vm1/vm2 in VNI 100 on VF0/VF1, vm3 in VNI 200 on VF2.
     pub fn new(cfg: GraphConfig) -> Harness {
         Self::with(cfg, |_| {})

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use dpservice::model::{Metering, RequestPrefix, Route};
+use dpservice::model::Metering;
 
 use super::harness::*;
 use crate::graph::state::NicType;
@@ -36,14 +36,7 @@ fn metered(nic_type: NicType) -> Harness {
         (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         (IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
     ] {
-        h.state
-            .create_route(&Route {
-                vni: 100,
-                prefix: RequestPrefix::new(prefix, len),
-                nexthop_vni: 100,
-                nexthop: IpAddr::V6(NEIGH_UL),
-            })
-            .unwrap();
+        h.route_to_neighbour(prefix, len);
     }
     h
 }
@@ -122,14 +115,7 @@ fn a_mellanox_vf_without_a_public_cap_is_not_metered() {
         ..pytest_config()
     };
     let mut h = Harness::new(cfg);
-    h.state
-        .create_route(&Route {
-            vni: 100,
-            prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-            nexthop_vni: 100,
-            nexthop: IpAddr::V6(NEIGH_UL),
-        })
-        .unwrap();
+    h.route_to_neighbour(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
     let public = big4(VM1_MAC, VF0_MAC, VM1_IP, INTERNET);
     assert_eq!(passed_until_red(&mut h, VF0, &public, PF0, 1500), 1500);
 }

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dpservice::model::{CreatePrefix, CreateVip, IpPrefix, RequestPrefix, Route};
+use dpservice::model::{CreatePrefix, CreateVip, IpPrefix};
 
 use super::harness::*;
 use crate::graph::{DropReason, GraphConfig};
@@ -18,14 +18,7 @@ fn add_remote_routes(h: &mut Harness) {
         (IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
         (IpAddr::V6(REMOTE_IP6), 48),
     ] {
-        h.state
-            .create_route(&Route {
-                vni: 100,
-                prefix: RequestPrefix::new(prefix, len),
-                nexthop_vni: 100,
-                nexthop: IpAddr::V6(NEIGH_UL),
-            })
-            .unwrap();
+        h.route_to_neighbour(prefix, len);
     }
 }
 

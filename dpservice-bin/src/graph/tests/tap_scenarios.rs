@@ -188,16 +188,8 @@ fn tap_vm_to_vm_and_vni_isolation() {
 }
 
 fn add_remote_route(h: &mut Harness) {
-    use dpservice::model::{RequestPrefix, Route};
     use std::net::{IpAddr, Ipv4Addr};
-    h.state
-        .create_route(&Route {
-            vni: 100,
-            prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24),
-            nexthop_vni: 100,
-            nexthop: IpAddr::V6(NEIGH_UL),
-        })
-        .unwrap();
+    h.route_to_neighbour(IpAddr::V4(Ipv4Addr::new(10, 100, 2, 0)), 24);
 }
 
 #[test]
