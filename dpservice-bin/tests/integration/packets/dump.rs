@@ -32,16 +32,23 @@ fn rings(rig: &Rig) -> Rings {
 /// Starts a dump of the rig's daemon and waits until tracing is on for it.
 fn start_dump(rig: &Rig, args: &[&str]) -> Child {
     let before = rings(rig).tracing();
-    let child = Command::new(dump_bin())
+    let mut child = Command::new(dump_bin())
         .arg(format!("--file-prefix={}", rig.daemon.prefix()))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut exited = None;
     wait_for(Duration::from_secs(5), "the dump attaches", || {
-        rings(rig).tracing() > before
+        exited = child.try_wait().unwrap();
+        rings(rig).tracing() > before || exited.is_some()
     });
+    if let Some(status) = exited.filter(|_| rings(rig).tracing() <= before) {
+        // e.g. a dpservice-dump of an older build refusing the region: say so
+        let (_, stderr) = finish(child);
+        panic!("the dump exited ({status}) before attaching:\n{stderr}");
+    }
     child
 }
 
