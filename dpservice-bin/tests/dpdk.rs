@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use dpservice_bin::dpdk::{
     DpdkError, Eal, EthDev, EthPort, Mbuf, MbufPool, PoolConfig, PortSetup, Queues,
 };
-use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
-use dpservice_bin::wire::{ip_proto, ipv4};
+use dpservice_bin::wire::ethernet::{ethertype, MacAddr};
 
 use support::NetNs;
 
@@ -320,24 +319,8 @@ fn udp_frame(
     (dst_ip, dport): (Ipv4Addr, u16),
     data: &[u8],
 ) -> Vec<u8> {
-    let mut f = vec![0u8; 14 + 28];
-    ethernet::emit(&mut f, dst, src, ethertype::IPV4);
-    ipv4::Repr {
-        src: src_ip,
-        dst: dst_ip,
-        protocol: ip_proto::UDP,
-        payload_len: (8 + data.len()) as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 1,
-        flags_frag: 0,
-    }
-    .emit(&mut f[14..]);
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..40].copy_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-    f.extend_from_slice(data);
-    f
+    let packet = support::frames::ipv4_udp(src_ip, dst_ip, sport, dport, data);
+    support::frames::eth(dst, src, ethertype::IPV4, &packet)
 }
 
 #[test]

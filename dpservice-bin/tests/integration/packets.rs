@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use dpservice_bin::port::tap::{TapConfig, TapPort};
 use dpservice_bin::port::{Pool, Port};
-use dpservice_bin::wire::ethernet::{self, ethertype, MacAddr};
+use dpservice_bin::wire::ethernet::{ethertype, MacAddr};
 use dpservice_bin::wire::{icmpv6, ip_proto, ipv4, ipv6, udp};
 
 use crate::support::{self, Daemon};
@@ -249,38 +249,7 @@ pub(crate) fn from_mac(mac: MacAddr) -> impl Fn(&[u8]) -> bool {
     move |f: &[u8]| f.len() > 12 && f[6..12] == mac.0
 }
 
-pub(crate) fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 14];
-    ethernet::emit(&mut f, dst, src, et);
-    f.extend_from_slice(payload);
-    f
-}
-
-pub(crate) fn ipv4_udp(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    data: &[u8],
-) -> Vec<u8> {
-    let mut p = vec![0u8; 28];
-    ipv4::Repr {
-        src,
-        dst,
-        protocol: ip_proto::UDP,
-        payload_len: (8 + data.len()) as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 1,
-        flags_frag: 0,
-    }
-    .emit(&mut p);
-    p[20..22].copy_from_slice(&sport.to_be_bytes());
-    p[22..24].copy_from_slice(&dport.to_be_bytes());
-    p[24..26].copy_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-    p.extend_from_slice(data);
-    p
-}
+pub(crate) use crate::support::frames::{eth, ipv4_udp};
 
 pub(crate) fn ipv6_packet(
     src: Ipv6Addr,
