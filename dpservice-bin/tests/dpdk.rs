@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/frames.rs"]
+mod frames;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -319,8 +321,8 @@ fn udp_frame(
     (dst_ip, dport): (Ipv4Addr, u16),
     data: &[u8],
 ) -> Vec<u8> {
-    let packet = support::frames::ipv4_udp(src_ip, dst_ip, sport, dport, data);
-    support::frames::eth(dst, src, ethertype::IPV4, &packet)
+    let packet = frames::ipv4_udp(src_ip, dst_ip, sport, dport, data);
+    frames::eth(dst, src, ethertype::IPV4, &packet)
 }
 
 #[test]

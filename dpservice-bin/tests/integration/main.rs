@@ -5,6 +5,9 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+// frames use the daemon crate, so they stay out of `support` (which the exporter's tests share)
+#[path = "../support/frames.rs"]
+mod frames;
 
 mod api;
 mod cmdline;

@@ -249,7 +249,7 @@ pub(crate) fn from_mac(mac: MacAddr) -> impl Fn(&[u8]) -> bool {
     move |f: &[u8]| f.len() > 12 && f[6..12] == mac.0
 }
 
-pub(crate) use crate::support::frames::{eth, ipv4_udp};
+pub(crate) use crate::frames::{eth, ipv4_udp};
 
 pub(crate) fn ipv6_packet(
     src: Ipv6Addr,

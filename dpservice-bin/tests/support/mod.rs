@@ -21,7 +21,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
-pub mod frames;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
