@@ -65,8 +65,7 @@ impl SnapshotShare {
     /// Server side: asks for a fresh snapshot (`wake` wakes the worker) and waits up to
     /// `patience` for it; returns the newest one there is.
     pub fn fresh(&self, wake: &dyn Fn(), patience: Duration) -> Arc<TelemetrySnapshot> {
-        let mut slot = self.lock();
-        let asked = slot.generation;
+        let asked = self.lock().generation;
         let patience = if asked == 0 {
             patience.max(FIRST_PATIENCE)
         } else {
@@ -74,19 +73,28 @@ impl SnapshotShare {
         };
         let deadline = Instant::now() + patience;
         self.wanted.store(true, Ordering::Relaxed);
-        while slot.generation == asked {
+        loop {
+            // Wake the worker without holding the lock: a worker woken onto this CPU
+            // preempts us at once, and if we held the lock then, its `try_lock` would
+            // fail every time and each request would wait out its whole patience.
             wake();
+            let slot = self.lock();
+            if slot.generation != asked {
+                return Arc::clone(&slot.latest);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                break;
+                return Arc::clone(&slot.latest);
             }
-            slot = self
-                .published
-                .wait_timeout(slot, left.min(REWAKE))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            // a publication between `wake` and `lock` was seen above; one after
+            // `lock` has to wait for `wait_timeout` to release the lock, so the
+            // notification cannot be missed
+            drop(
+                self.published
+                    .wait_timeout_while(slot, left.min(REWAKE), |slot| slot.generation == asked)
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
         }
-        Arc::clone(&slot.latest)
     }
 
     /// The newest snapshot without asking for another.
@@ -143,6 +151,17 @@ mod tests {
         assert!(share.wanted.load(Ordering::Relaxed), "still asked for");
         share.publish_if_asked(&dp);
         assert_eq!(share.lock().generation, 1);
+    }
+
+    #[test]
+    fn a_worker_running_inside_the_wake_call_is_not_locked_out() {
+        // the worst case of a woken worker preempting the server on one CPU: its whole
+        // turn runs before `wake` returns
+        let share = Arc::new(SnapshotShare::new());
+        let dp = dataplane(&share);
+        let snap = share.fresh(&|| share.publish_if_asked(&dp), Duration::from_secs(2));
+        assert_eq!(share.lock().generation, 1, "published on the first wake");
+        assert!(Arc::ptr_eq(&snap, &share.latest()));
     }
 
     #[test]
