@@ -727,7 +727,11 @@ mod tests {
         // (none: no deadline) would return; generous for a loaded 2-core CI machine
         let t = Instant::now();
         handle.exec_blocking(|_| ()).unwrap();
-        assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t.elapsed()
+        );
         worker.stop().unwrap();
     }
 }
