@@ -195,7 +195,9 @@ mod tests {
             lines.send(format!("line {i}\n"));
         }
         let took = start.elapsed();
-        assert!(took < Duration::from_millis(200), "logging waited {took:?}");
+        // a logger that waited for the stalled pipe would never get here; the bound
+        // only leaves room for a loaded CI machine
+        assert!(took < Duration::from_secs(1), "logging waited {took:?}");
         // the writer holds line 0, the queue four more: the rest was dropped
         let lost = lines.lost();
         assert_eq!(lost, 995);

@@ -149,7 +149,9 @@ mod tests {
         };
         let start = std::time::Instant::now();
         assert!(object_ids(ObjectKind::Interface, &context).is_empty());
-        assert!(start.elapsed() < DEADLINE * 3, "{:?}", start.elapsed());
+        // the bound leaves room for a loaded CI machine; without the deadline a TAB would
+        // hang for the client's default connect timeout
+        assert!(start.elapsed() < DEADLINE * 5, "{:?}", start.elapsed());
     }
 
     #[test]
@@ -163,6 +165,6 @@ mod tests {
         let start = std::time::Instant::now();
         assert!(object_ids(ObjectKind::LoadBalancer, &context).is_empty());
         let took = start.elapsed();
-        assert!(took >= DEADLINE && took < DEADLINE * 3, "{took:?}");
+        assert!(took >= DEADLINE && took < DEADLINE * 5, "{took:?}");
     }
 }

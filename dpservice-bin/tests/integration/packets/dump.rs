@@ -297,9 +297,11 @@ fn a_pcap_pipe_shows_the_first_packet_at_once() {
         first.contains("10.100.1.1.4000 > 10.100.1.2.80: UDP"),
         "{first}"
     );
-    // rx of the packet is written a burst before the answer the exchange waited for
+    // rx of the packet is written a burst before the answer the exchange waited for;
+    // a dump that held its output back until a buffer filled would never show it here
+    // (the bound leaves room for a loaded CI machine)
     assert!(
-        delay < Duration::from_millis(100),
+        delay < Duration::from_millis(400),
         "first packet after {delay:?}"
     );
     // tcpdump gone: the dump sees a closed pipe on its next write and detaches cleanly
