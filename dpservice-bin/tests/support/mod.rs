@@ -289,6 +289,7 @@ pub struct Builder<'a> {
     stats: bool,
     read_stdout: bool,
     prefix: Option<String>,
+    grpc_port: Option<u16>,
 }
 
 impl<'a> Builder<'a> {
@@ -361,6 +362,13 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// Listen on this gRPC port instead of a free one (only in a namespace of its own,
+    /// where nothing else can hold it).
+    pub fn grpc_port(mut self, port: u16) -> Self {
+        self.grpc_port = Some(port);
+        self
+    }
+
     /// Return right after spawning (for daemons expected to fail or stand by).
     pub fn no_wait(mut self) -> Self {
         self.wait = false;
@@ -374,7 +382,9 @@ impl<'a> Builder<'a> {
         let own_ns = (self.netns.is_none() && !self.root_netns).then(|| NetNs::new("d"));
         let ns_path = self.netns.or(own_ns.as_ref()).map(NetNs::path);
         let ns_name = self.netns.or(own_ns.as_ref()).map(|n| n.name().to_owned());
-        let port = free_port(ns_path.as_deref());
+        let port = self
+            .grpc_port
+            .unwrap_or_else(|| free_port(ns_path.as_deref()));
         let taps = TapNames::new(&id, self.vfs);
 
         let mut cmd = match &ns_name {
@@ -525,6 +535,7 @@ impl Daemon {
             stats: false,
             read_stdout: true,
             prefix: None,
+            grpc_port: None,
         }
     }
 
