@@ -44,17 +44,14 @@ use dpservice_bin::wire::{ip_proto, ipv6, udp};
 use dpservice_bin::worker::{Dataplane, Worker, WorkerHandle};
 use tonic::Request;
 
-use common::median;
+use common::{median, HOST_UL, NEIGHBOUR_UL, PF0, VM1_IP, VM1_UL, VM2_IP, VM2_UL};
 
 const ROUTES: u32 = 262_144;
 const RULES: u32 = 65_536;
 const REPEAT: usize = 5;
-const PF0: PortId = 0;
 const VF2: PortId = 4;
-const HOST_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0, 0, 1);
 const VM3_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 3);
 const VM3_IP: Ipv4Addr = Ipv4Addr::new(10, 200, 1, 3);
-const NEXTHOP: Ipv6Addr = Ipv6Addr::new(0xfc00, 2, 0, 0, 0, 0x64, 0, 1);
 
 /// Longest gaps between two `rx_burst` calls, written by the worker, read and reset by
 /// the benchmark thread.
@@ -217,7 +214,7 @@ fn tunnel_frame() -> Vec<u8> {
         ethertype::IPV6,
     );
     ipv6::Repr {
-        src: NEXTHOP,
+        src: NEIGHBOUR_UL,
         dst: VM3_UL,
         next_header: ip_proto::IPIP,
         payload_len: (inner.len() - ethernet::HEADER_LEN) as u16,
@@ -264,7 +261,7 @@ fn route(i: u32) -> Route {
         vni: 100,
         prefix: RequestPrefix::new(IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + i)), 32),
         nexthop_vni: 100,
-        nexthop: IpAddr::V6(NEXTHOP),
+        nexthop: IpAddr::V6(NEIGHBOUR_UL),
     }
 }
 
@@ -290,23 +287,10 @@ fn state() -> State {
         ..Limits::default()
     };
     let mut s = State::new(cfg);
-    let ul = |n| Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, n);
-    s.create_interface(iface(
-        "vm1",
-        "net_tap2",
-        100,
-        Ipv4Addr::new(10, 100, 1, 1),
-        ul(1),
-    ))
-    .unwrap();
-    s.create_interface(iface(
-        "vm2",
-        "net_tap3",
-        100,
-        Ipv4Addr::new(10, 100, 1, 2),
-        ul(2),
-    ))
-    .unwrap();
+    s.create_interface(iface("vm1", "net_tap2", 100, VM1_IP, VM1_UL))
+        .unwrap();
+    s.create_interface(iface("vm2", "net_tap3", 100, VM2_IP, VM2_UL))
+        .unwrap();
     s.create_interface(iface("vm3", "net_tap4", 200, VM3_IP, VM3_UL))
         .unwrap();
     for i in 1..RULES {
@@ -409,13 +393,7 @@ fn fill_routes(b: &mut Bench, svc: &DpService<WorkerHandle>) {
 
 /// vm1 again, and its 65,536 rules created one call at a time.
 fn fill_rules(b: &mut Bench, svc: &DpService<WorkerHandle>) {
-    let vm1 = iface(
-        "vm1",
-        "net_tap2",
-        100,
-        Ipv4Addr::new(10, 100, 1, 1),
-        Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0, 1),
-    );
+    let vm1 = iface("vm1", "net_tap2", 100, VM1_IP, VM1_UL);
     let r =
         b.rt.block_on(svc.create_interface(Request::new((&vm1).into())));
     assert_eq!(code(ok(r).status), 0);
