@@ -1,35 +1,39 @@
-//! Frames for the tests, built byte by byte from the daemon's header emitters.
+//! Frames for the tests, built with etherparse (an implementation independent of the
+//! daemon's header parsers and emitters).
 
 use std::net::Ipv4Addr;
 
-use dpservice_bin::wire::ethernet::{self, MacAddr};
-use dpservice_bin::wire::{ip_proto, ipv4};
+use dpservice_bin::wire::ethernet::MacAddr;
 
 /// An Ethernet frame of type `et` around `payload`.
 pub fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 14];
-    ethernet::emit(&mut f, dst, src, et);
-    f.extend_from_slice(payload);
-    f
+    let header = etherparse::Ethernet2Header {
+        destination: dst.0,
+        source: src.0,
+        ether_type: etherparse::EtherType(et),
+    };
+    [&header.to_bytes()[..], payload].concat()
 }
 
-/// An IPv4 + UDP packet (UDP checksum 0: none, valid for IPv4).
+/// An IPv4 + UDP packet (identification 1, TTL 64, no flags; UDP checksum 0: none,
+/// valid for IPv4).
 pub fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; 28];
-    ipv4::Repr {
-        src,
-        dst,
-        protocol: ip_proto::UDP,
-        payload_len: (8 + data.len()) as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 1,
-        flags_frag: 0,
-    }
-    .emit(&mut p);
-    p[20..22].copy_from_slice(&sport.to_be_bytes());
-    p[22..24].copy_from_slice(&dport.to_be_bytes());
-    p[24..26].copy_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-    p.extend_from_slice(data);
-    p
+    let udp = etherparse::UdpHeader {
+        source_port: sport,
+        destination_port: dport,
+        length: (etherparse::UdpHeader::LEN + data.len()) as u16,
+        checksum: 0,
+    };
+    let mut ip = etherparse::Ipv4Header::new(
+        udp.length,
+        64,
+        etherparse::ip_number::UDP,
+        src.octets(),
+        dst.octets(),
+    )
+    .expect("a test datagram fits an IPv4 packet");
+    ip.identification = 1;
+    ip.dont_fragment = false;
+    ip.header_checksum = ip.calc_header_checksum();
+    [&ip.to_bytes()[..], &udp.to_bytes()[..], data].concat()
 }

@@ -9,8 +9,8 @@ use dpservice::model::{CreateInterface, Metering, RequestPrefix, Route};
 use crate::graph::state::{PortInfo, PortKind, State, StateConfig};
 use crate::graph::{DropReason, Graph, GraphConfig, GraphPort, PortRole};
 use crate::port::PortId;
-use crate::wire::ethernet::{self, ethertype, MacAddr};
-use crate::wire::{ip_proto, ipv4, ipv6, udp};
+use crate::wire::ethernet::{ethertype, MacAddr};
+use crate::wire::ip_proto;
 
 pub const PF0: PortId = 0;
 pub const PF1: PortId = 1;
@@ -238,56 +238,55 @@ impl Harness {
 }
 
 // ---- frame builders for inputs (outputs are checked against hand-written bytes) ----
+// Built with etherparse, not with our own emitters: a mistake shared by our parser and
+// our emitter cannot cancel out in a test.
 
 pub fn eth(dst: MacAddr, src: MacAddr, ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; ethernet::HEADER_LEN];
-    ethernet::emit(&mut f, dst, src, ethertype);
-    f.extend_from_slice(payload);
-    f
+    let header = etherparse::Ethernet2Header {
+        destination: dst.0,
+        source: src.0,
+        ether_type: etherparse::EtherType(ethertype),
+    };
+    [&header.to_bytes()[..], payload].concat()
 }
 
 pub fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; ipv4::HEADER_LEN];
-    ipv4::Repr {
-        src,
-        dst,
-        protocol: proto,
-        payload_len: payload.len() as u16,
-        ttl: 64,
-        tos: 0,
-        ident: 1,
-        flags_frag: 0,
-    }
-    .emit(&mut p);
-    p.extend_from_slice(payload);
-    p
+    let mut header = etherparse::Ipv4Header::new(
+        payload.len() as u16,
+        64,
+        etherparse::IpNumber(proto),
+        src.octets(),
+        dst.octets(),
+    )
+    .unwrap();
+    header.identification = 1;
+    header.dont_fragment = false;
+    header.header_checksum = header.calc_header_checksum();
+    [&header.to_bytes()[..], payload].concat()
 }
 
 pub fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0u8; ipv6::HEADER_LEN];
-    ipv6::Repr {
-        src,
-        dst,
-        next_header: nh,
-        payload_len: payload.len() as u16,
-        hop_limit: 64,
+    let header = etherparse::Ipv6Header {
         traffic_class: 0,
-        flow_label: 0,
-    }
-    .emit(&mut p);
-    p.extend_from_slice(payload);
-    p
+        flow_label: etherparse::Ipv6FlowLabel::ZERO,
+        payload_length: payload.len() as u16,
+        next_header: etherparse::IpNumber(nh),
+        hop_limit: 64,
+        source: src.octets(),
+        destination: dst.octets(),
+    };
+    [&header.to_bytes()[..], payload].concat()
 }
 
 /// A UDP datagram (checksum left zero: the packet path does not verify).
 pub fn udp_datagram(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut d = vec![0u8; udp::HEADER_LEN];
-    let mut u = udp::Packet::new_unchecked(&mut d[..]);
-    u.set_src_port(sport);
-    u.set_dst_port(dport);
-    u.set_len((udp::HEADER_LEN + payload.len()) as u16);
-    d.extend_from_slice(payload);
-    d
+    let header = etherparse::UdpHeader {
+        source_port: sport,
+        destination_port: dport,
+        length: (etherparse::UdpHeader::LEN + payload.len()) as u16,
+        checksum: 0,
+    };
+    [&header.to_bytes()[..], payload].concat()
 }
 
 /// VM → anywhere, IPv4/UDP, Ethernet to the VF.
