@@ -1,0 +1,184 @@
+//! The established-flow fast lane: a packet whose conntrack key found a flow that the
+//! walk would pass through unchanged skips the walk's node-by-node dispatch, the copy of
+//! its 152-byte entry into the flow cursor and the entry's write-back, and gets the
+//! walk's result straight from the stored entry (a flow cache in the manner of OVS's
+//! microflow cache, kept in the conntrack entry itself).
+//!
+//! It takes IPv4 TCP and UDP packets from a VM (`conntrack` prepared them: not DHCP, no
+//! virtual service) whose flow is stored, untranslated (no NAT, VIP, LB or forwarding
+//! flag, NAT kind none), marked `DEFAULT` and, in the original direction, judged by the
+//! firewall already; a TCP packet only if the state machine leaves the flow's state and
+//! first-SYN direction as they are (no SYN, FIN, RST that changes them); a routing result
+//! cached in the flow's copy at the current `State::version()` (so a route, interface,
+//! NAT, VIP, LB or firewall change sends the packet back to the walk), leading to an
+//! uplink (encapsulated as `ipip_encap` does) or to a VM port (local delivery); not
+//! metered (the public meter runs for south-north packets on a Mellanox NIC). Everything
+//! the walk reads besides the flow and the state it reads here too, per packet and from
+//! the same places: the port table (uplink link states for WCMP, the router's and VMs'
+//! MACs, the ports' own MACs), the VM's underlay, the WCMP table. Nothing is cached
+//! outside the entry, so no port change can leave a stale action behind.
+//!
+//! Why the result is the walk's: the checks above are exactly the conditions under which
+//! `conntrack` (found flow, TCP state unchanged, not one-way), `dnat` (nothing to
+//! restore: its first branch), `ipv4_lookup` (cached result), `snat` (meter passes,
+//! nothing to rewrite), `firewall` (verdict known) and the end of the walk (`DEFAULT`
+//! set already, only the last-seen time to write back) change nothing but the packet's
+//! metadata, which the lane sets to the same values; the frame is rewritten by the same
+//! code (`ipip_encap::process`, `ethernet::emit`), and the last-seen time is refreshed
+//! under the same rule ([`FlowTable::is_stale`]). The graph counts the lane's packet as
+//! a visit of each node the walk would have visited. The lane is off while tracing (a
+//! dump sees every node) and for the timed first packet of a burst (per-node cycles).
+//! A packet the lane does not take has been changed in nothing: it goes on through
+//! `conntrack`'s lookup with the table's answer for its key (no second search).
+//! `graph::tests::fast_lane` feeds the same random bursts to graphs with and without
+//! the lane and compares everything observable.
+
+use dpservice::shm::table::Slot;
+
+use crate::config::NicType;
+use crate::flow::{flags, nat_kind, tcp, FlowTable};
+use crate::graph::nodes::conntrack::{self, Staged};
+use crate::graph::nodes::{ipip_encap, route};
+use crate::graph::state::RouteTarget;
+use crate::graph::{Ctx, Next, Node};
+use crate::port::meta::{FlowDir, FlowType};
+use crate::port::{Buf, PortId};
+use crate::wire::ethernet::{self, ethertype};
+use crate::wire::ip_proto;
+
+/// The nodes the walk visits after `conntrack` for a packet the lane takes to a VM on
+/// this host; towards an uplink it visits `ipip_encap` too.
+const LOCAL_NODES: [Node; 4] = [Node::Dnat, Node::Ipv4Lookup, Node::Snat, Node::Firewall];
+
+/// `conntrack` with the fast lane in front (its visit counted by the caller): the
+/// lane's answer, a transmission or a drop, for a packet it takes; the node's for any
+/// other. A recirculated packet, which has a flow open, goes through the node alone.
+#[inline(never)]
+pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node::COUNT]) -> Next {
+    if cx.flow.is_some() {
+        return conntrack::process(cx, pkt);
+    }
+    match conntrack::prepare(cx, pkt) {
+        Ok(st) => match try_take(cx, pkt, &st, visits) {
+            Ok(next) => next,
+            Err(found) => conntrack::lookup_found(cx, pkt, &st, found),
+        },
+        Err(next) => next,
+    }
+}
+
+/// What the walk would do with the packet, worked out before anything is changed.
+struct Plan {
+    dir: FlowDir,
+    flow_hash: u32,
+    flow_type: FlowType,
+    /// The output port and, towards an uplink, the tunnel's next hop and VNI.
+    out: PortId,
+    uplink: Option<(std::net::Ipv6Addr, u32)>,
+    /// The entry's last-seen time is to be refreshed.
+    stale: bool,
+}
+
+/// Takes the prepared packet `pkt` (key and hash in `st`; no flow open) if its flow is
+/// one the lane can do, counting its visits of the nodes after `conntrack`, and answers
+/// where it goes; else leaves it unchanged and answers the table's slot of its key.
+#[inline(always)]
+pub(super) fn try_take(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    st: &Staged,
+    visits: &mut [u64; Node::COUNT],
+) -> Result<Next, Option<Slot>> {
+    let found = cx.tables.flows.find(st.key(), st.hash());
+    let Some(slot) = found else {
+        return Err(None);
+    };
+    let Some(plan) = plan(cx, pkt, st, slot) else {
+        return Err(found);
+    };
+    let m = &mut pkt.meta;
+    m.flow_hash = plan.flow_hash;
+    m.flow_dir = plan.dir;
+    m.tun.dst_vni = plan.uplink.map_or(0, |(_, vni)| vni);
+    m.flow_type = plan.flow_type;
+    m.nxt_hop = plan.out;
+    if plan.stale {
+        cx.tables.flows.refresh(slot, cx.now_ns);
+    }
+    for n in LOCAL_NODES {
+        visits[n as usize] += 1;
+    }
+    match plan.uplink {
+        Some((nexthop, _)) => {
+            pkt.meta.tun.ul_dst = nexthop;
+            visits[Node::IpipEncap as usize] += 1;
+            Ok(ipip_encap::process(cx, pkt))
+        }
+        None => {
+            // the route's local delivery: the inner frame goes straight to that VM
+            if let Some(out) = cx.ports.get(plan.out) {
+                ethernet::emit(pkt.frame_mut(), out.neigh_mac, out.mac, ethertype::IPV4);
+            }
+            Ok(Next::Tx(plan.out))
+        }
+    }
+}
+
+/// The walk's result for the packet, if the lane may give it (see the module doc).
+#[inline(always)]
+fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
+    let key = st.key();
+    if st.from_pf() || key.dst_is_v6 != 0 || pkt.meta.l3_type != ethertype::IPV4 {
+        return None;
+    }
+    let e = cx.tables.flows.stored(slot)?;
+    let fl = e.flags;
+    if e.nat_type != nat_kind::NONE || fl & flags::TRANSLATED != 0 || fl & flags::DEFAULT == 0 {
+        return None;
+    }
+    let org = e.direction == 0;
+    if org && fl & flags::FIREWALL == 0 {
+        return None;
+    }
+    match key.proto {
+        ip_proto::TCP => {
+            let tcp_flags = pkt.frame().get(st.l4_at() + 13).copied().unwrap_or(0);
+            let dir = if org { tcp::DIR_ORG } else { tcp::DIR_REPLY };
+            let now = (e.tcp_state, e.first_syn_dir);
+            if tcp::next(e.tcp_state, e.first_syn_dir, dir, tcp_flags) != now {
+                return None;
+            }
+        }
+        ip_proto::UDP => {}
+        _ => return None,
+    }
+    // `route` drops packets of a port without interface before its cache
+    cx.state.vf(pkt.meta.in_port)?;
+    let (target, flow_type) = route::cached(e, cx.state.version() as u32)?;
+    if flow_type == FlowType::SouthNorth && cx.cfg.nic_type == NicType::Mellanox {
+        return None;
+    }
+    let (out, uplink) = match target {
+        RouteTarget::Local { port } => {
+            if cx.ports.get(port)?.is_pf() {
+                return None;
+            }
+            (port, None)
+        }
+        RouteTarget::Uplink {
+            nexthop,
+            nexthop_vni,
+        } => (
+            route::multipath_uplink(cx.ports, cx.wcmp, e.flow_hash)?,
+            Some((nexthop, nexthop_vni)),
+        ),
+    };
+    Some(Plan {
+        dir: if org { FlowDir::Org } else { FlowDir::Reply },
+        flow_hash: e.flow_hash,
+        flow_type,
+        out,
+        uplink,
+        stale: FlowTable::is_stale(e, cx.now_ns),
+    })
+}
