@@ -12,7 +12,8 @@
 //! cached in the flow's copy at the current `State::version()` (so a route, interface,
 //! NAT, VIP, LB or firewall change sends the packet back to the walk), leading to an
 //! uplink (encapsulated as `ipip_encap` does) or to a VM port (local delivery); not
-//! metered (the public meter runs for south-north packets on a Mellanox NIC). Everything
+//! metered (the public meter marks south-north packets of a VM with a public cap on a
+//! Mellanox NIC). Everything
 //! the walk reads besides the flow and the state it reads here too, per packet and from
 //! the same places: the port table (uplink link states for WCMP, the router's and VMs'
 //! MACs, the ports' own MACs), the VM's underlay, the WCMP table. Nothing is cached
@@ -105,6 +106,10 @@ pub(super) fn try_take(
     if plan.stale {
         cx.tables.flows.refresh(slot, cx.now_ns);
     }
+    #[cfg(test)]
+    {
+        cx.tables.lane_taken += 1;
+    }
     for n in LOCAL_NODES {
         visits[n as usize] += 1;
     }
@@ -128,7 +133,7 @@ pub(super) fn try_take(
 #[inline(always)]
 fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     let key = st.key();
-    if st.from_pf() || key.dst_is_v6 != 0 || pkt.meta.l3_type != ethertype::IPV4 {
+    if st.is_from_pf() || key.dst_is_v6 != 0 || pkt.meta.l3_type != ethertype::IPV4 {
         return None;
     }
     let e = cx.tables.flows.stored(slot)?;
@@ -153,9 +158,13 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
         _ => return None,
     }
     // `route` drops packets of a port without interface before its cache
-    cx.state.vf(pkt.meta.in_port)?;
+    let vf = cx.state.vf(pkt.meta.in_port)?;
     let (target, flow_type) = route::cached(e, cx.state.version() as u32)?;
-    if flow_type == FlowType::SouthNorth && cx.cfg.nic_type == NicType::Mellanox {
+    // the public meter marks these (a cap of 0 is none: nothing is marked)
+    if flow_type == FlowType::SouthNorth
+        && cx.cfg.nic_type == NicType::Mellanox
+        && vf.metering.public_rate != 0
+    {
         return None;
     }
     let (out, uplink) = match target {

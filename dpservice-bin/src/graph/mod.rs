@@ -87,6 +87,9 @@ pub(crate) struct PathTables {
     /// The virtual services with their connection slots (§12); their key → slot
     /// mappings are `virtsvc`.
     pub services: virtsvc::Services,
+    /// Packets the fast lane took (tests: that the lane was used at all).
+    #[cfg(test)]
+    pub lane_taken: u64,
 }
 
 impl PathTables {
@@ -105,6 +108,8 @@ impl PathTables {
                 virtsvc::Timeouts::from_flow_timeout(cfg.flow_timeout),
                 now,
             ),
+            #[cfg(test)]
+            lane_taken: 0,
         }
     }
 

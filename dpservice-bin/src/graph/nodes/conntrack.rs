@@ -226,7 +226,7 @@ impl Staged {
 
     /// Whether the packet came from an uplink.
     #[inline(always)]
-    pub(in crate::graph) fn from_pf(&self) -> bool {
+    pub(in crate::graph) fn is_from_pf(&self) -> bool {
         self.from_pf
     }
 
