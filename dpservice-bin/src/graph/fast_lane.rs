@@ -25,7 +25,7 @@
 //! nothing to rewrite), `firewall` (verdict known) and the end of the walk (`DEFAULT`
 //! set already, only the last-seen time to write back) change nothing but the packet's
 //! metadata, which the lane sets to the same values; the frame is rewritten by the same
-//! code (`ipip_encap::process`, `ethernet::emit`), and the last-seen time is refreshed
+//! code (`ipip::encapsulate` with the tunnel `ipip_encap` builds, `ethernet::emit`), and the last-seen time is refreshed
 //! under the same rule ([`FlowTable::is_stale`]). The graph counts the lane's packet as
 //! a visit of each node the walk would have visited. The lane is off while tracing (a
 //! dump sees every node) and for the timed first packet of a burst (per-node cycles).
@@ -38,14 +38,17 @@ use dpservice::shm::table::Slot;
 
 use crate::config::NicType;
 use crate::flow::{flags, nat_kind, tcp, FlowTable};
+use crate::graph::drop::DropReason;
 use crate::graph::nodes::conntrack::{self, Staged};
-use crate::graph::nodes::{ipip_encap, route};
+use crate::graph::nodes::route;
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
 use crate::port::meta::{FlowDir, FlowType};
 use crate::port::{Buf, PortId};
-use crate::wire::ethernet::{self, ethertype};
+use crate::wire::ethernet::{self, ethertype, MacAddr};
 use crate::wire::ip_proto;
+use crate::wire::ipip::{self, Inner};
+use std::net::Ipv6Addr;
 
 /// The nodes the walk visits after `conntrack` for a packet the lane takes to a VM on
 /// this host; towards an uplink it visits `ipip_encap` too.
@@ -68,14 +71,27 @@ pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node
     }
 }
 
+/// The tunnel of a packet towards an uplink.
+#[derive(Clone, Copy)]
+struct Tunnel {
+    /// The VM's underlay (`ipip_encap`'s outer source for packets from a VM).
+    src: Ipv6Addr,
+    /// The route's next hop and VNI.
+    nexthop: Ipv6Addr,
+    vni: u32,
+}
+
 /// What the walk would do with the packet, worked out before anything is changed.
 struct Plan {
     dir: FlowDir,
     flow_hash: u32,
     flow_type: FlowType,
-    /// The output port and, towards an uplink, the tunnel's next hop and VNI.
+    /// The output port, with its own MAC and its neighbour's (VM or router).
     out: PortId,
-    uplink: Option<(std::net::Ipv6Addr, u32)>,
+    out_mac: MacAddr,
+    out_neigh_mac: MacAddr,
+    /// Towards an uplink: the tunnel's source (the VM's underlay), next hop and VNI.
+    uplink: Option<Tunnel>,
     /// The entry's last-seen time is to be refreshed.
     stale: bool,
 }
@@ -100,7 +116,7 @@ pub(super) fn try_take(
     let m = &mut pkt.meta;
     m.flow_hash = plan.flow_hash;
     m.flow_dir = plan.dir;
-    m.tun.dst_vni = plan.uplink.map_or(0, |(_, vni)| vni);
+    m.tun.dst_vni = plan.uplink.as_ref().map_or(0, |t| t.vni);
     m.flow_type = plan.flow_type;
     m.nxt_hop = plan.out;
     if plan.stale {
@@ -114,16 +130,26 @@ pub(super) fn try_take(
         visits[n as usize] += 1;
     }
     match plan.uplink {
-        Some((nexthop, _)) => {
-            pkt.meta.tun.ul_dst = nexthop;
+        Some(t) => {
+            pkt.meta.tun.ul_dst = t.nexthop;
             visits[Node::IpipEncap as usize] += 1;
-            Ok(ipip_encap::process(cx, pkt))
+            // `ipip_encap` of a packet from a VM (no recirculation) to an uplink
+            let tunnel = ipip::Tunnel {
+                dst_mac: plan.out_neigh_mac,
+                src_mac: plan.out_mac,
+                src: t.src,
+                dst: t.nexthop,
+            };
+            if ipip::encapsulate(pkt, Inner::V4, &tunnel).is_err() {
+                return Ok(Next::Drop(DropReason::EncapFailed));
+            }
+            pkt.meta.tun.proto_id = Inner::V4.next_header();
+            Ok(Next::Tx(plan.out))
         }
         None => {
             // the route's local delivery: the inner frame goes straight to that VM
-            if let Some(out) = cx.ports.get(plan.out) {
-                ethernet::emit(pkt.frame_mut(), out.neigh_mac, out.mac, ethertype::IPV4);
-            }
+            let (dst, src) = (plan.out_neigh_mac, plan.out_mac);
+            ethernet::emit(pkt.frame_mut(), dst, src, ethertype::IPV4);
             Ok(Next::Tx(plan.out))
         }
     }
@@ -169,24 +195,32 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     }
     let (out, uplink) = match target {
         RouteTarget::Local { port } => {
-            if cx.ports.get(port)?.is_pf() {
+            let out = cx.ports.get(port)?;
+            if out.is_pf() {
                 return None;
             }
-            (port, None)
+            (out, None)
         }
         RouteTarget::Uplink {
             nexthop,
             nexthop_vni,
-        } => (
-            route::multipath_uplink(cx.ports, cx.wcmp, e.flow_hash)?,
-            Some((nexthop, nexthop_vni)),
-        ),
+        } => {
+            let id = route::multipath_uplink(cx.ports, cx.wcmp, e.flow_hash)?;
+            let tunnel = Tunnel {
+                src: vf.underlay,
+                nexthop,
+                vni: nexthop_vni,
+            };
+            (cx.ports.get(id)?, Some(tunnel))
+        }
     };
     Some(Plan {
         dir: if org { FlowDir::Org } else { FlowDir::Reply },
         flow_hash: e.flow_hash,
         flow_type,
-        out,
+        out: out.id,
+        out_mac: out.mac,
+        out_neigh_mac: out.neigh_mac,
         uplink,
         stale: FlowTable::is_stale(e, cx.now_ns),
     })
