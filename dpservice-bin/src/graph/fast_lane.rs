@@ -40,7 +40,7 @@ use crate::config::NicType;
 use crate::flow::{flags, nat_kind, tcp, FlowTable};
 use crate::graph::drop::DropReason;
 use crate::graph::nodes::conntrack::{self, Staged};
-use crate::graph::nodes::route;
+use crate::graph::nodes::{route, snat};
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
 use crate::port::meta::{FlowDir, FlowType};
@@ -49,10 +49,6 @@ use crate::wire::ethernet::{self, ethertype, MacAddr};
 use crate::wire::ip_proto;
 use crate::wire::ipip::{self, Inner};
 use std::net::Ipv6Addr;
-
-/// The nodes the walk visits after `conntrack` for a packet the lane takes to a VM on
-/// this host; towards an uplink it visits `ipip_encap` too.
-const LOCAL_NODES: [Node; 4] = [Node::Dnat, Node::Ipv4Lookup, Node::Snat, Node::Firewall];
 
 /// `conntrack` with the fast lane in front (its visit counted by the caller): the
 /// lane's answer, a transmission or a drop, for a packet it takes; the node's for any
@@ -86,6 +82,8 @@ struct Plan {
     dir: FlowDir,
     flow_hash: u32,
     flow_type: FlowType,
+    /// The flow's source is translated (`snat` rewrites it).
+    src_nat: bool,
     /// The output port, with its own MAC and its neighbour's (VM or router).
     out: PortId,
     out_mac: MacAddr,
@@ -119,19 +117,41 @@ pub(super) fn try_take(
     m.tun.dst_vni = plan.uplink.as_ref().map_or(0, |t| t.vni);
     m.flow_type = plan.flow_type;
     m.nxt_hop = plan.out;
-    if plan.stale {
-        cx.tables.flows.refresh(slot, cx.now_ns);
-    }
     #[cfg(test)]
     {
         cx.tables.lane_taken += 1;
     }
-    for n in LOCAL_NODES {
-        visits[n as usize] += 1;
+    // `dnat` and `ipv4_lookup` ran; the route's local delivery rewrites the Ethernet
+    // header: the inner frame goes straight to that VM
+    visits[Node::Dnat as usize] += 1;
+    visits[Node::Ipv4Lookup as usize] += 1;
+    match plan.uplink {
+        Some(t) => pkt.meta.tun.ul_dst = t.nexthop,
+        None => {
+            let (dst, src) = (plan.out_neigh_mac, plan.out_mac);
+            ethernet::emit(pkt.frame_mut(), dst, src, ethertype::IPV4);
+        }
     }
+    // `snat`: the source rewrite of a translated flow, from the stored entry
+    visits[Node::Snat as usize] += 1;
+    if plan.src_nat {
+        let translated = match cx.tables.flows.stored(slot) {
+            Some(e) => snat::src_nat_original(pkt, e),
+            None => Err(DropReason::NotHandled),
+        };
+        if let Err(reason) = translated {
+            if plan.stale {
+                cx.tables.flows.refresh(slot, cx.now_ns);
+            }
+            return Ok(Next::Drop(reason));
+        }
+    }
+    if plan.stale {
+        cx.tables.flows.refresh(slot, cx.now_ns);
+    }
+    visits[Node::Firewall as usize] += 1;
     match plan.uplink {
         Some(t) => {
-            pkt.meta.tun.ul_dst = t.nexthop;
             visits[Node::IpipEncap as usize] += 1;
             // `ipip_encap` of a packet from a VM (no recirculation) to an uplink
             let tunnel = ipip::Tunnel {
@@ -146,12 +166,7 @@ pub(super) fn try_take(
             pkt.meta.tun.proto_id = Inner::V4.next_header();
             Ok(Next::Tx(plan.out))
         }
-        None => {
-            // the route's local delivery: the inner frame goes straight to that VM
-            let (dst, src) = (plan.out_neigh_mac, plan.out_mac);
-            ethernet::emit(pkt.frame_mut(), dst, src, ethertype::IPV4);
-            Ok(Next::Tx(plan.out))
-        }
+        None => Ok(Next::Tx(plan.out)),
     }
 }
 
@@ -164,10 +179,22 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     }
     let e = cx.tables.flows.stored(slot)?;
     let fl = e.flags;
-    if e.nat_type != nat_kind::NONE || fl & flags::TRANSLATED != 0 || fl & flags::DEFAULT == 0 {
+    let org = e.direction == 0;
+    // untranslated, or source-translated (VIP, NAT) in the original direction: `dnat`
+    // has nothing to restore, `snat` rewrites from the entry alone
+    let src_nat = fl & flags::SRC_NAT != 0;
+    if fl & flags::TRANSLATED & !flags::SRC_NAT != 0 {
         return None;
     }
-    let org = e.direction == 0;
+    let nat_ok = if src_nat {
+        org && matches!(e.nat_type, nat_kind::VIP | nat_kind::NETWORK_LOCAL)
+    } else {
+        e.nat_type == nat_kind::NONE
+    };
+    // `mark_default` changes nothing (already default, or translated)
+    if !nat_ok || fl & (flags::TRANSLATED | flags::DEFAULT) == 0 {
+        return None;
+    }
     if org && fl & flags::FIREWALL == 0 {
         return None;
     }
@@ -218,6 +245,7 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
         dir: if org { FlowDir::Org } else { FlowDir::Reply },
         flow_hash: e.flow_hash,
         flow_type,
+        src_nat,
         out: out.id,
         out_mac: out.mac,
         out_neigh_mac: out.neigh_mac,
