@@ -232,13 +232,13 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
             nexthop,
             nexthop_vni,
         } => {
-            let id = route::multipath_uplink(cx.ports, cx.wcmp, e.flow_hash)?;
+            let out = route::multipath_uplink(cx.ports, cx.wcmp, e.flow_hash)?;
             let tunnel = Tunnel {
                 src: vf.underlay,
                 nexthop,
                 vni: nexthop_vni,
             };
-            (cx.ports.get(id)?, Some(tunnel))
+            (out, Some(tunnel))
         }
     };
     Some(Plan {

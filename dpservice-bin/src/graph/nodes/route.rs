@@ -3,11 +3,10 @@
 use crate::flow::{route_info, FlowEntry, NO_PORT};
 use crate::graph::drop::DropReason;
 use crate::graph::state::RouteTarget;
-use crate::graph::PortTable;
 use crate::graph::{Ctx, Next, Node};
+use crate::graph::{PortState, PortTable};
 use crate::port::meta::FlowType;
 use crate::port::Buf;
-use crate::port::PortId;
 use crate::wcmp::{Uplink, Wcmp};
 use crate::wire::ethernet;
 
@@ -71,7 +70,9 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
             }
             let out = match egress {
                 Egress::Pf0 => cx.ports.pf0().map(|p| p.id),
-                Egress::Multipath => multipath_uplink(cx.ports, cx.wcmp, pkt.meta.flow_hash),
+                Egress::Multipath => {
+                    multipath_uplink(cx.ports, cx.wcmp, pkt.meta.flow_hash).map(|p| p.id)
+                }
             };
             let Some(out) = out else {
                 return Next::Drop(DropReason::BadOutputPort);
@@ -96,13 +97,13 @@ pub(in crate::graph) fn multipath_uplink(
     ports: &PortTable,
     wcmp: Wcmp,
     hash: u32,
-) -> Option<PortId> {
+) -> Option<&PortState> {
     let pf0 = ports.pf0()?;
     let pf1 = ports.pf1();
     let pf1_up = pf1.is_some_and(|p| p.link_up);
     Some(match (wcmp.choose(hash, pf0.link_up, pf1_up), pf1) {
-        (Uplink::Pf1, Some(pf1)) => pf1.id,
-        _ => pf0.id,
+        (Uplink::Pf1, Some(pf1)) => pf1,
+        _ => pf0,
     })
 }
 
