@@ -1,38 +1,49 @@
-//! The established-flow fast lane: a packet whose conntrack key found a flow that the
+//! The established-flow fast lane: a packet whose conntrack key finds a flow that the
 //! walk would pass through unchanged skips the walk's node-by-node dispatch, the copy of
 //! its 152-byte entry into the flow cursor and the entry's write-back, and gets the
-//! walk's result straight from the stored entry (a flow cache in the manner of OVS's
-//! microflow cache, kept in the conntrack entry itself).
+//! walk's result straight from the stored entry, read in place (a flow cache in the
+//! manner of OVS's microflow cache, kept in the conntrack entry itself). The action is
+//! the one the walk recorded there: the routing result cached by `route` (first
+//! packets of a flow go the slow way and record it), the NAT translation `snat` decided.
 //!
-//! It takes IPv4 TCP and UDP packets from a VM (`conntrack` prepared them: not DHCP, no
-//! virtual service) whose flow is stored, untranslated (no NAT, VIP, LB or forwarding
-//! flag, NAT kind none), marked `DEFAULT` and, in the original direction, judged by the
-//! firewall already; a TCP packet only if the state machine leaves the flow's state and
-//! first-SYN direction as they are (no SYN, FIN, RST that changes them); a routing result
-//! cached in the flow's copy at the current `State::version()` (so a route, interface,
-//! NAT, VIP, LB or firewall change sends the packet back to the walk), leading to an
-//! uplink (encapsulated as `ipip_encap` does) or to a VM port (local delivery); not
-//! metered (the public meter marks south-north packets of a VM with a public cap on a
-//! Mellanox NIC). Everything
-//! the walk reads besides the flow and the state it reads here too, per packet and from
-//! the same places: the port table (uplink link states for WCMP, the router's and VMs'
-//! MACs, the ports' own MACs), the VM's underlay, the WCMP table. Nothing is cached
-//! outside the entry, so no port change can leave a stale action behind.
+//! What it takes: IPv4 TCP and UDP packets from a VM (prepared by `conntrack`: not DHCP,
+//! no virtual service; not recirculated) whose flow is stored and
+//! - untranslated, or source-translated (VIP, network NAT) in the original direction,
+//!   with no destination NAT, LB, NAT64 or forwarding flag and no one-way NAT kind
+//!   (`dnat` has nothing to restore; `snat` rewrites from the entry alone);
+//! - `DEFAULT` or translated already (`mark_default` changes nothing) and, in the
+//!   original direction, judged by the firewall already (`firewall` decides nothing);
+//! - for TCP, left in its state and first-SYN direction by the packet's flags (the
+//!   state machine's own function says so: SYN, FIN, RST that change the state stay on
+//!   the walk);
+//! - routed by a result cached in this key's copy at the current `State::version()`
+//!   (any control-plane write, a route, interface, NAT, VIP, LB or firewall change,
+//!   moves the version on and sends the flow back to the walk once), to an uplink or
+//!   to a VM port;
+//! - not metered (the public meter marks south-north packets of a VM with a public cap
+//!   on a Mellanox NIC; a cap of 0 is none).
 //!
-//! Why the result is the walk's: the checks above are exactly the conditions under which
-//! `conntrack` (found flow, TCP state unchanged, not one-way), `dnat` (nothing to
-//! restore: its first branch), `ipv4_lookup` (cached result), `snat` (meter passes,
-//! nothing to rewrite), `firewall` (verdict known) and the end of the walk (`DEFAULT`
-//! set already, only the last-seen time to write back) change nothing but the packet's
-//! metadata, which the lane sets to the same values; the frame is rewritten by the same
-//! code (`ipip::encapsulate` with the tunnel `ipip_encap` builds, `ethernet::emit`), and the last-seen time is refreshed
-//! under the same rule ([`FlowTable::is_stale`]). The graph counts the lane's packet as
-//! a visit of each node the walk would have visited. The lane is off while tracing (a
-//! dump sees every node) and for the timed first packet of a burst (per-node cycles).
-//! A packet the lane does not take has been changed in nothing: it goes on through
-//! `conntrack`'s lookup with the table's answer for its key (no second search).
-//! `graph::tests::fast_lane` feeds the same random bursts to graphs with and without
-//! the lane and compares everything observable.
+//! Everything else the walk reads it reads too, per packet and from the same places:
+//! the port table (uplink link states for WCMP, the router's and VMs' MACs, the ports'
+//! own MACs), the VM's interface (its underlay), the WCMP table. Nothing is cached
+//! outside the entry, so no port change (link, neighbour MAC, start/stop) can leave a
+//! stale action behind, and no port generation is needed.
+//!
+//! Why the result is the walk's: under these checks `conntrack` (flow found, TCP state
+//! kept, not one-way), `dnat` (its first branch), `ipv4_lookup` (cache hit), `snat`
+//! (meter passes; the source rewrite by `snat::src_nat_original`, which `snat` itself
+//! calls), `firewall` (verdict known) and the end of the walk (`mark_default` and the
+//! write-back of the last-seen time only) change nothing but the frame and the packet's
+//! metadata, which the lane changes the same way, with the same code where there is
+//! code (`route::cached`, `route::multipath_uplink`, `ethernet::emit`,
+//! `ipip::encapsulate` with the tunnel `ipip_encap` builds, `tcp::next`), and refreshes
+//! the last-seen time under the same rule ([`FlowTable::is_stale`]). The lane counts its
+//! packet as a visit of each node the walk would have visited (a drop in `snat` stops
+//! there, as the walk does). It is off while tracing (a dump sees every node) and for the
+//! timed first packet of a burst (per-node cycles). A packet it declines has been
+//! changed in nothing: it goes on through `conntrack`'s lookup with the table's answer
+//! for its key (no second search). `graph::tests::fast_lane` feeds the same random
+//! bursts to graphs with and without the lane and compares everything observable.
 
 use dpservice::shm::table::Slot;
 
