@@ -379,7 +379,7 @@ pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
 
 /// [`lookup`] with the table searched already (`found`: the fast lane's answer for the
 /// key, nothing changed in the table since; no flow open).
-#[inline(always)]
+#[inline]
 pub(in crate::graph) fn lookup_found(
     cx: &mut Ctx<'_>,
     pkt: &mut Buf,
