@@ -577,6 +577,17 @@ mod tests {
         );
         assert_eq!(wide, [0; 17], "nothing copied");
         assert!(!area.copy_from_pool(usize::MAX, &mut out), "overflow");
+        // in place: the same bytes, bounds and alignment checked
+        let in_place: Option<&[u8; 13]> = area.pool_ref(1);
+        assert_eq!(in_place, Some(&bytes));
+        let word: Option<&u64> = area.pool_ref(3);
+        assert_eq!(word, Some(&0));
+        assert!(area.pool_ref::<[u8; 17]>(2).is_none(), "past the pool");
+        assert!(area.pool_ref::<u8>(usize::MAX).is_none(), "overflow");
+        assert!(
+            area.pool_ref::<u128>(0).is_none(),
+            "more alignment than a word's"
+        );
         assert!(WriterArea::new(words, |_| None).is_none());
     }
 
