@@ -6,7 +6,7 @@
 //! the one the walk recorded there: the routing result cached by `route` (first
 //! packets of a flow go the slow way and record it), the NAT translation `snat` decided.
 //!
-//! What it takes: IPv4 TCP and UDP packets from a VM (prepared by `conntrack`: not DHCP,
+//! What it takes from a VM: IPv4 TCP and UDP packets (prepared by `conntrack`: not DHCP,
 //! no virtual service; not recirculated) whose flow is stored and
 //! - untranslated, or source-translated (VIP, network NAT) in the original direction,
 //!   with no destination NAT, LB, NAT64 or forwarding flag and no one-way NAT kind
@@ -22,6 +22,12 @@
 //!   to a VM port;
 //! - not metered (the public meter marks south-north packets of a VM with a public cap
 //!   on a Mellanox NIC; a cap of 0 is none).
+//!
+//! What it takes from an uplink: decapsulated IPv4 TCP and UDP packets for a VM's own
+//! address or prefix (`ipip_decap` chose the VM's port and rewrote the frame; after
+//! `conntrack` the walk runs only `firewall`) whose flow is stored, not dropped as
+//! one-way, `DEFAULT` or translated, judged by the firewall if in the original
+//! direction, with its TCP state kept, to a VM port.
 //!
 //! Everything else the walk reads it reads too, per packet and from the same places:
 //! the port table (uplink link states for WCMP, the router's and VMs' MACs, the ports'
@@ -48,12 +54,13 @@
 use dpservice::shm::table::Slot;
 
 use crate::config::NicType;
-use crate::flow::{flags, nat_kind, tcp, FlowTable};
+use crate::flow::{flags, nat_kind, tcp, FlowEntry, FlowTable};
 use crate::graph::drop::DropReason;
 use crate::graph::nodes::conntrack::{self, Staged};
 use crate::graph::nodes::{route, snat};
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
+use crate::hash::vnf_type;
 use crate::port::meta::{FlowDir, FlowType};
 use crate::port::{Buf, PortId};
 use crate::wire::ethernet::{self, ethertype, MacAddr};
@@ -119,6 +126,9 @@ pub(super) fn try_take(
     let Some(slot) = found else {
         return Err(None);
     };
+    if st.is_from_pf() {
+        return from_uplink(cx, pkt, st, slot, visits).ok_or(found);
+    }
     let Some(plan) = plan(cx, pkt, st, slot) else {
         return Err(found);
     };
@@ -181,11 +191,82 @@ pub(super) fn try_take(
     }
 }
 
+/// A decapsulated packet from an uplink to a VM's own address or prefix: after
+/// `conntrack` the walk runs only `firewall` (the output port `ipip_decap` chose, the
+/// frame rewritten there already) and ends. Taken, with its visit counted, if neither
+/// changes anything but the packet's metadata; `None` (nothing changed) otherwise.
+#[inline(never)]
+fn from_uplink(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    st: &Staged,
+    slot: Slot,
+    visits: &mut [u64; Node::COUNT],
+) -> Option<Next> {
+    let key = st.key();
+    // `conntrack` sends these to `firewall`; TCP of an LB VNF is not state-tracked
+    if !matches!(
+        pkt.meta.vnf_type,
+        vnf_type::INTERFACE_IP | vnf_type::ALIAS_PFX | vnf_type::LB_ALIAS_PFX
+    ) || key.dst_is_v6 != 0
+        || pkt.meta.l3_type != ethertype::IPV4
+    {
+        return None;
+    }
+    let e = cx.tables.flows.stored(slot)?;
+    let fl = e.flags;
+    let org = e.direction == 0;
+    let one_way = matches!(e.nat_type, nat_kind::NETWORK_NEIGH | nat_kind::LB_FORWARD);
+    // not dropped as one-way, no verdict to take, `mark_default` changes nothing
+    if (one_way && !org)
+        || (org && fl & flags::FIREWALL == 0)
+        || fl & (flags::TRANSLATED | flags::DEFAULT) == 0
+    {
+        return None;
+    }
+    if !tcp_state_kept(e, org, key.proto, pkt, st) {
+        return None;
+    }
+    let out = cx.ports.get(pkt.meta.nxt_hop)?;
+    if out.is_pf() {
+        return None;
+    }
+    let (out, flow_hash, stale) = (out.id, e.flow_hash, FlowTable::is_stale(e, cx.now_ns));
+    let m = &mut pkt.meta;
+    m.flow_hash = flow_hash;
+    m.flow_dir = if org { FlowDir::Org } else { FlowDir::Reply };
+    if stale {
+        cx.tables.flows.refresh(slot, cx.now_ns);
+    }
+    #[cfg(test)]
+    {
+        cx.tables.lane_taken += 1;
+    }
+    visits[Node::Firewall as usize] += 1;
+    Some(Next::Tx(out))
+}
+
+/// Whether `conntrack` leaves a TCP flow's state and first-SYN direction as stored in
+/// `e` for this packet (always, for UDP); `false` for other protocols.
+#[inline(always)]
+fn tcp_state_kept(e: &FlowEntry, org: bool, proto: u8, pkt: &Buf, st: &Staged) -> bool {
+    match proto {
+        ip_proto::TCP => {
+            let tcp_flags = pkt.frame().get(st.l4_at() + 13).copied().unwrap_or(0);
+            let dir = if org { tcp::DIR_ORG } else { tcp::DIR_REPLY };
+            let now = (e.tcp_state, e.first_syn_dir);
+            tcp::next(e.tcp_state, e.first_syn_dir, dir, tcp_flags) == now
+        }
+        ip_proto::UDP => true,
+        _ => false,
+    }
+}
+
 /// The walk's result for the packet, if the lane may give it (see the module doc).
 #[inline(always)]
 fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     let key = st.key();
-    if st.is_from_pf() || key.dst_is_v6 != 0 || pkt.meta.l3_type != ethertype::IPV4 {
+    if key.dst_is_v6 != 0 || pkt.meta.l3_type != ethertype::IPV4 {
         return None;
     }
     let e = cx.tables.flows.stored(slot)?;
@@ -209,17 +290,8 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     if org && fl & flags::FIREWALL == 0 {
         return None;
     }
-    match key.proto {
-        ip_proto::TCP => {
-            let tcp_flags = pkt.frame().get(st.l4_at() + 13).copied().unwrap_or(0);
-            let dir = if org { tcp::DIR_ORG } else { tcp::DIR_REPLY };
-            let now = (e.tcp_state, e.first_syn_dir);
-            if tcp::next(e.tcp_state, e.first_syn_dir, dir, tcp_flags) != now {
-                return None;
-            }
-        }
-        ip_proto::UDP => {}
-        _ => return None,
+    if !tcp_state_kept(e, org, key.proto, pkt, st) {
+        return None;
     }
     // `route` drops packets of a port without interface before its cache
     let vf = cx.state.vf(pkt.meta.in_port)?;
