@@ -224,6 +224,8 @@ impl Pair {
             } else {
                 NicType::Tap
             },
+            // both uplinks carry tunnels (weighted multipath by flow hash)
+            wcmp_percent: 50,
             ..pytest_config()
         };
         let t0 = Instant::now();
@@ -517,7 +519,8 @@ fn change(pair: &mut Pair, rng: &mut Rng) {
         }),
         6 => {
             let up = rng.chance(50);
-            pair.both(|h| h.graph.set_link(PF1, up));
+            let pf = rng.pick(&[PF0, PF1, PF1]);
+            pair.both(|h| h.graph.set_link(pf, up));
         }
         7 => {
             let mac = MacAddr([0x0a, 0, 0, 0, 1, rng.below(4) as u8]);
