@@ -289,10 +289,60 @@ impl FlowTable {
         now_ns: u64,
         out: &'f mut FlowCursor,
     ) -> Result<&'f mut Flow, FlowError> {
+        let found = self.table.find_hashed(key, hash);
+        self.open_found(key, hash, found, reply, in_port, now_ns, out)
+    }
+
+    /// Where the flow of `key` (table hash `hash`) is stored, if it is: the fast lane
+    /// reads it in place ([`FlowTable::stored`]) and, when it leaves the packet to the
+    /// walk, hands the answer to [`FlowTable::open_found`] (no second search).
+    #[inline]
+    pub fn find(&self, key: &CtKey, hash: u64) -> Option<Slot> {
+        self.table.find_hashed(key, hash)
+    }
+
+    /// The entry at `slot` (from [`FlowTable::find`]), read in place.
+    #[inline(always)]
+    pub fn stored(&self, slot: Slot) -> Option<&FlowEntry> {
+        self.table.value_at(slot)
+    }
+
+    /// Whether a packet of the flow stored as `e` at `now_ns` refreshes the entry's
+    /// last-seen time (written back when the walk ends).
+    #[inline(always)]
+    pub fn is_stale(e: &FlowEntry, now_ns: u64) -> bool {
+        now_ns.saturating_sub(e.last_seen_ns) >= TOUCH_NS
+    }
+
+    /// What a walk over the stored flow at `slot` that changes nothing else writes back
+    /// when [`FlowTable::is_stale`]: the entry with its last-seen time `now_ns`.
+    #[cold]
+    pub fn refresh(&mut self, slot: Slot, now_ns: u64) {
+        let mut e: FlowEntry = bytemuck::Zeroable::zeroed();
+        self.table.value_into_at(slot, &mut e);
+        e.last_seen_ns = now_ns;
+        self.table.write_at(slot, &e);
+    }
+
+    /// [`FlowTable::open_at`] with the table's answer for `key` known already
+    /// (`found`, from [`FlowTable::find`] with nothing changed in the table since).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn open_found<'f>(
+        &mut self,
+        key: &CtKey,
+        hash: u64,
+        found: Option<Slot>,
+        reply: Option<(CtKey, u64)>,
+        in_port: PortId,
+        now_ns: u64,
+        out: &'f mut FlowCursor,
+    ) -> Result<&'f mut Flow, FlowError> {
         let key = *key;
         out.live = false;
         let f = &mut out.flow;
-        if let Some(slot) = self.table.lookup_hashed_into(&key, hash, &mut f.entry) {
+        if let Some(slot) = found {
+            self.table.value_into_at(slot, &mut f.entry);
             // every field a hit depends on is set here: the cursor holds the previous
             // packet's flow
             f.key = key;
@@ -301,7 +351,7 @@ impl FlowTable {
             f.created = false;
             f.shared_changed = false;
             f.own_changed = false;
-            if now_ns.saturating_sub(f.entry.last_seen_ns) >= TOUCH_NS {
+            if Self::is_stale(&f.entry, now_ns) {
                 f.entry.last_seen_ns = now_ns;
                 f.own_changed = true;
             }

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod cycles;
 pub mod drop;
+mod fast_lane;
 pub mod ha_sync;
 pub(crate) mod nat;
 pub mod node;
@@ -86,6 +87,9 @@ pub(crate) struct PathTables {
     /// The virtual services with their connection slots (§12); their key → slot
     /// mappings are `virtsvc`.
     pub services: virtsvc::Services,
+    /// Packets the fast lane took (tests: that the lane was used at all).
+    #[cfg(test)]
+    pub lane_taken: u64,
 }
 
 impl PathTables {
@@ -104,6 +108,8 @@ impl PathTables {
                 virtsvc::Timeouts::from_flow_timeout(cfg.flow_timeout),
                 now,
             ),
+            #[cfg(test)]
+            lane_taken: 0,
         }
     }
 
@@ -196,6 +202,8 @@ struct Fabric {
     /// Packets of the burst being run that wait for their conntrack lookup, with what
     /// `conntrack` learnt of them and whether they are timed (kept for its allocation).
     staged: Vec<(Option<PacketBuf>, nodes::conntrack::Staged, bool)>,
+    /// Whether the run under way may use the fast lane.
+    lane: bool,
 }
 
 impl Fabric {
@@ -308,6 +316,9 @@ pub struct Graph {
     stage_from_keys: usize,
     /// The flow cursor's storage, lent to each run's [`Ctx`] (kept, not rebuilt).
     flow_cursor: FlowCursor,
+    /// Whether established flows may take the fast lane (`fast_lane.rs`; tests compare
+    /// with and without).
+    fast_lane: bool,
 }
 
 impl std::fmt::Debug for Graph {
@@ -367,6 +378,7 @@ impl Graph {
             slots,
             costs: cycles::NodeCosts::default(),
             staged: Vec::with_capacity(cfg.burst_size),
+            lane: false,
         };
         let cfg_copy = cfg.clone();
         Graph {
@@ -381,6 +393,7 @@ impl Graph {
             tables: PathTables::new(tables, &cfg_copy, Instant::now()),
             stage_from_keys: STAGE_FROM_KEYS,
             flow_cursor: FlowCursor::default(),
+            fast_lane: true,
         }
     }
 
@@ -397,6 +410,13 @@ impl Graph {
     #[cfg(test)]
     pub(crate) fn set_stage_from_keys(&mut self, keys: usize) {
         self.stage_from_keys = keys;
+    }
+
+    /// Turns the established-flow fast lane on or off (tests: the walk alone is what
+    /// the lane must equal).
+    #[cfg(test)]
+    pub(crate) fn set_fast_lane(&mut self, on: bool) {
+        self.fast_lane = on;
     }
 
     /// The conntrack table (tests, telemetry).
@@ -683,9 +703,12 @@ impl Graph {
         for (b, s) in before.iter_mut().zip(&self.fabric.stats) {
             *b = s.objs;
         }
+        let lane_on = self.fast_lane;
         let (mut cx, fabric) = self.split(state, now);
         // the first packet of a burst is timed node by node (cycles.rs)
         let mut timed = fabric.costs.enabled();
+        // a dump sees every node: no fast lane while tracing
+        fabric.lane = lane_on && !fabric.tracer.active;
         if fabric.tracer.active || cx.tables.flows.len() < stage_from_keys {
             // traced: each packet walked alone, its events in one piece; a small table
             // stays in the caches, where staging costs more than it saves
@@ -744,6 +767,10 @@ impl Graph {
                 let Some(mut pkt) = slot.take() else {
                     continue;
                 };
+                if fabric.lane && !timed {
+                    lane_or_walk(fabric, &mut cx, pkt, st);
+                    continue;
+                }
                 let t0 = if timed { fabric.costs.start() } else { 0 };
                 let next = nodes::conntrack::lookup(&mut cx, &mut pkt, st);
                 if timed {
@@ -1031,6 +1058,25 @@ impl Graph {
     }
 }
 
+/// The conntrack lookup of a prepared packet (its `conntrack` visit counted) and where
+/// it goes: the fast lane if it takes the packet, else the rest of the walk from the
+/// table's answer.
+#[inline(always)]
+fn lane_or_walk(
+    fabric: &mut Fabric,
+    cx: &mut Ctx<'_>,
+    mut pkt: PacketBuf,
+    st: &nodes::conntrack::Staged,
+) {
+    match fast_lane::try_take(cx, &mut pkt, st, &mut fabric.visits) {
+        Ok(next) => fabric.route(Node::Conntrack.id(), next, pkt),
+        Err(found) => {
+            let next = nodes::conntrack::lookup_found(cx, &mut pkt, st, found);
+            walk(fabric, cx, pkt, Node::Conntrack, Some(next), false, false);
+        }
+    }
+}
+
 /// Walks `pkt` from `node` until it is queued for transmission or dropped (`None`);
 /// `ran`: `node` ran already and answered this. With `stop_at_conntrack`, a packet about
 /// to enter `conntrack` is handed back instead (uncounted there yet).
@@ -1068,6 +1114,9 @@ fn walk_in<const OBSERVED: bool>(
     stop_at_conntrack: bool,
 ) -> Option<PacketBuf> {
     let timed = OBSERVED && timed;
+    // established flows may skip the rest of the walk (not in the observed copy: the
+    // lane is off for timed and traced packets)
+    let lane = !OBSERVED && fabric.lane;
     loop {
         let next = match ran.take() {
             Some(next) => next,
@@ -1076,7 +1125,7 @@ fn walk_in<const OBSERVED: bool>(
                     return Some(pkt);
                 }
                 let t0 = if timed { fabric.costs.start() } else { 0 };
-                let next = dispatch(node, cx, &mut pkt, &mut fabric.visits);
+                let next = dispatch(node, cx, &mut pkt, &mut fabric.visits, lane);
                 if timed {
                     fabric.costs.sample(node, t0);
                 }
@@ -1084,7 +1133,8 @@ fn walk_in<const OBSERVED: bool>(
             }
         };
         debug_assert!(
-            edge_allowed(node, next),
+            edge_allowed(node, next)
+                || (lane && node == Node::Conntrack && matches!(next, Next::Tx(_))),
             "{} -> {next:?} is not an edge",
             node.name()
         );
@@ -1125,8 +1175,15 @@ fn mark_default(flow: &mut FlowCursor) {
 
 /// Runs one node on one packet, counting the visit (in each arm, where the node is a
 /// constant: no index computation or bounds check per visit).
+/// `lane`: `conntrack` tries the fast lane first, which may answer a transmission.
 #[inline(always)]
-fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node::COUNT]) -> Next {
+fn dispatch(
+    node: Node,
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    visits: &mut [u64; Node::COUNT],
+    lane: bool,
+) -> Next {
     use nodes::*;
     macro_rules! visit {
         ($node:ident, $run:expr) => {{
@@ -1141,6 +1198,7 @@ fn dispatch(node: Node, cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node
         Node::Dhcp => visit!(Dhcp, dhcp::process(cx, pkt)),
         Node::Dhcpv6 => visit!(Dhcpv6, dhcpv6::process(cx, pkt)),
         Node::IpipDecap => visit!(IpipDecap, ipip_decap::process(cx, pkt)),
+        Node::Conntrack if lane => visit!(Conntrack, fast_lane::conntrack(cx, pkt, visits)),
         Node::Conntrack => visit!(Conntrack, conntrack::process(cx, pkt)),
         Node::Lb => visit!(Lb, lb::process(cx, pkt)),
         Node::Dnat => visit!(Dnat, dnat::process(cx, pkt)),

@@ -299,6 +299,38 @@ impl<O> WriterArea<O> {
         }
         true
     }
+
+    /// The bytes of a `T` in the pool, starting at word `pool_word`, read in place (no
+    /// copy: the packet path's fast lane reads a few fields of a 152-byte conntrack
+    /// entry); `None` when they lie outside the pool or `T` needs more than the words'
+    /// alignment.
+    ///
+    /// For the table's writer only, as [`WriterArea::copy_from_pool`]: the reference
+    /// lives as long as the `&self` it came from, during which the writer cannot store.
+    #[inline(always)]
+    pub fn pool_ref<T: bytemuck::Pod>(&self, pool_word: usize) -> Option<&T> {
+        let words = size_of::<T>().div_ceil(8);
+        if align_of::<T>() > align_of::<AtomicU64>()
+            || pool_word
+                .checked_add(words)
+                .is_none_or(|end| end > self.pool_words)
+        {
+            return None;
+        }
+        // SAFETY: the `size_of::<T>()` bytes from `pool_word` lie inside the pool slice
+        // (checked above), which `words()` shows is live for `&self`; the address is a
+        // word's, aligned for `T` (checked above), and any bytes are a valid `T` (`Pod`).
+        // Reading them through a shared reference while other code holds them as
+        // `AtomicU64` is sound as long as nothing stores to them while the reference
+        // lives: the reference is bound to `&self` of this area, and the only code that
+        // stores to the table's words is its one `TableWriter`, only in `&mut self`
+        // methods, which cannot run while a `&self` borrow of its area is alive (the
+        // writer lends the area only from `&self`). Readers in this or other processes
+        // only load, and loads never race with loads. The argument is the one of
+        // `copy_from_pool`; a foreign process storing into the region breaks the protocol
+        // and can only make the bytes read torn, which `Pod` tolerates.
+        Some(unsafe { &*self.pool.as_ptr().add(pool_word).cast::<T>() })
+    }
 }
 
 /// Asks the CPU to bring the cache line holding `r` into its caches, without waiting for
@@ -545,6 +577,17 @@ mod tests {
         );
         assert_eq!(wide, [0; 17], "nothing copied");
         assert!(!area.copy_from_pool(usize::MAX, &mut out), "overflow");
+        // in place: the same bytes, bounds and alignment checked
+        let in_place: Option<&[u8; 13]> = area.pool_ref(1);
+        assert_eq!(in_place, Some(&bytes));
+        let word: Option<&u64> = area.pool_ref(3);
+        assert_eq!(word, Some(&0));
+        assert!(area.pool_ref::<[u8; 17]>(2).is_none(), "past the pool");
+        assert!(area.pool_ref::<u8>(usize::MAX).is_none(), "overflow");
+        assert!(
+            area.pool_ref::<u128>(0).is_none(),
+            "more alignment than a word's"
+        );
         assert!(WriterArea::new(words, |_| None).is_none());
     }
 

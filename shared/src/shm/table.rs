@@ -404,6 +404,33 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         Some(Slot(index as u32))
     }
 
+    /// Where `key` (whose [`TableWriter::hash_of`] is `hash`) is stored, without copying
+    /// its value: the packet path's fast lane reads it in place
+    /// ([`TableWriter::value_at`]) and hands the slot on ([`TableWriter::value_into_at`])
+    /// when it leaves the packet to the walk.
+    #[inline]
+    pub fn find_hashed(&self, key: &K, hash: u64) -> Option<Slot> {
+        debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
+        let view = self.view();
+        let (index, _) = view.find::<K, V>(view.bucket_of(hash), key)?;
+        Some(Slot(index as u32))
+    }
+
+    /// The value at `slot` (found by [`TableWriter::find_hashed`] and not removed since),
+    /// read in place: valid until the writer next changes the table (which needs
+    /// `&mut self`, so not while the reference lives).
+    #[inline(always)]
+    pub fn value_at(&self, slot: Slot) -> Option<&V> {
+        let start = View::<AtomicU64>::value_start::<K, V>(slot.index())?;
+        self.area.pool_ref(start)
+    }
+
+    /// Copies the value at `slot` (as [`TableWriter::value_at`]) into `out`.
+    #[inline(always)]
+    pub fn value_into_at(&self, slot: Slot, out: &mut V) {
+        self.value_into(slot.index(), out);
+    }
+
     /// Adds `key` → `value` where `key` is known to be absent (a lookup with `hash`
     /// just missed and nothing was added since): no second search. Storing a key twice
     /// would hide one copy, so only callers that just looked may use this.

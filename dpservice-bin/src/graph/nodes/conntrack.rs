@@ -15,6 +15,7 @@ use crate::port::Buf;
 use crate::wire::ethernet::{ethertype, HEADER_LEN as ETH};
 use crate::wire::icmpv4::{self, unreach_code};
 use crate::wire::{be16, dhcpv4, dhcpv6, ip_proto, ipv4, ipv4_at, ipv6, ipv6_at};
+use dpservice::shm::table::Slot;
 
 /// NAT64 well-known prefix `64:ff9b::/96`.
 const NAT64_PREFIX: [u8; 12] = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -205,6 +206,30 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
+    /// The packet's conntrack key.
+    #[inline(always)]
+    pub(in crate::graph) fn key(&self) -> &CtKey {
+        &self.key
+    }
+
+    /// The key's table hash.
+    #[inline(always)]
+    pub(in crate::graph) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Offset of the L4 header in the frame.
+    #[inline(always)]
+    pub(in crate::graph) fn l4_at(&self) -> usize {
+        self.l4_at
+    }
+
+    /// Whether the packet came from an uplink.
+    #[inline(always)]
+    pub(in crate::graph) fn is_from_pf(&self) -> bool {
+        self.from_pf
+    }
+
     /// Prefetches the table's bucket of the key (first step of a staged burst).
     #[inline]
     pub(crate) fn prefetch(&self, flows: &FlowTable) {
@@ -345,6 +370,22 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
 /// the next node.
 #[inline]
 pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
+    // a recirculated packet leaves its first flow here (before the search: closing a
+    // flow may link keys)
+    cx.close_flow();
+    let found = cx.tables.flows.find(&staged.key, staged.hash);
+    lookup_found(cx, pkt, staged, found)
+}
+
+/// [`lookup`] with the table searched already (`found`: the fast lane's answer for the
+/// key, nothing changed in the table since; no flow open).
+#[inline]
+pub(in crate::graph) fn lookup_found(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    staged: &Staged,
+    found: Option<Slot>,
+) -> Next {
     let Staged {
         key,
         hash,
@@ -352,13 +393,16 @@ pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
         l4_at,
         from_pf,
     } = *staged;
-    // a recirculated packet leaves its first flow here
-    cx.close_flow();
-    let Ok(flow) =
-        cx.tables
-            .flows
-            .open_at(&key, hash, reply, pkt.meta.in_port, cx.now_ns, &mut cx.flow)
-    else {
+    debug_assert!(!cx.flow.is_some(), "a flow left open before the lookup");
+    let Ok(flow) = cx.tables.flows.open_found(
+        &key,
+        hash,
+        found,
+        reply,
+        pkt.meta.in_port,
+        cx.now_ns,
+        &mut cx.flow,
+    ) else {
         cx.flow.clear();
         return Next::Drop(DropReason::FlowTableFull);
     };

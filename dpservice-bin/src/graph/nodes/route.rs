@@ -4,9 +4,10 @@ use crate::flow::{route_info, FlowEntry, NO_PORT};
 use crate::graph::drop::DropReason;
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
+use crate::graph::{PortState, PortTable};
 use crate::port::meta::FlowType;
 use crate::port::Buf;
-use crate::wcmp::Uplink;
+use crate::wcmp::{Uplink, Wcmp};
 use crate::wire::ethernet;
 
 /// Which uplink carries tunnels of this family.
@@ -67,18 +68,14 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
             if in_port.is_pf() {
                 return Next::Drop(DropReason::PfToPf);
             }
-            let (Some(pf0), pf1) = (cx.ports.pf0(), cx.ports.pf1()) else {
-                return Next::Drop(DropReason::BadOutputPort);
-            };
             let out = match egress {
-                Egress::Pf0 => pf0.id,
+                Egress::Pf0 => cx.ports.pf0().map(|p| p.id),
                 Egress::Multipath => {
-                    let pf1_up = pf1.is_some_and(|p| p.link_up);
-                    match (cx.wcmp.choose(pkt.meta.flow_hash, pf0.link_up, pf1_up), pf1) {
-                        (Uplink::Pf1, Some(pf1)) => pf1.id,
-                        _ => pf0.id,
-                    }
+                    multipath_uplink(cx.ports, cx.wcmp, pkt.meta.flow_hash).map(|p| p.id)
                 }
+            };
+            let Some(out) = out else {
+                return Next::Drop(DropReason::BadOutputPort);
             };
             pkt.meta.tun.ul_dst = nexthop;
             (out, nexthop_vni)
@@ -93,12 +90,29 @@ pub(crate) fn route(cx: &mut Ctx<'_>, pkt: &mut Buf, ethertype: u16, egress: Egr
     Next::Node(Node::Snat)
 }
 
+/// The uplink an IPv4 tunnel of flow hash `hash` leaves by: weighted multipath over
+/// pf0 and pf1 by their link states (§6.6); `None` without pf0.
+#[inline(always)]
+pub(in crate::graph) fn multipath_uplink(
+    ports: &PortTable,
+    wcmp: Wcmp,
+    hash: u32,
+) -> Option<&PortState> {
+    let pf0 = ports.pf0()?;
+    let pf1 = ports.pf1();
+    let pf1_up = pf1.is_some_and(|p| p.link_up);
+    Some(match (wcmp.choose(hash, pf0.link_up, pf1_up), pf1) {
+        (Uplink::Pf1, Some(pf1)) => pf1,
+        _ => pf0,
+    })
+}
+
 /// Route target kind bit of `FlowEntry::route_info` (beside the flow module's bits).
 const UPLINK: u8 = 0x04;
 
 /// The routing result cached in a flow's copy, if taken at state version `gen`.
-#[inline]
-fn cached(e: &FlowEntry, gen: u32) -> Option<(RouteTarget, FlowType)> {
+#[inline(always)]
+pub(in crate::graph) fn cached(e: &FlowEntry, gen: u32) -> Option<(RouteTarget, FlowType)> {
     if e.route_info & route_info::VALID == 0 || e.route_gen != gen {
         return None;
     }

@@ -301,6 +301,43 @@ fn nat64_snat(
     })
 }
 
+/// The source rewrite of an original-direction packet of a flow with `SRC_NAT` (VIP or
+/// NAT), from its entry `e` alone (the fast lane's too).
+#[inline]
+pub(in crate::graph) fn src_nat_original(
+    pkt: &mut Buf,
+    e: &crate::flow::FlowEntry,
+) -> Result<(), DropReason> {
+    let reply = &e.other_key;
+    let Some(nat_ip) = nat::key_v4(&reply.l3_dst, reply.dst_is_v6) else {
+        return Err(DropReason::NotHandled);
+    };
+    if pkt.meta.l3_type != ethertype::IPV4 {
+        return Err(DropReason::NotHandled);
+    }
+    let network = e.nat_type == nat_kind::NETWORK_LOCAL;
+    let port = reply.port_dst;
+    let icmp = pkt.meta.l4_type == ip_proto::ICMP;
+    let f = pkt.frame_mut();
+    rewrite::set_v4_src(f, nat_ip);
+    if network {
+        if icmp {
+            rewrite::set_icmp_ident(f, L4_V4, port);
+        } else {
+            rewrite::set_l4_port(f, L4_V4, PortSide::Src, port);
+        }
+        pkt.meta.nat_port = port;
+    }
+    if !rewrite::v4_fix_checksums(pkt.frame_mut()) {
+        return Err(DropReason::Malformed);
+    }
+    let m = &mut pkt.meta;
+    m.nat_type = NatType::ChangeSrcIp;
+    m.nat_addr = nat_ip;
+    m.src = IpAddr::V4(nat_ip);
+    Ok(())
+}
+
 /// The rewrite every packet of a translated flow gets here, from the flow alone.
 fn translate(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Result<(), DropReason> {
     let Some(flow) = cx.flow.as_ref() else {
@@ -312,33 +349,7 @@ fn translate(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Result<(), DropReason> {
     }
     let org = flow.is_org();
     if fl & flags::SRC_NAT != 0 && org {
-        let reply = &flow.entry.other_key;
-        let Some(nat_ip) = nat::key_v4(&reply.l3_dst, reply.dst_is_v6) else {
-            return Err(DropReason::NotHandled);
-        };
-        if pkt.meta.l3_type != ethertype::IPV4 {
-            return Err(DropReason::NotHandled);
-        }
-        let network = flow.entry.nat_type == nat_kind::NETWORK_LOCAL;
-        let port = reply.port_dst;
-        let icmp = pkt.meta.l4_type == ip_proto::ICMP;
-        let f = pkt.frame_mut();
-        rewrite::set_v4_src(f, nat_ip);
-        if network {
-            if icmp {
-                rewrite::set_icmp_ident(f, L4_V4, port);
-            } else {
-                rewrite::set_l4_port(f, L4_V4, PortSide::Src, port);
-            }
-            pkt.meta.nat_port = port;
-        }
-        if !rewrite::v4_fix_checksums(pkt.frame_mut()) {
-            return Err(DropReason::Malformed);
-        }
-        let m = &mut pkt.meta;
-        m.nat_type = NatType::ChangeSrcIp;
-        m.nat_addr = nat_ip;
-        m.src = IpAddr::V4(nat_ip);
+        src_nat_original(pkt, &flow.entry)?;
     }
     if fl & flags::DST_NAT != 0 && !org {
         // a reply from the VM behind a VIP leaves from the VIP

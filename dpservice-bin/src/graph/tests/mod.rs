@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conntrack_key;
+mod fast_lane;
 mod foreign_buffers;
 mod framework;
 mod ha_sync;
