@@ -24,6 +24,10 @@ mod prefixes;
 mod route_table;
 mod routes;
 mod underlay;
+
+/// Seeded random traffic of the graph's tests.
+#[cfg(test)]
+pub(crate) use underlay::SplitMix64;
 mod vni;
 
 #[cfg(test)]

@@ -71,12 +71,13 @@ pub fn is_valid_preferred_underlay(host: Ipv6Addr, addr: Ipv6Addr) -> bool {
 }
 
 /// A small PRNG (SplitMix64) for the random parts of generated addresses; the state
-/// must not read the OS, so the seed comes from the configuration.
+/// must not read the OS, so the seed comes from the configuration. (The graph's tests
+/// draw their seeded random traffic from it too.)
 #[derive(Debug, Clone)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -19,7 +19,7 @@ use dpservice::model::{
 
 use super::harness::*;
 use crate::flow::{CtKey, FlowEntry};
-use crate::graph::state::NicType;
+use crate::graph::state::{NicType, SplitMix64};
 use crate::graph::sync_outbox::SyncMessage;
 use crate::graph::{DropReason, GraphConfig, GraphEvent, NodeStats};
 use crate::port::meta::Meta;
@@ -55,16 +55,12 @@ const RST: u8 = 0x04;
 const PSH: u8 = 0x08;
 const ACK: u8 = 0x10;
 
-/// A seeded generator (splitmix64): the same sequence on every run.
-struct Rng(u64);
+/// A seeded generator (the state's SplitMix64): the same sequence on every run.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -262,13 +258,7 @@ impl Pair {
     fn burst(&mut self, port: PortId, frames: &[Vec<u8>], round: usize) {
         let mut outcomes = Vec::new();
         for side in [&mut self.lane, &mut self.walk] {
-            let h = &mut side.h;
-            let mut pkts: Vec<_> = frames
-                .iter()
-                .map(|f| h.graph.pool_mut().alloc_frame(f).unwrap())
-                .collect();
-            h.graph.rx(port, &mut pkts);
-            h.graph.run(&h.state, h.now);
+            side.h.receive_burst(port, frames);
             outcomes.push(side.outcome());
         }
         let walk = outcomes.pop().unwrap();
@@ -558,7 +548,7 @@ fn change(pair: &mut Pair, rng: &mut Rng) {
 /// took.
 fn differential(seed: u64, metered: bool, staged: bool, rounds: usize) -> u64 {
     let mut pair = Pair::new(metered, staged);
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64(seed));
     for round in 0..rounds {
         let (port, frames) = match rng.below(8) {
             0..=2 => (VF1, vm_burst(&mut rng, VF1, VM2_IP)),

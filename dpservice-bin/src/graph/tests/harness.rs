@@ -175,6 +175,17 @@ impl Harness {
         self.collect()
     }
 
+    /// Receives `frames` as one burst on `port` and runs the graph; what it transmitted
+    /// waits in the queues ([`Harness::collect`]).
+    pub fn receive_burst(&mut self, port: PortId, frames: &[Vec<u8>]) {
+        let mut pkts: Vec<_> = frames
+            .iter()
+            .map(|f| self.graph.pool_mut().alloc_frame(f).unwrap())
+            .collect();
+        self.graph.rx(port, &mut pkts);
+        self.graph.run(&self.state, self.now);
+    }
+
     /// Empties every transmit queue.
     pub fn collect(&mut self) -> Vec<(PortId, Vec<u8>)> {
         let mut out = Vec::new();

@@ -39,12 +39,7 @@ fn nat_port(f: &[u8]) -> u16 {
 }
 
 fn burst(h: &mut Harness, port: PortId, frames: &[Vec<u8>]) -> BTreeMap<PortId, Vec<Vec<u8>>> {
-    let mut pkts: Vec<_> = frames
-        .iter()
-        .map(|f| h.graph.pool_mut().alloc_frame(f).unwrap())
-        .collect();
-    h.graph.rx(port, &mut pkts);
-    h.graph.run(&h.state, h.now);
+    h.receive_burst(port, frames);
     let mut out: BTreeMap<PortId, Vec<Vec<u8>>> = BTreeMap::new();
     for (p, f) in h.collect() {
         out.entry(p).or_default().push(f);
