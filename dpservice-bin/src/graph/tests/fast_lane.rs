@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use dpservice::model::{
     CreateFirewallRule, CreateInterface, CreateLoadBalancer, CreateNat, CreateVip, FirewallAction,
-    FirewallRule, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget, Metering, PortFilter,
-    PortRange, ProtocolFilter, RequestPrefix, Route, RouteKey, TrafficDirection,
+    FirewallRule, IpPrefix, LoadBalancerTarget, Metering, PortFilter, PortRange, ProtocolFilter,
+    RequestPrefix, Route, RouteKey, TrafficDirection,
 };
 
 use super::harness::*;
@@ -43,8 +43,6 @@ const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 1);
 const NAT_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x20, 3);
 const NAT2_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x20, 4);
 const VIP_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x20, 1);
-const LB_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 1);
-const LB_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 1);
 const LB_TARGET: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 1);
 /// A source address vm1 does not own (no NAT applies to it).
 const SPOOFED: Ipv4Addr = Ipv4Addr::new(10, 100, 1, 77);
@@ -184,16 +182,7 @@ fn configure(h: &mut Harness) {
             id: "lb1".into(),
             vni: 100,
             ip: IpAddr::V4(LB_IP),
-            ports: vec![
-                LbPort {
-                    protocol: L4Protocol::Udp,
-                    port: 1234,
-                },
-                LbPort {
-                    protocol: L4Protocol::Tcp,
-                    port: 80,
-                },
-            ],
+            ports: lb1_ports(),
             preferred_underlay: Some(LB_UL),
         })
         .unwrap();

@@ -248,6 +248,24 @@ impl Harness {
     }
 }
 
+/// The tests' load balancer `lb1`: its address, underlay and ports (udp/1234, tcp/80).
+pub const LB_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 1);
+pub const LB_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 1);
+
+pub fn lb1_ports() -> Vec<dpservice::model::LbPort> {
+    use dpservice::model::{L4Protocol, LbPort};
+    vec![
+        LbPort {
+            protocol: L4Protocol::Udp,
+            port: 1234,
+        },
+        LbPort {
+            protocol: L4Protocol::Tcp,
+            port: 80,
+        },
+    ]
+}
+
 // ---- frame builders for inputs (outputs are checked against hand-written bytes) ----
 // Built with etherparse, not with our own emitters: a mistake shared by our parser and
 // our emitter cannot cancel out in a test.

@@ -5,9 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use dpservice::model::{
-    CreateLbPrefix, CreateLoadBalancer, IpPrefix, L4Protocol, LbPort, LoadBalancerTarget,
-};
+use dpservice::model::{CreateLbPrefix, CreateLoadBalancer, IpPrefix, LoadBalancerTarget};
 
 use super::harness::*;
 use crate::flow::key::FlowKey;
@@ -16,9 +14,7 @@ use crate::graph::DropReason;
 use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::{icmpv4, ip_proto};
 
-const LB_IP: Ipv4Addr = Ipv4Addr::new(172, 22, 2, 1);
 const LB_IP6: Ipv6Addr = Ipv6Addr::new(0x2000, 0x22, 2, 0, 0, 0, 0, 1);
-const LB_UL: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x22, 1);
 const T1: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 1);
 const T2: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 2);
 const T3: Ipv6Addr = Ipv6Addr::new(0xfc00, 1, 0, 0, 0, 0x8000, 0x1234, 3);
@@ -36,16 +32,7 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 /// with `targets`.
 fn with_lb(targets: &[Ipv6Addr]) -> Harness {
     let mut h = Harness::new(pytest_config());
-    let ports = vec![
-        LbPort {
-            protocol: L4Protocol::Udp,
-            port: 1234,
-        },
-        LbPort {
-            protocol: L4Protocol::Tcp,
-            port: 80,
-        },
-    ];
+    let ports = lb1_ports();
     let ul = h
         .state
         .create_load_balancer(CreateLoadBalancer {
