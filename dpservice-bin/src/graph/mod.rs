@@ -199,9 +199,12 @@ struct Fabric {
     slots: usize,
     /// Per-node cycle cost of one packet, from the timed packets (fixed nodes only).
     costs: cycles::NodeCosts,
-    /// Packets of the burst being run that wait for their conntrack lookup, with what
-    /// `conntrack` learnt of them and whether they are timed (kept for its allocation).
-    staged: Vec<(Option<PacketBuf>, nodes::conntrack::Staged, bool)>,
+    /// Packets of the burst being run that wait for their conntrack lookup (kept for
+    /// its allocation).
+    staged_pkts: Vec<PacketBuf>,
+    /// What `conntrack` learnt of each of `staged_pkts`, at the same index (apart from
+    /// the packets: the chain prefetch runs over these records alone).
+    staged: Vec<nodes::conntrack::Staged>,
     /// Whether the run under way may use the fast lane.
     lane: bool,
 }
@@ -377,6 +380,7 @@ impl Graph {
             tracer: Tracer::new(),
             slots,
             costs: cycles::NodeCosts::default(),
+            staged_pkts: Vec::with_capacity(cfg.burst_size),
             staged: Vec::with_capacity(cfg.burst_size),
             lane: false,
         };
@@ -720,7 +724,10 @@ impl Graph {
             // staged: every packet up to its conntrack lookup, prefetching where its key
             // lives, then the lookups and the rest of the walks; the table's cache misses
             // of a burst overlap instead of one following the other
+            let mut pkts = std::mem::take(&mut fabric.staged_pkts);
             let mut staged = std::mem::take(&mut fabric.staged);
+            // only a burst's first packet is timed: whether it was staged (as the first)
+            let mut timed_staged = false;
             let mut prepare_cycles = 0;
             for pkt in input.drain(..) {
                 let mut at = walk(fabric, &mut cx, pkt, Node::Cls, None, timed, true);
@@ -734,7 +741,9 @@ impl Graph {
                     match prepared {
                         Ok(st) => {
                             st.prefetch(&cx.tables.flows);
-                            staged.push((Some(pkt), st, timed));
+                            timed_staged |= timed;
+                            staged.push(st);
+                            pkts.push(pkt);
                         }
                         Err(next) => {
                             at = walk(
@@ -753,20 +762,19 @@ impl Graph {
             }
             // each entry is prefetched a few lookups before its own: early enough to
             // arrive, late enough to stay cached (the heads are cached by now)
-            for (_, st, _) in staged.iter_mut().take(CHAIN_AHEAD) {
+            for st in staged.iter_mut().take(CHAIN_AHEAD) {
                 st.prefetch_chain(&cx.tables.flows);
             }
-            for i in 0..staged.len() {
-                if let Some((_, st, _)) = staged.get_mut(i + CHAIN_AHEAD) {
+            for (i, mut pkt) in pkts.drain(..).enumerate() {
+                if let Some(st) = staged.get_mut(i + CHAIN_AHEAD) {
                     st.prefetch_chain(&cx.tables.flows);
                 }
-                let Some((slot, st, timed)) = staged.get_mut(i) else {
-                    break;
-                };
-                let timed = *timed;
-                let Some(mut pkt) = slot.take() else {
+                let Some(st) = staged.get(i) else {
+                    // one record per packet: never
+                    fabric.drop_pkt(Node::Conntrack.id(), DropReason::NotHandled, pkt);
                     continue;
                 };
+                let timed = timed_staged && i == 0;
                 if fabric.lane && !timed {
                     lane_or_walk(fabric, &mut cx, pkt, st);
                     continue;
@@ -789,6 +797,7 @@ impl Graph {
             }
             staged.clear();
             fabric.staged = staged;
+            fabric.staged_pkts = pkts;
         }
         for (s, v) in fabric.stats.iter_mut().zip(&mut fabric.visits) {
             s.objs += std::mem::take(v);

@@ -238,7 +238,7 @@ impl Staged {
 
     /// Prefetches the first entry of the key's chain, or, if the chain is empty, the
     /// bucket of the reply key the new flow will check (second step).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn prefetch_chain(&mut self, flows: &FlowTable) {
         self.reply = flows.prefetch_chain(&self.key, self.hash);
     }
