@@ -189,6 +189,10 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
     Ok(key)
 }
 
+/// The reply key of a staged packet's key with its hash, when the chain prefetch found
+/// its chain empty (the lookup will miss and make a flow, which checks the reply key).
+pub(crate) type Reply = Option<(CtKey, u64)>;
+
 /// What `conntrack` learnt of a packet before its table lookup: the graph computes it
 /// for a whole burst first and prefetches where each key lives ([`prepare`]), then
 /// walks the packets on ([`lookup`]).
@@ -199,8 +203,6 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
 pub(crate) struct Staged {
     key: CtKey,
     hash: u64,
-    /// The reply key with its hash, when the lookup will miss and they are known.
-    reply: Option<(CtKey, u64)>,
     l4_at: usize,
     from_pf: bool,
 }
@@ -237,16 +239,18 @@ impl Staged {
     }
 
     /// Prefetches the first entry of the key's chain, or, if the chain is empty, the
-    /// bucket of the reply key the new flow will check (second step).
+    /// bucket of the reply key the new flow will check (second step): then answers
+    /// that reply key with its hash, for [`lookup`] (kept apart from the record, which
+    /// it would double in size for the first packet of a flow alone).
     #[inline(always)]
-    pub(crate) fn prefetch_chain(&mut self, flows: &FlowTable) {
-        self.reply = flows.prefetch_chain(&self.key, self.hash);
+    pub(crate) fn prefetch_chain(&self, flows: &FlowTable) -> Reply {
+        flows.prefetch_chain(&self.key, self.hash)
     }
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     match prepare(cx, pkt) {
-        Ok(staged) => lookup(cx, pkt, &staged),
+        Ok(staged) => lookup(cx, pkt, &staged, None),
         Err(next) => next,
     }
 }
@@ -321,7 +325,6 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     Some(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        reply: None,
         l4_at: V4_L4_AT,
         from_pf,
     })
@@ -360,21 +363,20 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
     Ok(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        reply: None,
         l4_at,
         from_pf,
     })
 }
 
 /// The second half of `conntrack`: the flow's lookup or creation, its TCP state, and
-/// the next node.
+/// the next node (`reply`: from [`Staged::prefetch_chain`], if it ran).
 #[inline]
-pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
+pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged, reply: Reply) -> Next {
     // a recirculated packet leaves its first flow here (before the search: closing a
     // flow may link keys)
     cx.close_flow();
     let found = cx.tables.flows.find(&staged.key, staged.hash);
-    lookup_found(cx, pkt, staged, found)
+    lookup_found(cx, pkt, staged, found, reply)
 }
 
 /// [`lookup`] with the table searched already (`found`: the fast lane's answer for the
@@ -385,11 +387,11 @@ pub(in crate::graph) fn lookup_found(
     pkt: &mut Buf,
     staged: &Staged,
     found: Option<Slot>,
+    reply: Reply,
 ) -> Next {
     let Staged {
         key,
         hash,
-        reply,
         l4_at,
         from_pf,
     } = *staged;
