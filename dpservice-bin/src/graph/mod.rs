@@ -205,8 +205,9 @@ struct Fabric {
     /// What `conntrack` learnt of each of `staged_pkts`, at the same index (apart from
     /// the packets: the chain prefetch runs over these records alone).
     staged: Vec<nodes::conntrack::Staged>,
-    /// The reply keys the chain prefetch made for `staged`, at the same index.
-    staged_replies: Vec<nodes::conntrack::Reply>,
+    /// The reply keys the chain prefetch made (for records whose chain was empty: new
+    /// flows only), with their record's index in `staged`, in index order.
+    staged_replies: Vec<(usize, (CtKey, u64))>,
     /// Whether the run under way may use the fast lane.
     lane: bool,
 }
@@ -771,14 +772,27 @@ impl Graph {
             }
             // each entry is prefetched a few lookups before its own: early enough to
             // arrive, late enough to stay cached (the heads are cached by now)
-            for st in staged.iter().take(CHAIN_AHEAD) {
-                replies.push(st.prefetch_chain(&cx.tables.flows));
-            }
-            for (i, mut pkt) in pkts.drain(..).enumerate() {
-                if let Some(st) = staged.get(i + CHAIN_AHEAD) {
-                    replies.push(st.prefetch_chain(&cx.tables.flows));
+            for (i, st) in staged.iter().enumerate().take(CHAIN_AHEAD) {
+                if let Some(reply) = st.prefetch_chain(&cx.tables.flows) {
+                    replies.push((i, reply));
                 }
-                let reply = replies.get(i).copied().flatten();
+            }
+            // the next of `replies` to hand out
+            let mut next_reply = 0;
+            for (i, mut pkt) in pkts.drain(..).enumerate() {
+                let ahead = i + CHAIN_AHEAD;
+                if let Some(st) = staged.get(ahead) {
+                    if let Some(reply) = st.prefetch_chain(&cx.tables.flows) {
+                        replies.push((ahead, reply));
+                    }
+                }
+                let reply = match replies.get(next_reply) {
+                    Some(&(at, reply)) if at == i => {
+                        next_reply += 1;
+                        Some(reply)
+                    }
+                    _ => None,
+                };
                 let Some(st) = staged.get(i) else {
                     // one record per packet: never
                     fabric.drop_pkt(Node::Conntrack.id(), DropReason::NotHandled, pkt);

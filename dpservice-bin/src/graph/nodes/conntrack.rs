@@ -203,7 +203,8 @@ pub(crate) type Reply = Option<(CtKey, u64)>;
 pub(crate) struct Staged {
     key: CtKey,
     hash: u64,
-    l4_at: usize,
+    /// Offset of the L4 header (at most 54: a `u16` keeps the record small).
+    l4_at: u16,
     from_pf: bool,
 }
 
@@ -223,7 +224,7 @@ impl Staged {
     /// Offset of the L4 header in the frame.
     #[inline(always)]
     pub(in crate::graph) fn l4_at(&self) -> usize {
-        self.l4_at
+        usize::from(self.l4_at)
     }
 
     /// Whether the packet came from an uplink.
@@ -325,7 +326,7 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     Some(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        l4_at: V4_L4_AT,
+        l4_at: V4_L4_AT as u16,
         from_pf,
     })
 }
@@ -356,6 +357,9 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
     let Some(from_pf) = cx.ports.get(m.in_port).map(|p| p.is_pf()) else {
         return Err(Next::Drop(DropReason::UnknownPort));
     };
+    let Ok(l4_at_short) = u16::try_from(l4_at) else {
+        return Err(Next::Drop(DropReason::Malformed));
+    };
     let key = match flow_key(cx, pkt, l4_at, from_pf) {
         Ok(k) => key::pack(&k),
         Err(reason) => return Err(Next::Drop(reason)),
@@ -363,7 +367,7 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
     Ok(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        l4_at,
+        l4_at: l4_at_short,
         from_pf,
     })
 }
@@ -413,7 +417,11 @@ pub(in crate::graph) fn lookup_found(
     m.flow_dir = flow.dir;
     // TCP arriving on an LB VNF is not state-tracked (upstream; keeps the short timeout)
     if key.proto == ip_proto::TCP && !(from_pf && m.vnf_type == vnf_type::LB) {
-        let flags = pkt.frame().get(l4_at + 13).copied().unwrap_or(0);
+        let flags = pkt
+            .frame()
+            .get(usize::from(l4_at) + 13)
+            .copied()
+            .unwrap_or(0);
         let dir = if flow.is_org() {
             tcp::DIR_ORG
         } else {
