@@ -312,8 +312,13 @@ impl<'a, W: LoadWord> View<'a, W> {
         };
         // 8 words are a cache line; an entry starts at any word, so its last word may
         // lie in one more line
-        for w in entry.iter().step_by(8) {
-            prefetch(w);
+        // an index loop over a constant count: unrolled (a `step_by` iterator was not)
+        let mut word = 0;
+        while word < n {
+            if let Some(w) = entry.get(word) {
+                prefetch(w);
+            }
+            word += 8;
         }
         if n % 8 != 1 {
             if let Some(w) = entry.last() {
