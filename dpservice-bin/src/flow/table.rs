@@ -264,11 +264,20 @@ impl FlowTable {
     /// Prefetches the first entry of the chain a lookup of `hash` walks, once its bucket
     /// had time to arrive. A lookup that will miss (empty chain) makes a flow, which
     /// looks up its reply key: that key and its hash are answered, its bucket prefetched.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch_chain(&self, key: &CtKey, hash: u64) -> Option<(CtKey, u64)> {
         if !self.table.prefetch_chain(hash) {
             return None;
         }
+        self.prefetch_reply(key)
+    }
+
+    /// The reply key of `key` with its hash, its bucket prefetched (out of line: only
+    /// the first packet of a flow needs it, and inlined it would weigh on every
+    /// established packet's staging).
+    #[cold]
+    #[inline(never)]
+    fn prefetch_reply(&self, key: &CtKey) -> Option<(CtKey, u64)> {
         let reply = key::pack(&key::reverse(&key::unpack(key)));
         let reply_hash = self.table.hash_of(&reply);
         self.table.prefetch_bucket(reply_hash);

@@ -79,7 +79,7 @@ pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node
     match conntrack::prepare(cx, pkt) {
         Ok(st) => match try_take(cx, pkt, &st, visits) {
             Ok(next) => next,
-            Err(found) => conntrack::lookup_found(cx, pkt, &st, found),
+            Err(found) => conntrack::lookup_found(cx, pkt, &st, found, None),
         },
         Err(next) => next,
     }

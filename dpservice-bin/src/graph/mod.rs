@@ -199,9 +199,15 @@ struct Fabric {
     slots: usize,
     /// Per-node cycle cost of one packet, from the timed packets (fixed nodes only).
     costs: cycles::NodeCosts,
-    /// Packets of the burst being run that wait for their conntrack lookup, with what
-    /// `conntrack` learnt of them and whether they are timed (kept for its allocation).
-    staged: Vec<(Option<PacketBuf>, nodes::conntrack::Staged, bool)>,
+    /// Packets of the burst being run that wait for their conntrack lookup (kept for
+    /// its allocation).
+    staged_pkts: Vec<PacketBuf>,
+    /// What `conntrack` learnt of each of `staged_pkts`, at the same index (apart from
+    /// the packets: the chain prefetch runs over these records alone).
+    staged: Vec<nodes::conntrack::Staged>,
+    /// The reply keys the chain prefetch made (for records whose chain was empty: new
+    /// flows only), with their record's index in `staged`, in index order.
+    staged_replies: Vec<(usize, (CtKey, u64))>,
     /// Whether the run under way may use the fast lane.
     lane: bool,
 }
@@ -377,7 +383,9 @@ impl Graph {
             tracer: Tracer::new(),
             slots,
             costs: cycles::NodeCosts::default(),
+            staged_pkts: Vec::with_capacity(cfg.burst_size),
             staged: Vec::with_capacity(cfg.burst_size),
+            staged_replies: Vec::with_capacity(cfg.burst_size),
             lane: false,
         };
         let cfg_copy = cfg.clone();
@@ -720,12 +728,21 @@ impl Graph {
             // staged: every packet up to its conntrack lookup, prefetching where its key
             // lives, then the lookups and the rest of the walks; the table's cache misses
             // of a burst overlap instead of one following the other
+            let mut pkts = std::mem::take(&mut fabric.staged_pkts);
             let mut staged = std::mem::take(&mut fabric.staged);
+            let mut replies = std::mem::take(&mut fabric.staged_replies);
+            // only a burst's first packet is timed: whether it was staged (as the first)
+            let mut timed_staged = false;
             let mut prepare_cycles = 0;
             for pkt in input.drain(..) {
-                let mut at = walk(fabric, &mut cx, pkt, Node::Cls, None, timed, true);
+                let mut at = if timed || fabric.tracer.edges {
+                    walk(fabric, &mut cx, pkt, Node::Cls, None, timed, true)
+                } else {
+                    // most packets go from `cls` straight to `conntrack`: no walk loop
+                    cls_to_conntrack(fabric, &mut cx, pkt)
+                };
                 while let Some(mut pkt) = at.take() {
-                    fabric.stats[Node::Conntrack as usize].objs += 1;
+                    fabric.visits[Node::Conntrack as usize] += 1;
                     let t0 = if timed { fabric.costs.start() } else { 0 };
                     let prepared = nodes::conntrack::prepare(&cx, &mut pkt);
                     if timed {
@@ -734,7 +751,9 @@ impl Graph {
                     match prepared {
                         Ok(st) => {
                             st.prefetch(&cx.tables.flows);
-                            staged.push((Some(pkt), st, timed));
+                            timed_staged |= timed;
+                            staged.push(st);
+                            pkts.push(pkt);
                         }
                         Err(next) => {
                             at = walk(
@@ -753,26 +772,39 @@ impl Graph {
             }
             // each entry is prefetched a few lookups before its own: early enough to
             // arrive, late enough to stay cached (the heads are cached by now)
-            for (_, st, _) in staged.iter_mut().take(CHAIN_AHEAD) {
-                st.prefetch_chain(&cx.tables.flows);
-            }
-            for i in 0..staged.len() {
-                if let Some((_, st, _)) = staged.get_mut(i + CHAIN_AHEAD) {
-                    st.prefetch_chain(&cx.tables.flows);
+            for (i, st) in staged.iter().enumerate().take(CHAIN_AHEAD) {
+                if let Some(reply) = st.prefetch_chain(&cx.tables.flows) {
+                    replies.push((i, reply));
                 }
-                let Some((slot, st, timed)) = staged.get_mut(i) else {
-                    break;
+            }
+            // the next of `replies` to hand out
+            let mut next_reply = 0;
+            for (i, mut pkt) in pkts.drain(..).enumerate() {
+                let ahead = i + CHAIN_AHEAD;
+                if let Some(st) = staged.get(ahead) {
+                    if let Some(reply) = st.prefetch_chain(&cx.tables.flows) {
+                        replies.push((ahead, reply));
+                    }
+                }
+                let reply = match replies.get(next_reply) {
+                    Some(&(at, reply)) if at == i => {
+                        next_reply += 1;
+                        Some(reply)
+                    }
+                    _ => None,
                 };
-                let timed = *timed;
-                let Some(mut pkt) = slot.take() else {
+                let Some(st) = staged.get(i) else {
+                    // one record per packet: never
+                    fabric.drop_pkt(Node::Conntrack.id(), DropReason::NotHandled, pkt);
                     continue;
                 };
+                let timed = timed_staged && i == 0;
                 if fabric.lane && !timed {
-                    lane_or_walk(fabric, &mut cx, pkt, st);
+                    lane_or_walk(fabric, &mut cx, pkt, st, reply);
                     continue;
                 }
                 let t0 = if timed { fabric.costs.start() } else { 0 };
-                let next = nodes::conntrack::lookup(&mut cx, &mut pkt, st);
+                let next = nodes::conntrack::lookup(&mut cx, &mut pkt, st, reply);
                 if timed {
                     let started = t0.saturating_sub(prepare_cycles);
                     fabric.costs.sample(Node::Conntrack, started);
@@ -788,7 +820,10 @@ impl Graph {
                 );
             }
             staged.clear();
+            replies.clear();
             fabric.staged = staged;
+            fabric.staged_replies = replies;
+            fabric.staged_pkts = pkts;
         }
         for (s, v) in fabric.stats.iter_mut().zip(&mut fabric.visits) {
             s.objs += std::mem::take(v);
@@ -1067,14 +1102,31 @@ fn lane_or_walk(
     cx: &mut Ctx<'_>,
     mut pkt: PacketBuf,
     st: &nodes::conntrack::Staged,
+    reply: nodes::conntrack::Reply,
 ) {
     match fast_lane::try_take(cx, &mut pkt, st, &mut fabric.visits) {
         Ok(next) => fabric.route(Node::Conntrack.id(), next, pkt),
         Err(found) => {
-            let next = nodes::conntrack::lookup_found(cx, &mut pkt, st, found);
+            let next = nodes::conntrack::lookup_found(cx, &mut pkt, st, found, reply);
             walk(fabric, cx, pkt, Node::Conntrack, Some(next), false, false);
         }
     }
+}
+
+/// `cls` on a packet that is neither timed nor traced edge by edge, then, as
+/// [`walk`] to `conntrack` with `stop_at_conntrack`: the packet back if it is bound
+/// for `conntrack` (uncounted there yet), else walked on from `cls`'s answer.
+#[inline(always)]
+fn cls_to_conntrack(
+    fabric: &mut Fabric,
+    cx: &mut Ctx<'_>,
+    mut pkt: PacketBuf,
+) -> Option<PacketBuf> {
+    let next = dispatch(Node::Cls, cx, &mut pkt, &mut fabric.visits, fabric.lane);
+    if next == Next::Node(Node::Conntrack) {
+        return Some(pkt);
+    }
+    walk_in::<false>(fabric, cx, pkt, Node::Cls, Some(next), false, true)
 }
 
 /// Walks `pkt` from `node` until it is queued for transmission or dropped (`None`);

@@ -304,17 +304,24 @@ impl<'a, W: LoadWord> View<'a, W> {
         }
         let n = Shape::<K, V>::ENTRY_WORDS;
         debug_assert_eq!(n, self.geo.words_per_entry(), "types of another table");
-        // a prefetch is a hint: a corrupt link only makes `get` miss
+        // a prefetch is a hint: a corrupt link (an entry outside the pool) only goes
+        // without it, and `get` then misses; one bounds check for the whole entry
         let start = (link as usize).wrapping_sub(1).wrapping_mul(n);
+        let Some(entry) = self.pool.get(start..start.wrapping_add(n)) else {
+            return false;
+        };
         // 8 words are a cache line; an entry starts at any word, so its last word may
         // lie in one more line
-        for word in (0..n).step_by(8) {
-            if let Some(w) = self.pool.get(start.wrapping_add(word)) {
+        // an index loop over a constant count: unrolled (a `step_by` iterator was not)
+        let mut word = 0;
+        while word < n {
+            if let Some(w) = entry.get(word) {
                 prefetch(w);
             }
+            word += 8;
         }
         if n % 8 != 1 {
-            if let Some(w) = self.pool.get(start.wrapping_add(n - 1)) {
+            if let Some(w) = entry.last() {
                 prefetch(w);
             }
         }

@@ -371,7 +371,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     }
 
     /// Prefetches the bucket head a lookup of `hash` reads first.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch_bucket(&self, hash: u64) {
         let view = self.view();
         view.prefetch_bucket(view.bucket_of(hash));
@@ -380,7 +380,7 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
     /// Prefetches the first entry of the chain a lookup of `hash` walks (after
     /// [`TableWriter::prefetch_bucket`] had time to land); answers whether that chain
     /// is empty (so a lookup of `hash` will miss).
-    #[inline]
+    #[inline(always)]
     pub fn prefetch_chain(&self, hash: u64) -> bool {
         let view = self.view();
         view.prefetch_chain::<K, V>(view.bucket_of(hash))

@@ -189,6 +189,10 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
     Ok(key)
 }
 
+/// The reply key of a staged packet's key with its hash, when the chain prefetch found
+/// its chain empty (the lookup will miss and make a flow, which checks the reply key).
+pub(crate) type Reply = Option<(CtKey, u64)>;
+
 /// What `conntrack` learnt of a packet before its table lookup: the graph computes it
 /// for a whole burst first and prefetches where each key lives ([`prepare`]), then
 /// walks the packets on ([`lookup`]).
@@ -199,9 +203,8 @@ fn flow_key(cx: &Ctx<'_>, pkt: &Buf, l4_at: usize, from_pf: bool) -> Result<Flow
 pub(crate) struct Staged {
     key: CtKey,
     hash: u64,
-    /// The reply key with its hash, when the lookup will miss and they are known.
-    reply: Option<(CtKey, u64)>,
-    l4_at: usize,
+    /// Offset of the L4 header (at most 54: a `u16` keeps the record small).
+    l4_at: u16,
     from_pf: bool,
 }
 
@@ -221,7 +224,7 @@ impl Staged {
     /// Offset of the L4 header in the frame.
     #[inline(always)]
     pub(in crate::graph) fn l4_at(&self) -> usize {
-        self.l4_at
+        usize::from(self.l4_at)
     }
 
     /// Whether the packet came from an uplink.
@@ -237,16 +240,18 @@ impl Staged {
     }
 
     /// Prefetches the first entry of the key's chain, or, if the chain is empty, the
-    /// bucket of the reply key the new flow will check (second step).
-    #[inline]
-    pub(crate) fn prefetch_chain(&mut self, flows: &FlowTable) {
-        self.reply = flows.prefetch_chain(&self.key, self.hash);
+    /// bucket of the reply key the new flow will check (second step): then answers
+    /// that reply key with its hash, for [`lookup`] (kept apart from the record, which
+    /// it would double in size for the first packet of a flow alone).
+    #[inline(always)]
+    pub(crate) fn prefetch_chain(&self, flows: &FlowTable) -> Reply {
+        flows.prefetch_chain(&self.key, self.hash)
     }
 }
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     match prepare(cx, pkt) {
-        Ok(staged) => lookup(cx, pkt, &staged),
+        Ok(staged) => lookup(cx, pkt, &staged, None),
         Err(next) => next,
     }
 }
@@ -321,8 +326,7 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     Some(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        reply: None,
-        l4_at: V4_L4_AT,
+        l4_at: V4_L4_AT as u16,
         from_pf,
     })
 }
@@ -353,6 +357,9 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
     let Some(from_pf) = cx.ports.get(m.in_port).map(|p| p.is_pf()) else {
         return Err(Next::Drop(DropReason::UnknownPort));
     };
+    let Ok(l4_at_short) = u16::try_from(l4_at) else {
+        return Err(Next::Drop(DropReason::Malformed));
+    };
     let key = match flow_key(cx, pkt, l4_at, from_pf) {
         Ok(k) => key::pack(&k),
         Err(reason) => return Err(Next::Drop(reason)),
@@ -360,21 +367,20 @@ pub(in crate::graph) fn prepare_any(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Stage
     Ok(Staged {
         key,
         hash: cx.tables.flows.table_hash(&key),
-        reply: None,
-        l4_at,
+        l4_at: l4_at_short,
         from_pf,
     })
 }
 
 /// The second half of `conntrack`: the flow's lookup or creation, its TCP state, and
-/// the next node.
+/// the next node (`reply`: from [`Staged::prefetch_chain`], if it ran).
 #[inline]
-pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged) -> Next {
+pub(crate) fn lookup(cx: &mut Ctx<'_>, pkt: &mut Buf, staged: &Staged, reply: Reply) -> Next {
     // a recirculated packet leaves its first flow here (before the search: closing a
     // flow may link keys)
     cx.close_flow();
     let found = cx.tables.flows.find(&staged.key, staged.hash);
-    lookup_found(cx, pkt, staged, found)
+    lookup_found(cx, pkt, staged, found, reply)
 }
 
 /// [`lookup`] with the table searched already (`found`: the fast lane's answer for the
@@ -385,11 +391,11 @@ pub(in crate::graph) fn lookup_found(
     pkt: &mut Buf,
     staged: &Staged,
     found: Option<Slot>,
+    reply: Reply,
 ) -> Next {
     let Staged {
         key,
         hash,
-        reply,
         l4_at,
         from_pf,
     } = *staged;
@@ -411,7 +417,11 @@ pub(in crate::graph) fn lookup_found(
     m.flow_dir = flow.dir;
     // TCP arriving on an LB VNF is not state-tracked (upstream; keeps the short timeout)
     if key.proto == ip_proto::TCP && !(from_pf && m.vnf_type == vnf_type::LB) {
-        let flags = pkt.frame().get(l4_at + 13).copied().unwrap_or(0);
+        let flags = pkt
+            .frame()
+            .get(usize::from(l4_at) + 13)
+            .copied()
+            .unwrap_or(0);
         let dir = if flow.is_org() {
             tcp::DIR_ORG
         } else {
