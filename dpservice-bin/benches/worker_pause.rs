@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dpservice::model::{
-    CreateFirewallRule, CreateInterface, FirewallAction, FirewallRule, FirewallRuleRef, Metering,
-    ProtocolFilter, RequestPrefix, Route, TrafficDirection, VniQuery, VniType,
+    CreateFirewallRule, FirewallAction, FirewallRule, FirewallRuleRef, ProtocolFilter,
+    RequestPrefix, Route, TrafficDirection, VniQuery, VniType,
 };
 use dpservice::proto::dpd_kironcore_server::DpdKironcore;
 use dpservice::proto::{self as pb};
@@ -44,7 +44,7 @@ use dpservice_bin::wire::{ip_proto, ipv6, udp};
 use dpservice_bin::worker::{Dataplane, Worker, WorkerHandle};
 use tonic::Request;
 
-use common::{median, HOST_UL, NEIGHBOUR_UL, PF0, VM1_IP, VM1_UL, VM2_IP, VM2_UL};
+use common::{iface, median, HOST_UL, NEIGHBOUR_UL, PF0, VM1_IP, VM1_UL, VM2_IP, VM2_UL};
 
 const ROUTES: u32 = 262_144;
 const RULES: u32 = 65_536;
@@ -225,20 +225,6 @@ fn tunnel_frame() -> Vec<u8> {
     .emit(&mut f[ethernet::HEADER_LEN..]);
     f.extend_from_slice(&inner[ethernet::HEADER_LEN..]);
     f
-}
-
-fn iface(id: &str, dev: &str, vni: u32, ip: Ipv4Addr, ul: Ipv6Addr) -> CreateInterface {
-    CreateInterface {
-        id: id.into(),
-        vni,
-        ipv4: Some(ip),
-        ipv6: None,
-        pxe: None,
-        device: dev.into(),
-        metering: Metering::default(),
-        preferred_underlay: Some(ul),
-        hostname: None,
-    }
 }
 
 fn rule(i: u32) -> CreateFirewallRule {

@@ -31,6 +31,21 @@ pub fn mac(last: u8) -> MacAddr {
     MacAddr([0x66, 0x66, 0x66, 0x66, 0x66, last])
 }
 
+/// An interface `id` on `dev` in `vni` with an IPv4 address and a preferred underlay.
+pub fn iface(id: &str, dev: &str, vni: u32, ip: Ipv4Addr, ul: Ipv6Addr) -> CreateInterface {
+    CreateInterface {
+        id: id.into(),
+        vni,
+        ipv4: Some(ip),
+        ipv6: None,
+        pxe: None,
+        device: dev.into(),
+        metering: Metering::default(),
+        preferred_underlay: Some(ul),
+        hostname: None,
+    }
+}
+
 /// pf0, pf1 and two VFs; vm1 (10.100.1.1) on vf0 and vm2 (10.100.1.2) on vf1 in VNI 100,
 /// and a route from VNI 100 to 10.100.2.0/24 on the neighbour host.
 pub fn two_vms() -> State {
@@ -51,18 +66,7 @@ pub fn two_vms() -> State {
         ("vm1", "net_tap2", VM1_IP, VM1_UL),
         ("vm2", "net_tap3", VM2_IP, VM2_UL),
     ] {
-        s.create_interface(CreateInterface {
-            id: id.into(),
-            vni: 100,
-            ipv4: Some(ip),
-            ipv6: None,
-            pxe: None,
-            device: dev.into(),
-            metering: Metering::default(),
-            preferred_underlay: Some(ul),
-            hostname: None,
-        })
-        .unwrap();
+        s.create_interface(iface(id, dev, 100, ip, ul)).unwrap();
     }
     s.create_route(&Route {
         vni: 100,
