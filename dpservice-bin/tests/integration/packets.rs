@@ -523,6 +523,15 @@ fn cpu_ticks(pid: u32) -> u64 {
 fn idle_daemon_sleeps() {
     let rig = Rig::start(&[]);
     rig.configure();
+    // the start-up work is over: the region's pre-faulting thread (0.7 s in 4 KiB pages
+    // on a loaded CI machine) would otherwise count as the idle worker's
+    assert!(
+        rig.daemon
+            .wait_for_log("pre-faulted in", Duration::from_secs(20))
+            .is_some(),
+        "the region was not pre-faulted: {}",
+        rig.daemon.logs()
+    );
     std::thread::sleep(Duration::from_millis(300));
     let before = cpu_ticks(rig.daemon.pid());
     std::thread::sleep(Duration::from_secs(2));
