@@ -525,13 +525,7 @@ fn idle_daemon_sleeps() {
     rig.configure();
     // the start-up work is over: the region's pre-faulting thread (0.7 s in 4 KiB pages
     // on a loaded CI machine) would otherwise count as the idle worker's
-    assert!(
-        rig.daemon
-            .wait_for_log("pre-faulted in", Duration::from_secs(20))
-            .is_some(),
-        "the region was not pre-faulted: {}",
-        rig.daemon.logs()
-    );
+    rig.daemon.wait_prefaulted();
     std::thread::sleep(Duration::from_millis(300));
     let before = cpu_ticks(rig.daemon.pid());
     std::thread::sleep(Duration::from_secs(2));
@@ -663,13 +657,7 @@ fn solicitation_flood_with_new_macs_keeps_memory_flat() {
     rig.configure();
     let pid = rig.daemon.pid();
     // the region's pages are all resident once the start-up pre-fault is done
-    assert!(
-        rig.daemon
-            .wait_for_log("pre-faulted in", Duration::from_secs(20))
-            .is_some(),
-        "the region was not pre-faulted: {}",
-        rig.daemon.logs()
-    );
+    rig.daemon.wait_prefaulted();
     // warm up: buffers, queues and tables reach their working size
     flood_ns(&mut rig, 0, 20_000);
     std::thread::sleep(Duration::from_millis(200));

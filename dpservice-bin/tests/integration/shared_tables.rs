@@ -53,12 +53,7 @@ fn tables_follow_the_calls_and_the_region_goes_at_exit() {
     assert_eq!((conntrack.capacity, conntrack.entries), (850_000, 0));
     // pre-faulted soon after start-up (on a thread of its own): new flows find their
     // pages there, and the log says which pages back the region
-    assert!(
-        d.wait_for_log("pre-faulted in", Duration::from_secs(10))
-            .is_some(),
-        "no log line on the region's pages: {}",
-        d.logs()
-    );
+    d.wait_prefaulted();
     let meta = std::fs::metadata(&path).unwrap();
     assert!(
         meta.blocks() * 512 >= meta.len(),

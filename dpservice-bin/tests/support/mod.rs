@@ -584,6 +584,17 @@ impl Daemon {
         self.output.wait_for(needle, timeout)
     }
 
+    /// Waits until the start-up pre-fault of the shared-memory region is done (its log
+    /// line); panics with the daemon's output if it never comes.
+    pub fn wait_prefaulted(&self) {
+        assert!(
+            self.wait_for_log("pre-faulted in", Duration::from_secs(20))
+                .is_some(),
+            "the region was not pre-faulted: {}",
+            self.logs()
+        );
+    }
+
     /// A gRPC channel to it over IPv4 loopback.
     pub async fn channel(&self) -> Channel {
         self.try_channel(SocketAddr::from(([127, 0, 0, 1], self.port)))
