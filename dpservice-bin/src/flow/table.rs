@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use dpservice::shm::catalogue::FLOW_KEY_WORDS;
 use dpservice::shm::table::{InsertError, Slot, TableWriter};
 
 use super::{key, CtKey, FlowEntry, NO_PORT};
@@ -265,11 +266,11 @@ impl FlowTable {
     /// had time to arrive. A lookup that will miss (empty chain) makes a flow, which
     /// looks up its reply key: that key and its hash are answered, its bucket prefetched.
     #[inline(always)]
-    pub fn prefetch_chain(&self, key: &CtKey, hash: u64) -> Option<(CtKey, u64)> {
+    pub fn prefetch_chain(&self, key: &[u64; FLOW_KEY_WORDS], hash: u64) -> Option<(CtKey, u64)> {
         if !self.table.prefetch_chain(hash) {
             return None;
         }
-        self.prefetch_reply(key)
+        self.prefetch_reply(&CtKey::from_words(key))
     }
 
     /// The reply key of `key` with its hash, its bucket prefetched (out of line: only
@@ -300,6 +301,18 @@ impl FlowTable {
     ) -> Result<&'f mut Flow, FlowError> {
         let found = self.table.find_hashed(key, hash);
         self.open_found(key, hash, found, reply, in_port, now_ns, out)
+    }
+
+    /// [`FlowTable::table_hash`] of the key whose words (`FlowKey::words`) are `words`.
+    #[inline(always)]
+    pub fn hash_of_words(&self, words: &[u64; FLOW_KEY_WORDS]) -> u64 {
+        self.table.hash_of_words(words)
+    }
+
+    /// [`FlowTable::find`] of the key whose words (`FlowKey::words`) are `words`.
+    #[inline(always)]
+    pub fn find_words(&self, words: &[u64; FLOW_KEY_WORDS], hash: u64) -> Option<Slot> {
+        self.table.find_words(words, hash)
     }
 
     /// Where the flow of `key` (table hash `hash`) is stored, if it is: the fast lane

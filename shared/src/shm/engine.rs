@@ -116,13 +116,24 @@ impl<W> Copy for View<'_, W> {}
 /// A key as the words the pool holds, converted once per lookup instead of once per
 /// compared entry.
 #[derive(Clone, Copy)]
-struct KeyWords {
-    words: [u64; super::table::MAX_KEY_BYTES / 8],
+pub(super) struct KeyWords {
+    pub(super) words: [u64; super::table::MAX_KEY_BYTES / 8],
+}
+
+/// The words of a key's bytes as the pool holds them and lookups compare and hash them:
+/// native-endian 8-byte words, the last zero-padded. A caller that builds keys from
+/// values it holds in registers can hand lookups the words themselves
+/// ([`super::table::TableWriter::find_words`]), so that nothing reads back, in words, a
+/// key just stored field by field: such a load spans several smaller stores, which the
+/// CPU cannot forward, and waits until they reach the cache.
+pub fn key_words(key: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let chunks = key.chunks(8);
+    chunks.map(tail_word)
 }
 
 impl KeyWords {
     #[inline(always)]
-    fn new(key: &[u8]) -> KeyWords {
+    pub(super) fn new(key: &[u8]) -> KeyWords {
         let mut words = [0u64; super::table::MAX_KEY_BYTES / 8];
         let chunks = key.chunks_exact(8);
         let rest = chunks.remainder();
@@ -152,9 +163,9 @@ impl<K, V> Shape<K, V> {
 /// Whether the entry holds `key` (of type `K`): every key word compared, without a
 /// branch per word.
 #[inline(always)]
-fn typed_key_matches<K, W: LoadWord>(entry: &[W], key: &KeyWords) -> bool {
+fn typed_key_matches<K, W: LoadWord>(entry: &[W], key: &[u64]) -> bool {
     let n = Shape::<K, ()>::KEY_WORDS;
-    let (Some(stored), Some(wanted)) = (entry.get(KEY..KEY + n), key.words.get(..n)) else {
+    let (Some(stored), Some(wanted)) = (entry.get(KEY..KEY + n), key.get(..n)) else {
         return false;
     };
     let mut diff = 0;
@@ -439,7 +450,16 @@ impl<'a, W: LoadWord> View<'a, W> {
         bucket: usize,
         key: &K,
     ) -> Option<(usize, Option<usize>)> {
-        let key = &KeyWords::new(bytemuck::bytes_of(key));
+        self.find_words::<K, V>(bucket, &KeyWords::new(bytemuck::bytes_of(key)).words)
+    }
+
+    /// [`View::find`] with the key as its words (see [`key_words`]).
+    #[inline(always)]
+    pub fn find_words<K: bytemuck::Pod, V: bytemuck::Pod>(
+        &self,
+        bucket: usize,
+        key: &[u64],
+    ) -> Option<(usize, Option<usize>)> {
         let mut link = self.head(bucket, Relaxed)?;
         let mut prev = None;
         for _ in 0..self.geo.capacity {

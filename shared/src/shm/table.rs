@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use bytemuck::Pod;
 
-use super::engine::{Geometry, ReadError, View};
+pub use super::engine::key_words;
+use super::engine::{Geometry, KeyWords, ReadError, View};
 use super::header::{self, TableInfo};
 use super::raw::{ReadOnlyWord, WriterArea};
 use super::region::{load_counter, Shared};
@@ -145,18 +146,23 @@ impl Placement {
     /// hashes in a few multiplications instead of foldhash's byte-string path.
     #[inline(always)]
     fn hash(&self, key: &[u8]) -> u64 {
+        let n = key.len().div_ceil(8);
+        let words = KeyWords::new(key);
+        self.hash_words(words.words.get(..n).unwrap_or(&words.words))
+    }
+
+    /// [`Placement::hash`] of the key whose words ([`key_words`]) are `words`: the same
+    /// 16-byte blocks, two words each.
+    #[inline(always)]
+    fn hash_words(&self, words: &[u64]) -> u64 {
         let mut h = self.hasher.build_hasher();
-        let mut blocks = key.chunks_exact(16);
-        for block in &mut blocks {
-            h.write_u128(u128::from_ne_bytes(block.try_into().unwrap_or([0; 16])));
-        }
-        let rest = blocks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 16];
-            for (d, s) in last.iter_mut().zip(rest) {
-                *d = *s;
-            }
-            h.write_u128(u128::from_ne_bytes(last));
+        for pair in words.chunks(2) {
+            let lo = pair.first().copied().unwrap_or(0).to_ne_bytes();
+            let hi = pair.get(1).copied().unwrap_or(0).to_ne_bytes();
+            let mut block = [0u8; 16];
+            block[..8].copy_from_slice(&lo);
+            block[8..].copy_from_slice(&hi);
+            h.write_u128(u128::from_ne_bytes(block));
         }
         h.finish()
     }
@@ -413,6 +419,28 @@ impl<K: Pod + Eq, V: Pod> TableWriter<K, V> {
         debug_assert_eq!(hash, self.hash_of(key), "hash of another key");
         let view = self.view();
         let (index, _) = view.find::<K, V>(view.bucket_of(hash), key)?;
+        Some(Slot(index as u32))
+    }
+
+    /// The hash of the key whose words ([`key_words`]) are `words`: equal to
+    /// [`TableWriter::hash_of`] of that key.
+    #[inline(always)]
+    pub fn hash_of_words(&self, words: &[u64]) -> u64 {
+        debug_assert_eq!(
+            words.len(),
+            size_of::<K>().div_ceil(8),
+            "words of another key type"
+        );
+        self.place.hash_words(words)
+    }
+
+    /// [`TableWriter::find_hashed`] of the key whose words ([`key_words`]) are `words`
+    /// and whose hash is `hash` (from [`TableWriter::hash_of_words`]).
+    #[inline(always)]
+    pub fn find_words(&self, words: &[u64], hash: u64) -> Option<Slot> {
+        debug_assert_eq!(hash, self.place.hash_words(words), "hash of another key");
+        let view = self.view();
+        let (index, _) = view.find_words::<K, V>(view.bucket_of(hash), words)?;
         Some(Slot(index as u32))
     }
 
@@ -788,6 +816,37 @@ mod tests {
         expected.sort_unstable();
         assert_eq!(seen, expected);
         assert_eq!(r.len(), 50);
+        Ok(())
+    }
+
+    /// A key handed over as its words hashes and is found as the key itself, and its
+    /// hash is foldhash over the key's bytes in zero-padded 16-byte blocks.
+    #[test]
+    fn keys_as_words_hash_and_find_as_the_keys() -> TestResult {
+        let (_path, region) = region("words", 64, 16)?;
+        let mut w = region.writer::<Key, Val>("t")?;
+        for i in 0..40 {
+            w.insert(key(i), val(i))?;
+        }
+        for i in 0..80 {
+            let k = key(i);
+            let words: Vec<u64> = key_words(bytemuck::bytes_of(&k)).collect();
+            let hash = w.hash_of(&k);
+            assert_eq!(w.hash_of_words(&words), hash, "key {i}");
+            assert_eq!(
+                w.find_words(&words, hash),
+                w.find_hashed(&k, hash),
+                "key {i}"
+            );
+            assert_eq!(w.find_words(&words, hash).is_some(), i < 40, "key {i}");
+            let mut blocks = w.place.hasher.build_hasher();
+            for chunk in bytemuck::bytes_of(&k).chunks(16) {
+                let mut block = [0u8; 16];
+                block[..chunk.len()].copy_from_slice(chunk);
+                blocks.write_u128(u128::from_ne_bytes(block));
+            }
+            assert_eq!(blocks.finish(), hash, "key {i}");
+        }
         Ok(())
     }
 
