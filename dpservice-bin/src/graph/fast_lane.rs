@@ -66,6 +66,7 @@ use crate::port::{Buf, PortId};
 use crate::wire::ethernet::{self, ethertype, MacAddr};
 use crate::wire::ip_proto;
 use crate::wire::ipip::{self, Inner};
+use dpservice::shm::catalogue::FLOW_KEY_WORDS;
 use std::net::Ipv6Addr;
 
 /// `conntrack` with the fast lane in front (its visit counted by the caller): the
@@ -74,14 +75,23 @@ use std::net::Ipv6Addr;
 #[inline(never)]
 pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node::COUNT]) -> Next {
     if cx.flow.is_some() {
+        cx.tables.last_flow.forget();
         return conntrack::process(cx, pkt);
+    }
+    if let Some(next) = repeat_by_frame(cx, pkt, visits) {
+        return next;
     }
     // the common case's record straight from its builder: through `prepare`'s `Result`
     // it went via the stack, copied in pieces the CPU cannot forward (a quarter of a
     // packet's time on one flow)
     if let Some(st) = conntrack::prepare_v4_ports(cx, pkt) {
-        return take_or_lookup(cx, pkt, &st, visits);
+        let next = take_or_lookup(cx, pkt, &st, visits);
+        // taken: the next packet with the same header bytes from the same port has
+        // the same key (`prepare_v4_ports` built it from those bytes and the port)
+        cx.tables.last_flow.frame_ok = cx.tables.last_flow.valid;
+        return next;
     }
+    cx.tables.last_flow.forget();
     match conntrack::prepare_any(cx, pkt) {
         Ok(st) => take_or_lookup(cx, pkt, &st, visits),
         Err(next) => next,
@@ -102,8 +112,131 @@ fn take_or_lookup(
     }
 }
 
+/// The lane's last packet from a VM, within one run of the graph: a packet of the same
+/// flow right after it (a burst of one connection, the usual case for bulk traffic) is
+/// known to take the lane with the same plan, and skips its key's hash, the table
+/// search and the plan. Valid only while nothing but the lane ran since: the graph
+/// forgets it at the start of each run and whenever a packet goes anywhere else
+/// ([`LastFlow::forget`]), so no table, port or state change can come in between (the
+/// lane itself changes only the entry's last-seen time, refreshed once per run:
+/// the plan it keeps says not stale).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastFlow {
+    valid: bool,
+    /// Its header bytes (below) may stand for its key: it was prepared by
+    /// `prepare_v4_ports`, from those bytes and its port.
+    frame_ok: bool,
+    in_port: PortId,
+    /// The IPv4 header's protocol, addresses and L4 ports (`proto` and the 12 bytes
+    /// at 26..38 of the frame).
+    proto: u8,
+    addrs: u64,
+    ports: u32,
+    words: [u64; FLOW_KEY_WORDS],
+    slot: Slot,
+    plan: Plan,
+}
+
+impl LastFlow {
+    /// Something else than the lane ran: the last flow may be stale.
+    #[inline(always)]
+    pub(crate) fn forget(&mut self) {
+        self.valid = false;
+    }
+}
+
+/// The frame's protocol, addresses and L4 ports as [`LastFlow`] keeps them (`None`
+/// if the frame is too short to hold them).
+#[inline(always)]
+fn v4_header(pkt: &Buf) -> Option<(u8, u64, u32)> {
+    let f = pkt.frame();
+    let h: &[u8; 38] = f.get(..38)?.try_into().ok()?;
+    let (addrs, ports) = (h[26..34].try_into().ok()?, h[34..38].try_into().ok()?);
+    Some((h[23], u64::from_ne_bytes(addrs), u32::from_ne_bytes(ports)))
+}
+
+/// A packet from the port of the lane's last packet with the same header bytes (so
+/// the same key): the lane's answer with the kept plan, after `prepare_v4_ports`'s
+/// metadata and the per-packet checks (TCP flags). `None`: not such a packet (nothing
+/// changed).
+#[inline(always)]
+fn repeat_by_frame(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    visits: &mut [u64; Node::COUNT],
+) -> Option<Next> {
+    let last = &cx.tables.last_flow;
+    if !(last.valid && last.frame_ok)
+        || pkt.meta.in_port != last.in_port
+        || pkt.meta.l3_type != ethertype::IPV4
+    {
+        return None;
+    }
+    let (proto, addrs, ports) = v4_header(pkt)?;
+    if (proto, addrs, ports) != (last.proto, last.addrs, last.ports) {
+        return None;
+    }
+    let (slot, plan) = (last.slot, last.plan);
+    conntrack::write_v4_meta(pkt)?;
+    repeat(cx, pkt, proto, conntrack::V4_L4_AT, slot, &plan, visits)
+}
+
+/// [`try_take`] for a staged packet, with the lane's last flow first.
+#[inline(always)]
+pub(super) fn take_staged(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    st: &Staged,
+    visits: &mut [u64; Node::COUNT],
+) -> Result<Next, Option<Slot>> {
+    if let Some(next) = repeat_staged(cx, pkt, st, visits) {
+        return Ok(next);
+    }
+    try_take(cx, pkt, st, visits)
+}
+
+/// A staged packet (its key's words in `st`) of the lane's last flow: as
+/// [`repeat_by_frame`].
+#[inline(always)]
+fn repeat_staged(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    st: &Staged,
+    visits: &mut [u64; Node::COUNT],
+) -> Option<Next> {
+    let last = &cx.tables.last_flow;
+    if !last.valid || pkt.meta.in_port != last.in_port || *st.words() != last.words {
+        return None;
+    }
+    let (slot, plan, proto) = (last.slot, last.plan, last.proto);
+    repeat(cx, pkt, proto, st.l4_at(), slot, &plan, visits)
+}
+
+/// The lane's answer for a packet of the last flow (`slot`, `plan`), if its TCP flags
+/// keep the flow's state; `None` (nothing changed) if not.
+#[inline(always)]
+fn repeat(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    proto: u8,
+    l4_at: usize,
+    slot: Slot,
+    plan: &Plan,
+    visits: &mut [u64; Node::COUNT],
+) -> Option<Next> {
+    let e = cx.tables.flows.stored(slot)?;
+    if !tcp_state_kept(e, plan.dir == FlowDir::Org, proto, pkt, l4_at) {
+        return None;
+    }
+    #[cfg(test)]
+    {
+        cx.tables.last_flow_taken += 1;
+    }
+    Some(apply(cx, pkt, slot, plan, visits))
+}
+
 /// The tunnel of a packet towards an uplink.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Tunnel {
     /// The VM's underlay (`ipip_encap`'s outer source for packets from a VM).
     src: Ipv6Addr,
@@ -113,6 +246,7 @@ struct Tunnel {
 }
 
 /// What the walk would do with the packet, worked out before anything is changed.
+#[derive(Debug, Clone, Copy, Default)]
 struct Plan {
     dir: FlowDir,
     flow_hash: u32,
@@ -141,14 +275,54 @@ pub(super) fn try_take(
 ) -> Result<Next, Option<Slot>> {
     let found = cx.tables.flows.find_words(st.words(), st.hash());
     let Some(slot) = found else {
+        cx.tables.last_flow.forget();
         return Err(None);
     };
     if st.is_from_pf() {
+        cx.tables.last_flow.forget();
         return from_uplink(cx, pkt, st, slot, visits).ok_or(found);
     }
     let Some(plan) = plan(cx, pkt, st, slot) else {
+        cx.tables.last_flow.forget();
         return Err(found);
     };
+    // the header bytes as received (`apply` rewrites the frame)
+    let (addrs, ports) = v4_header(pkt).map_or((0, 0), |(_, a, p)| (a, p));
+    let next = apply(cx, pkt, slot, &plan, visits);
+    if !matches!(next, Next::Tx(_)) {
+        cx.tables.last_flow.forget();
+        return Ok(next);
+    }
+    let key = st.key();
+    cx.tables.last_flow = LastFlow {
+        valid: true,
+        // set by the caller that knows how the key was built
+        frame_ok: false,
+        in_port: pkt.meta.in_port,
+        proto: key.proto,
+        addrs,
+        ports,
+        words: *st.words(),
+        slot,
+        // refreshed by now, if it was stale, with the run's time
+        plan: Plan {
+            stale: false,
+            ..plan
+        },
+    };
+    Ok(next)
+}
+
+/// What the lane does with a packet from a VM whose flow is stored at `slot` and which
+/// `plan` says the lane may take: the walk's metadata, rewrites and visits.
+#[inline(always)]
+fn apply(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    slot: Slot,
+    plan: &Plan,
+    visits: &mut [u64; Node::COUNT],
+) -> Next {
     let m = &mut pkt.meta;
     m.flow_hash = plan.flow_hash;
     m.flow_dir = plan.dir;
@@ -181,7 +355,7 @@ pub(super) fn try_take(
             if plan.stale {
                 cx.tables.flows.refresh(slot, cx.now_ns);
             }
-            return Ok(Next::Drop(reason));
+            return Next::Drop(reason);
         }
     }
     if plan.stale {
@@ -199,12 +373,12 @@ pub(super) fn try_take(
                 dst: t.nexthop,
             };
             if ipip::encapsulate(pkt, Inner::V4, &tunnel).is_err() {
-                return Ok(Next::Drop(DropReason::EncapFailed));
+                return Next::Drop(DropReason::EncapFailed);
             }
             pkt.meta.tun.proto_id = Inner::V4.next_header();
-            Ok(Next::Tx(plan.out))
+            Next::Tx(plan.out)
         }
-        None => Ok(Next::Tx(plan.out)),
+        None => Next::Tx(plan.out),
     }
 }
 
@@ -241,7 +415,7 @@ fn from_uplink(
     {
         return None;
     }
-    if !tcp_state_kept(e, org, key.proto, pkt, st) {
+    if !tcp_state_kept(e, org, key.proto, pkt, st.l4_at()) {
         return None;
     }
     let out = cx.ports.get(pkt.meta.nxt_hop)?;
@@ -266,10 +440,10 @@ fn from_uplink(
 /// Whether `conntrack` leaves a TCP flow's state and first-SYN direction as stored in
 /// `e` for this packet (always, for UDP); `false` for other protocols.
 #[inline(always)]
-fn tcp_state_kept(e: &FlowEntry, org: bool, proto: u8, pkt: &Buf, st: &Staged) -> bool {
+fn tcp_state_kept(e: &FlowEntry, org: bool, proto: u8, pkt: &Buf, l4_at: usize) -> bool {
     match proto {
         ip_proto::TCP => {
-            let tcp_flags = pkt.frame().get(st.l4_at() + 13).copied().unwrap_or(0);
+            let tcp_flags = pkt.frame().get(l4_at + 13).copied().unwrap_or(0);
             let dir = if org { tcp::DIR_ORG } else { tcp::DIR_REPLY };
             let now = (e.tcp_state, e.first_syn_dir);
             tcp::next(e.tcp_state, e.first_syn_dir, dir, tcp_flags) == now
@@ -307,7 +481,7 @@ fn plan(cx: &Ctx<'_>, pkt: &Buf, st: &Staged, slot: Slot) -> Option<Plan> {
     if org && fl & flags::FIREWALL == 0 {
         return None;
     }
-    if !tcp_state_kept(e, org, key.proto, pkt, st) {
+    if !tcp_state_kept(e, org, key.proto, pkt, st.l4_at()) {
         return None;
     }
     // `route` drops packets of a port without interface before its cache

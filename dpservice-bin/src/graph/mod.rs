@@ -87,9 +87,15 @@ pub(crate) struct PathTables {
     /// The virtual services with their connection slots (§12); their key → slot
     /// mappings are `virtsvc`.
     pub services: virtsvc::Services,
+    /// The fast lane's last packet from a VM in this run (its flow's next packets skip
+    /// the search).
+    pub(crate) last_flow: fast_lane::LastFlow,
     /// Packets the fast lane took (tests: that the lane was used at all).
     #[cfg(test)]
     pub lane_taken: u64,
+    /// Of those, packets it took as its last flow's (tests).
+    #[cfg(test)]
+    pub last_flow_taken: u64,
 }
 
 impl PathTables {
@@ -108,8 +114,11 @@ impl PathTables {
                 virtsvc::Timeouts::from_flow_timeout(cfg.flow_timeout),
                 now,
             ),
+            last_flow: fast_lane::LastFlow::default(),
             #[cfg(test)]
             lane_taken: 0,
+            #[cfg(test)]
+            last_flow_taken: 0,
         }
     }
 
@@ -712,9 +721,11 @@ impl Graph {
             *b = s.objs;
         }
         let lane_on = self.fast_lane;
+        // the state, ports and tables may have changed since the last run
+        self.tables.last_flow.forget();
         let (mut cx, fabric) = self.split(state, now);
-        // the first packet of a burst is timed node by node (cycles.rs)
-        let mut timed = fabric.costs.enabled();
+        // the first packet of a sampled burst is timed node by node (cycles.rs)
+        let mut timed = fabric.costs.sample_due();
         // a dump sees every node: no fast lane while tracing
         fabric.lane = lane_on && !fabric.tracer.active;
         if fabric.tracer.active || cx.tables.flows.len() < stage_from_keys {
@@ -1104,7 +1115,7 @@ fn lane_or_walk(
     st: &nodes::conntrack::Staged,
     reply: nodes::conntrack::Reply,
 ) {
-    match fast_lane::try_take(cx, &mut pkt, st, &mut fabric.visits) {
+    match fast_lane::take_staged(cx, &mut pkt, st, &mut fabric.visits) {
         Ok(next) => fabric.route(Node::Conntrack.id(), next, pkt),
         Err(found) => {
             let next = nodes::conntrack::lookup_found(cx, &mut pkt, st, found, reply);
@@ -1237,20 +1248,31 @@ fn dispatch(
     lane: bool,
 ) -> Next {
     use nodes::*;
+    // a node that may change what the fast lane's last flow stands for: all but `cls`
+    // and the lane's own `conntrack` (which forgets it where needed)
     macro_rules! visit {
+        ($node:ident, $run:expr) => {{
+            visits[Node::$node as usize] += 1;
+            cx.tables.last_flow.forget();
+            $run
+        }};
+    }
+    macro_rules! visit_keeping_last_flow {
         ($node:ident, $run:expr) => {{
             visits[Node::$node as usize] += 1;
             $run
         }};
     }
     match node {
-        Node::Cls => visit!(Cls, cls::process(cx, pkt)),
+        Node::Cls => visit_keeping_last_flow!(Cls, cls::process(cx, pkt)),
         Node::Arp => visit!(Arp, arp::process(cx, pkt)),
         Node::Ipv6Nd => visit!(Ipv6Nd, ipv6_nd::process(cx, pkt)),
         Node::Dhcp => visit!(Dhcp, dhcp::process(cx, pkt)),
         Node::Dhcpv6 => visit!(Dhcpv6, dhcpv6::process(cx, pkt)),
         Node::IpipDecap => visit!(IpipDecap, ipip_decap::process(cx, pkt)),
-        Node::Conntrack if lane => visit!(Conntrack, fast_lane::conntrack(cx, pkt, visits)),
+        Node::Conntrack if lane => {
+            visit_keeping_last_flow!(Conntrack, fast_lane::conntrack(cx, pkt, visits))
+        }
         Node::Conntrack => visit!(Conntrack, conntrack::process(cx, pkt)),
         Node::Lb => visit!(Lb, lb::process(cx, pkt)),
         Node::Dnat => visit!(Dnat, dnat::process(cx, pkt)),

@@ -54,7 +54,7 @@ pub enum TableError {
 
 /// Where an entry lives in a table's pool: stable until that entry is removed (entries
 /// never move).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Slot(u32);
 
 impl Slot {

@@ -289,7 +289,7 @@ pub(crate) fn prepare(cx: &Ctx<'_>, pkt: &mut Buf) -> Result<Staged, Next> {
 }
 
 /// Offset of the L4 header of an IPv4 packet (upstream ignores options).
-const V4_L4_AT: usize = ETH + ipv4::HEADER_LEN;
+pub(in crate::graph) const V4_L4_AT: usize = ETH + ipv4::HEADER_LEN;
 
 /// [`prepare`] for the common case, IPv4 TCP or UDP that is not DHCP, on a known port:
 /// the packed key built straight from the frame's bytes, with one VF lookup. `None`
@@ -301,7 +301,7 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
         return None;
     }
     let f = pkt.frame();
-    let h: &[u8; ipv4::HEADER_LEN + 4] = f.get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
+    let h: [u8; ipv4::HEADER_LEN + 4] = f.get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
     let proto = h[9];
     let dst_port = u16::from_be_bytes([h[22], h[23]]);
     match proto {
@@ -309,19 +309,9 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
         ip_proto::UDP if dst_port != dhcpv4::SERVER_PORT => {}
         _ => return None,
     }
-    let src = std::net::Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-    let dst = std::net::Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-    let src_port = u16::from_be_bytes([h[20], h[21]]);
+    let from_pf = cx.ports.get(pkt.meta.in_port)?.is_pf();
+    let (src, dst, src_port) = set_v4_meta(&mut pkt.meta, &h);
     let m = &mut pkt.meta;
-    let from_pf = cx.ports.get(m.in_port)?.is_pf();
-    m.src = IpAddr::V4(src);
-    m.dst = IpAddr::V4(dst);
-    m.l4_type = proto;
-    m.l4 = crate::port::meta::L4Info {
-        src_port,
-        dst_port,
-        ..Default::default()
-    };
     let (vni, vnf) = if from_pf {
         let vnf = match m.vnf_type {
             vnf_type::NAT | vnf_type::LB_ALIAS_PFX => m.vnf_type,
@@ -351,6 +341,36 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
         V4_L4_AT as u16,
         from_pf,
     ))
+}
+
+/// The metadata [`prepare_v4_ports`] writes, from the IPv4 header and the L4 ports in
+/// `h`; answers source, destination and source port.
+#[inline(always)]
+fn set_v4_meta(
+    m: &mut Meta,
+    h: &[u8; ipv4::HEADER_LEN + 4],
+) -> (std::net::Ipv4Addr, std::net::Ipv4Addr, u16) {
+    let src = std::net::Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+    let dst = std::net::Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+    let src_port = u16::from_be_bytes([h[20], h[21]]);
+    m.src = IpAddr::V4(src);
+    m.dst = IpAddr::V4(dst);
+    m.l4_type = h[9];
+    m.l4 = crate::port::meta::L4Info {
+        src_port,
+        dst_port: u16::from_be_bytes([h[22], h[23]]),
+        ..Default::default()
+    };
+    (src, dst, src_port)
+}
+
+/// The metadata [`prepare_v4_ports`] writes for a packet it takes (the fast lane's
+/// packets of a flow it knows already); `None` if the frame is too short.
+#[inline(always)]
+pub(in crate::graph) fn write_v4_meta(pkt: &mut Buf) -> Option<()> {
+    let h: [u8; ipv4::HEADER_LEN + 4] = pkt.frame().get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
+    set_v4_meta(&mut pkt.meta, &h);
+    Some(())
 }
 
 /// An IPv4 address in key form (as `key::pack` writes it): its host integer in little

@@ -245,9 +245,16 @@ impl Pair {
 
     /// Runs one burst on `port` through both and compares what they did.
     fn burst(&mut self, port: PortId, frames: &[Vec<u8>], round: usize) {
+        self.bursts(&[(port, frames)], round);
+    }
+
+    /// Runs a burst of each port, all in one run, through both and compares what they
+    /// did.
+    fn bursts(&mut self, parts: &[(PortId, &[Vec<u8>])], round: usize) {
+        let port = parts.first().map_or(PF0, |p| p.0);
         let mut outcomes = Vec::new();
         for side in [&mut self.lane, &mut self.walk] {
-            side.h.receive_burst(port, frames);
+            side.h.receive_bursts(parts);
             outcomes.push(side.outcome());
         }
         let walk = outcomes.pop().unwrap();
@@ -333,8 +340,31 @@ fn ipv4_of(rng: &mut Rng, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     p
 }
 
-/// A burst from VM port `port` (whose VM has `vm_ip`).
-fn vm_burst(rng: &mut Rng, port: PortId, vm_ip: Ipv4Addr) -> Vec<Vec<u8>> {
+/// A burst from VM port `port` (whose VM has `vm_ip`); with `trains`, packets often
+/// repeat the one before (a connection's train, the lane's last-flow case), some with
+/// other TCP flags.
+fn vm_burst(rng: &mut Rng, port: PortId, vm_ip: Ipv4Addr, trains: bool) -> Vec<Vec<u8>> {
+    let frames = vm_frames(rng, port, vm_ip);
+    if !trains {
+        return frames;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(frames.len());
+    for f in frames {
+        while let (Some(last), true) = (out.last(), rng.chance(70)) {
+            let mut again = last.clone();
+            if rng.chance(15) && again.len() > 14 + 20 + 13 {
+                // the TCP flag byte of a packet without options (UDP: a payload byte)
+                again[14 + 20 + 13] = rng.pick(&[ACK, ACK | PSH, FIN | ACK, RST, SYN, 0]);
+            }
+            out.push(again);
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// The frames of [`vm_burst`] before trains.
+fn vm_frames(rng: &mut Rng, port: PortId, vm_ip: Ipv4Addr) -> Vec<Vec<u8>> {
     let (vf_mac, vm_mac) = match port {
         VF0 => (VF0_MAC, VM1_MAC),
         VF1 => (VF1_MAC, VF1_MAC),
@@ -536,22 +566,46 @@ fn change(pair: &mut Pair, rng: &mut Rng) {
 /// `rounds` rounds of a burst and, often, a change; answers how many packets the lane
 /// took.
 fn differential(seed: u64, metered: bool, staged: bool, rounds: usize) -> u64 {
+    differential_with(seed, metered, staged, false, rounds).0
+}
+
+/// [`differential`], with `trains` of [`vm_burst`]; answers also how many packets
+/// the lane took as its last flow's.
+fn differential_with(
+    seed: u64,
+    metered: bool,
+    staged: bool,
+    trains: bool,
+    rounds: usize,
+) -> (u64, u64) {
     let mut pair = Pair::new(metered, staged);
     let mut rng = Rng(SplitMix64(seed));
+    let mut last: Option<(PortId, Vec<Vec<u8>>)> = None;
     for round in 0..rounds {
+        // trains go on across bursts, often after a change in between
+        if let Some((port, frames)) = last.take().filter(|_| trains && rng.chance(40)) {
+            pair.burst(port, &frames, round);
+            if rng.chance(30) {
+                change(&mut pair, &mut rng);
+            }
+            last = Some((port, frames));
+            continue;
+        }
         let (port, frames) = match rng.below(8) {
-            0..=2 => (VF1, vm_burst(&mut rng, VF1, VM2_IP)),
-            3..=4 => (VF0, vm_burst(&mut rng, VF0, VM1_IP)),
-            5 => (VF2, vm_burst(&mut rng, VF2, VM3_IP)),
+            0..=2 => (VF1, vm_burst(&mut rng, VF1, VM2_IP, trains)),
+            3..=4 => (VF0, vm_burst(&mut rng, VF0, VM1_IP, trains)),
+            5 => (VF2, vm_burst(&mut rng, VF2, VM3_IP, trains)),
             _ => (rng.pick(&[PF0, PF1]), uplink_burst(&mut rng)),
         };
         pair.burst(port, &frames, round);
         if rng.chance(20) {
             change(&mut pair, &mut rng);
         }
+        last = Some((port, frames));
     }
     assert_eq!(pair.walk.h.graph.tables.lane_taken, 0, "the walk alone");
-    pair.lane.h.graph.tables.lane_taken
+    let t = &pair.lane.h.graph.tables;
+    (t.lane_taken, t.last_flow_taken)
 }
 
 #[test]
@@ -570,4 +624,86 @@ fn the_lane_does_what_the_walk_does_staged() {
 fn the_lane_does_what_the_walk_does_metered() {
     let taken = differential(3, true, false, 800) + differential(4, true, true, 800);
     assert!(taken > 150, "the lane took {taken} packets");
+}
+
+/// Trains of one connection: most of their packets are the lane's last flow's, and
+/// everything stays as the walk does it (a flag that changes the TCP state, a change
+/// between bursts, another port's packet in between).
+#[test]
+fn the_lane_does_what_the_walk_does_for_trains() {
+    let (taken, repeated) = differential_with(5, false, false, true, 1500);
+    assert!(
+        repeated > 1000,
+        "{repeated} of {taken} taken as the last flow's"
+    );
+}
+
+#[test]
+fn the_lane_does_what_the_walk_does_for_trains_staged() {
+    let (taken, repeated) = differential_with(6, false, true, true, 1500);
+    assert!(
+        repeated > 1000,
+        "{repeated} of {taken} taken as the last flow's"
+    );
+}
+
+/// A train whose route goes between two bursts: the next burst's first packet, of the
+/// lane's last flow in the burst before, must not be sent by the old route (the
+/// neighbour host's) but by the default one (the router's), as the walk does.
+#[test]
+fn a_route_removed_between_bursts_ends_the_train() {
+    for staged in [false, true] {
+        let mut pair = Pair::new(false, staged);
+        let udp = udp_datagram(1000, 53, b"train");
+        let frame = eth(
+            VF0_MAC,
+            VM1_MAC,
+            ethertype::IPV4,
+            &ipv4_packet(VM1_IP, NEIGH_HOST, ip_proto::UDP, &udp),
+        );
+        let train = vec![frame; 8];
+        pair.burst(VF0, &train, 0);
+        pair.burst(VF0, &train, 1);
+        let repeated = pair.lane.h.graph.tables.last_flow_taken;
+        assert!(repeated >= 12, "staged {staged}: {repeated} repeated");
+        pair.both(|h| {
+            let _ = h.state.delete_route(&RouteKey {
+                vni: 100,
+                prefix: RequestPrefix::new(IpAddr::V4(NEIGH_NET), 24),
+            });
+            h.state.after_write();
+        });
+        // now by the default route, to the router: compared with the walk's
+        pair.burst(VF0, &train, 2);
+    }
+}
+
+/// A train to a VM on this host with that VM's MAC learnt anew in the same run (its
+/// first ARP with its own address): the train's packets after it go to the new MAC.
+#[test]
+fn a_mac_learnt_inside_a_train_is_used_by_the_rest() {
+    const NEW_MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0, 0, 0x99]);
+    for staged in [false, true] {
+        let mut pair = Pair::new(false, staged);
+        let udp = udp_datagram(1000, 53, b"train");
+        let frame = eth(
+            VF0_MAC,
+            VM1_MAC,
+            ethertype::IPV4,
+            &ipv4_packet(VM1_IP, VM2_IP, ip_proto::UDP, &udp),
+        );
+        let train = vec![frame; 4];
+        pair.burst(VF0, &train, 0);
+        let mut arp = vec![0xff; 6];
+        arp.extend_from_slice(&NEW_MAC.0);
+        arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+        arp.extend_from_slice(&NEW_MAC.0);
+        arp.extend_from_slice(&VM2_IP.octets());
+        arp.extend_from_slice(&[0; 6]);
+        arp.extend_from_slice(&[169, 254, 0, 1]);
+        let before = pair.lane.h.graph.tables.last_flow_taken;
+        pair.bursts(&[(VF0, &train), (VF1, &[arp]), (VF0, &train)], 1);
+        let repeated = pair.lane.h.graph.tables.last_flow_taken - before;
+        assert!(repeated >= 3, "staged {staged}: {repeated} repeated");
+    }
 }
