@@ -62,30 +62,37 @@ use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
 use crate::hash::vnf_type;
 use crate::port::meta::{FlowDir, FlowType};
-use crate::port::{Buf, PortId};
+use crate::port::{Buf, PacketBuf, PortId};
 use crate::wire::ethernet::{self, ethertype, MacAddr};
 use crate::wire::ip_proto;
 use crate::wire::ipip::{self, Inner};
-use dpservice::shm::catalogue::FLOW_KEY_WORDS;
 use std::net::Ipv6Addr;
 
 /// `conntrack` with the fast lane in front (its visit counted by the caller): the
 /// lane's answer, a transmission or a drop, for a packet it takes; the node's for any
 /// other. A recirculated packet, which has a flow open, goes through the node alone.
+/// `TRAIN`: the run's burst is one flow's train ([`is_train`]): the lane's last flow is
+/// kept and tried first; else none of that is done (compiled out).
 #[inline(never)]
-pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node::COUNT]) -> Next {
+pub(super) fn conntrack<const TRAIN: bool>(
+    cx: &mut Ctx<'_>,
+    pkt: &mut Buf,
+    visits: &mut [u64; Node::COUNT],
+) -> Next {
     if cx.flow.is_some() {
         cx.tables.last_flow.forget();
         return conntrack::process(cx, pkt);
     }
-    if let Some(next) = repeat_by_frame(cx, pkt, visits) {
-        return next;
+    if TRAIN {
+        if let Some(next) = repeat_by_frame(cx, pkt, visits) {
+            return next;
+        }
     }
     // the common case's record straight from its builder: through `prepare`'s `Result`
     // it went via the stack, copied in pieces the CPU cannot forward (a quarter of a
     // packet's time on one flow)
     if let Some(st) = conntrack::prepare_v4_ports(cx, pkt) {
-        let next = take_or_lookup(cx, pkt, &st, visits);
+        let next = take_or_lookup(cx, pkt, &st, TRAIN, visits);
         // taken: the next packet with the same header bytes from the same port has
         // the same key (`prepare_v4_ports` built it from those bytes and the port)
         cx.tables.last_flow.frame_ok = cx.tables.last_flow.valid;
@@ -93,23 +100,42 @@ pub(super) fn conntrack(cx: &mut Ctx<'_>, pkt: &mut Buf, visits: &mut [u64; Node
     }
     cx.tables.last_flow.forget();
     match conntrack::prepare_any(cx, pkt) {
-        Ok(st) => take_or_lookup(cx, pkt, &st, visits),
+        Ok(st) => take_or_lookup(cx, pkt, &st, false, visits),
         Err(next) => next,
     }
 }
 
-/// The lane's answer for the prepared packet, else `conntrack`'s with the lane's lookup.
+/// The lane's answer for the prepared packet (kept as the last flow if `keep`), else
+/// `conntrack`'s with the lane's lookup.
 #[inline(always)]
 fn take_or_lookup(
     cx: &mut Ctx<'_>,
     pkt: &mut Buf,
     st: &Staged,
+    keep: bool,
     visits: &mut [u64; Node::COUNT],
 ) -> Next {
-    match try_take(cx, pkt, st, visits) {
+    match try_take(cx, pkt, st, keep, visits) {
         Ok(next) => next,
         Err(found) => conntrack::lookup_found(cx, pkt, st, found, None),
     }
+}
+
+/// Whether a run's burst is one flow's train: at least two packets, all from one port
+/// with the same IPv4 protocol, addresses and ports as the first. Checked once per run
+/// (a mixed burst fails at its second packet); only such runs keep the lane's last
+/// flow, which costs a burst of many flows a tenth of its time for nothing.
+pub(super) fn is_train(burst: &[PacketBuf]) -> bool {
+    let Some((first, rest)) = burst.split_first() else {
+        return false;
+    };
+    let Some(header) = v4_header(first) else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .iter()
+            .all(|p| p.meta.in_port == first.meta.in_port && v4_header(p) == Some(header))
 }
 
 /// The lane's last packet from a VM, within one run of the graph: a packet of the same
@@ -132,7 +158,6 @@ pub(crate) struct LastFlow {
     proto: u8,
     addrs: u64,
     ports: u32,
-    words: [u64; FLOW_KEY_WORDS],
     slot: Slot,
     plan: Plan,
 }
@@ -181,7 +206,9 @@ fn repeat_by_frame(
     repeat(cx, pkt, proto, conntrack::V4_L4_AT, slot, &plan, visits)
 }
 
-/// [`try_take`] for a staged packet, with the lane's last flow first.
+/// [`try_take`] for a staged packet, without the lane's last flow: the staged path
+/// runs for large tables, where bursts mix many flows; the constant `keep` lets the
+/// compiler drop the bookkeeping from this path.
 #[inline(always)]
 pub(super) fn take_staged(
     cx: &mut Ctx<'_>,
@@ -189,27 +216,7 @@ pub(super) fn take_staged(
     st: &Staged,
     visits: &mut [u64; Node::COUNT],
 ) -> Result<Next, Option<Slot>> {
-    if let Some(next) = repeat_staged(cx, pkt, st, visits) {
-        return Ok(next);
-    }
-    try_take(cx, pkt, st, visits)
-}
-
-/// A staged packet (its key's words in `st`) of the lane's last flow: as
-/// [`repeat_by_frame`].
-#[inline(always)]
-fn repeat_staged(
-    cx: &mut Ctx<'_>,
-    pkt: &mut Buf,
-    st: &Staged,
-    visits: &mut [u64; Node::COUNT],
-) -> Option<Next> {
-    let last = &cx.tables.last_flow;
-    if !last.valid || pkt.meta.in_port != last.in_port || *st.words() != last.words {
-        return None;
-    }
-    let (slot, plan, proto) = (last.slot, last.plan, last.proto);
-    repeat(cx, pkt, proto, st.l4_at(), slot, &plan, visits)
+    try_take(cx, pkt, st, false, visits)
 }
 
 /// The lane's answer for a packet of the last flow (`slot`, `plan`), if its TCP flags
@@ -266,11 +273,13 @@ struct Plan {
 /// Takes the prepared packet `pkt` (key and hash in `st`; no flow open) if its flow is
 /// one the lane can do, counting its visits of the nodes after `conntrack`, and answers
 /// where it goes; else leaves it unchanged and answers the table's slot of its key.
+/// `keep`: a packet it takes is kept as the lane's last flow.
 #[inline(always)]
-pub(super) fn try_take(
+fn try_take(
     cx: &mut Ctx<'_>,
     pkt: &mut Buf,
     st: &Staged,
+    keep: bool,
     visits: &mut [u64; Node::COUNT],
 ) -> Result<Next, Option<Slot>> {
     let found = cx.tables.flows.find_words(st.words(), st.hash());
@@ -287,12 +296,13 @@ pub(super) fn try_take(
         return Err(found);
     };
     // the header bytes as received (`apply` rewrites the frame)
-    let (addrs, ports) = v4_header(pkt).map_or((0, 0), |(_, a, p)| (a, p));
+    let header = if keep { v4_header(pkt) } else { None };
     let next = apply(cx, pkt, slot, &plan, visits);
-    if !matches!(next, Next::Tx(_)) {
+    if !keep || !matches!(next, Next::Tx(_)) {
         cx.tables.last_flow.forget();
         return Ok(next);
     }
+    let (addrs, ports) = header.map_or((0, 0), |(_, a, p)| (a, p));
     let key = st.key();
     cx.tables.last_flow = LastFlow {
         valid: true,
@@ -302,7 +312,6 @@ pub(super) fn try_take(
         proto: key.proto,
         addrs,
         ports,
-        words: *st.words(),
         slot,
         // refreshed by now, if it was stale, with the run's time
         plan: Plan {

@@ -219,9 +219,30 @@ struct Fabric {
     staged_replies: Vec<(usize, (CtKey, u64))>,
     /// Whether the run under way may use the fast lane.
     lane: bool,
+    /// Whether the run under way is one flow's train (`fast_lane::is_train`).
+    train: bool,
+}
+
+/// How a walk's `conntrack` runs: without the fast lane, with it, or with it and the
+/// lane's last flow (a train's run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Off,
+    On,
+    Train,
 }
 
 impl Fabric {
+    /// The fast lane's mode for a walk of the run under way that is not observed.
+    #[inline(always)]
+    fn lane_mode(&self) -> Lane {
+        match (self.lane, self.train) {
+            (false, _) => Lane::Off,
+            (true, false) => Lane::On,
+            (true, true) => Lane::Train,
+        }
+    }
+
     #[inline]
     fn rx_id(&self, port: PortId) -> NodeId {
         NodeId((Node::COUNT + usize::from(port)) as u16)
@@ -396,6 +417,7 @@ impl Graph {
             staged: Vec::with_capacity(cfg.burst_size),
             staged_replies: Vec::with_capacity(cfg.burst_size),
             lane: false,
+            train: false,
         };
         let cfg_copy = cfg.clone();
         Graph {
@@ -731,10 +753,12 @@ impl Graph {
         if fabric.tracer.active || cx.tables.flows.len() < stage_from_keys {
             // traced: each packet walked alone, its events in one piece; a small table
             // stays in the caches, where staging costs more than it saves
+            fabric.train = fabric.lane && fast_lane::is_train(&input);
             for pkt in input.drain(..) {
                 walk(fabric, &mut cx, pkt, Node::Cls, None, timed, false);
                 timed = false;
             }
+            fabric.train = false;
         } else {
             // staged: every packet up to its conntrack lookup, prefetching where its key
             // lives, then the lookups and the rest of the walks; the table's cache misses
@@ -1133,7 +1157,8 @@ fn cls_to_conntrack(
     cx: &mut Ctx<'_>,
     mut pkt: PacketBuf,
 ) -> Option<PacketBuf> {
-    let next = dispatch(Node::Cls, cx, &mut pkt, &mut fabric.visits, fabric.lane);
+    let lane = fabric.lane_mode();
+    let next = dispatch(Node::Cls, cx, &mut pkt, &mut fabric.visits, lane);
     if next == Next::Node(Node::Conntrack) {
         return Some(pkt);
     }
@@ -1179,7 +1204,11 @@ fn walk_in<const OBSERVED: bool>(
     let timed = OBSERVED && timed;
     // established flows may skip the rest of the walk (not in the observed copy: the
     // lane is off for timed and traced packets)
-    let lane = !OBSERVED && fabric.lane;
+    let lane = if OBSERVED {
+        Lane::Off
+    } else {
+        fabric.lane_mode()
+    };
     loop {
         let next = match ran.take() {
             Some(next) => next,
@@ -1197,7 +1226,7 @@ fn walk_in<const OBSERVED: bool>(
         };
         debug_assert!(
             edge_allowed(node, next)
-                || (lane && node == Node::Conntrack && matches!(next, Next::Tx(_))),
+                || (lane != Lane::Off && node == Node::Conntrack && matches!(next, Next::Tx(_))),
             "{} -> {next:?} is not an edge",
             node.name()
         );
@@ -1245,7 +1274,7 @@ fn dispatch(
     cx: &mut Ctx<'_>,
     pkt: &mut Buf,
     visits: &mut [u64; Node::COUNT],
-    lane: bool,
+    lane: Lane,
 ) -> Next {
     use nodes::*;
     // a node that may change what the fast lane's last flow stands for: all but `cls`
@@ -1270,8 +1299,11 @@ fn dispatch(
         Node::Dhcp => visit!(Dhcp, dhcp::process(cx, pkt)),
         Node::Dhcpv6 => visit!(Dhcpv6, dhcpv6::process(cx, pkt)),
         Node::IpipDecap => visit!(IpipDecap, ipip_decap::process(cx, pkt)),
-        Node::Conntrack if lane => {
-            visit_keeping_last_flow!(Conntrack, fast_lane::conntrack(cx, pkt, visits))
+        Node::Conntrack if lane == Lane::On => {
+            visit_keeping_last_flow!(Conntrack, fast_lane::conntrack::<false>(cx, pkt, visits))
+        }
+        Node::Conntrack if lane == Lane::Train => {
+            visit_keeping_last_flow!(Conntrack, fast_lane::conntrack::<true>(cx, pkt, visits))
         }
         Node::Conntrack => visit!(Conntrack, conntrack::process(cx, pkt)),
         Node::Lb => visit!(Lb, lb::process(cx, pkt)),

@@ -300,18 +300,22 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     if pkt.meta.l3_type != ethertype::IPV4 {
         return None;
     }
-    let f = pkt.frame();
-    let h: [u8; ipv4::HEADER_LEN + 4] = f.get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
-    let proto = h[9];
-    let dst_port = u16::from_be_bytes([h[22], h[23]]);
+    let v4 = V4Ports::of(pkt.frame())?;
+    let V4Ports {
+        proto,
+        src,
+        dst,
+        src_port,
+        dst_port,
+    } = v4;
     match proto {
         ip_proto::TCP => {}
         ip_proto::UDP if dst_port != dhcpv4::SERVER_PORT => {}
         _ => return None,
     }
-    let from_pf = cx.ports.get(pkt.meta.in_port)?.is_pf();
-    let (src, dst, src_port) = set_v4_meta(&mut pkt.meta, &h);
     let m = &mut pkt.meta;
+    let from_pf = cx.ports.get(m.in_port)?.is_pf();
+    v4.set_meta(m);
     let (vni, vnf) = if from_pf {
         let vnf = match m.vnf_type {
             vnf_type::NAT | vnf_type::LB_ALIAS_PFX => m.vnf_type,
@@ -343,33 +347,50 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
     ))
 }
 
-/// The metadata [`prepare_v4_ports`] writes, from the IPv4 header and the L4 ports in
-/// `h`; answers source, destination and source port.
-#[inline(always)]
-fn set_v4_meta(
-    m: &mut Meta,
-    h: &[u8; ipv4::HEADER_LEN + 4],
-) -> (std::net::Ipv4Addr, std::net::Ipv4Addr, u16) {
-    let src = std::net::Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-    let dst = std::net::Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-    let src_port = u16::from_be_bytes([h[20], h[21]]);
-    m.src = IpAddr::V4(src);
-    m.dst = IpAddr::V4(dst);
-    m.l4_type = h[9];
-    m.l4 = crate::port::meta::L4Info {
-        src_port,
-        dst_port: u16::from_be_bytes([h[22], h[23]]),
-        ..Default::default()
-    };
-    (src, dst, src_port)
+/// What [`prepare_v4_ports`] reads of a frame: the IPv4 header's protocol and
+/// addresses, the L4 ports.
+#[derive(Clone, Copy)]
+struct V4Ports {
+    proto: u8,
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    src_port: u16,
+    dst_port: u16,
+}
+
+impl V4Ports {
+    /// Read from the frame (`None` if it is too short), as values: no copy of the bytes.
+    #[inline(always)]
+    fn of(f: &[u8]) -> Option<V4Ports> {
+        let h: &[u8; ipv4::HEADER_LEN + 4] = f.get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
+        Some(V4Ports {
+            proto: h[9],
+            src: std::net::Ipv4Addr::new(h[12], h[13], h[14], h[15]),
+            dst: std::net::Ipv4Addr::new(h[16], h[17], h[18], h[19]),
+            src_port: u16::from_be_bytes([h[20], h[21]]),
+            dst_port: u16::from_be_bytes([h[22], h[23]]),
+        })
+    }
+
+    /// The metadata [`prepare_v4_ports`] writes.
+    #[inline(always)]
+    fn set_meta(&self, m: &mut Meta) {
+        m.src = IpAddr::V4(self.src);
+        m.dst = IpAddr::V4(self.dst);
+        m.l4_type = self.proto;
+        m.l4 = crate::port::meta::L4Info {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            ..Default::default()
+        };
+    }
 }
 
 /// The metadata [`prepare_v4_ports`] writes for a packet it takes (the fast lane's
 /// packets of a flow it knows already); `None` if the frame is too short.
 #[inline(always)]
 pub(in crate::graph) fn write_v4_meta(pkt: &mut Buf) -> Option<()> {
-    let h: [u8; ipv4::HEADER_LEN + 4] = pkt.frame().get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
-    set_v4_meta(&mut pkt.meta, &h);
+    V4Ports::of(pkt.frame())?.set_meta(&mut pkt.meta);
     Some(())
 }
 

@@ -245,16 +245,9 @@ impl Pair {
 
     /// Runs one burst on `port` through both and compares what they did.
     fn burst(&mut self, port: PortId, frames: &[Vec<u8>], round: usize) {
-        self.bursts(&[(port, frames)], round);
-    }
-
-    /// Runs a burst of each port, all in one run, through both and compares what they
-    /// did.
-    fn bursts(&mut self, parts: &[(PortId, &[Vec<u8>])], round: usize) {
-        let port = parts.first().map_or(PF0, |p| p.0);
         let mut outcomes = Vec::new();
         for side in [&mut self.lane, &mut self.walk] {
-            side.h.receive_bursts(parts);
+            side.h.receive_burst(port, frames);
             outcomes.push(side.outcome());
         }
         let walk = outcomes.pop().unwrap();
@@ -347,6 +340,19 @@ fn vm_burst(rng: &mut Rng, port: PortId, vm_ip: Ipv4Addr, trains: bool) -> Vec<V
     let frames = vm_frames(rng, port, vm_ip);
     if !trains {
         return frames;
+    }
+    if rng.chance(50) {
+        // the whole burst one packet's train (the lane keeps its last flow only there)
+        let first = frames.first().cloned().unwrap_or_default();
+        return (0..1 + rng.below(40))
+            .map(|_| {
+                let mut again = first.clone();
+                if rng.chance(10) && again.len() > 14 + 20 + 13 {
+                    again[14 + 20 + 13] = rng.pick(&[ACK, ACK | PSH, FIN | ACK, RST, SYN, 0]);
+                }
+                again
+            })
+            .collect();
     }
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(frames.len());
     for f in frames {
@@ -628,7 +634,7 @@ fn the_lane_does_what_the_walk_does_metered() {
 
 /// Trains of one connection: most of their packets are the lane's last flow's, and
 /// everything stays as the walk does it (a flag that changes the TCP state, a change
-/// between bursts, another port's packet in between).
+/// between bursts, bursts of several flows, which keep no last flow).
 #[test]
 fn the_lane_does_what_the_walk_does_for_trains() {
     let (taken, repeated) = differential_with(5, false, false, true, 1500);
@@ -638,13 +644,13 @@ fn the_lane_does_what_the_walk_does_for_trains() {
     );
 }
 
+/// The staged path keeps no last flow (`fast_lane::take_staged`): trains there take
+/// the lane packet by packet, each with its own search.
 #[test]
 fn the_lane_does_what_the_walk_does_for_trains_staged() {
     let (taken, repeated) = differential_with(6, false, true, true, 1500);
-    assert!(
-        repeated > 1000,
-        "{repeated} of {taken} taken as the last flow's"
-    );
+    assert!(taken > 1000, "the lane took {taken} packets");
+    assert_eq!(repeated, 0, "no last flow on the staged path");
 }
 
 /// A train whose route goes between two bursts: the next burst's first packet, of the
@@ -665,7 +671,7 @@ fn a_route_removed_between_bursts_ends_the_train() {
         pair.burst(VF0, &train, 0);
         pair.burst(VF0, &train, 1);
         let repeated = pair.lane.h.graph.tables.last_flow_taken;
-        assert!(repeated >= 12, "staged {staged}: {repeated} repeated");
+        assert!(staged || repeated >= 12, "{repeated} repeated");
         pair.both(|h| {
             let _ = h.state.delete_route(&RouteKey {
                 vni: 100,
@@ -675,35 +681,5 @@ fn a_route_removed_between_bursts_ends_the_train() {
         });
         // now by the default route, to the router: compared with the walk's
         pair.burst(VF0, &train, 2);
-    }
-}
-
-/// A train to a VM on this host with that VM's MAC learnt anew in the same run (its
-/// first ARP with its own address): the train's packets after it go to the new MAC.
-#[test]
-fn a_mac_learnt_inside_a_train_is_used_by_the_rest() {
-    const NEW_MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0, 0, 0x99]);
-    for staged in [false, true] {
-        let mut pair = Pair::new(false, staged);
-        let udp = udp_datagram(1000, 53, b"train");
-        let frame = eth(
-            VF0_MAC,
-            VM1_MAC,
-            ethertype::IPV4,
-            &ipv4_packet(VM1_IP, VM2_IP, ip_proto::UDP, &udp),
-        );
-        let train = vec![frame; 4];
-        pair.burst(VF0, &train, 0);
-        let mut arp = vec![0xff; 6];
-        arp.extend_from_slice(&NEW_MAC.0);
-        arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
-        arp.extend_from_slice(&NEW_MAC.0);
-        arp.extend_from_slice(&VM2_IP.octets());
-        arp.extend_from_slice(&[0; 6]);
-        arp.extend_from_slice(&[169, 254, 0, 1]);
-        let before = pair.lane.h.graph.tables.last_flow_taken;
-        pair.bursts(&[(VF0, &train), (VF1, &[arp]), (VF0, &train)], 1);
-        let repeated = pair.lane.h.graph.tables.last_flow_taken - before;
-        assert!(repeated >= 3, "staged {staged}: {repeated} repeated");
     }
 }

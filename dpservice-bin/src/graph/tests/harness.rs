@@ -178,18 +178,11 @@ impl Harness {
     /// Receives `frames` as one burst on `port` and runs the graph; what it transmitted
     /// waits in the queues ([`Harness::collect`]).
     pub fn receive_burst(&mut self, port: PortId, frames: &[Vec<u8>]) {
-        self.receive_bursts(&[(port, frames)]);
-    }
-
-    /// Receives a burst on each port, in order, then walks them all in one run.
-    pub fn receive_bursts(&mut self, parts: &[(PortId, &[Vec<u8>])]) {
-        for &(port, frames) in parts {
-            let mut pkts: Vec<_> = frames
-                .iter()
-                .map(|f| self.graph.pool_mut().alloc_frame(f).unwrap())
-                .collect();
-            self.graph.rx(port, &mut pkts);
-        }
+        let mut pkts: Vec<_> = frames
+            .iter()
+            .map(|f| self.graph.pool_mut().alloc_frame(f).unwrap())
+            .collect();
+        self.graph.rx(port, &mut pkts);
         self.graph.run(&self.state, self.now);
     }
 
