@@ -46,10 +46,16 @@
 //! the last-seen time under the same rule ([`FlowTable::is_stale`]). The lane counts its
 //! packet as a visit of each node the walk would have visited (a drop in `snat` stops
 //! there, as the walk does). It is off while tracing (a dump sees every node) and for the
-//! timed first packet of a burst (per-node cycles). A packet it declines has been
-//! changed in nothing: it goes on through `conntrack`'s lookup with the table's answer
-//! for its key (no second search). `graph::tests::fast_lane` feeds the same random
-//! bursts to graphs with and without the lane and compares everything observable.
+//! timed first packet of a sampled burst (per-node cycles). A packet it declines has
+//! been changed in nothing: it goes on through `conntrack`'s lookup with the table's
+//! answer for its key (no second search). `graph::tests::fast_lane` feeds the same
+//! random bursts to graphs with and without the lane and compares everything observable.
+//!
+//! Trains: a run whose whole burst is one flow's packets from one VM port (a bulk
+//! transfer; [`is_train`], checked once per run) keeps the lane's last packet's slot and
+//! plan ([`LastFlow`]); the packets after it with the same header bytes skip the key,
+//! its hash, the search and the plan, and get only the per-packet part (metadata, TCP
+//! flags, rewrites). Other runs, and the staged path of large tables, do none of this.
 
 use dpservice::shm::table::Slot;
 
