@@ -150,20 +150,20 @@ mod tests {
             Vec::new(),
         ));
         let mut pool = Pool::new(256);
-        let mut burst: Vec<_> = (0..4)
-            .map(|_| pool.alloc_frame(&[0u8; 60]).unwrap())
-            .collect();
+        // four frames of 60 zero bytes received and run
+        let mut burst_of_four = |g: &mut Graph| {
+            let mut burst: Vec<_> = (0..4)
+                .map(|_| pool.alloc_frame(&[0u8; 60]).unwrap())
+                .collect();
+            g.rx(1, &mut burst);
+            g.run(&state, Instant::now());
+        };
         // without a clock: no cycles
-        g.rx(1, &mut burst);
-        g.run(&state, Instant::now());
+        burst_of_four(&mut g);
         assert_eq!(g.node_stat("cls").unwrap().cycles, 0);
 
         g.set_cycle_clock(Some(ticking));
-        let mut burst: Vec<_> = (0..4)
-            .map(|_| pool.alloc_frame(&[0u8; 60]).unwrap())
-            .collect();
-        g.rx(1, &mut burst);
-        g.run(&state, Instant::now());
+        burst_of_four(&mut g);
         // 4 packets of 60 zero bytes reach cls only (dropped there): one timed visit of
         // 100 cycles, counted for all four
         let cls = g.node_stat("cls").unwrap();
@@ -175,21 +175,13 @@ mod tests {
         // slow the clock says they are
         g.set_cycle_clock(Some(slow));
         for _ in 1..SAMPLE_EVERY {
-            let mut burst: Vec<_> = (0..4)
-                .map(|_| pool.alloc_frame(&[0u8; 60]).unwrap())
-                .collect();
-            g.rx(1, &mut burst);
-            g.run(&state, Instant::now());
+            burst_of_four(&mut g);
         }
         let cls = g.node_stat("cls").unwrap();
         let bursts = u64::from(SAMPLE_EVERY);
         assert_eq!((cls.calls, cls.cycles), (bursts + 1, bursts * 400));
         // the next one is sampled again
-        let mut burst: Vec<_> = (0..4)
-            .map(|_| pool.alloc_frame(&[0u8; 60]).unwrap())
-            .collect();
-        g.rx(1, &mut burst);
-        g.run(&state, Instant::now());
+        burst_of_four(&mut g);
         assert_eq!(cost_of(&g.fabric.costs, Node::Cls), (7 * 100 + 900) / 8);
     }
 }
