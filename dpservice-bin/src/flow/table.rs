@@ -309,21 +309,16 @@ impl FlowTable {
         self.table.hash_of_words(words)
     }
 
-    /// [`FlowTable::find`] of the key whose words (`FlowKey::words`) are `words`.
+    /// Where the flow of the key whose words (`FlowKey::words`) are `words` (table hash
+    /// `hash`) is stored, if it is: the fast lane reads it in place
+    /// ([`FlowTable::stored`]) and, when it leaves the packet to the walk, hands the
+    /// answer to [`FlowTable::open_found`] (no second search).
     #[inline(always)]
     pub fn find_words(&self, words: &[u64; FLOW_KEY_WORDS], hash: u64) -> Option<Slot> {
         self.table.find_words(words, hash)
     }
 
-    /// Where the flow of `key` (table hash `hash`) is stored, if it is: the fast lane
-    /// reads it in place ([`FlowTable::stored`]) and, when it leaves the packet to the
-    /// walk, hands the answer to [`FlowTable::open_found`] (no second search).
-    #[inline]
-    pub fn find(&self, key: &CtKey, hash: u64) -> Option<Slot> {
-        self.table.find_hashed(key, hash)
-    }
-
-    /// The entry at `slot` (from [`FlowTable::find`]), read in place.
+    /// The entry at `slot` (from [`FlowTable::find_words`]), read in place.
     #[inline(always)]
     pub fn stored(&self, slot: Slot) -> Option<&FlowEntry> {
         self.table.value_at(slot)
@@ -347,7 +342,7 @@ impl FlowTable {
     }
 
     /// [`FlowTable::open_at`] with the table's answer for `key` known already
-    /// (`found`, from [`FlowTable::find`] with nothing changed in the table since).
+    /// (`found`, from [`FlowTable::find_words`] with nothing changed in the table since).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn open_found<'f>(

@@ -62,7 +62,7 @@ use dpservice::shm::table::Slot;
 use crate::config::NicType;
 use crate::flow::{flags, nat_kind, tcp, FlowEntry, FlowTable};
 use crate::graph::drop::DropReason;
-use crate::graph::nodes::conntrack::{self, Staged};
+use crate::graph::nodes::conntrack::{self, Staged, V4Ports};
 use crate::graph::nodes::{route, snat};
 use crate::graph::state::RouteTarget;
 use crate::graph::{Ctx, Next, Node};
@@ -135,13 +135,13 @@ pub(super) fn is_train(burst: &[PacketBuf]) -> bool {
     let Some((first, rest)) = burst.split_first() else {
         return false;
     };
-    let Some(header) = v4_header(first) else {
+    let Some(header) = V4Ports::of(first.frame()) else {
         return false;
     };
     !rest.is_empty()
         && rest
             .iter()
-            .all(|p| p.meta.in_port == first.meta.in_port && v4_header(p) == Some(header))
+            .all(|p| p.meta.in_port == first.meta.in_port && V4Ports::of(p.frame()) == Some(header))
 }
 
 /// The lane's last packet from a VM, within one run of the graph: a packet of the same
@@ -159,11 +159,8 @@ pub(crate) struct LastFlow {
     /// `prepare_v4_ports`, from those bytes and its port.
     frame_ok: bool,
     in_port: PortId,
-    /// The IPv4 header's protocol, addresses and L4 ports (`proto` and the 12 bytes
-    /// at 26..38 of the frame).
-    proto: u8,
-    addrs: u64,
-    ports: u32,
+    /// Its IPv4 header's protocol and addresses and its L4 ports, as received.
+    header: Option<V4Ports>,
     slot: Slot,
     plan: Plan,
 }
@@ -174,16 +171,6 @@ impl LastFlow {
     pub(crate) fn forget(&mut self) {
         self.valid = false;
     }
-}
-
-/// The frame's protocol, addresses and L4 ports as [`LastFlow`] keeps them (`None`
-/// if the frame is too short to hold them).
-#[inline(always)]
-fn v4_header(pkt: &Buf) -> Option<(u8, u64, u32)> {
-    let f = pkt.frame();
-    let h: &[u8; 38] = f.get(..38)?.try_into().ok()?;
-    let (addrs, ports) = (h[26..34].try_into().ok()?, h[34..38].try_into().ok()?);
-    Some((h[23], u64::from_ne_bytes(addrs), u32::from_ne_bytes(ports)))
 }
 
 /// A packet from the port of the lane's last packet with the same header bytes (so
@@ -203,13 +190,21 @@ fn repeat_by_frame(
     {
         return None;
     }
-    let (proto, addrs, ports) = v4_header(pkt)?;
-    if (proto, addrs, ports) != (last.proto, last.addrs, last.ports) {
+    let header = V4Ports::of(pkt.frame())?;
+    if Some(header) != last.header {
         return None;
     }
     let (slot, plan) = (last.slot, last.plan);
-    conntrack::write_v4_meta(pkt)?;
-    repeat(cx, pkt, proto, conntrack::V4_L4_AT, slot, &plan, visits)
+    header.set_meta(&mut pkt.meta);
+    repeat(
+        cx,
+        pkt,
+        header.proto(),
+        conntrack::V4_L4_AT,
+        slot,
+        &plan,
+        visits,
+    )
 }
 
 /// [`try_take`] for a staged packet, without the lane's last flow: the staged path
@@ -302,22 +297,18 @@ fn try_take(
         return Err(found);
     };
     // the header bytes as received (`apply` rewrites the frame)
-    let header = if keep { v4_header(pkt) } else { None };
+    let header = if keep { V4Ports::of(pkt.frame()) } else { None };
     let next = apply(cx, pkt, slot, &plan, visits);
     if !keep || !matches!(next, Next::Tx(_)) {
         cx.tables.last_flow.forget();
         return Ok(next);
     }
-    let (addrs, ports) = header.map_or((0, 0), |(_, a, p)| (a, p));
-    let key = st.key();
     cx.tables.last_flow = LastFlow {
         valid: true,
         // set by the caller that knows how the key was built
         frame_ok: false,
         in_port: pkt.meta.in_port,
-        proto: key.proto,
-        addrs,
-        ports,
+        header,
         slot,
         // refreshed by now, if it was stale, with the run's time
         plan: Plan {

@@ -348,9 +348,9 @@ pub(in crate::graph) fn prepare_v4_ports(cx: &Ctx<'_>, pkt: &mut Buf) -> Option<
 }
 
 /// What [`prepare_v4_ports`] reads of a frame: the IPv4 header's protocol and
-/// addresses, the L4 ports.
-#[derive(Clone, Copy)]
-struct V4Ports {
+/// addresses, the L4 ports (equal for two frames of one port: equal keys there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::graph) struct V4Ports {
     proto: u8,
     src: std::net::Ipv4Addr,
     dst: std::net::Ipv4Addr,
@@ -361,7 +361,7 @@ struct V4Ports {
 impl V4Ports {
     /// Read from the frame (`None` if it is too short), as values: no copy of the bytes.
     #[inline(always)]
-    fn of(f: &[u8]) -> Option<V4Ports> {
+    pub(in crate::graph) fn of(f: &[u8]) -> Option<V4Ports> {
         let h: &[u8; ipv4::HEADER_LEN + 4] = f.get(ETH..V4_L4_AT + 4)?.try_into().ok()?;
         Some(V4Ports {
             proto: h[9],
@@ -372,9 +372,15 @@ impl V4Ports {
         })
     }
 
+    /// The IP protocol.
+    #[inline(always)]
+    pub(in crate::graph) fn proto(&self) -> u8 {
+        self.proto
+    }
+
     /// The metadata [`prepare_v4_ports`] writes.
     #[inline(always)]
-    fn set_meta(&self, m: &mut Meta) {
+    pub(in crate::graph) fn set_meta(&self, m: &mut Meta) {
         m.src = IpAddr::V4(self.src);
         m.dst = IpAddr::V4(self.dst);
         m.l4_type = self.proto;
@@ -384,14 +390,6 @@ impl V4Ports {
             ..Default::default()
         };
     }
-}
-
-/// The metadata [`prepare_v4_ports`] writes for a packet it takes (the fast lane's
-/// packets of a flow it knows already); `None` if the frame is too short.
-#[inline(always)]
-pub(in crate::graph) fn write_v4_meta(pkt: &mut Buf) -> Option<()> {
-    V4Ports::of(pkt.frame())?.set_meta(&mut pkt.meta);
-    Some(())
 }
 
 /// An IPv4 address in key form (as `key::pack` writes it): its host integer in little
