@@ -97,12 +97,11 @@ pub(super) fn conntrack<const TRAIN: bool>(
     // the common case's record straight from its builder: through `prepare`'s `Result`
     // it went via the stack, copied in pieces the CPU cannot forward (14 % of the
     // worker's profile on one flow)
+    // only these are kept as the last flow: a next packet with the same header bytes
+    // from the same port has the same key (`prepare_v4_ports` builds it from those
+    // bytes and the port)
     if let Some(st) = conntrack::prepare_v4_ports(cx, pkt) {
-        let next = take_or_lookup(cx, pkt, &st, TRAIN, visits);
-        // taken: the next packet with the same header bytes from the same port has
-        // the same key (`prepare_v4_ports` built it from those bytes and the port)
-        cx.tables.last_flow.frame_ok = cx.tables.last_flow.valid;
-        return next;
+        return take_or_lookup(cx, pkt, &st, TRAIN, visits);
     }
     cx.tables.last_flow.forget();
     match conntrack::prepare_any(cx, pkt) {
@@ -155,9 +154,6 @@ pub(super) fn is_train(burst: &[PacketBuf]) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LastFlow {
     valid: bool,
-    /// Its header bytes (below) may stand for its key: it was prepared by
-    /// `prepare_v4_ports`, from those bytes and its port.
-    frame_ok: bool,
     in_port: PortId,
     /// Its IPv4 header's protocol and addresses and its L4 ports, as received.
     header: Option<V4Ports>,
@@ -184,10 +180,7 @@ fn repeat_by_frame(
     visits: &mut [u64; Node::COUNT],
 ) -> Option<Next> {
     let last = &cx.tables.last_flow;
-    if !(last.valid && last.frame_ok)
-        || pkt.meta.in_port != last.in_port
-        || pkt.meta.l3_type != ethertype::IPV4
-    {
+    if !last.valid || pkt.meta.in_port != last.in_port || pkt.meta.l3_type != ethertype::IPV4 {
         return None;
     }
     let header = V4Ports::of(pkt.frame())?;
@@ -305,8 +298,6 @@ fn try_take(
     }
     cx.tables.last_flow = LastFlow {
         valid: true,
-        // set by the caller that knows how the key was built
-        frame_ok: false,
         in_port: pkt.meta.in_port,
         header,
         slot,
