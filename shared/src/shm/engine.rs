@@ -127,23 +127,18 @@ pub(super) struct KeyWords {
 /// key just stored field by field: such a load spans several smaller stores, which the
 /// CPU cannot forward, and waits until they reach the cache.
 pub fn key_words(key: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    let chunks = key.chunks(8);
-    chunks.map(tail_word)
+    key.chunks(8).map(|chunk| match <[u8; 8]>::try_from(chunk) {
+        Ok(word) => u64::from_ne_bytes(word),
+        Err(_) => tail_word(chunk),
+    })
 }
 
 impl KeyWords {
     #[inline(always)]
     pub(super) fn new(key: &[u8]) -> KeyWords {
         let mut words = [0u64; super::table::MAX_KEY_BYTES / 8];
-        let chunks = key.chunks_exact(8);
-        let rest = chunks.remainder();
-        let mut n = 0;
-        for (w, chunk) in words.iter_mut().zip(chunks) {
-            *w = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
-            n += 1;
-        }
-        if let Some(w) = words.get_mut(n) {
-            *w = tail_word(rest);
+        for (w, word) in words.iter_mut().zip(key_words(key)) {
+            *w = word;
         }
         KeyWords { words }
     }
