@@ -101,9 +101,15 @@ impl PortSet {
             let Some(port) = self.ports[idx].as_deref_mut() else {
                 continue;
             };
-            let n = port.rx_burst(graph.pool_mut(), &mut self.rx, burst);
+            let first_id = graph.next_rx_pkt_id();
+            let (n, stamped) =
+                port.rx_burst_stamped(id, first_id, graph.pool_mut(), &mut self.rx, burst);
             if n > 0 {
-                graph.rx(id, &mut self.rx);
+                if stamped {
+                    graph.rx_stamped(id, &mut self.rx);
+                } else {
+                    graph.rx(id, &mut self.rx);
+                }
                 work += n;
             }
         }

@@ -11,8 +11,11 @@ use std::ptr::NonNull;
 use super::ethdev::{RxQueue, TxQueue};
 use super::mbuf::Mbuf;
 use super::mempool::MbufPool;
-use crate::port::buf::{Buf, BufHeader, BufSource, ForeignError, PacketBuf, BUF_HEADER_SIZE};
-use crate::port::Pool;
+use crate::port::buf::{
+    Buf, BufHeader, BufSource, ForeignError, ForeignOwner, PacketBuf, BUF_HEADER_SIZE,
+};
+use crate::port::meta::Meta;
+use crate::port::{Pool, PortId};
 
 /// The private area an mbuf needs for the buffer header (a multiple of 8, as DPDK wants).
 pub const PRIV_SIZE: u16 = BUF_HEADER_SIZE.next_multiple_of(8) as u16;
@@ -40,9 +43,10 @@ unsafe fn release(handle: NonNull<c_void>) {
     unsafe { dpdk_sys::dpdk_sys_pktmbuf_free(handle.as_ptr().cast()) }
 }
 
-/// Makes `m` a packet buffer: header (default metadata) in its private area, the frame
-/// where it is. On error the mbuf is freed.
-pub fn into_packet(m: Mbuf) -> Result<PacketBuf, PacketError> {
+/// Makes `m` a packet buffer: header (with `meta`) in its private area, the frame where
+/// it is. On error the mbuf is freed.
+#[inline(always)]
+pub fn into_packet(m: Mbuf, meta: Meta) -> Result<PacketBuf, PacketError> {
     if m.segments() != 1 {
         return Err(PacketError::Chained(m.segments()));
     }
@@ -63,14 +67,16 @@ pub fn into_packet(m: Mbuf) -> Result<PacketBuf, PacketError> {
         return Err(ForeignError::RoomTooSmall { capacity: 0 }.into());
     };
     let header = m.priv_ptr().cast::<BufHeader>();
-    let handle = m.as_non_null().cast::<c_void>();
+    let owner = ForeignOwner {
+        handle: m.as_non_null().cast::<c_void>(),
+        release,
+    };
     // SAFETY: the private area (`priv_size` >= BUF_HEADER_SIZE bytes, 8-aligned) and the
     // data room (`buf_len` bytes at `buf_addr`, memory DPDK's pool took from zero-filled
     // pages, so initialised) belong to this mbuf alone and do not overlap; `m` is
     // forgotten below on success, so the buffer is their only user until `release` frees
     // the mbuf (from any thread) or `into_foreign` hands it back.
-    let made =
-        unsafe { PacketBuf::from_foreign(header, data, capacity, head, len, handle, release) };
+    let made = unsafe { PacketBuf::from_foreign(header, data, capacity, head, len, owner, meta) };
     let packet = made?;
     let _ = m.into_raw();
     Ok(packet)
@@ -89,10 +95,13 @@ fn mbuf_of(p: &PacketBuf) -> Option<NonNull<dpdk_sys::rte_mbuf>> {
 }
 
 /// Receives up to `max` frames from `rxq` as packet buffers appended to `out`
-/// (`scratch` is reused between calls). Returns (received, dropped): a dropped frame was
-/// chained or otherwise unusable.
+/// (`scratch` is reused between calls), stamped `(port, first id)`: the i-th appended has
+/// the metadata of a packet received on `port` with id `first id + i`
+/// (`Meta::received`). Returns (received, dropped): a dropped frame was chained or
+/// otherwise unusable.
 pub fn rx_packets(
     rxq: &mut RxQueue,
+    (port, first_id): (PortId, u32),
     out: &mut Vec<PacketBuf>,
     max: usize,
     scratch: &mut Vec<Mbuf>,
@@ -101,7 +110,8 @@ pub fn rx_packets(
     rxq.rx_burst(scratch, max);
     let (mut received, mut dropped) = (0, 0);
     for m in scratch.drain(..) {
-        match into_packet(m) {
+        let id = first_id.wrapping_add(received as u32);
+        match into_packet(m, Meta::received(port, id)) {
             Ok(p) => {
                 out.push(p);
                 received += 1;
@@ -137,7 +147,10 @@ pub fn tx_packets(
         let m = match mbuf_of(pkt) {
             Some(m) => m,
             None => {
-                let Some(mut copy) = mbufs.alloc().and_then(|m| into_packet(m).ok()) else {
+                let Some(mut copy) = mbufs
+                    .alloc()
+                    .and_then(|m| into_packet(m, Meta::default()).ok())
+                else {
                     break;
                 };
                 if !copy.set_frame(pkt.frame()) {
@@ -165,10 +178,9 @@ pub fn tx_packets(
     // SAFETY: every pointer is the mbuf of one of the first `scratch.len()` buffers of
     // `pkts`, owned by us; the ones DPDK takes are forgotten below, never used again.
     let sent = unsafe { txq.tx_burst_raw(&mut scratch.0) };
-    for p in pkts.drain(..sent) {
-        // DPDK owns the mbuf now: the buffer goes without releasing it
-        let _ = p.into_foreign();
-    }
+    // DPDK owns these mbufs now (header included): the buffers go without releasing
+    // them, and without reading their headers again (`mbuf_of` found each an mbuf)
+    pkts.drain(..sent).for_each(std::mem::forget);
     scratch.0.clear();
     sent
 }
@@ -188,7 +200,9 @@ impl MbufSource {
 
 impl BufSource for MbufSource {
     fn alloc(&mut self) -> Option<PacketBuf> {
-        self.pool.alloc().and_then(|m| into_packet(m).ok())
+        self.pool
+            .alloc()
+            .and_then(|m| into_packet(m, Meta::default()).ok())
     }
 
     fn capacity(&self) -> usize {

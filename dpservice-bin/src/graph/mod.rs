@@ -688,6 +688,45 @@ impl Graph {
     /// The `rx-<port>-0` node: takes a received burst (emptying `pkts`), stamps each packet
     /// and queues it for `cls`.
     pub fn rx(&mut self, port: PortId, pkts: &mut Vec<PacketBuf>) {
+        self.rx_in::<false>(port, pkts);
+    }
+
+    /// The packet id the next packet received gets (for a port that stamps its packets
+    /// itself, [`crate::port::Port::rx_burst_stamped`]).
+    pub fn next_rx_pkt_id(&self) -> u32 {
+        self.next_pkt_id.wrapping_add(1)
+    }
+
+    /// [`Graph::rx`] for a burst the port stamped ([`crate::port::Port::rx_burst_stamped`]
+    /// from [`Graph::next_rx_pkt_id`]): the i-th packet's metadata is
+    /// `Meta::received(port, first id + i)` and none is too long, so the burst is queued
+    /// without touching a packet (one pass over the buffers less). Traced, or from a port
+    /// the graph does not know, it goes the way of [`Graph::rx`].
+    pub fn rx_stamped(&mut self, port: PortId, pkts: &mut Vec<PacketBuf>) {
+        self.fabric.tracer.refresh();
+        if self.fabric.tracer.active || self.ports.get(port).is_none() {
+            self.rx_in::<true>(port, pkts);
+            return;
+        }
+        #[cfg(debug_assertions)]
+        for (i, pkt) in pkts.iter().enumerate() {
+            let id = self.next_pkt_id.wrapping_add(1).wrapping_add(i as u32);
+            debug_assert_eq!(pkt.meta, Meta::received(port, id), "a stamped packet");
+            debug_assert!(!pkt.is_too_long(), "a stamped packet");
+        }
+        let started = self.fabric.costs.start();
+        let rx = self.fabric.rx_id(port);
+        let n = pkts.len();
+        self.next_pkt_id = self.next_pkt_id.wrapping_add(n as u32);
+        self.fabric.entry.append(pkts);
+        let s = &mut self.fabric.stats[rx.index()];
+        s.calls += 1;
+        s.objs += n as u64;
+        s.cycles += self.fabric.costs.since(started);
+    }
+
+    #[inline(always)]
+    fn rx_in<const STAMPED: bool>(&mut self, port: PortId, pkts: &mut Vec<PacketBuf>) {
         if pkts.is_empty() {
             return;
         }
@@ -705,7 +744,15 @@ impl Graph {
         let first = self.fabric.entry.len();
         for mut pkt in pkts.drain(..) {
             self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
-            pkt.meta = Meta::received(port, self.next_pkt_id);
+            if STAMPED {
+                debug_assert_eq!(
+                    pkt.meta,
+                    Meta::received(port, self.next_pkt_id),
+                    "a stamped packet"
+                );
+            } else {
+                pkt.meta = Meta::received(port, self.next_pkt_id);
+            }
             if !known {
                 self.fabric
                     .drop_pkt(Node::Cls.id(), DropReason::UnknownPort, pkt);
@@ -754,9 +801,13 @@ impl Graph {
             // traced: each packet walked alone, its events in one piece; a small table
             // stays in the caches, where staging costs more than it saves
             fabric.train = fabric.lane && fast_lane::is_train(&input);
-            for pkt in input.drain(..) {
-                walk(fabric, &mut cx, pkt, Node::Cls, None, timed, false);
-                timed = false;
+            if fabric.train {
+                run_train(fabric, &mut cx, &mut input, timed);
+            } else {
+                for pkt in input.drain(..) {
+                    walk(fabric, &mut cx, pkt, Node::Cls, None, timed, false);
+                    timed = false;
+                }
             }
             fabric.train = false;
         } else {
@@ -1146,6 +1197,52 @@ fn lane_or_walk(
             walk(fabric, cx, pkt, Node::Conntrack, Some(next), false, false);
         }
     }
+}
+
+/// The packets of a train's run (`fast_lane::is_train`): each walks until the lane
+/// keeps its flow as the last flow; the packets after that take `cls` and the lane's
+/// `conntrack` in one step ([`fast_lane::train_next`], with a copy of the last flow made
+/// once, not per packet), or replay what that step did to the packet before
+/// ([`fast_lane::train_replay`]). A packet the lane's repeat declines walks on from
+/// `conntrack` (the last flow is copied anew: the walk may have forgotten or replaced
+/// it); a packet of another flow ends the train: it and the rest walk as in any run.
+#[inline(always)]
+fn run_train(fabric: &mut Fabric, cx: &mut Ctx<'_>, input: &mut Vec<PacketBuf>, mut timed: bool) {
+    let mut kept: Option<fast_lane::LastFlow> = None;
+    let mut replay: Option<fast_lane::Replay> = None;
+    let mut replayed = 0;
+    for mut pkt in input.drain(..) {
+        if let Some(last) = &kept {
+            if let Some(r) = &replay {
+                if let Some(next) = fast_lane::train_replay(cx, &mut pkt, last, r) {
+                    replayed += 1;
+                    fabric.route(Node::Conntrack.id(), next, pkt);
+                    continue;
+                }
+            }
+            match fast_lane::train_next(cx, &mut pkt, last, &mut fabric.visits) {
+                Ok(next) => {
+                    replay = fast_lane::Replay::of(&pkt, last, next);
+                    fabric.route(Node::Conntrack.id(), next, pkt);
+                    continue;
+                }
+                // `cls` ran (counted)
+                Err(Node::Conntrack) => walk(fabric, cx, pkt, Node::Conntrack, None, false, false),
+                Err(_) => {
+                    // another flow: no train after all
+                    fabric.train = false;
+                    cx.tables.last_flow.forget();
+                    walk(fabric, cx, pkt, Node::Cls, None, false, false)
+                }
+            };
+        } else {
+            walk(fabric, cx, pkt, Node::Cls, None, timed, false);
+            timed = false;
+        }
+        kept = cx.tables.last_flow.kept().copied();
+        replay = None;
+    }
+    fast_lane::Replay::count_visits(&mut fabric.visits, replayed);
 }
 
 /// `cls` on a packet that is neither timed nor traced edge by edge, then, as

@@ -60,6 +60,13 @@ const _: () = assert!(!std::mem::needs_drop::<Meta>());
 /// Gives a foreign buffer back to its owner (DPDK: `rte_pktmbuf_free`).
 pub type Release = unsafe fn(NonNull<c_void>);
 
+/// The owner of a foreign buffer: `release(handle)` gives it back.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignOwner {
+    pub handle: NonNull<c_void>,
+    pub release: Release,
+}
+
 /// Who gets the buffer back when it is dropped.
 #[derive(Clone, Copy)]
 enum Owner {
@@ -89,8 +96,10 @@ pub struct Buf<Tail: ?Sized = [()]> {
     capacity: u16,
     /// The device had more bytes for this frame than the buffer holds.
     too_long: bool,
-    pub meta: Meta,
+    /// In the header's first cache line with the frame's place: sending a foreign buffer
+    /// reads these and nothing of the metadata.
     owner: Owner,
+    pub meta: Meta,
     _unmovable: Tail,
 }
 
@@ -148,8 +157,8 @@ impl PacketBuf {
                 len: 0,
                 capacity: BUF_SIZE as u16,
                 too_long: false,
-                meta: Meta::default(),
                 owner: Owner::Own,
+                meta: Meta::default(),
                 _unmovable: [],
             },
             room: [0; BUF_SIZE],
@@ -164,10 +173,11 @@ impl PacketBuf {
     }
 
     /// Makes a buffer of memory someone else owns (a DPDK mbuf): writes a header with
-    /// default metadata at `header` for a frame of `len` bytes at offset `head` of the
-    /// data room `data` of `capacity` bytes. Dropping the buffer (also in [`Pool::free`],
-    /// also after a port sent it) calls `release(handle)` once; [`PacketBuf::into_foreign`]
-    /// gives it back without releasing it.
+    /// the metadata `meta` at `header` for a frame of `len` bytes at offset `head` of the
+    /// data room `data` of `capacity` bytes (a receiving port writes the metadata a
+    /// received packet starts with here, in the same stores). Dropping the buffer (also
+    /// in [`Pool::free`], also after a port sent it) calls `owner.release(owner.handle)`
+    /// once; [`PacketBuf::into_foreign`] gives it back without releasing it.
     ///
     /// On error nothing was written and the caller still owns the memory.
     ///
@@ -184,8 +194,8 @@ impl PacketBuf {
         capacity: u16,
         head: u16,
         len: u16,
-        handle: NonNull<c_void>,
-        release: Release,
+        owner: ForeignOwner,
+        meta: Meta,
     ) -> Result<PacketBuf, ForeignError> {
         if !header.as_ptr().is_aligned() {
             return Err(ForeignError::Misaligned {
@@ -211,8 +221,11 @@ impl PacketBuf {
                 len,
                 capacity,
                 too_long: false,
-                meta: Meta::default(),
-                owner: Owner::Foreign { handle, release },
+                owner: Owner::Foreign {
+                    handle: owner.handle,
+                    release: owner.release,
+                },
+                meta,
                 _unmovable: [],
             });
         }

@@ -15,7 +15,7 @@ use crate::config::TapSpec;
 use crate::dpdk::ethdev::UPSTREAM_RX_DESCRIPTORS;
 use crate::dpdk::packet::{self, TxScratch};
 use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, Mbuf, MbufPool, PoolConfig, PortSetup, Queues};
-use crate::port::{LinkDevice, PacketBuf, Pool, Port, PortStats};
+use crate::port::{LinkDevice, PacketBuf, Pool, Port, PortId, PortStats};
 use crate::wire::MacAddr;
 
 /// Mbufs per port in the daemon's pool: one full rx ring, and as many again in flight
@@ -297,13 +297,27 @@ impl Port for DpdkPort {
         self.set_link(false)
     }
 
-    fn rx_burst(&mut self, _pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize {
+    fn rx_burst(&mut self, pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize {
+        // the device's own port number as the metadata's (it is the graph's too)
+        let id = self.queues.rx.first().map_or(0, |q| q.port());
+        self.rx_burst_stamped(id, 0, pool, out, max).0
+    }
+
+    fn rx_burst_stamped(
+        &mut self,
+        id: PortId,
+        first_pkt_id: u32,
+        _pool: &mut Pool,
+        out: &mut Vec<PacketBuf>,
+        max: usize,
+    ) -> (usize, bool) {
         let Some(rxq) = self.queues.rx.first_mut() else {
-            return 0;
+            return (0, true);
         };
-        let (received, dropped) = packet::rx_packets(rxq, out, max, &mut self.rx_scratch);
+        let stamp = (id, first_pkt_id);
+        let (received, dropped) = packet::rx_packets(rxq, stamp, out, max, &mut self.rx_scratch);
         self.rx_dropped += dropped as u64;
-        received
+        (received, true)
     }
 
     fn tx_burst(&mut self, pkts: &mut Vec<PacketBuf>, pool: &mut Pool) -> usize {

@@ -63,6 +63,24 @@ pub trait Port: Send {
     /// appending them to `out`. Returns the number received.
     fn rx_burst(&mut self, pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize;
 
+    /// [`Port::rx_burst`] for the port the graph knows as `id`, the packets numbered
+    /// from `first_pkt_id`. With `true`, the i-th buffer appended carries the metadata of
+    /// a packet received on `id` already ([`meta::Meta::received`] with packet id
+    /// `first_pkt_id + i`), written in the same stores that made its header, and none is
+    /// too long: the graph queues them without touching them
+    /// ([`crate::graph::Graph::rx_stamped`]). With `false` their metadata is anything.
+    fn rx_burst_stamped(
+        &mut self,
+        id: PortId,
+        first_pkt_id: u32,
+        pool: &mut Pool,
+        out: &mut Vec<PacketBuf>,
+        max: usize,
+    ) -> (usize, bool) {
+        let _ = (id, first_pkt_id);
+        (self.rx_burst(pool, out, max), false)
+    }
+
     /// Sends frames from the front of `pkts` without blocking until one cannot be sent now
     /// (queue full); sent buffers go back to `pool` and leave `pkts`. Returns the number
     /// sent; what remains in `pkts` was not sent.

@@ -73,6 +73,35 @@ pub fn encapsulate<B: FrameBuf + ?Sized>(
     inner: Inner,
     t: &Tunnel,
 ) -> Result<(), Malformed> {
+    let (payload_len, out) = make_outer_room(buf, inner)?;
+    emit_outer(out, t, inner.next_header(), payload_len);
+    Ok(())
+}
+
+/// [`encapsulate`] with the outer headers of `template`, the first [`OUTER_LEN`] bytes of
+/// a frame `encapsulate` made with the same tunnel and inner protocol, and this frame's
+/// own payload length: the headers `encapsulate` would write, from one copy.
+#[inline]
+pub fn encapsulate_like<B: FrameBuf + ?Sized>(
+    buf: &mut B,
+    inner: Inner,
+    template: &[u8; OUTER_LEN],
+) -> Result<(), Malformed> {
+    let (payload_len, out) = make_outer_room(buf, inner)?;
+    *out = *template;
+    out[ethernet::HEADER_LEN + 4..ethernet::HEADER_LEN + 6]
+        .copy_from_slice(&payload_len.to_be_bytes());
+    Ok(())
+}
+
+/// The outer payload length of the frame and room for the outer headers in front of its
+/// inner packet (the frame grown by the IPv6 header, its Ethernet header to be
+/// overwritten); unchanged on error.
+#[inline(always)]
+fn make_outer_room<B: FrameBuf + ?Sized>(
+    buf: &mut B,
+    inner: Inner,
+) -> Result<(u16, &mut [u8; OUTER_LEN]), Malformed> {
     let d = buf.data();
     let payload_len = match inner {
         Inner::V4 if d.len() >= ethernet::HEADER_LEN + 4 => be16(d, ethernet::HEADER_LEN + 2),
@@ -85,11 +114,11 @@ pub fn encapsulate<B: FrameBuf + ?Sized>(
         return Err(Malformed::Truncated);
     }
     // the inner checks above leave at least the outer headers' length after the prepend
-    let Some(out) = buf.data_mut().first_chunk_mut::<OUTER_LEN>() else {
-        return Err(Malformed::Truncated);
-    };
-    emit_outer(out, t, inner.next_header(), payload_len);
-    Ok(())
+    let out = buf
+        .data_mut()
+        .first_chunk_mut::<OUTER_LEN>()
+        .ok_or(Malformed::Truncated)?;
+    Ok((payload_len, out))
 }
 
 /// Writes the outer Ethernet + IPv6 headers in one pass over a fixed-size array (every

@@ -683,3 +683,26 @@ fn a_route_removed_between_bursts_ends_the_train() {
         pair.burst(VF0, &train, 2);
     }
 }
+
+/// A burst that starts as one flow's train and goes on with another flow's packets (two
+/// connections interleaved): the train ends at the first packet of the other flow, the
+/// rest is walked, and everything is as the walk does it.
+#[test]
+fn a_train_that_turns_into_a_mix_ends_at_the_other_flow() {
+    let mut pair = Pair::new(false, false);
+    let frame = |sport: u16| {
+        let udp = udp_datagram(sport, 53, b"mix");
+        let ip = ipv4_packet(VM1_IP, NEIGH_HOST, ip_proto::UDP, &udp);
+        eth(VF0_MAC, VM1_MAC, ethertype::IPV4, &ip)
+    };
+    let (a, b) = (frame(1000), frame(1001));
+    let burst = [&a, &a, &a, &a, &b, &a, &b, &a].map(|f| f.clone());
+    for round in 0..3 {
+        pair.burst(VF0, &burst, round);
+    }
+    // first burst: the first `a` opens its flow (the slow way), the lane keeps the
+    // second, the third and fourth repeat it; later bursts: the lane keeps the first `a`,
+    // the next three repeat it; never a packet after the first `b`
+    let repeated = pair.lane.h.graph.tables.last_flow_taken;
+    assert_eq!(repeated, 2 + 3 + 3, "packets repeated as the last flow's");
+}

@@ -8,7 +8,9 @@ use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{BufHeader, BufSource, PacketBuf, BUF_HEADER_SIZE, BUF_SIZE, HEADROOM};
+use super::{
+    BufHeader, BufSource, ForeignOwner, Meta, PacketBuf, BUF_HEADER_SIZE, BUF_SIZE, HEADROOM,
+};
 
 /// Size of `struct rte_mbuf`, which comes first in an mbuf.
 const DESCRIPTOR: usize = 128;
@@ -149,8 +151,11 @@ impl FakeMempool {
                 BUF_SIZE as u16,
                 head,
                 frame.len() as u16,
-                block.cast::<c_void>(),
-                release,
+                ForeignOwner {
+                    handle: block.cast::<c_void>(),
+                    release,
+                },
+                Meta::default(),
             )
             .ok()
         }

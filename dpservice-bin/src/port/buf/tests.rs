@@ -281,8 +281,11 @@ fn from_foreign_refuses_memory_that_breaks_the_contract_and_keeps_its_hands_off(
             capacity,
             head,
             len,
-            handle,
-            count_release,
+            ForeignOwner {
+                handle,
+                release: count_release,
+            },
+            Meta::default(),
         )
         .map(|_| ())
     };
