@@ -2,9 +2,11 @@
 //!
 //! The first packet of every [`SAMPLE_EVERY`]th burst is timed node by node; each fixed
 //! node keeps a moving average of what one packet costs it, and every burst adds
-//! `packets × cost` to the node's cycle count. The `rx-*`, `tx-*` and `rx_periodic`
-//! nodes run once per port and burst, so they are timed whole. That is two clock reads
-//! per node the sampled packet visits plus two per rx/tx call, whatever the burst size.
+//! `packets × cost` to the node's cycle count. The `rx-*` and `tx-*` nodes run once per
+//! port and burst: every [`SAMPLE_EVERY`]th call of each is timed whole and gives its
+//! cost per packet, which counts for the calls until the next. That is two clock reads
+//! per node the sampled packet visits plus two per sampled rx/tx call, whatever the burst
+//! size (`rx_periodic`, a few times a minute, is timed at every call).
 //! The clock is injected (the graph stays sans-I/O); without one nothing is read and
 //! cycle counts stay 0.
 //!
@@ -30,6 +32,24 @@ pub struct NodeCosts {
     cost: [u64; Node::COUNT],
     /// Bursts run with a clock since the last sampled one.
     unsampled: u32,
+    /// Per rx/tx node (by node index): its cost per packet when last timed, and its calls
+    /// since.
+    io: Vec<IoCost>,
+}
+
+/// What an rx or tx node's packets cost when one of its calls was last timed.
+#[derive(Debug, Default, Clone, Copy)]
+struct IoCost {
+    per_packet: u64,
+    unsampled: u32,
+}
+
+/// A call of an rx or tx node under way ([`NodeCosts::io_start`]).
+#[derive(Debug, Clone, Copy)]
+pub struct IoCall {
+    node: usize,
+    /// The clock at the start, for a timed call.
+    started: Option<u64>,
 }
 
 impl NodeCosts {
@@ -76,6 +96,48 @@ impl NodeCosts {
         } else {
             (*cost * KEEP + took) / (KEEP + 1)
         };
+    }
+
+    /// Starts a call of the rx or tx node with index `node` (one in [`SAMPLE_EVERY`] of
+    /// its calls is timed; none without a clock).
+    #[inline]
+    pub fn io_start(&mut self, node: usize) -> IoCall {
+        if self.clock.is_none() {
+            return IoCall {
+                node,
+                started: None,
+            };
+        }
+        if self.io.len() <= node {
+            self.io.resize(node + 1, IoCost::default());
+        }
+        let due = self.io.get_mut(node).is_some_and(|c| {
+            let due = c.unsampled == 0;
+            c.unsampled = (c.unsampled + 1) % SAMPLE_EVERY;
+            due
+        });
+        IoCall {
+            node,
+            started: if due { Some(self.start()) } else { None },
+        }
+    }
+
+    /// The cycles `call`, which moved `packets`, counts: the time it took if timed (its
+    /// cost per packet kept for the untimed calls), else `packets ×` the last cost per
+    /// packet of its node.
+    #[inline]
+    pub fn io_cycles(&mut self, call: IoCall, packets: u64) -> u64 {
+        let took = call.started.map(|t| self.since(t));
+        let Some(c) = self.io.get_mut(call.node) else {
+            return 0;
+        };
+        match took {
+            Some(took) => {
+                c.per_packet = took / packets.max(1);
+                took
+            }
+            None => packets * c.per_packet,
+        }
     }
 
     /// Per-packet cost of every fixed node, in [`Node::ALL`] order.
@@ -168,7 +230,7 @@ mod tests {
         // 100 cycles, counted for all four
         let cls = g.node_stat("cls").unwrap();
         assert_eq!((cls.objs, cls.calls, cls.cycles), (8, 2, 400));
-        // the rx node is timed whole: two reads around it
+        // the rx node's call is timed whole: two reads around it
         assert_eq!(g.node_stat("rx-1-0").unwrap().cycles, 100);
 
         // the next bursts up to the next sample count with the sampled cost, however
@@ -180,8 +242,13 @@ mod tests {
         let cls = g.node_stat("cls").unwrap();
         let bursts = u64::from(SAMPLE_EVERY);
         assert_eq!((cls.calls, cls.cycles), (bursts + 1, bursts * 400));
-        // the next one is sampled again
+        // so do the rx calls: 100 cycles for four packets when timed, 25 a packet since
+        let rx = g.node_stat("rx-1-0").unwrap();
+        assert_eq!(rx.cycles, bursts * 100);
+        // the next one is sampled again, its rx call too
         burst_of_four(&mut g);
         assert_eq!(cost_of(&g.fabric.costs, Node::Cls), (7 * 100 + 900) / 8);
+        let rx = g.node_stat("rx-1-0").unwrap();
+        assert_eq!(rx.cycles, bursts * 100 + 900);
     }
 }

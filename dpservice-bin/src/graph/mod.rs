@@ -714,15 +714,16 @@ impl Graph {
             debug_assert_eq!(pkt.meta, Meta::received(port, id), "a stamped packet");
             debug_assert!(!pkt.is_too_long(), "a stamped packet");
         }
-        let started = self.fabric.costs.start();
         let rx = self.fabric.rx_id(port);
+        let call = self.fabric.costs.io_start(rx.index());
         let n = pkts.len();
         self.next_pkt_id = self.next_pkt_id.wrapping_add(n as u32);
         self.fabric.entry.append(pkts);
+        let cycles = self.fabric.costs.io_cycles(call, n as u64);
         let s = &mut self.fabric.stats[rx.index()];
         s.calls += 1;
         s.objs += n as u64;
-        s.cycles += self.fabric.costs.since(started);
+        s.cycles += cycles;
     }
 
     #[inline(always)]
@@ -731,9 +732,10 @@ impl Graph {
             return;
         }
         self.fabric.tracer.refresh();
-        let started = self.fabric.costs.start();
-        let known = self.ports.get(port).is_some();
         let rx = self.fabric.rx_id(port);
+        let call = self.fabric.costs.io_start(rx.index());
+        let known = self.ports.get(port).is_some();
+        let n = pkts.len() as u64;
         if known {
             let s = &mut self.fabric.stats[rx.index()];
             s.calls += 1;
@@ -772,8 +774,9 @@ impl Graph {
             let queued = self.fabric.entry.get(first..).unwrap_or(&[]);
             self.fabric.tracer.rx_burst(rx.0, port, queued);
         }
+        let cycles = self.fabric.costs.io_cycles(call, n);
         if known {
-            self.fabric.stats[rx.index()].cycles += self.fabric.costs.since(started);
+            self.fabric.stats[rx.index()].cycles += cycles;
         }
     }
 
@@ -987,8 +990,9 @@ impl Graph {
             return 0;
         }
         let tx = self.fabric.tx_id(port);
-        let started = self.fabric.costs.start();
+        let call = self.fabric.costs.io_start(tx.index());
         let mut q = std::mem::take(&mut self.fabric.tx[idx]);
+        let n = q.len() as u64;
         {
             let s = &mut self.fabric.stats[tx.index()];
             s.calls += 1;
@@ -1011,7 +1015,7 @@ impl Graph {
         if self.fabric.tx[idx].is_empty() {
             self.fabric.tx[idx] = q;
         }
-        self.fabric.stats[tx.index()].cycles += self.fabric.costs.since(started);
+        self.fabric.stats[tx.index()].cycles += self.fabric.costs.io_cycles(call, n);
         sent
     }
 
