@@ -81,8 +81,9 @@ use std::net::Ipv6Addr;
 /// `conntrack` with the fast lane in front (its visit counted by the caller): the
 /// lane's answer, a transmission or a drop, for a packet it takes; the node's for any
 /// other. A recirculated packet, which has a flow open, goes through the node alone.
-/// `TRAIN`: the run's burst is one flow's train ([`is_train`]): the lane's last flow is
-/// kept and tried first; else none of that is done (compiled out).
+/// `TRAIN`: the run is a train's ([`is_train`]): a packet the lane takes is kept as its
+/// last flow, for the packets after it (`graph::run_train`, which tries those first);
+/// else none of that is done (compiled out).
 #[inline(never)]
 pub(super) fn conntrack<const TRAIN: bool>(
     cx: &mut Ctx<'_>,
@@ -92,11 +93,6 @@ pub(super) fn conntrack<const TRAIN: bool>(
     if cx.flow.is_some() {
         cx.tables.last_flow.forget();
         return conntrack::process(cx, pkt);
-    }
-    if TRAIN {
-        if let Some(next) = repeat_by_frame(cx, pkt, visits) {
-            return next;
-        }
     }
     // the common case's record straight from its builder: through `prepare`'s `Result`
     // it went via the stack, copied in pieces the CPU cannot forward (14 % of the
@@ -304,37 +300,6 @@ pub(super) fn train_replay(
         cx.tables.lane_taken += 1;
     }
     Some(Next::Tx(replay.out))
-}
-
-/// A packet from the port of the lane's last packet with the same header bytes (so
-/// the same key): the lane's answer with the kept plan, after `prepare_v4_ports`'s
-/// metadata and the per-packet checks (TCP flags). `None`: not such a packet (nothing
-/// changed).
-#[inline(always)]
-fn repeat_by_frame(
-    cx: &mut Ctx<'_>,
-    pkt: &mut Buf,
-    visits: &mut [u64; Node::COUNT],
-) -> Option<Next> {
-    let last = &cx.tables.last_flow;
-    if !last.valid || pkt.meta.in_port != last.in_port || pkt.meta.l3_type != ethertype::IPV4 {
-        return None;
-    }
-    let header = V4Ports::of(pkt.frame())?;
-    if Some(header) != last.header {
-        return None;
-    }
-    let (slot, plan) = (last.slot, last.plan);
-    header.set_meta(&mut pkt.meta);
-    repeat(
-        cx,
-        pkt,
-        header.proto(),
-        conntrack::V4_L4_AT,
-        slot,
-        &plan,
-        visits,
-    )
 }
 
 /// [`try_take`] for a staged packet, without the lane's last flow: the staged path
