@@ -72,11 +72,8 @@ pub struct ForeignOwner {
 enum Owner {
     /// One heap block of ours ([`OwnBlock`]) holding header and data room.
     Own,
-    /// Someone else's; `release(handle)` gives it back.
-    Foreign {
-        handle: NonNull<c_void>,
-        release: Release,
-    },
+    /// Someone else's.
+    Foreign(ForeignOwner),
 }
 
 /// The header of one packet buffer: the frame (bytes with headroom in front) and its
@@ -221,10 +218,7 @@ impl PacketBuf {
                 len,
                 capacity,
                 too_long: false,
-                owner: Owner::Foreign {
-                    handle: owner.handle,
-                    release: owner.release,
-                },
+                owner: Owner::Foreign(owner),
                 meta,
                 _unmovable: [],
             });
@@ -237,14 +231,14 @@ impl PacketBuf {
     pub fn foreign_handle(&self) -> Option<NonNull<c_void>> {
         match self.owner {
             Owner::Own => None,
-            Owner::Foreign { handle, .. } => Some(handle),
+            Owner::Foreign(owner) => Some(owner.handle),
         }
     }
 
     /// Whether the buffer belongs to someone else (dropping it releases it to them).
     #[inline]
     pub fn is_foreign(&self) -> bool {
-        matches!(self.owner, Owner::Foreign { .. })
+        matches!(self.owner, Owner::Foreign(_))
     }
 
     /// Gives a foreign buffer back to its owner without releasing it: its handle and the
@@ -254,7 +248,7 @@ impl PacketBuf {
     pub fn into_foreign(self) -> Result<(NonNull<c_void>, u16, u16), PacketBuf> {
         match self.owner {
             Owner::Own => Err(self),
-            Owner::Foreign { handle, .. } => {
+            Owner::Foreign(ForeignOwner { handle, .. }) => {
                 let placed = (handle, self.head, self.len);
                 // the owner has it now: no release
                 std::mem::forget(self);
@@ -293,7 +287,7 @@ impl Drop for PacketBuf {
             Owner::Own => unsafe { drop(Box::from_raw(self.0.as_ptr().cast::<OwnBlock>())) },
             // SAFETY: `from_foreign`'s contract: `release` takes the handle back once, and
             // this handle (its only owner) ends here without touching the memory again.
-            Owner::Foreign { handle, release } => unsafe { release(handle) },
+            Owner::Foreign(ForeignOwner { handle, release }) => unsafe { release(handle) },
         }
     }
 }
@@ -308,7 +302,7 @@ impl fmt::Debug for Buf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Buf")
             .field("len", &self.len)
-            .field("foreign", &matches!(self.owner, Owner::Foreign { .. }))
+            .field("foreign", &matches!(self.owner, Owner::Foreign(_)))
             .field("meta", &self.meta)
             .field("data", &self.frame())
             .finish()
