@@ -102,7 +102,7 @@ impl Port for Injector {
 
 struct Rig {
     eal: &'static Eal,
-    pool: dpservice_bin::dpdk::MbufPool,
+    pool: dpservice_bin::dpdk::packet::PacketPool,
 }
 
 fn rig() -> Rig {
@@ -167,7 +167,7 @@ fn graph_rig(rig: &Rig, frame: &Arc<Mutex<Vec<u8>>>) -> (Graph, PortSet, State) 
     let mut graph = Graph::new(cfg, &gports).unwrap();
     graph
         .pool_mut()
-        .set_source(Box::new(MbufSource::new(rig.pool)));
+        .set_source(Box::new(MbufSource::new(rig.pool.mbufs())));
     // both VMs' ports exist (started), only vf0 is read
     graph.start_port(VF0);
     graph.start_port(VF1);
@@ -212,7 +212,7 @@ fn main() {
     let frame = Arc::new(Mutex::new(Vec::new()));
     let (mut graph, mut ports, state) = graph_rig(&rig, &frame);
     let mut bare_pool = Pool::new(0);
-    bare_pool.set_source(Box::new(MbufSource::new(rig.pool)));
+    bare_pool.set_source(Box::new(MbufSource::new(rig.pool.mbufs())));
     let mut burst: Vec<PacketBuf> = Vec::with_capacity(BURST);
     let cases = [
         ("vf_to_pf_encap", udp_frame(REMOTE_IP), PF0),

@@ -561,6 +561,8 @@ fn hugepages_with_upstreams_huge_unlink() {
 
 #[test]
 fn port_layer_opens_the_probed_ports_as_upstream() {
+    use dpservice_bin::dpdk::packet::{PacketError, PacketPool};
+    use dpservice_bin::port::buf::BUF_HEADER_SIZE;
     use dpservice_bin::port::dpdk::{self, DpdkPort};
     const TEST: &str = "port_layer_opens_the_probed_ports_as_upstream";
     if !is_child(TEST) {
@@ -583,11 +585,23 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
         vec![(0, "net_tap0", "dpkvf0"), (1, "net_ring0", "net_ring0")]
     );
 
-    let pool = dpdk::create_pool(eal, 2, 100).unwrap();
+    // a header size DPDK would not take as it is
+    let header_size = BUF_HEADER_SIZE as u16 + 1;
+    let pool = dpdk::create_pool(eal, 2, header_size).unwrap();
     assert_eq!(
-        pool.priv_size(),
-        104,
+        pool.mbufs().priv_size(),
+        header_size.next_multiple_of(8),
         "rounded up to DPDK's 8-byte alignment"
+    );
+    let small = BUF_HEADER_SIZE as u16 - 8;
+    let small =
+        MbufPool::create(eal, &PoolConfig::upstream(eal, "small_priv", 1023, small)).unwrap();
+    assert!(
+        matches!(
+            PacketPool::new(small),
+            Err(PacketError::PrivTooSmall(n)) if n == BUF_HEADER_SIZE - 8
+        ),
+        "a private area without room for the buffer header"
     );
     // a VF: started, its link down until its interface exists, then up through portctl's
     // handle
@@ -632,8 +646,9 @@ fn packet_buffers_are_the_mbufs_both_ways() {
         return run_child(TEST, None);
     }
     let eal = eal(&[&SOFT_EAL[..], &["--vdev=net_ring0"]].concat());
-    let mbufs = dpdk::create_pool(eal, 1, PRIV_SIZE).unwrap();
-    let mut port = DpdkPort::open(eal, 0, "net_ring0", true, mbufs).unwrap();
+    let pool = dpdk::create_pool(eal, 1, PRIV_SIZE).unwrap();
+    let mut port = DpdkPort::open(eal, 0, "net_ring0", true, pool).unwrap();
+    let mbufs = pool.mbufs();
     let free_at_start = mbufs.available();
     let mut graph_pool = Pool::new(0);
     graph_pool.set_source(Box::new(MbufSource::new(mbufs)));

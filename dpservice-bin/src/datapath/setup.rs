@@ -45,7 +45,7 @@ pub fn datapath_dpdk(
     let mut dp = Datapath::with_ports(graph_config(cfg), opened, now, flows)?;
     dp.graph
         .pool_mut()
-        .set_source(Box::new(MbufSource::new(pool)));
+        .set_source(Box::new(MbufSource::new(pool.mbufs())));
     if let Some(t) = sync {
         let port = DpdkPort::open_sync(eal, t.port_id, &t.iface, pool)?;
         dp.attach_sync(HaSync::new(Box::new(port)));

@@ -616,6 +616,22 @@ impl RxQueue {
         })
     }
 
+    /// Receives up to `max` (at most 65 535) mbufs into `slots`; the caller owns the
+    /// returned count of pointers at its front (free or send them).
+    ///
+    /// # Safety
+    /// `slots` is valid for writes of `max` pointers.
+    #[inline(always)]
+    pub unsafe fn rx_burst_into(
+        &mut self,
+        slots: *mut *mut dpdk_sys::rte_mbuf,
+        max: usize,
+    ) -> usize {
+        let n = u16::try_from(max).unwrap_or(u16::MAX);
+        // SAFETY: as in `rx_burst_raw`; the caller gives room for `n` <= `max` pointers.
+        usize::from(unsafe { dpdk_sys::dpdk_sys_rx_burst(self.port, self.queue, slots, n) })
+    }
+
     /// Receives up to `max` mbufs, appended to `out`. Returns the number received.
     pub fn rx_burst(&mut self, out: &mut Vec<Mbuf>, max: usize) -> usize {
         let max = max.min(usize::from(u16::MAX));

@@ -86,6 +86,9 @@ pub enum DpdkError {
     /// The private area must be a multiple of `RTE_MBUF_PRIV_ALIGN`.
     #[error("mbuf private area of {0} bytes is not a multiple of {align}", align = dpdk_sys::RTE_MBUF_PRIV_ALIGN)]
     PrivSize(u16),
+    /// The pool's mbufs cannot be packet buffers.
+    #[error(transparent)]
+    Packet(#[from] packet::PacketError),
     /// No worker lcore is free to launch on.
     #[error("no free EAL worker lcore (give the EAL at least two cores, e.g. -l 0,1)")]
     NoWorkerLcore,

@@ -12,7 +12,7 @@ use super::ethdev::{RxQueue, TxQueue};
 use super::mbuf::Mbuf;
 use super::mempool::MbufPool;
 use crate::port::buf::{
-    Buf, BufHeader, BufSource, ForeignError, ForeignOwner, PacketBuf, BUF_HEADER_SIZE,
+    Buf, BufHeader, BufSource, ForeignError, ForeignFrame, ForeignOwner, PacketBuf, BUF_HEADER_SIZE,
 };
 use crate::port::meta::Meta;
 use crate::port::{Pool, PortId};
@@ -47,17 +47,88 @@ unsafe fn release(handle: NonNull<c_void>) {
     unsafe { dpdk_sys::dpdk_sys_pktmbuf_free(handle.as_ptr().cast()) }
 }
 
+/// A pool of mbufs for packet buffers: every mbuf's private area holds a buffer header,
+/// written when the pool was taken ([`PacketPool::new`]) and since then only ever
+/// replaced by whole headers or field by field. A port receiving into it writes a
+/// packet's frame place and mark alone ([`PacketBuf::from_foreign_marked`]: the header's
+/// first cache line); the rest of the metadata is the last packet's, which `cls`
+/// resets. Mbufs of any other pool get their whole header written.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketPool {
+    mbufs: MbufPool,
+}
+
+impl PacketPool {
+    /// Writes a header into every mbuf of `mbufs` (before any is allocated: call it
+    /// right after the pool is made, before a queue fills from it).
+    pub fn new(mbufs: MbufPool) -> Result<PacketPool, PacketError> {
+        let priv_size = usize::from(mbufs.priv_size());
+        if priv_size < BUF_HEADER_SIZE {
+            return Err(PacketError::PrivTooSmall(priv_size));
+        }
+        // SAFETY: `mbufs` is a live pktmbuf pool; the callback runs on this thread for
+        // each of its objects, with a null `opaque` it does not use.
+        unsafe {
+            dpdk_sys::rte_mempool_obj_iter(mbufs.as_ptr(), Some(init_header), std::ptr::null_mut());
+        }
+        Ok(PacketPool { mbufs })
+    }
+
+    /// The mbuf pool.
+    pub fn mbufs(&self) -> MbufPool {
+        self.mbufs
+    }
+}
+
+/// [`PacketPool::new`]'s write of one mbuf's header.
+unsafe extern "C" fn init_header(
+    _pool: *mut dpdk_sys::rte_mempool,
+    _opaque: *mut c_void,
+    obj: *mut c_void,
+    _index: u32,
+) {
+    let Some(m) = NonNull::new(obj.cast::<dpdk_sys::rte_mbuf>()) else {
+        return;
+    };
+    // SAFETY: `obj` is an mbuf of a pktmbuf pool whose private area (right after the
+    // rte_mbuf, 8-aligned) holds `BUF_HEADER_SIZE` bytes (checked by `new`), and no
+    // buffer uses it: the pool was just made and nothing allocated from it.
+    unsafe { PacketBuf::init_foreign_header(m.add(1).cast::<BufHeader>()) }
+}
+
 /// Makes `m` a packet buffer: header (with `meta`) in its private area, the frame where
 /// it is. On error the mbuf is freed.
 #[inline(always)]
 pub fn into_packet(m: Mbuf, meta: Meta) -> Result<PacketBuf, PacketError> {
+    into_packet_as(m, Stamp::Whole(meta))
+}
+
+/// What [`into_packet_as`] writes of the metadata.
+#[derive(Clone, Copy)]
+enum Stamp {
+    /// All of it.
+    Whole(Meta),
+    /// The mark of a packet received on a port with an id, if the mbuf is of this pool
+    /// (else the whole `Meta::received`).
+    Mark(*const dpdk_sys::rte_mempool, PortId, u32),
+}
+
+#[inline(always)]
+fn into_packet_as(m: Mbuf, stamp: Stamp) -> Result<PacketBuf, PacketError> {
     if m.segments() != 1 {
         return Err(PacketError::Chained(m.segments()));
     }
-    if m.priv_size() < BUF_HEADER_SIZE {
+    let raw = m.as_ptr();
+    // SAFETY: `m` owns a valid mbuf; a plain field read.
+    let of_pool = unsafe { (*raw).pool }.cast_const();
+    let marked = match stamp {
+        Stamp::Mark(pool, port, id) if of_pool == pool => Some((port, id)),
+        _ => None,
+    };
+    // a `PacketPool` checked its mbufs' private area when it was made
+    if marked.is_none() && m.priv_size() < BUF_HEADER_SIZE {
         return Err(PacketError::PrivTooSmall(m.priv_size()));
     }
-    let raw = m.as_ptr();
     // SAFETY: `m` owns a valid mbuf; these are plain field reads.
     let (buf_addr, capacity, head, len) = unsafe {
         (
@@ -70,17 +141,32 @@ pub fn into_packet(m: Mbuf, meta: Meta) -> Result<PacketBuf, PacketError> {
     let Some(data) = NonNull::new(buf_addr.cast::<u8>()) else {
         return Err(ForeignError::RoomTooSmall { capacity: 0 }.into());
     };
-    let header = m.priv_ptr().cast::<BufHeader>();
-    let owner = ForeignOwner {
-        handle: m.as_non_null().cast::<c_void>(),
-        release,
+    let f = ForeignFrame {
+        header: m.priv_ptr().cast::<BufHeader>(),
+        data,
+        capacity,
+        head,
+        len,
+        owner: ForeignOwner {
+            handle: m.as_non_null().cast::<c_void>(),
+            release,
+        },
     };
     // SAFETY: the private area (`priv_size` >= BUF_HEADER_SIZE bytes, 8-aligned) and the
     // data room (`buf_len` bytes at `buf_addr`, memory DPDK's pool took from zero-filled
     // pages, so initialised) belong to this mbuf alone and do not overlap; `m` is
     // forgotten below on success, so the buffer is their only user until `release` frees
-    // the mbuf (from any thread) or `into_foreign` hands it back.
-    let made = unsafe { PacketBuf::from_foreign(header, data, capacity, head, len, owner, meta) };
+    // the mbuf (from any thread) or `into_foreign` hands it back. A marked mbuf is of a
+    // `PacketPool`, whose private areas hold valid headers.
+    let made = unsafe {
+        match (marked, stamp) {
+            (Some((port, id)), _) => PacketBuf::from_foreign_marked(f, port, id),
+            (None, Stamp::Whole(meta)) => PacketBuf::from_foreign(f, meta),
+            (None, Stamp::Mark(_, port, id)) => {
+                PacketBuf::from_foreign(f, Meta::received(port, id))
+            }
+        }
+    };
     let packet = made?;
     let _ = m.into_raw();
     Ok(packet)
@@ -98,33 +184,61 @@ fn mbuf_of(p: &PacketBuf) -> Option<NonNull<dpdk_sys::rte_mbuf>> {
     (header.cast::<u8>() == expected.cast_const()).then_some(handle)
 }
 
-/// Receives up to `max` frames from `rxq` as packet buffers appended to `out`
-/// (`scratch` is reused between calls), stamped `(port, first id)`: the i-th appended has
-/// the metadata of a packet received on `port` with id `first id + i`
-/// (`Meta::received`). Returns (received, dropped): a dropped frame was chained or
-/// otherwise unusable.
+/// Receives up to `max` frames from `rxq` (which fills from `pool`) as packet buffers
+/// appended to `out`, stamped `(port, first id)`: the i-th appended has the mark of a
+/// packet received on `port` with id `first id + i` (`in_port`, `pkt_id`, not
+/// recirculated); the rest of its metadata is another packet's (see [`PacketPool`]).
+/// Returns (received, dropped): a dropped frame was chained or otherwise unusable.
 pub fn rx_packets(
     rxq: &mut RxQueue,
+    pool: &PacketPool,
     (port, first_id): (PortId, u32),
     out: &mut Vec<PacketBuf>,
     max: usize,
-    scratch: &mut Vec<Mbuf>,
 ) -> (usize, usize) {
-    scratch.clear();
-    rxq.rx_burst(scratch, max);
+    let max = max.min(usize::from(u16::MAX));
+    out.reserve(max);
+    let start = out.len();
+    // DPDK writes the mbuf pointers into `out`'s spare slots, and each is replaced by
+    // its buffer there: no second vector to walk and append
+    let slots = out.spare_capacity_mut()[..max]
+        .as_mut_ptr()
+        .cast::<*mut dpdk_sys::rte_mbuf>();
+    // SAFETY: `slots` has room for `max` pointer-sized slots (`out`'s spare capacity).
+    let n = unsafe { rxq.rx_burst_into(slots, max) };
+    let pool = pool.mbufs.as_ptr().cast_const();
     let (mut received, mut dropped) = (0, 0);
-    for m in scratch.drain(..) {
+    for i in 0..n {
+        // SAFETY: DPDK wrote `n` pointers to the front of `slots`, each an mbuf that is
+        // ours now; slot `i` is read once, before any slot after `received` (<= i) is
+        // written.
+        let m = unsafe { Mbuf::from_raw(slots.add(i).read()) };
+        let Some(m) = m else {
+            dropped += 1;
+            continue;
+        };
         let id = first_id.wrapping_add(received as u32);
-        match into_packet(m, Meta::received(port, id)) {
+        match into_packet_as(m, Stamp::Mark(pool, port, id)) {
             Ok(p) => {
-                out.push(p);
+                // SAFETY: slot `received` <= i is in the spare capacity and read already
+                // (or never to be read); a `PacketBuf` fits a pointer's slot (checked
+                // below at compile time).
+                unsafe { slots.add(received).cast::<PacketBuf>().write(p) };
                 received += 1;
             }
             Err(_) => dropped += 1,
         }
     }
+    // SAFETY: the first `received` spare slots hold initialised buffers.
+    unsafe { out.set_len(start + received) };
     (received, dropped)
 }
+
+const _: () = assert!(
+    size_of::<PacketBuf>() == size_of::<*mut dpdk_sys::rte_mbuf>()
+        && align_of::<PacketBuf>() == align_of::<*mut dpdk_sys::rte_mbuf>(),
+    "a received mbuf's slot takes its packet buffer"
+);
 
 /// Scratch space for [`tx_packets`]: mbuf pointers handed to DPDK.
 #[derive(Debug, Default)]

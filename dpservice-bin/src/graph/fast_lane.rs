@@ -56,8 +56,8 @@
 //! ([`LastFlow`]); the packets after it with the same header bytes skip `cls`'s dispatch,
 //! the key, its hash, the search and the plan, and get only the per-packet part
 //! ([`train_next`]: metadata, TCP flags, rewrites). Towards an uplink, untranslated, the
-//! packets after that replay the result ([`train_replay`]: the metadata and outer headers
-//! copied, the length and id their own). The first packet of another flow ends the train
+//! packets after that replay the result ([`replay_run`]: the metadata and outer headers
+//! copied, the length and id their own; the run's invariants checked once for all). The first packet of another flow ends the train
 //! for the rest of the run. Other runs, and the staged path of large tables, do none of
 //! this.
 
@@ -187,8 +187,11 @@ pub(super) fn train_next(
     visits: &mut [u64; Node::COUNT],
 ) -> Result<Next, Node> {
     let header = train_header(cx, pkt, last).ok_or(Node::Cls)?;
-    // `cls`
+    // `cls` (its reset first, if a port stamped the mark alone)
     visits[Node::Cls as usize] += 1;
+    if pkt.meta.stale {
+        pkt.meta.reset_flow();
+    }
     let len = pkt.len();
     pkt.meta.l3_type = ethertype::IPV4;
     pkt.meta.l3_payload_length = (len - ethernet::HEADER_LEN) as u32;
@@ -236,6 +239,12 @@ pub(crate) struct Replay {
 }
 
 impl Replay {
+    /// The port the replayed packets leave by.
+    #[inline(always)]
+    pub(super) fn out(&self) -> PortId {
+        self.out
+    }
+
     /// The visits of `n` replayed packets: `cls`, `conntrack` and the nodes the lane
     /// counts for a packet it sends to an uplink untranslated.
     #[inline]
@@ -270,36 +279,80 @@ impl Replay {
     }
 }
 
-/// [`train_next`] done as `replay` says, for a packet after `replay`'s of the same run:
-/// the same checks (header, TCP state), the same metadata and frame, in a few copies; the
-/// caller counts the visits ([`Replay::count_visits`]). `None`: nothing changed,
-/// [`train_next`] decides.
+/// [`train_next`] done as `replay` says for `first` and the packets after it in `rest`,
+/// as long as they let it: the same checks (header, TCP state), the same metadata and
+/// frame, in a few copies, each packet queued on `out` (the replayed packet's port's
+/// transmit queue). The run's invariants (no flow open, no virtual services, the flow's
+/// entry) are checked once, not per packet. Returns how many were replayed (the caller
+/// counts their visits, [`Replay::count_visits`]) and the first packet that was not,
+/// unchanged (`None`: `rest` ran out); [`train_next`] decides for that one.
 #[inline(always)]
-pub(super) fn train_replay(
+pub(super) fn replay_run(
     cx: &mut Ctx<'_>,
-    pkt: &mut Buf,
     last: &LastFlow,
     replay: &Replay,
-) -> Option<Next> {
-    let header = train_header(cx, pkt, last)?;
-    let e = cx.tables.flows.stored(last.slot)?;
-    let org = last.plan.dir == FlowDir::Org;
-    if !tcp_state_kept(e, org, header.proto(), pkt, conntrack::V4_L4_AT) {
-        return None;
+    first: PacketBuf,
+    rest: &mut impl ExactSizeIterator<Item = PacketBuf>,
+    out: &mut Vec<PacketBuf>,
+) -> (u64, Option<PacketBuf>) {
+    let (Some(header), Some(e)) = (last.header, cx.tables.flows.stored(last.slot)) else {
+        return (0, Some(first));
+    };
+    if cx.flow.is_some() || !cx.tables.services.is_empty() {
+        return (0, Some(first));
     }
+    let org = last.plan.dir == FlowDir::Org;
+    out.reserve(rest.len() + 1);
+    let mut replayed = 0;
+    let mut pkt = first;
+    let declined = loop {
+        let ok = replays(&pkt, last.in_port, &header)
+            && tcp_state_kept(e, org, header.proto(), &pkt, conntrack::V4_L4_AT)
+            && replay_one(&mut pkt, replay);
+        if !ok {
+            break Some(pkt);
+        }
+        out.push(pkt);
+        replayed += 1;
+        match rest.next() {
+            Some(next) => pkt = next,
+            None => break None,
+        }
+    };
+    #[cfg(test)]
+    {
+        cx.tables.last_flow_taken += replayed;
+        cx.tables.lane_taken += replayed;
+    }
+    (replayed, declined)
+}
+
+/// [`train_header`]'s checks of one packet for a run whose invariants were checked: a
+/// fresh IPv4 frame from `in_port` with the header bytes `header`.
+#[inline(always)]
+fn replays(pkt: &Buf, in_port: PortId, header: &V4Ports) -> bool {
+    let f = pkt.frame();
+    !pkt.meta.is_recirc
+        && pkt.meta.in_port == in_port
+        && f.len() >= ethernet::HEADER_LEN
+        && u16::from_be_bytes([f[12], f[13]]) == ethertype::IPV4
+        && V4Ports::of(f) == Some(*header)
+}
+
+/// The replayed packet's outer headers and metadata on `pkt` (with its own payload
+/// length, id and length); false if the frame has no room for them (nothing changed).
+#[inline(always)]
+fn replay_one(pkt: &mut Buf, replay: &Replay) -> bool {
     let (pkt_id, l3_payload_length) = (pkt.meta.pkt_id, pkt.len() - ethernet::HEADER_LEN);
-    ipip::encapsulate_like(pkt, Inner::V4, &replay.outer).ok()?;
+    if ipip::encapsulate_like(pkt, Inner::V4, &replay.outer).is_err() {
+        return false;
+    }
     // a whole copy, then the two fields (a copy with two fields replaced went field by
     // field: 31 instructions)
     pkt.meta = replay.meta;
     pkt.meta.pkt_id = pkt_id;
     pkt.meta.l3_payload_length = l3_payload_length as u32;
-    #[cfg(test)]
-    {
-        cx.tables.last_flow_taken += 1;
-        cx.tables.lane_taken += 1;
-    }
-    Some(Next::Tx(replay.out))
+    true
 }
 
 /// [`try_take`] for a staged packet, without the lane's last flow: the staged path

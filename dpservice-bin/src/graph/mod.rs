@@ -306,6 +306,17 @@ impl Fabric {
         }
     }
 
+    /// The transmit queue of `port`, if the port exists: where [`Fabric::route`] puts a
+    /// packet for it (less the edge event, for callers that run untraced).
+    #[inline(always)]
+    fn tx_queue(&mut self, port: PortId) -> Option<&mut Vec<PacketBuf>> {
+        let idx = usize::from(port);
+        if idx >= self.slots || !self.exists[self.tx_id(port).index()] {
+            return None;
+        }
+        self.tx.get_mut(idx)
+    }
+
     /// Moves a packet that leaves a node to a transmit queue or `drop` (or, from a
     /// source node, into `cls`).
     #[inline(always)]
@@ -698,10 +709,11 @@ impl Graph {
     }
 
     /// [`Graph::rx`] for a burst the port stamped ([`crate::port::Port::rx_burst_stamped`]
-    /// from [`Graph::next_rx_pkt_id`]): the i-th packet's metadata is
-    /// `Meta::received(port, first id + i)` and none is too long, so the burst is queued
-    /// without touching a packet (one pass over the buffers less). Traced, or from a port
-    /// the graph does not know, it goes the way of [`Graph::rx`].
+    /// from [`Graph::next_rx_pkt_id`]): the i-th packet has the mark of a packet received
+    /// on `port` with id `first id + i` (the rest of its metadata is `cls`'s to reset)
+    /// and none is too long, so the burst is queued without touching a packet (one pass
+    /// over the buffers less). Traced, or from a port the graph does not know, it goes
+    /// the way of [`Graph::rx`].
     pub fn rx_stamped(&mut self, port: PortId, pkts: &mut Vec<PacketBuf>) {
         self.fabric.tracer.refresh();
         if self.fabric.tracer.active || self.ports.get(port).is_none() {
@@ -711,7 +723,9 @@ impl Graph {
         #[cfg(debug_assertions)]
         for (i, pkt) in pkts.iter().enumerate() {
             let id = self.next_pkt_id.wrapping_add(1).wrapping_add(i as u32);
-            debug_assert_eq!(pkt.meta, Meta::received(port, id), "a stamped packet");
+            let m = &pkt.meta;
+            let mark = (m.in_port, m.pkt_id, m.is_recirc, m.stale);
+            debug_assert_eq!(mark, (port, id, false, true), "a stamped packet");
             debug_assert!(!pkt.is_too_long(), "a stamped packet");
         }
         let rx = self.fabric.rx_id(port);
@@ -747,14 +761,13 @@ impl Graph {
         for mut pkt in pkts.drain(..) {
             self.next_pkt_id = self.next_pkt_id.wrapping_add(1);
             if STAMPED {
-                debug_assert_eq!(
-                    pkt.meta,
-                    Meta::received(port, self.next_pkt_id),
-                    "a stamped packet"
-                );
-            } else {
-                pkt.meta = Meta::received(port, self.next_pkt_id);
+                let m = &pkt.meta;
+                let mark = (m.in_port, m.pkt_id, m.is_recirc, m.stale);
+                let want = (port, self.next_pkt_id, false, true);
+                debug_assert_eq!(mark, want, "a stamped packet");
             }
+            // a stamped packet's other fields are another packet's: a trace shows them
+            pkt.meta = Meta::received(port, self.next_pkt_id);
             if !known {
                 self.fabric
                     .drop_pkt(Node::Cls.id(), DropReason::UnknownPort, pkt);
@@ -1207,7 +1220,7 @@ fn lane_or_walk(
 /// keeps its flow as the last flow; the packets after that take `cls` and the lane's
 /// `conntrack` in one step ([`fast_lane::train_next`], with a copy of the last flow made
 /// once, not per packet), or replay what that step did to the packet before
-/// ([`fast_lane::train_replay`]). A packet the lane's repeat declines walks on from
+/// ([`fast_lane::replay_run`], for as many packets in a row as it can). A packet the lane's repeat declines walks on from
 /// `conntrack` (the last flow is copied anew: the walk may have forgotten or replaced
 /// it); a packet of another flow ends the train: it and the rest walk as in any run.
 #[inline(always)]
@@ -1215,13 +1228,19 @@ fn run_train(fabric: &mut Fabric, cx: &mut Ctx<'_>, input: &mut Vec<PacketBuf>, 
     let mut kept: Option<fast_lane::LastFlow> = None;
     let mut replay: Option<fast_lane::Replay> = None;
     let mut replayed = 0;
-    for mut pkt in input.drain(..) {
+    let mut pkts = input.drain(..);
+    while let Some(mut pkt) = pkts.next() {
         if let Some(last) = &kept {
             if let Some(r) = &replay {
-                if let Some(next) = fast_lane::train_replay(cx, &mut pkt, last, r) {
-                    replayed += 1;
-                    fabric.route(Node::Conntrack.id(), next, pkt);
-                    continue;
+                // no edge events to give: a traced run is no train
+                debug_assert!(!fabric.tracer.edges);
+                if let Some(tx) = fabric.tx_queue(r.out()) {
+                    let (n, declined) = fast_lane::replay_run(cx, last, r, pkt, &mut pkts, tx);
+                    replayed += n;
+                    match declined {
+                        Some(p) => pkt = p,
+                        None => break,
+                    }
                 }
             }
             match fast_lane::train_next(cx, &mut pkt, last, &mut fabric.visits) {

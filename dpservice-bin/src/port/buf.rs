@@ -20,6 +20,7 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
 use crate::port::meta::Meta;
+use crate::port::PortId;
 use crate::wire::ipip::FrameBuf;
 
 #[cfg(test)]
@@ -56,6 +57,15 @@ const _: () = assert!(
 );
 // A header is abandoned in its owner's memory without being dropped.
 const _: () = assert!(!std::mem::needs_drop::<Meta>());
+// What `PacketBuf::from_foreign_marked` writes lies in the header's first cache line.
+const _: () = assert!(
+    std::mem::offset_of!(BufHeader, meta) + std::mem::offset_of!(Meta, stale) + size_of::<bool>()
+        <= 64
+        && std::mem::offset_of!(Meta, is_recirc) < std::mem::offset_of!(Meta, stale)
+        && std::mem::offset_of!(Meta, in_port) < std::mem::offset_of!(Meta, is_recirc)
+        && std::mem::offset_of!(Meta, pkt_id) < std::mem::offset_of!(Meta, is_recirc),
+    "the packet's mark is in the header's first cache line"
+);
 
 /// Gives a foreign buffer back to its owner (DPDK: `rte_pktmbuf_free`).
 pub type Release = unsafe fn(NonNull<c_void>);
@@ -65,6 +75,19 @@ pub type Release = unsafe fn(NonNull<c_void>);
 pub struct ForeignOwner {
     pub handle: NonNull<c_void>,
     pub release: Release,
+}
+
+/// A foreign buffer's memory as its owner lends it ([`PacketBuf::from_foreign`]): where
+/// the header goes, the data room (`capacity` bytes at `data`), the frame in it (`len`
+/// bytes at offset `head`) and who takes it back.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignFrame {
+    pub header: NonNull<BufHeader>,
+    pub data: NonNull<u8>,
+    pub capacity: u16,
+    pub head: u16,
+    pub len: u16,
+    pub owner: ForeignOwner,
 }
 
 /// Who gets the buffer back when it is dropped.
@@ -134,6 +157,29 @@ pub enum ForeignError {
     FrameOutsideRoom { head: u16, len: u16, capacity: u16 },
 }
 
+/// What [`PacketBuf::from_foreign`] and [`PacketBuf::from_foreign_marked`] check of the
+/// memory they are lent.
+#[inline(always)]
+fn check_foreign(f: &ForeignFrame) -> Result<(), ForeignError> {
+    let (capacity, head, len) = (f.capacity, f.head, f.len);
+    if !f.header.as_ptr().is_aligned() {
+        return Err(ForeignError::Misaligned {
+            address: f.header.as_ptr() as usize,
+        });
+    }
+    if usize::from(capacity) < HEADROOM {
+        return Err(ForeignError::RoomTooSmall { capacity });
+    }
+    if usize::from(head) + usize::from(len) > usize::from(capacity) {
+        return Err(ForeignError::FrameOutsideRoom {
+            head,
+            len,
+            capacity,
+        });
+    }
+    Ok(())
+}
+
 /// An owned packet buffer; moving it between queues moves one pointer. Dropping it frees
 /// our own buffer or hands a foreign one back to its owner ([`Pool::free`] recycles ours
 /// instead).
@@ -170,60 +216,96 @@ impl PacketBuf {
     }
 
     /// Makes a buffer of memory someone else owns (a DPDK mbuf): writes a header with
-    /// the metadata `meta` at `header` for a frame of `len` bytes at offset `head` of the
-    /// data room `data` of `capacity` bytes (a receiving port writes the metadata a
-    /// received packet starts with here, in the same stores). Dropping the buffer (also
-    /// in [`Pool::free`], also after a port sent it) calls `owner.release(owner.handle)`
-    /// once; [`PacketBuf::into_foreign`] gives it back without releasing it.
+    /// the metadata `meta` at `f.header` for a frame of `f.len` bytes at offset `f.head`
+    /// of the data room `f.data` of `f.capacity` bytes (a receiving port writes the
+    /// metadata a received packet starts with here, in the same stores). Dropping the
+    /// buffer (also in [`Pool::free`], also after a port sent it) calls
+    /// `owner.release(owner.handle)` once; [`PacketBuf::into_foreign`] gives it back
+    /// without releasing it.
     ///
     /// On error nothing was written and the caller still owns the memory.
     ///
     /// # Safety
-    /// Until `release(handle)` runs or `into_foreign` returns the handle:
+    /// For `f`'s fields, until `release(handle)` runs or `into_foreign` returns the handle:
     /// - `header` is valid for reads and writes of [`BUF_HEADER_SIZE`] bytes;
     /// - `data` is valid for reads and writes of `capacity` bytes, which are initialised
     ///   (any values) and do not overlap the header;
     /// - nothing else reads or writes either memory, and both stay valid until released;
     /// - `release(handle)` may be called from any thread and gives back both memories.
-    pub unsafe fn from_foreign(
-        header: NonNull<BufHeader>,
-        data: NonNull<u8>,
-        capacity: u16,
-        head: u16,
-        len: u16,
-        owner: ForeignOwner,
-        meta: Meta,
-    ) -> Result<PacketBuf, ForeignError> {
-        if !header.as_ptr().is_aligned() {
-            return Err(ForeignError::Misaligned {
-                address: header.as_ptr() as usize,
-            });
-        }
-        if usize::from(capacity) < HEADROOM {
-            return Err(ForeignError::RoomTooSmall { capacity });
-        }
-        if usize::from(head) + usize::from(len) > usize::from(capacity) {
-            return Err(ForeignError::FrameOutsideRoom {
-                head,
-                len,
-                capacity,
-            });
-        }
+    pub unsafe fn from_foreign(f: ForeignFrame, meta: Meta) -> Result<PacketBuf, ForeignError> {
+        check_foreign(&f)?;
         // SAFETY: the caller lends `BUF_HEADER_SIZE` writable bytes at `header`, and the
         // check above made sure they are aligned; a write needs no initialised memory.
         unsafe {
-            header.as_ptr().write(BufHeader {
-                data,
-                head,
-                len,
-                capacity,
+            f.header.as_ptr().write(BufHeader {
+                data: f.data,
+                head: f.head,
+                len: f.len,
+                capacity: f.capacity,
                 too_long: false,
-                owner: Owner::Foreign(owner),
+                owner: Owner::Foreign(f.owner),
                 meta,
                 _unmovable: [],
             });
         }
-        Ok(PacketBuf(header))
+        Ok(PacketBuf(f.header))
+    }
+
+    /// [`PacketBuf::from_foreign`] on memory that holds a header already (one of a
+    /// buffer released since, or [`PacketBuf::init_foreign_header`]'s): writes the
+    /// frame's place, the owner and the packet's mark (`in_port`, `pkt_id`, not
+    /// recirculated, `stale`), all in the header's first cache line, and leaves the rest
+    /// of the metadata as it was (valid values of another packet: `cls` resets them). A
+    /// receiving port saves the writes of the other two lines this way.
+    ///
+    /// # Safety
+    /// As for [`PacketBuf::from_foreign`]; besides, the memory at `header` holds a valid
+    /// [`BufHeader`] (every field a valid value of its type).
+    #[inline(always)]
+    pub unsafe fn from_foreign_marked(
+        f: ForeignFrame,
+        in_port: PortId,
+        pkt_id: u32,
+    ) -> Result<PacketBuf, ForeignError> {
+        check_foreign(&f)?;
+        // SAFETY: the memory is aligned (checked), holds a valid header and is ours alone
+        // (the caller's contract), so it may be seen as one; the fields are plain
+        // `Copy` values, assigned without dropping anything.
+        let h = unsafe { &mut *f.header.as_ptr() };
+        h.data = f.data;
+        h.head = f.head;
+        h.len = f.len;
+        h.capacity = f.capacity;
+        h.too_long = false;
+        h.owner = Owner::Foreign(f.owner);
+        h.meta.in_port = in_port;
+        h.meta.pkt_id = pkt_id;
+        h.meta.is_recirc = false;
+        h.meta.stale = true;
+        Ok(PacketBuf(f.header))
+    }
+
+    /// Writes a header that belongs to no buffer (no frame, default metadata) into
+    /// memory a foreign owner reserves for headers, so that
+    /// [`PacketBuf::from_foreign_marked`] may later be used on it.
+    ///
+    /// # Safety
+    /// `header` is valid for writes of [`BUF_HEADER_SIZE`] bytes and aligned, and no
+    /// buffer uses the memory.
+    pub unsafe fn init_foreign_header(header: NonNull<BufHeader>) {
+        // SAFETY: the caller's contract; a write needs no initialised memory.
+        unsafe {
+            header.as_ptr().write(BufHeader {
+                data: NonNull::dangling(),
+                head: 0,
+                len: 0,
+                capacity: 0,
+                too_long: false,
+                owner: Owner::Own,
+                meta: Meta::default(),
+                _unmovable: [],
+            });
+        }
     }
 
     /// The owner's handle of a foreign buffer (DPDK: the `rte_mbuf`), `None` for ours.

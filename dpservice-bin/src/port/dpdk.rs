@@ -13,8 +13,8 @@ use std::os::fd::BorrowedFd;
 
 use crate::config::TapSpec;
 use crate::dpdk::ethdev::UPSTREAM_RX_DESCRIPTORS;
-use crate::dpdk::packet::{self, TxScratch};
-use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, Mbuf, MbufPool, PoolConfig, PortSetup, Queues};
+use crate::dpdk::packet::{self, PacketPool, TxScratch};
+use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, MbufPool, PoolConfig, PortSetup, Queues};
 use crate::port::{LinkDevice, PacketBuf, Pool, Port, PortId, PortStats};
 use crate::wire::MacAddr;
 
@@ -40,14 +40,15 @@ pub fn pool_size(ports: usize) -> u32 {
 }
 
 /// The daemon's mbuf pool: upstream's mbuf shape, each with a private area of
-/// `header_size` bytes (the buffer header) on the main lcore's socket.
-pub fn create_pool(eal: &Eal, ports: usize, header_size: u16) -> Result<MbufPool, DpdkError> {
+/// `header_size` bytes (the buffer header, written into each) on the main lcore's socket.
+pub fn create_pool(eal: &Eal, ports: usize, header_size: u16) -> Result<PacketPool, DpdkError> {
     // the private area must be a multiple of 8 (DPDK's alignment of it)
     let priv_size = header_size.div_ceil(8) * 8;
-    MbufPool::create(
+    let mbufs = MbufPool::create(
         eal,
         &PoolConfig::upstream(eal, POOL_NAME, pool_size(ports), priv_size),
-    )
+    )?;
+    Ok(PacketPool::new(mbufs)?)
 }
 
 /// The ports DPDK probed, in port-id order, as the role planning sees them: device name
@@ -123,12 +124,11 @@ impl LinkDevice for DpdkLink {
 pub struct DpdkPort {
     dev: EthDev,
     queues: Queues,
-    pool: MbufPool,
+    pool: PacketPool,
     name: String,
     mac: MacAddr,
     /// Received mbufs dropped before the graph (chained ones).
     rx_dropped: u64,
-    rx_scratch: Vec<Mbuf>,
     tx_scratch: TxScratch,
 }
 
@@ -141,7 +141,7 @@ impl DpdkPort {
         id: u16,
         name: &str,
         is_pf: bool,
-        pool: MbufPool,
+        pool: PacketPool,
     ) -> Result<DpdkPort, DpdkError> {
         DpdkPort::open_with(eal, id, name, &PortSetup::upstream(is_pf), !is_pf, pool)
     }
@@ -162,7 +162,7 @@ impl DpdkPort {
         eal: &Eal,
         id: u16,
         name: &str,
-        pool: MbufPool,
+        pool: PacketPool,
     ) -> Result<DpdkPort, DpdkError> {
         let setup = PortSetup {
             lsc_interrupt: false,
@@ -177,14 +177,14 @@ impl DpdkPort {
         name: &str,
         setup: &PortSetup,
         link_down: bool,
-        pool: MbufPool,
+        pool: PacketPool,
     ) -> Result<DpdkPort, DpdkError> {
         let port = EthPort::all(eal)
             .into_iter()
             .find(|p| p.id() == id)
             .ok_or_else(|| DpdkError::NoSuchPort(format!("{name} (port {id})")))?;
         let mut dev = EthDev::take(port)?;
-        let applied = dev.configure(setup, pool)?;
+        let applied = dev.configure(setup, pool.mbufs())?;
         tracing::info!(
             port = id,
             name,
@@ -211,14 +211,13 @@ impl DpdkPort {
             pool,
             name: name.to_owned(),
             rx_dropped: 0,
-            rx_scratch: Vec::new(),
             tx_scratch: TxScratch::default(),
         })
     }
 
     /// The pool its rx queue fills from (and frames the daemon makes come from).
     pub fn pool(&self) -> MbufPool {
-        self.pool
+        self.pool.mbufs()
     }
 
     /// Its started queues (one rx, one tx), for bursts.
@@ -315,7 +314,7 @@ impl Port for DpdkPort {
             return (0, true);
         };
         let stamp = (id, first_pkt_id);
-        let (received, dropped) = packet::rx_packets(rxq, stamp, out, max, &mut self.rx_scratch);
+        let (received, dropped) = packet::rx_packets(rxq, &self.pool, stamp, out, max);
         self.rx_dropped += dropped as u64;
         (received, true)
     }
@@ -324,7 +323,7 @@ impl Port for DpdkPort {
         let Some(txq) = self.queues.tx.first_mut() else {
             return 0;
         };
-        packet::tx_packets(txq, pkts, pool, self.pool, &mut self.tx_scratch)
+        packet::tx_packets(txq, pkts, pool, self.pool.mbufs(), &mut self.tx_scratch)
     }
 
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {

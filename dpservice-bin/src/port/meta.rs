@@ -73,37 +73,47 @@ pub type FlowRef = u32;
 
 /// The metadata of one packet. `in_port`, `pkt_id` and `is_recirc` are the packet's
 /// mark; everything else is reset whenever the packet enters `cls` (also on recirculation).
+///
+/// In declared order (`repr(C)`), the mark first: in a buffer header it shares the first
+/// cache line with the frame's place, so a port that writes a received packet's place
+/// and mark alone touches one line (`PacketBuf::from_foreign_marked`); the rest goes by
+/// alignment, so there is no padding but at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct Meta {
-    /// Port the packet was received on (unchanged by recirculation).
-    pub in_port: PortId,
     /// Assigned at rx / periodic injection (tracing only).
     pub pkt_id: u32,
+    /// Port the packet was received on (unchanged by recirculation).
+    pub in_port: PortId,
     /// Set by `ipip_encap` when it sends a packet back to `cls`.
     pub is_recirc: bool,
-    /// Ethertype of the (inner) L3 packet, 0x0800 or 0x86DD.
-    pub l3_type: u16,
+    /// The fields after the mark are an earlier packet's: a port that stamps received
+    /// packets wrote the mark alone (`PacketBuf::from_foreign_marked`); `cls` resets
+    /// them.
+    pub stale: bool,
     /// Frame length − 14, set only for IPv4 packets from VFs (metering).
     pub l3_payload_length: u32,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub l4_type: u8,
+    /// Hash of the packet's own flow key (§19.2), for the uplink choice.
+    pub flow_hash: u32,
+    pub conntrack: Option<FlowRef>,
+    pub tun: TunnelInfo,
+    /// Ethertype of the (inner) L3 packet, 0x0800 or 0x86DD.
+    pub l3_type: u16,
+    pub nat_port: u16,
+    /// Output port.
+    pub nxt_hop: PortId,
+    /// Index of the matched virtual service.
+    pub virtsvc: Option<u16>,
     pub l4: L4Info,
+    pub l4_type: u8,
     /// VNF type the tunnel was addressed to (`hash::vnf_type`), PF ingress only.
     pub vnf_type: u8,
-    pub tun: TunnelInfo,
     pub flow_type: FlowType,
     pub flow_dir: FlowDir,
     pub nat_type: NatType,
     pub nat_addr: Ipv4Addr,
-    pub nat_port: u16,
-    /// Hash of the packet's own flow key (§19.2), for the uplink choice.
-    pub flow_hash: u32,
-    /// Output port.
-    pub nxt_hop: PortId,
-    pub conntrack: Option<FlowRef>,
-    /// Index of the matched virtual service.
-    pub virtsvc: Option<u16>,
+    pub src: IpAddr,
+    pub dst: IpAddr,
 }
 
 impl Default for Meta {
@@ -112,6 +122,7 @@ impl Default for Meta {
             in_port: 0,
             pkt_id: 0,
             is_recirc: false,
+            stale: false,
             l3_type: 0,
             l3_payload_length: 0,
             src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -164,6 +175,7 @@ mod tests {
     fn reset_keeps_the_mark_only() {
         let mut m = Meta::received(3, 77);
         m.is_recirc = true;
+        m.stale = true;
         m.l3_type = 0x0800;
         m.flow_hash = 5;
         m.nxt_hop = 1;
@@ -172,6 +184,7 @@ mod tests {
         assert_eq!(m.in_port, 3);
         assert_eq!(m.pkt_id, 77);
         assert!(m.is_recirc);
+        assert!(!m.stale);
         assert_eq!(m.l3_type, 0);
         assert_eq!(m.flow_hash, 0);
         assert_eq!(m.nxt_hop, 0);

@@ -64,11 +64,12 @@ pub trait Port: Send {
     fn rx_burst(&mut self, pool: &mut Pool, out: &mut Vec<PacketBuf>, max: usize) -> usize;
 
     /// [`Port::rx_burst`] for the port the graph knows as `id`, the packets numbered
-    /// from `first_pkt_id`. With `true`, the i-th buffer appended carries the metadata of
-    /// a packet received on `id` already ([`meta::Meta::received`] with packet id
-    /// `first_pkt_id + i`), written in the same stores that made its header, and none is
-    /// too long: the graph queues them without touching them
-    /// ([`crate::graph::Graph::rx_stamped`]). With `false` their metadata is anything.
+    /// from `first_pkt_id`. With `true`, the i-th buffer appended carries the mark of a
+    /// packet received on `id` already (`in_port` `id`, `pkt_id` `first_pkt_id + i`, not
+    /// recirculated), written in the same stores that made its header, and none is too
+    /// long: the graph queues them without touching them
+    /// ([`crate::graph::Graph::rx_stamped`]); the rest of their metadata is any valid
+    /// values (`cls` resets it). With `false` their metadata is anything.
     fn rx_burst_stamped(
         &mut self,
         id: PortId,

@@ -44,9 +44,9 @@ fn virtsvc_reply(cx: &Ctx<'_>, f: &[u8]) -> Option<u16> {
 
 pub(crate) fn process(cx: &mut Ctx<'_>, pkt: &mut Buf) -> Next {
     // packets enter here from rx, whose metadata is fresh (`Meta::received`: all reset
-    // already), or recirculated from `ipip_encap`, marked `is_recirc`: only those carry
-    // a previous walk's metadata
-    if pkt.meta.is_recirc {
+    // already) or `stale` (a port wrote the mark alone), or recirculated from
+    // `ipip_encap`, marked `is_recirc`: only the last two carry an earlier walk's fields
+    if pkt.meta.is_recirc || pkt.meta.stale {
         pkt.meta.reset_flow();
     }
     debug_assert_eq!(

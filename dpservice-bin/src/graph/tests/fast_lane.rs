@@ -136,6 +136,55 @@ impl Side {
 struct Pair {
     lane: Side,
     walk: Side,
+    /// `lane` gets its packets stamped, with an earlier packet's metadata
+    /// ([`Harness::receive_burst_stamped`]), `walk` fresh ones.
+    stamped: bool,
+}
+
+/// Metadata in which every field differs from a fresh packet's, varied by `n`: what an
+/// earlier packet may have left in a buffer that a port stamps.
+fn earlier_meta(n: usize) -> Meta {
+    use crate::port::meta::{FlowDir, FlowType, L4Info, NatType, TunnelInfo};
+    let n16 = n as u16;
+    Meta {
+        pkt_id: 0,
+        in_port: 0,
+        is_recirc: true,
+        stale: true,
+        l3_payload_length: 1000 + n as u32,
+        flow_hash: 0xdead_0000 | u32::from(n16),
+        conntrack: Some(n as u32),
+        tun: TunnelInfo {
+            ul_src: NAT_UL,
+            ul_dst: LB_UL,
+            l3_type: ethertype::IPV6,
+            proto_id: 41,
+            dst_vni: 999,
+        },
+        l3_type: ethertype::IPV6,
+        nat_port: n16 | 1,
+        nxt_hop: 3,
+        virtsvc: Some(n16),
+        l4: L4Info {
+            src_port: n16,
+            dst_port: 53,
+            icmp_type: 8,
+            icmp_code: 1,
+            icmp_ident: n16,
+        },
+        l4_type: ip_proto::TCP,
+        vnf_type: 2,
+        flow_type: FlowType::SouthNorth,
+        flow_dir: FlowDir::Reply,
+        nat_type: if n % 2 == 0 {
+            NatType::ChangeDstIp
+        } else {
+            NatType::ChangeSrcIp
+        },
+        nat_addr: NAT_IP,
+        src: IpAddr::V6(LB_TARGET),
+        dst: IpAddr::V4(VIP),
+    }
 }
 
 fn vm(id: &str, device: &str, vni: u32, v4: Ipv4Addr, ul: Ipv6Addr, cap: u64) -> CreateInterface {
@@ -234,6 +283,7 @@ impl Pair {
         Pair {
             lane: side(true),
             walk: side(false),
+            stamped: false,
         }
     }
 
@@ -246,10 +296,15 @@ impl Pair {
     /// Runs one burst on `port` through both and compares what they did.
     fn burst(&mut self, port: PortId, frames: &[Vec<u8>], round: usize) {
         let mut outcomes = Vec::new();
-        for side in [&mut self.lane, &mut self.walk] {
-            side.h.receive_burst(port, frames);
-            outcomes.push(side.outcome());
+        if self.stamped {
+            let earlier = earlier_meta(round);
+            self.lane.h.receive_burst_stamped(port, frames, &earlier);
+        } else {
+            self.lane.h.receive_burst(port, frames);
         }
+        outcomes.push(self.lane.outcome());
+        self.walk.h.receive_burst(port, frames);
+        outcomes.push(self.walk.outcome());
         let walk = outcomes.pop().unwrap();
         let lane = outcomes.pop().unwrap();
         assert_eq!(
@@ -575,8 +630,8 @@ fn differential(seed: u64, metered: bool, staged: bool, rounds: usize) -> u64 {
     differential_with(seed, metered, staged, false, rounds).0
 }
 
-/// [`differential`], with `trains` of [`vm_burst`]; answers also how many packets
-/// the lane took as its last flow's.
+/// [`differential_of`] on a new pair; answers how many packets the lane took, and how
+/// many of them as its last flow's.
 fn differential_with(
     seed: u64,
     metered: bool,
@@ -584,7 +639,12 @@ fn differential_with(
     trains: bool,
     rounds: usize,
 ) -> (u64, u64) {
-    let mut pair = Pair::new(metered, staged);
+    differential_of(Pair::new(metered, staged), seed, trains, rounds)
+}
+
+/// [`differential`] on `pair`, with `trains` of [`vm_burst`]; answers also how many
+/// packets the lane took as its last flow's.
+fn differential_of(mut pair: Pair, seed: u64, trains: bool, rounds: usize) -> (u64, u64) {
     let mut rng = Rng(SplitMix64(seed));
     let mut last: Option<(PortId, Vec<Vec<u8>>)> = None;
     for round in 0..rounds {
@@ -642,6 +702,25 @@ fn the_lane_does_what_the_walk_does_for_trains() {
         repeated > 1000,
         "{repeated} of {taken} taken as the last flow's"
     );
+}
+
+/// Packets that a port stamped (the mark written, the rest of the metadata an earlier
+/// packet's, as the DPDK backend receives them) go as fresh ones: in trains, replayed or
+/// walked, and on the staged path (the graph with the lane takes them stamped, the one
+/// without fresh).
+#[test]
+fn stamped_packets_go_as_fresh_ones() {
+    for (seed, staged) in [(7, false), (8, true)] {
+        let pair = Pair {
+            stamped: true,
+            ..Pair::new(false, staged)
+        };
+        let (taken, repeated) = differential_of(pair, seed, true, 600);
+        assert!(taken > 300, "the lane took {taken} packets");
+        if !staged {
+            assert!(repeated > 300, "{repeated} of {taken} as the last flow's");
+        }
+    }
 }
 
 /// The staged path keeps no last flow (`fast_lane::take_staged`): trains there take

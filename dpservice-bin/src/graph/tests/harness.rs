@@ -186,6 +186,35 @@ impl Harness {
         self.graph.run(&self.state, self.now);
     }
 
+    /// [`Harness::receive_burst`] the way a port that stamps its packets hands them over
+    /// ([`Graph::rx_stamped`]): each with its mark (and `stale`), the rest of its
+    /// metadata `earlier`'s, as an earlier packet left it in the buffer.
+    pub fn receive_burst_stamped(
+        &mut self,
+        port: PortId,
+        frames: &[Vec<u8>],
+        earlier: &crate::port::meta::Meta,
+    ) {
+        let first = self.graph.next_rx_pkt_id();
+        let mut pkts: Vec<_> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut p = self.graph.pool_mut().alloc_frame(f).unwrap();
+                p.meta = crate::port::meta::Meta {
+                    pkt_id: first.wrapping_add(i as u32),
+                    in_port: port,
+                    is_recirc: false,
+                    stale: true,
+                    ..*earlier
+                };
+                p
+            })
+            .collect();
+        self.graph.rx_stamped(port, &mut pkts);
+        self.graph.run(&self.state, self.now);
+    }
+
     /// Empties every transmit queue.
     pub fn collect(&mut self) -> Vec<(PortId, Vec<u8>)> {
         let mut out = Vec::new();

@@ -9,7 +9,8 @@ use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
-    BufHeader, BufSource, ForeignOwner, Meta, PacketBuf, BUF_HEADER_SIZE, BUF_SIZE, HEADROOM,
+    BufHeader, BufSource, ForeignFrame, ForeignOwner, Meta, PacketBuf, BUF_HEADER_SIZE, BUF_SIZE,
+    HEADROOM,
 };
 
 /// Size of `struct rte_mbuf`, which comes first in an mbuf.
@@ -146,14 +147,16 @@ impl FakeMempool {
                 .as_ptr()
                 .copy_from_nonoverlapping(frame.as_ptr(), frame.len());
             PacketBuf::from_foreign(
-                header,
-                data,
-                BUF_SIZE as u16,
-                head,
-                frame.len() as u16,
-                ForeignOwner {
-                    handle: block.cast::<c_void>(),
-                    release,
+                ForeignFrame {
+                    header,
+                    data,
+                    capacity: BUF_SIZE as u16,
+                    head,
+                    len: frame.len() as u16,
+                    owner: ForeignOwner {
+                        handle: block.cast::<c_void>(),
+                        release,
+                    },
                 },
                 Meta::default(),
             )

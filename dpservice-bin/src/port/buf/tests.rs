@@ -276,14 +276,16 @@ fn from_foreign_refuses_memory_that_breaks_the_contract_and_keeps_its_hands_off(
     // so nothing is written and nothing released.
     let attempt = |header_at: usize, capacity: u16, head: u16, len: u16| unsafe {
         PacketBuf::from_foreign(
-            base.add(header_at).cast::<BufHeader>(),
-            base.add(BUF_HEADER_SIZE + 8),
-            capacity,
-            head,
-            len,
-            ForeignOwner {
-                handle,
-                release: count_release,
+            ForeignFrame {
+                header: base.add(header_at).cast::<BufHeader>(),
+                data: base.add(BUF_HEADER_SIZE + 8),
+                capacity,
+                head,
+                len,
+                owner: ForeignOwner {
+                    handle,
+                    release: count_release,
+                },
             },
             Meta::default(),
         )
