@@ -593,13 +593,11 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
         header_size.next_multiple_of(8),
         "rounded up to DPDK's 8-byte alignment"
     );
-    let small = BUF_HEADER_SIZE as u16 - 8;
-    let small =
-        MbufPool::create(eal, &PoolConfig::upstream(eal, "small_priv", 1023, small)).unwrap();
+    let small = PoolConfig::upstream(eal, "small_priv", 1023, BUF_HEADER_SIZE as u16 - 8);
     assert!(
         matches!(
-            PacketPool::new(small),
-            Err(PacketError::PrivTooSmall(n)) if n == BUF_HEADER_SIZE - 8
+            PacketPool::create(eal, &small),
+            Err(DpdkError::Packet(PacketError::PrivTooSmall(n))) if n == BUF_HEADER_SIZE - 8
         ),
         "a private area without room for the buffer header"
     );

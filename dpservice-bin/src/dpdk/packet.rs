@@ -10,7 +10,8 @@ use std::ptr::NonNull;
 
 use super::ethdev::{RxQueue, TxQueue};
 use super::mbuf::Mbuf;
-use super::mempool::MbufPool;
+use super::mempool::{MbufPool, PoolConfig};
+use super::{DpdkError, Eal};
 use crate::port::buf::{
     Buf, BufHeader, BufSource, ForeignError, ForeignFrame, ForeignOwner, PacketBuf, BUF_HEADER_SIZE,
 };
@@ -48,7 +49,7 @@ unsafe fn release(handle: NonNull<c_void>) {
 }
 
 /// A pool of mbufs for packet buffers: every mbuf's private area holds a buffer header,
-/// written when the pool was taken ([`PacketPool::new`]) and since then only ever
+/// written when the pool was made ([`PacketPool::create`]) and since then only ever
 /// replaced by whole headers or field by field. A port receiving into it writes a
 /// packet's frame place and mark alone ([`PacketBuf::from_foreign_marked`]: the header's
 /// first cache line); the rest of the metadata is the last packet's, which `cls`
@@ -59,15 +60,17 @@ pub struct PacketPool {
 }
 
 impl PacketPool {
-    /// Writes a header into every mbuf of `mbufs` (before any is allocated: call it
-    /// right after the pool is made, before a queue fills from it).
-    pub fn new(mbufs: MbufPool) -> Result<PacketPool, PacketError> {
-        let priv_size = usize::from(mbufs.priv_size());
-        if priv_size < BUF_HEADER_SIZE {
-            return Err(PacketError::PrivTooSmall(priv_size));
+    /// Makes a pool as `cfg` says and writes a header into each of its mbufs, before
+    /// anyone can allocate from it.
+    pub fn create(eal: &Eal, cfg: &PoolConfig) -> Result<PacketPool, DpdkError> {
+        // checked before the pool exists: DPDK's pools are never freed
+        if usize::from(cfg.priv_size) < BUF_HEADER_SIZE {
+            return Err(PacketError::PrivTooSmall(usize::from(cfg.priv_size)).into());
         }
-        // SAFETY: `mbufs` is a live pktmbuf pool; the callback runs on this thread for
-        // each of its objects, with a null `opaque` it does not use.
+        let mbufs = MbufPool::create(eal, cfg)?;
+        // SAFETY: `mbufs` is a live pktmbuf pool, just made and not handed to anyone, so
+        // no mbuf of it is allocated; the callback runs on this thread for each of its
+        // objects, with a null `opaque` it does not use.
         unsafe {
             dpdk_sys::rte_mempool_obj_iter(mbufs.as_ptr(), Some(init_header), std::ptr::null_mut());
         }
@@ -80,7 +83,7 @@ impl PacketPool {
     }
 }
 
-/// [`PacketPool::new`]'s write of one mbuf's header.
+/// [`PacketPool::create`]'s write of one mbuf's header.
 unsafe extern "C" fn init_header(
     _pool: *mut dpdk_sys::rte_mempool,
     _opaque: *mut c_void,
@@ -91,8 +94,8 @@ unsafe extern "C" fn init_header(
         return;
     };
     // SAFETY: `obj` is an mbuf of a pktmbuf pool whose private area (right after the
-    // rte_mbuf, 8-aligned) holds `BUF_HEADER_SIZE` bytes (checked by `new`), and no
-    // buffer uses it: the pool was just made and nothing allocated from it.
+    // rte_mbuf, 8-aligned) holds `BUF_HEADER_SIZE` bytes (checked by `create`), and no
+    // buffer uses it: nothing is allocated from the pool yet.
     unsafe { PacketBuf::init_foreign_header(m.add(1).cast::<BufHeader>()) }
 }
 

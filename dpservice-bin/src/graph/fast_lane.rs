@@ -217,14 +217,9 @@ pub(super) fn train_next(
 /// port is a VM's and, with no virtual services, `cls` looks at nothing else).
 #[inline(always)]
 fn train_header(cx: &Ctx<'_>, pkt: &Buf, last: &LastFlow) -> Option<V4Ports> {
-    let f = pkt.frame();
-    let fresh_v4 = !pkt.meta.is_recirc
-        && !cx.flow.is_some()
-        && pkt.meta.in_port == last.in_port
-        && f.len() >= ethernet::HEADER_LEN
-        && u16::from_be_bytes([f[12], f[13]]) == ethertype::IPV4
-        && cx.tables.services.is_empty();
-    V4Ports::of(f).filter(|h| fresh_v4 && last.header == Some(*h))
+    let header = last.header?;
+    let run_ok = !cx.flow.is_some() && cx.tables.services.is_empty();
+    (run_ok && replays(pkt, last.in_port, &header)).then_some(header)
 }
 
 /// What the lane did to a packet of a train towards an uplink (untranslated), to do to
@@ -327,8 +322,9 @@ pub(super) fn replay_run(
     (replayed, declined)
 }
 
-/// [`train_header`]'s checks of one packet for a run whose invariants were checked: a
-/// fresh IPv4 frame from `in_port` with the header bytes `header`.
+/// [`train_header`]'s checks of one packet, for a run whose invariants hold (no flow
+/// open, no virtual services): a fresh IPv4 frame from `in_port` with the header bytes
+/// `header`.
 #[inline(always)]
 fn replays(pkt: &Buf, in_port: PortId, header: &V4Ports) -> bool {
     let f = pkt.frame();

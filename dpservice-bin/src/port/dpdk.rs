@@ -44,11 +44,10 @@ pub fn pool_size(ports: usize) -> u32 {
 pub fn create_pool(eal: &Eal, ports: usize, header_size: u16) -> Result<PacketPool, DpdkError> {
     // the private area must be a multiple of 8 (DPDK's alignment of it)
     let priv_size = header_size.div_ceil(8) * 8;
-    let mbufs = MbufPool::create(
+    PacketPool::create(
         eal,
         &PoolConfig::upstream(eal, POOL_NAME, pool_size(ports), priv_size),
-    )?;
-    Ok(PacketPool::new(mbufs)?)
+    )
 }
 
 /// The ports DPDK probed, in port-id order, as the role planning sees them: device name
