@@ -605,17 +605,6 @@ impl RxQueue {
         self.port
     }
 
-    /// Receives up to `out.len()` (at most 65 535) mbufs into the front of `out`; the
-    /// caller owns the returned count of pointers (free or send them).
-    pub fn rx_burst_raw(&mut self, out: &mut [*mut dpdk_sys::rte_mbuf]) -> usize {
-        let n = u16::try_from(out.len()).unwrap_or(u16::MAX);
-        // SAFETY: the port is started with this queue (the handle exists only then) and
-        // this handle is its only poller (`&mut`); `out` has room for `n` pointers.
-        usize::from(unsafe {
-            dpdk_sys::dpdk_sys_rx_burst(self.port, self.queue, out.as_mut_ptr(), n)
-        })
-    }
-
     /// Receives up to `max` (at most 65 535) mbufs into `slots`; the caller owns the
     /// returned count of pointers at its front (free or send them).
     ///
@@ -628,7 +617,9 @@ impl RxQueue {
         max: usize,
     ) -> usize {
         let n = u16::try_from(max).unwrap_or(u16::MAX);
-        // SAFETY: as in `rx_burst_raw`; the caller gives room for `n` <= `max` pointers.
+        // SAFETY: the port is started with this queue (the handle exists only then) and
+        // this handle is its only poller (`&mut`); the caller gives room for `n` <= `max`
+        // pointers.
         usize::from(unsafe { dpdk_sys::dpdk_sys_rx_burst(self.port, self.queue, slots, n) })
     }
 
@@ -639,10 +630,8 @@ impl RxQueue {
         let spare = &mut out.spare_capacity_mut()[..max];
         // `Mbuf` is a transparent non-NULL mbuf pointer: the spare slots take raw pointers
         let slots = spare.as_mut_ptr().cast::<*mut dpdk_sys::rte_mbuf>();
-        // SAFETY: as in `rx_burst_raw`; `slots` has room for `max` pointers.
-        let n = usize::from(unsafe {
-            dpdk_sys::dpdk_sys_rx_burst(self.port, self.queue, slots, max as u16)
-        });
+        // SAFETY: `slots` has room for `max` pointers.
+        let n = unsafe { self.rx_burst_into(slots, max) };
         // SAFETY: DPDK wrote `n` non-NULL mbuf pointers, now ours, into the first `n`
         // spare slots, which are valid `Mbuf`s.
         unsafe { out.set_len(out.len() + n) };

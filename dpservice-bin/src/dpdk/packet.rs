@@ -190,7 +190,8 @@ fn mbuf_of(p: &PacketBuf) -> Option<NonNull<dpdk_sys::rte_mbuf>> {
 /// Receives up to `max` frames from `rxq` (which fills from `pool`) as packet buffers
 /// appended to `out`, stamped `(port, first id)`: the i-th appended has the mark of a
 /// packet received on `port` with id `first id + i` (`in_port`, `pkt_id`, not
-/// recirculated); the rest of its metadata is another packet's (see [`PacketPool`]).
+/// recirculated, `stale`); the rest of its metadata is another packet's (see
+/// [`PacketPool`]).
 /// Returns (received, dropped): a dropped frame was chained or otherwise unusable.
 pub fn rx_packets(
     rxq: &mut RxQueue,

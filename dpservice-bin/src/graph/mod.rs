@@ -1220,9 +1220,10 @@ fn lane_or_walk(
 /// keeps its flow as the last flow; the packets after that take `cls` and the lane's
 /// `conntrack` in one step ([`fast_lane::train_next`], with a copy of the last flow made
 /// once, not per packet), or replay what that step did to the packet before
-/// ([`fast_lane::replay_run`], for as many packets in a row as it can). A packet the lane's repeat declines walks on from
-/// `conntrack` (the last flow is copied anew: the walk may have forgotten or replaced
-/// it); a packet of another flow ends the train: it and the rest walk as in any run.
+/// ([`fast_lane::replay_run`], for as many packets in a row as it can). A packet the
+/// lane's repeat declines walks on from `conntrack` (the last flow is copied anew: the
+/// walk may have forgotten or replaced it); a packet of another flow ends the train: it
+/// and the rest walk as in any run.
 #[inline(always)]
 fn run_train(fabric: &mut Fabric, cx: &mut Ctx<'_>, input: &mut Vec<PacketBuf>, mut timed: bool) {
     let mut kept: Option<fast_lane::LastFlow> = None;
