@@ -50,6 +50,12 @@ fn daemon_with_state() -> Daemon {
         assert!(Instant::now() < deadline, "state not published within 5 s");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // the worker publishes one table per loop turn: the VNI table's route counts (the
+    // route made last) may come a turn after the tables above
+    while !inspect(&d, &["-t", "vni", "--dump", "-o", "human"]).contains("rib: 3,") {
+        assert!(Instant::now() < deadline, "routes not published within 5 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     d
 }
 
