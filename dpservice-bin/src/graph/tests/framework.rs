@@ -413,6 +413,18 @@ fn datapath_timers_and_interface_hooks() {
     assert!(dp.run_bursts(&state, t0));
     assert_eq!(handles[usize::from(VF1)].take_sent().len(), 1);
 
+    // polls slow down after 200 turns without packets, and speed up at the next packet
+    for _ in 0..199 {
+        assert!(!dp.run_bursts(&state, t0));
+    }
+    assert_eq!(dp.next_deadline(t0), t0 + Duration::from_millis(1));
+    assert!(!dp.run_bursts(&state, t0));
+    assert_eq!(dp.next_deadline(t0), t0 + Duration::from_millis(4));
+    handles[usize::from(VF0)].inject(&frame);
+    assert!(dp.run_bursts(&state, t0));
+    assert_eq!(dp.next_deadline(t0), t0 + Duration::from_millis(1));
+    assert_eq!(handles[usize::from(VF1)].take_sent().len(), 1);
+
     // maintenance frames after 5 s, to the started VFs only
     dp.run_bursts(&state, t0 + Duration::from_secs(5));
     let to_vf0 = handles[usize::from(VF0)].take_sent();
