@@ -562,7 +562,7 @@ fn hugepages_with_upstreams_huge_unlink() {
 #[test]
 fn port_layer_opens_the_probed_ports_as_upstream() {
     use dpservice_bin::dpdk::packet::{PacketError, PacketPool};
-    use dpservice_bin::port::buf::BUF_HEADER_SIZE;
+    use dpservice_bin::port::buf::PRIVATE_SIZE;
     use dpservice_bin::port::dpdk::{self, DpdkPort};
     const TEST: &str = "port_layer_opens_the_probed_ports_as_upstream";
     if !is_child(TEST) {
@@ -586,18 +586,18 @@ fn port_layer_opens_the_probed_ports_as_upstream() {
     );
 
     // a header size DPDK would not take as it is
-    let header_size = BUF_HEADER_SIZE as u16 + 1;
+    let header_size = PRIVATE_SIZE as u16 + 1;
     let pool = dpdk::create_pool(eal, 2, header_size).unwrap();
     assert_eq!(
         pool.mbufs().priv_size(),
         header_size.next_multiple_of(8),
         "rounded up to DPDK's 8-byte alignment"
     );
-    let small = PoolConfig::upstream(eal, "small_priv", 1023, BUF_HEADER_SIZE as u16 - 8);
+    let small = PoolConfig::upstream(eal, "small_priv", 1023, PRIVATE_SIZE as u16 - 8);
     assert!(
         matches!(
             PacketPool::create(eal, &small),
-            Err(DpdkError::Packet(PacketError::PrivTooSmall(n))) if n == BUF_HEADER_SIZE - 8
+            Err(DpdkError::Packet(PacketError::PrivTooSmall(n))) if n == PRIVATE_SIZE - 8
         ),
         "a private area without room for the buffer header"
     );

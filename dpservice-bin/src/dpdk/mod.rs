@@ -4,12 +4,13 @@
 //! sound. What it offers:
 //! - [`eal`]: the EAL, initialised once per process from the EAL words of the command
 //!   line exactly as given, and closures launched on EAL worker lcores;
-//! - [`mempool`]: pools of mbufs whose private area (our buffer header) has a chosen size;
+//! - [`mempool`]: pools of mbufs whose private area (our part of the buffer header) has a
+//!   chosen size;
 //! - [`mbuf`]: an owned mbuf (freed on drop), its data, headroom and private area;
 //! - [`ethdev`]: ports by name or interface, configured as upstream configures them, link
 //!   state without waiting, link up/down, counters, and rx/tx queues for bursts;
-//! - [`packet`]: mbufs as the graph's packet buffers (our header in the private area),
-//!   bursts of them, and the pool's mbuf source;
+//! - [`packet`]: mbufs as the graph's packet buffers (the mbuf is the header's descriptor,
+//!   our part of it is in the private area), bursts of them, and the pool's mbuf source;
 //! - [`tsc`]: the time-stamp counter, the graph's cycle clock under DPDK.
 //!
 //! # Telemetry

@@ -1,9 +1,12 @@
-//! Mbufs as the graph's packet buffers: the buffer header ([`BufHeader`]) is written into
-//! the mbuf's private area and the frame stays where DPDK put it, so packets go from a
-//! DPDK port through the graph and out of another without a copy.
+//! Mbufs as the graph's packet buffers: a buffer header starts with a descriptor laid
+//! out as `struct rte_mbuf` (`port::buf`), so an mbuf's header is the mbuf itself, with
+//! our part of it (owner, metadata) in the mbuf's private area, and the frame stays where
+//! DPDK put it. Packets go from a DPDK port through the graph and out of another without
+//! a copy of the frame or of its place: what the driver wrote at reception (`data_off`,
+//! `data_len`) is what the graph reads and changes, and what the driver sends.
 //!
-//! A [`PacketBuf`] made here releases its mbuf when dropped; sent, it is handed to DPDK
-//! with the frame's offset and length written back into the mbuf.
+//! A [`PacketBuf`] made here releases its mbuf when dropped; a vector of them is, slot
+//! for slot, the array of mbuf pointers DPDK's burst calls take and fill.
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
@@ -13,17 +16,29 @@ use super::mbuf::Mbuf;
 use super::mempool::{MbufPool, PoolConfig};
 use super::{DpdkError, Eal};
 use crate::port::buf::{
-    Buf, BufHeader, BufSource, ForeignError, ForeignFrame, ForeignOwner, PacketBuf, BUF_HEADER_SIZE,
+    mbuf_offsets, Buf, BufHeader, BufSource, ForeignError, ForeignFrame, ForeignOwner, PacketBuf,
+    DESCRIPTOR_SIZE, PRIVATE_SIZE,
 };
 use crate::port::meta::Meta;
 use crate::port::{Pool, PortId};
 
-/// The private area an mbuf needs for the buffer header, in whole cache lines (a
-/// multiple of 8, as DPDK wants): the data room after it starts on a line of its own, and
-/// with DPDK's 128-byte headroom so does a received frame, which then spans one line
+/// The private area an mbuf needs for our part of the buffer header, in whole cache lines
+/// (a multiple of 8, as DPDK wants): the data room after it starts on a line of its own,
+/// and with DPDK's 128-byte headroom so does a received frame, which then spans one line
 /// fewer (a 64-byte frame after a 160-byte area straddled three; 12 % of the lines a
 /// packet touches).
-pub const PRIV_SIZE: u16 = BUF_HEADER_SIZE.next_multiple_of(64) as u16;
+pub const PRIV_SIZE: u16 = PRIVATE_SIZE.next_multiple_of(64) as u16;
+
+// The header's descriptor is the mbuf: DPDK's struct must have the frame's place where
+// the descriptor has it.
+const _: () = assert!(
+    size_of::<dpdk_sys::rte_mbuf>() == DESCRIPTOR_SIZE
+        && std::mem::offset_of!(dpdk_sys::rte_mbuf, buf_addr) == mbuf_offsets::BUF_ADDR
+        && std::mem::offset_of!(dpdk_sys::rte_mbuf, data_off) == mbuf_offsets::DATA_OFF
+        && std::mem::offset_of!(dpdk_sys::rte_mbuf, data_len) == mbuf_offsets::DATA_LEN
+        && std::mem::offset_of!(dpdk_sys::rte_mbuf, buf_len) == mbuf_offsets::BUF_LEN,
+    "struct rte_mbuf is laid out as the buffer header's descriptor"
+);
 
 /// Why an mbuf cannot be a packet buffer (it is freed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +48,8 @@ pub enum PacketError {
     Chained(u16),
     /// The pool's private area cannot hold the header.
     #[error(
-        "an mbuf private area of {0} bytes cannot hold the {BUF_HEADER_SIZE}-byte buffer header"
+        "an mbuf private area of {0} bytes cannot hold the buffer header's {PRIVATE_SIZE} bytes; \
+         create the mempool with a private area of at least that size"
     )]
     PrivTooSmall(usize),
     /// The mbuf's offsets do not fit its data room.
@@ -48,23 +64,24 @@ unsafe fn release(handle: NonNull<c_void>) {
     unsafe { dpdk_sys::dpdk_sys_pktmbuf_free(handle.as_ptr().cast()) }
 }
 
-/// A pool of mbufs for packet buffers: every mbuf's private area holds a buffer header,
-/// written when the pool was made ([`PacketPool::create`]) and since then only ever
-/// replaced by whole headers or field by field. A port receiving into it writes a
-/// packet's frame place and mark alone ([`PacketBuf::from_foreign_marked`]: the header's
-/// first cache line); the rest of the metadata is the last packet's, which `cls`
-/// resets. Mbufs of any other pool get their whole header written.
+/// A pool of mbufs for packet buffers: every mbuf's private area holds our part of a
+/// buffer header, owner included, written when the pool was made
+/// ([`PacketPool::create`]) and since then only changed field by field. A port receiving
+/// into it writes a packet's mark alone ([`PacketBuf::from_foreign_bound`]: one cache
+/// line of the private area; the frame's place is the mbuf's, written by the driver); the
+/// rest of the metadata is the last packet's, which `cls` resets. Mbufs of any other pool
+/// get our part written whole.
 #[derive(Debug, Clone, Copy)]
 pub struct PacketPool {
     mbufs: MbufPool,
 }
 
 impl PacketPool {
-    /// Makes a pool as `cfg` says and writes a header into each of its mbufs, before
-    /// anyone can allocate from it.
+    /// Makes a pool as `cfg` says and writes our part of a header into each of its mbufs,
+    /// before anyone can allocate from it.
     pub fn create(eal: &Eal, cfg: &PoolConfig) -> Result<PacketPool, DpdkError> {
         // checked before the pool exists: DPDK's pools are never freed
-        if usize::from(cfg.priv_size) < BUF_HEADER_SIZE {
+        if usize::from(cfg.priv_size) < PRIVATE_SIZE {
             return Err(PacketError::PrivTooSmall(usize::from(cfg.priv_size)).into());
         }
         let mbufs = MbufPool::create(eal, cfg)?;
@@ -90,48 +107,28 @@ unsafe extern "C" fn init_header(
     obj: *mut c_void,
     _index: u32,
 ) {
-    let Some(m) = NonNull::new(obj.cast::<dpdk_sys::rte_mbuf>()) else {
+    let Some(m) = NonNull::new(obj) else {
         return;
     };
+    let owner = ForeignOwner { handle: m, release };
     // SAFETY: `obj` is an mbuf of a pktmbuf pool whose private area (right after the
-    // rte_mbuf, 8-aligned) holds `BUF_HEADER_SIZE` bytes (checked by `create`), and no
-    // buffer uses it: nothing is allocated from the pool yet.
-    unsafe { PacketBuf::init_foreign_header(m.add(1).cast::<BufHeader>()) }
+    // rte_mbuf, 8-aligned) holds `PRIVATE_SIZE` bytes (checked by `create`), so the mbuf
+    // and its private area hold a header; no buffer uses it (nothing is allocated from
+    // the pool yet), and `release` frees this mbuf.
+    unsafe { PacketBuf::init_foreign_header(m.cast::<BufHeader>(), owner) }
 }
 
-/// Makes `m` a packet buffer: header (with `meta`) in its private area, the frame where
-/// it is. On error the mbuf is freed.
+/// Makes `m` a packet buffer: header (our part, with `meta`) in its private area, the
+/// frame where it is. On error the mbuf is freed.
 #[inline(always)]
 pub fn into_packet(m: Mbuf, meta: Meta) -> Result<PacketBuf, PacketError> {
-    into_packet_as(m, Stamp::Whole(meta))
-}
-
-/// What [`into_packet_as`] writes of the metadata.
-#[derive(Clone, Copy)]
-enum Stamp {
-    /// All of it.
-    Whole(Meta),
-    /// The mark of a packet received on a port with an id, if the mbuf is of this pool
-    /// (else the whole `Meta::received`).
-    Mark(*const dpdk_sys::rte_mempool, PortId, u32),
-}
-
-#[inline(always)]
-fn into_packet_as(m: Mbuf, stamp: Stamp) -> Result<PacketBuf, PacketError> {
     if m.segments() != 1 {
         return Err(PacketError::Chained(m.segments()));
     }
-    let raw = m.as_ptr();
-    // SAFETY: `m` owns a valid mbuf; a plain field read.
-    let of_pool = unsafe { (*raw).pool }.cast_const();
-    let marked = match stamp {
-        Stamp::Mark(pool, port, id) if of_pool == pool => Some((port, id)),
-        _ => None,
-    };
-    // a `PacketPool` checked its mbufs' private area when it was made
-    if marked.is_none() && m.priv_size() < BUF_HEADER_SIZE {
+    if m.priv_size() < PRIVATE_SIZE {
         return Err(PacketError::PrivTooSmall(m.priv_size()));
     }
+    let raw = m.as_ptr();
     // SAFETY: `m` owns a valid mbuf; these are plain field reads.
     let (buf_addr, capacity, head, len) = unsafe {
         (
@@ -145,7 +142,7 @@ fn into_packet_as(m: Mbuf, stamp: Stamp) -> Result<PacketBuf, PacketError> {
         return Err(ForeignError::RoomTooSmall { capacity: 0 }.into());
     };
     let f = ForeignFrame {
-        header: m.priv_ptr().cast::<BufHeader>(),
+        header: m.as_non_null().cast::<BufHeader>(),
         data,
         capacity,
         head,
@@ -155,36 +152,24 @@ fn into_packet_as(m: Mbuf, stamp: Stamp) -> Result<PacketBuf, PacketError> {
             release,
         },
     };
-    // SAFETY: the private area (`priv_size` >= BUF_HEADER_SIZE bytes, 8-aligned) and the
-    // data room (`buf_len` bytes at `buf_addr`, memory DPDK's pool took from zero-filled
-    // pages, so initialised) belong to this mbuf alone and do not overlap; `m` is
+    // SAFETY: the mbuf (an initialised rte_mbuf, the header's descriptor) and its private
+    // area (`priv_size` >= PRIVATE_SIZE bytes, 8-aligned) hold a header, and the data
+    // room (`buf_len` bytes at `buf_addr`, memory DPDK's pool took from zero-filled
+    // pages, so initialised) does not overlap them; all belong to this mbuf alone. `m` is
     // forgotten below on success, so the buffer is their only user until `release` frees
-    // the mbuf (from any thread) or `into_foreign` hands it back. A marked mbuf is of a
-    // `PacketPool`, whose private areas hold valid headers.
-    let made = unsafe {
-        match (marked, stamp) {
-            (Some((port, id)), _) => PacketBuf::from_foreign_marked(f, port, id),
-            (None, Stamp::Whole(meta)) => PacketBuf::from_foreign(f, meta),
-            (None, Stamp::Mark(_, port, id)) => {
-                PacketBuf::from_foreign(f, Meta::received(port, id))
-            }
-        }
-    };
-    let packet = made?;
+    // the mbuf (from any thread) or `into_foreign` hands it back.
+    let packet = unsafe { PacketBuf::from_foreign(f, meta) }?;
     let _ = m.into_raw();
     Ok(packet)
 }
 
-/// The mbuf behind `p`, if `p` is one of [`into_packet`]'s buffers (its header sits in
-/// the private area right after the mbuf).
+/// The mbuf behind `p`, if `p` is one of this module's buffers (its owner's handle is
+/// the header itself: the header's descriptor is the mbuf).
+#[inline(always)]
 fn mbuf_of(p: &PacketBuf) -> Option<NonNull<dpdk_sys::rte_mbuf>> {
     let handle = p.foreign_handle()?.cast::<dpdk_sys::rte_mbuf>();
     let header: *const Buf = &**p;
-    let expected = handle
-        .as_ptr()
-        .cast::<u8>()
-        .wrapping_add(size_of::<dpdk_sys::rte_mbuf>());
-    (header.cast::<u8>() == expected.cast_const()).then_some(handle)
+    (header.cast::<u8>() == handle.as_ptr().cast::<u8>().cast_const()).then_some(handle)
 }
 
 /// Receives up to `max` frames from `rxq` (which fills from `pool`) as packet buffers
@@ -203,8 +188,8 @@ pub fn rx_packets(
     let max = max.min(usize::from(u16::MAX));
     out.reserve(max);
     let start = out.len();
-    // DPDK writes the mbuf pointers into `out`'s spare slots, and each is replaced by
-    // its buffer there: no second vector to walk and append
+    // DPDK writes the mbuf pointers into `out`'s spare slots, where they stay as their
+    // buffers (a buffer is its mbuf's address): no second vector to walk and append
     let slots = out.spare_capacity_mut()[..max]
         .as_mut_ptr()
         .cast::<*mut dpdk_sys::rte_mbuf>();
@@ -216,21 +201,40 @@ pub fn rx_packets(
         // SAFETY: DPDK wrote `n` pointers to the front of `slots`, each an mbuf that is
         // ours now; slot `i` is read once, before any slot after `received` (<= i) is
         // written.
-        let m = unsafe { Mbuf::from_raw(slots.add(i).read()) };
-        let Some(m) = m else {
+        let raw = unsafe { slots.add(i).read() };
+        let Some(m) = NonNull::new(raw) else {
             dropped += 1;
             continue;
         };
         let id = first_id.wrapping_add(received as u32);
-        match into_packet_as(m, Stamp::Mark(pool, port, id)) {
-            Ok(p) => {
+        // SAFETY: an mbuf that is ours; plain field reads.
+        let bound = unsafe { (*raw).pool.cast_const() == pool && (*raw).nb_segs == 1 };
+        let made = if bound {
+            // SAFETY: an mbuf of a `PacketPool`, whose private areas hold headers owned by
+            // their mbufs (`init_header`), one segment whose place the driver wrote (a
+            // valid `buf_addr`, memory the pool took from zero-filled pages); ours alone
+            // until the buffer releases it, or until `release` if refused.
+            match unsafe { PacketBuf::from_foreign_bound(m.cast::<BufHeader>(), port, id) } {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    // SAFETY: refused, so still ours, and never used again.
+                    unsafe { release(m.cast::<c_void>()) };
+                    None
+                }
+            }
+        } else {
+            // SAFETY: as above: an mbuf that is ours.
+            unsafe { unbound(raw, port, id) }
+        };
+        match made {
+            Some(p) => {
                 // SAFETY: slot `received` <= i is in the spare capacity and read already
                 // (or never to be read); a `PacketBuf` fits a pointer's slot (checked
                 // below at compile time).
                 unsafe { slots.add(received).cast::<PacketBuf>().write(p) };
                 received += 1;
             }
-            Err(_) => dropped += 1,
+            None => dropped += 1,
         }
     }
     // SAFETY: the first `received` spare slots hold initialised buffers.
@@ -238,19 +242,25 @@ pub fn rx_packets(
     (received, dropped)
 }
 
+/// [`rx_packets`]' way for an mbuf of another pool, or chained: its header written
+/// whole, or `None` (it is freed). Out of the loop's way: the daemon's ports receive into
+/// its own pool.
+///
+/// # Safety
+/// `raw` is a non-null mbuf the caller owns and gives up.
+#[cold]
+#[inline(never)]
+unsafe fn unbound(raw: *mut dpdk_sys::rte_mbuf, port: PortId, id: u32) -> Option<PacketBuf> {
+    // SAFETY: the caller's contract.
+    let m = unsafe { Mbuf::from_raw(raw) }?;
+    into_packet(m, Meta::received(port, id)).ok()
+}
+
 const _: () = assert!(
     size_of::<PacketBuf>() == size_of::<*mut dpdk_sys::rte_mbuf>()
         && align_of::<PacketBuf>() == align_of::<*mut dpdk_sys::rte_mbuf>(),
     "a received mbuf's slot takes its packet buffer"
 );
-
-/// Scratch space for [`tx_packets`]: mbuf pointers handed to DPDK.
-#[derive(Debug, Default)]
-pub struct TxScratch(Vec<*mut dpdk_sys::rte_mbuf>);
-
-// SAFETY: the vector is empty between calls; during a call it only holds pointers of
-// buffers the caller owns.
-unsafe impl Send for TxScratch {}
 
 /// Sends from the front of `pkts` until the ring is full; sent buffers leave `pkts`
 /// (DPDK frees their mbufs after transmission), the rest stay as they are. A buffer that
@@ -262,9 +272,8 @@ pub fn tx_packets(
     pkts: &mut Vec<PacketBuf>,
     pool: &mut Pool,
     mbufs: MbufPool,
-    scratch: &mut TxScratch,
 ) -> usize {
-    scratch.0.clear();
+    let mut ready = 0;
     for pkt in pkts.iter_mut() {
         let m = match mbuf_of(pkt) {
             Some(m) => m,
@@ -286,24 +295,20 @@ pub fn tx_packets(
                 }
             }
         };
-        let (head, len) = (pkt.headroom() as u16, pkt.len() as u16);
-        // SAFETY: `m` is the mbuf under `pkt`, which we own; its rte_mbuf fields are not
-        // the memory the buffer's header or frame views cover (private area, data room),
-        // and head + len <= buf_len holds for the buffer.
-        unsafe {
-            (*m.as_ptr()).data_off = head;
-            (*m.as_ptr()).data_len = len;
-            (*m.as_ptr()).pkt_len = u32::from(len);
-        }
-        scratch.0.push(m.as_ptr());
+        // SAFETY: `m` is the mbuf under `pkt`, which we own: the frame's place is its own
+        // (`data_off`, `data_len`); one segment, so the packet's length is the frame's.
+        unsafe { (*m.as_ptr()).pkt_len = u32::from((*m.as_ptr()).data_len) };
+        ready += 1;
     }
-    // SAFETY: every pointer is the mbuf of one of the first `scratch.len()` buffers of
-    // `pkts`, owned by us; the ones DPDK takes are forgotten below, never used again.
-    let sent = unsafe { txq.tx_burst_raw(&mut scratch.0) };
-    // DPDK owns these mbufs now (header included): the buffers go without releasing
-    // them, and without reading their headers again (`mbuf_of` found each an mbuf)
+    // SAFETY: the first `ready` buffers are each its mbuf's address (`mbuf_of`), so
+    // their slots are an array of mbuf pointers, owned by us; the ones DPDK takes are
+    // forgotten below, never used again.
+    let sent = unsafe {
+        let slots = pkts.as_mut_ptr().cast::<*mut dpdk_sys::rte_mbuf>();
+        txq.tx_burst_raw(std::slice::from_raw_parts_mut(slots, ready))
+    };
+    // DPDK owns these mbufs now: the buffers go without releasing them
     pkts.drain(..sent).for_each(std::mem::forget);
-    scratch.0.clear();
     sent
 }
 

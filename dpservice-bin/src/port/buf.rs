@@ -3,11 +3,14 @@
 //!
 //! A buffer is a header ([`Buf`]: where the bytes are, where the frame sits in them, the
 //! packet's metadata and who releases it) and a data room the header points at. A
-//! [`PacketBuf`] is the one owner of a header, one pointer wide. Our own buffers keep header
-//! and data room in one heap block. A foreign buffer (a DPDK mbuf) has its header written
-//! into memory its owner reserved for it (the mbuf's private area) and its bytes in the
-//! owner's data room, so a backend hands packets to the graph and takes them back without
-//! copying; dropping it hands it back to its owner.
+//! [`PacketBuf`] is the one owner of a header, one pointer wide. Every header starts with
+//! a descriptor laid out as DPDK's `struct rte_mbuf`, where the frame's place is kept. Our
+//! own buffers keep header and data room in one heap block. A foreign buffer (a DPDK mbuf)
+//! is its owner's memory: the descriptor is the mbuf itself, our part of the header lies
+//! in the memory its owner reserved after it (the mbuf's private area) and its bytes in
+//! the owner's data room, so a backend hands packets to the graph and takes them back
+//! without copying anything, not even the frame's place; dropping it hands it back to its
+//! owner.
 //!
 //! The header and the data room are reached through raw pointers: this is the module's
 //! `unsafe`. Every method that moves the frame keeps `head + len <= capacity`, which is
@@ -37,9 +40,13 @@ pub const MAX_FRAME: usize = 2048;
 /// Data room of one of our buffers.
 pub const BUF_SIZE: usize = HEADROOM + MAX_FRAME;
 
-/// Bytes a foreign owner reserves per buffer for its header ([`BufHeader`]); a DPDK
-/// mempool makes this the private area of each mbuf.
+/// Bytes of one buffer header ([`BufHeader`]): the descriptor ([`DESCRIPTOR_SIZE`], an
+/// mbuf's `struct rte_mbuf`) and our part after it ([`PRIVATE_SIZE`], which a DPDK
+/// mempool reserves as each mbuf's private area).
 pub const BUF_HEADER_SIZE: usize = size_of::<BufHeader>();
+/// Bytes of the header after its descriptor: what a foreign owner reserves per buffer
+/// right after its own descriptor (an mbuf's private area).
+pub const PRIVATE_SIZE: usize = BUF_HEADER_SIZE - DESCRIPTOR_SIZE;
 /// Alignment the header's memory needs (a DPDK mbuf's private area is 8-byte aligned).
 pub const BUF_HEADER_ALIGN: usize = align_of::<BufHeader>();
 
@@ -48,7 +55,7 @@ const _: () = assert!(
     "an mbuf private area is only 8-byte aligned"
 );
 const _: () = assert!(
-    BUF_HEADER_SIZE % 8 == 0,
+    PRIVATE_SIZE % 8 == 0,
     "a DPDK private area size is a multiple of 8"
 );
 const _: () = assert!(
@@ -57,14 +64,16 @@ const _: () = assert!(
 );
 // A header is abandoned in its owner's memory without being dropped.
 const _: () = assert!(!std::mem::needs_drop::<Meta>());
-// What `PacketBuf::from_foreign_marked` writes lies in the header's first cache line.
+// What `PacketBuf::from_foreign_bound` writes lies in the first cache line after the
+// descriptor (an mbuf's private area), with the owner and the flag it reads.
 const _: () = assert!(
     std::mem::offset_of!(BufHeader, meta) + std::mem::offset_of!(Meta, stale) + size_of::<bool>()
-        <= 64
+        <= DESCRIPTOR_SIZE + 64
+        && std::mem::offset_of!(BufHeader, owner) == DESCRIPTOR_SIZE
         && std::mem::offset_of!(Meta, is_recirc) < std::mem::offset_of!(Meta, stale)
         && std::mem::offset_of!(Meta, in_port) < std::mem::offset_of!(Meta, is_recirc)
         && std::mem::offset_of!(Meta, pkt_id) < std::mem::offset_of!(Meta, is_recirc),
-    "the packet's mark is in the header's first cache line"
+    "the packet's mark is in the private area's first cache line"
 );
 
 /// Gives a foreign buffer back to its owner (DPDK: `rte_pktmbuf_free`).
@@ -78,8 +87,9 @@ pub struct ForeignOwner {
 }
 
 /// A foreign buffer's memory as its owner lends it ([`PacketBuf::from_foreign`]): where
-/// the header goes, the data room (`capacity` bytes at `data`), the frame in it (`len`
-/// bytes at offset `head`) and who takes it back.
+/// the header goes (its descriptor part being the owner's own, an mbuf), the data room
+/// (`capacity` bytes at `data`), the frame in it (`len` bytes at offset `head`) and who
+/// takes it back.
 #[derive(Debug, Clone, Copy)]
 pub struct ForeignFrame {
     pub header: NonNull<BufHeader>,
@@ -99,6 +109,83 @@ enum Owner {
     Foreign(ForeignOwner),
 }
 
+/// Bytes at the start of every header laid out as DPDK's `struct rte_mbuf` ([`Descriptor`]).
+pub const DESCRIPTOR_SIZE: usize = 128;
+
+/// The start of every buffer header, laid out as DPDK's `struct rte_mbuf` (22.11): a DPDK
+/// buffer's header begins with its mbuf itself, so the frame's place is the mbuf's own
+/// `buf_addr`, `data_off`, `data_len` and `buf_len`, which the driver wrote when it
+/// received the frame and reads when it sends it. Receiving and sending copy none of
+/// them (with the header in the private area, the four were copied in at every receive
+/// and out at every send: a third of our instructions per packet on DPDK ports). Our own
+/// buffers carry the same 128 bytes, zero but for these four. Every other field is the
+/// owner's and is never written here; `dpdk::packet` checks the offsets against DPDK's
+/// own struct at compile time.
+#[repr(C)]
+struct Descriptor {
+    /// The data room (`buf_addr`).
+    data: NonNull<u8>,
+    _iova: u64,
+    /// Offset of the frame in the data room (`data_off`).
+    head: u16,
+    _refcnt_segs_port: [u16; 3],
+    _ol_flags: u64,
+    _packet_type: u32,
+    _pkt_len: u32,
+    /// Frame length (`data_len`).
+    len: u16,
+    _vlan_tci: u16,
+    _hash: [u32; 2],
+    _vlan_tci_outer: u16,
+    /// Bytes in the data room (`buf_len`); at least [`HEADROOM`].
+    capacity: u16,
+    _pool: usize,
+    _second_line: [u64; 8],
+}
+
+/// Where the frame's place sits in a header, as offsets in DPDK's `struct rte_mbuf`
+/// (`dpdk::packet` asserts that DPDK agrees).
+pub mod mbuf_offsets {
+    use super::Descriptor;
+    use std::mem::offset_of;
+
+    pub const BUF_ADDR: usize = offset_of!(Descriptor, data);
+    pub const DATA_OFF: usize = offset_of!(Descriptor, head);
+    pub const DATA_LEN: usize = offset_of!(Descriptor, len);
+    pub const BUF_LEN: usize = offset_of!(Descriptor, capacity);
+}
+
+const _: () = assert!(
+    size_of::<Descriptor>() == DESCRIPTOR_SIZE
+        && mbuf_offsets::BUF_ADDR == 0
+        && mbuf_offsets::DATA_OFF == 16
+        && mbuf_offsets::DATA_LEN == 40
+        && mbuf_offsets::BUF_LEN == 54,
+    "the descriptor has rte_mbuf's layout"
+);
+
+impl Descriptor {
+    /// Ours: the frame's place, the rest zero.
+    const fn own(data: NonNull<u8>, head: u16, len: u16, capacity: u16) -> Descriptor {
+        Descriptor {
+            data,
+            _iova: 0,
+            head,
+            _refcnt_segs_port: [0; 3],
+            _ol_flags: 0,
+            _packet_type: 0,
+            _pkt_len: 0,
+            len,
+            _vlan_tci: 0,
+            _hash: [0; 2],
+            _vlan_tci_outer: 0,
+            capacity,
+            _pool: 0,
+            _second_line: [0; 8],
+        }
+    }
+}
+
 /// The header of one packet buffer: the frame (bytes with headroom in front) and its
 /// metadata. Nodes see it as `&mut Buf`.
 ///
@@ -107,18 +194,12 @@ enum Owner {
 /// [`BufHeader`] is the same header as a sized type, for sizing and placing it.
 #[repr(C)]
 pub struct Buf<Tail: ?Sized = [()]> {
-    data: NonNull<u8>,
-    /// Offset of the frame in the data room (an mbuf's `data_off`).
-    head: u16,
-    /// Frame length (an mbuf's `data_len`).
-    len: u16,
-    /// Bytes in the data room (an mbuf's `buf_len`); at least [`HEADROOM`].
-    capacity: u16,
+    /// The frame's place (for a DPDK buffer: the mbuf).
+    d: Descriptor,
+    /// Who releases the buffer (for a DPDK buffer: written when its pool was made).
+    owner: Owner,
     /// The device had more bytes for this frame than the buffer holds.
     too_long: bool,
-    /// In the header's first cache line with the frame's place: sending a foreign buffer
-    /// reads these and nothing of the metadata.
-    owner: Owner,
     pub meta: Meta,
     _unmovable: Tail,
 }
@@ -161,12 +242,18 @@ pub enum ForeignError {
 /// memory they are lent.
 #[inline(always)]
 fn check_foreign(f: &ForeignFrame) -> Result<(), ForeignError> {
-    let (capacity, head, len) = (f.capacity, f.head, f.len);
     if !f.header.as_ptr().is_aligned() {
         return Err(ForeignError::Misaligned {
             address: f.header.as_ptr() as usize,
         });
     }
+    check_place(f.capacity, f.head, f.len)
+}
+
+/// Whether a data room of `capacity` bytes holds the standard headroom and a frame of
+/// `len` bytes at offset `head`.
+#[inline(always)]
+fn check_place(capacity: u16, head: u16, len: u16) -> Result<(), ForeignError> {
     if usize::from(capacity) < HEADROOM {
         return Err(ForeignError::RoomTooSmall { capacity });
     }
@@ -195,12 +282,9 @@ impl PacketBuf {
     fn new_own() -> PacketBuf {
         let block = Box::into_raw(Box::new(OwnBlock {
             header: BufHeader {
-                data: NonNull::dangling(),
-                head: HEADROOM as u16,
-                len: 0,
-                capacity: BUF_SIZE as u16,
-                too_long: false,
+                d: Descriptor::own(NonNull::dangling(), HEADROOM as u16, 0, BUF_SIZE as u16),
                 owner: Owner::Own,
+                too_long: false,
                 meta: Meta::default(),
                 _unmovable: [],
             },
@@ -210,101 +294,96 @@ impl PacketBuf {
         // alone; both field pointers derive from it and are non-null. `Drop` turns the
         // header pointer (offset 0 of the `repr(C)` block) back into the box.
         unsafe {
-            (*block).header.data = NonNull::new_unchecked((&raw mut (*block).room).cast::<u8>());
+            (*block).header.d.data = NonNull::new_unchecked((&raw mut (*block).room).cast::<u8>());
             PacketBuf(NonNull::new_unchecked(&raw mut (*block).header))
         }
     }
 
-    /// Makes a buffer of memory someone else owns (a DPDK mbuf): writes a header with
-    /// the metadata `meta` at `f.header` for a frame of `f.len` bytes at offset `f.head`
-    /// of the data room `f.data` of `f.capacity` bytes (a receiving port writes the
-    /// metadata a received packet starts with here, in the same stores). Dropping the
-    /// buffer (also in [`Pool::free`], also after a port sent it) calls
-    /// `owner.release(owner.handle)` once; [`PacketBuf::into_foreign`] gives it back
-    /// without releasing it.
+    /// Makes a buffer of memory someone else owns (a DPDK mbuf): writes the frame's
+    /// place (`f.len` bytes at offset `f.head` of the data room `f.data` of `f.capacity`
+    /// bytes) into the four fields of the header's descriptor that hold it, and our part
+    /// after the descriptor with the metadata `meta` and the owner. The descriptor's
+    /// other bytes are the owner's and are not touched. Dropping the buffer (also in
+    /// [`Pool::free`], also after a port sent it) calls `owner.release(owner.handle)`
+    /// once; [`PacketBuf::into_foreign`] gives it back without releasing it.
     ///
     /// On error nothing was written and the caller still owns the memory.
     ///
     /// # Safety
     /// For `f`'s fields, until `release(handle)` runs or `into_foreign` returns the handle:
-    /// - `header` is valid for reads and writes of [`BUF_HEADER_SIZE`] bytes;
+    /// - `header` is valid for reads and writes of [`BUF_HEADER_SIZE`] bytes, and its
+    ///   first [`DESCRIPTOR_SIZE`] bytes are initialised (any values);
     /// - `data` is valid for reads and writes of `capacity` bytes, which are initialised
     ///   (any values) and do not overlap the header;
     /// - nothing else reads or writes either memory, and both stay valid until released;
     /// - `release(handle)` may be called from any thread and gives back both memories.
     pub unsafe fn from_foreign(f: ForeignFrame, meta: Meta) -> Result<PacketBuf, ForeignError> {
         check_foreign(&f)?;
+        let h = f.header.as_ptr();
         // SAFETY: the caller lends `BUF_HEADER_SIZE` writable bytes at `header`, and the
-        // check above made sure they are aligned; a write needs no initialised memory.
+        // check above made sure they are aligned; field writes through the raw pointer
+        // need no initialised memory and leave the descriptor's other fields alone.
         unsafe {
-            f.header.as_ptr().write(BufHeader {
-                data: f.data,
-                head: f.head,
-                len: f.len,
-                capacity: f.capacity,
-                too_long: false,
-                owner: Owner::Foreign(f.owner),
-                meta,
-                _unmovable: [],
-            });
+            (&raw mut (*h).d.data).write(f.data);
+            (&raw mut (*h).d.head).write(f.head);
+            (&raw mut (*h).d.len).write(f.len);
+            (&raw mut (*h).d.capacity).write(f.capacity);
+            (&raw mut (*h).owner).write(Owner::Foreign(f.owner));
+            (&raw mut (*h).too_long).write(false);
+            (&raw mut (*h).meta).write(meta);
         }
         Ok(PacketBuf(f.header))
     }
 
-    /// [`PacketBuf::from_foreign`] on memory that holds a header already (one of a
-    /// buffer released since, or [`PacketBuf::init_foreign_header`]'s): writes the
-    /// frame's place, the owner and the packet's mark (`in_port`, `pkt_id`, not
-    /// recirculated, `stale`), all in the header's first cache line, and leaves the rest
-    /// of the metadata as it was (valid values of another packet: `cls` resets them). A
-    /// receiving port saves the writes of the other two lines this way.
+    /// A buffer of memory that holds a header already, whose owner has just written the
+    /// frame's place into the descriptor (a DPDK driver receiving into one of a
+    /// [`PacketBuf::init_foreign_header`]ed pool's mbufs): checks the place, clears the
+    /// too-long flag and writes the packet's mark (`in_port`, `pkt_id`, not
+    /// recirculated, `stale`), all in one cache line after the descriptor, and leaves the
+    /// rest of the metadata as it was (valid values of another packet: `cls` resets
+    /// them). A receiving port writes nothing else.
+    ///
+    /// On error nothing was written and the caller still owns the memory.
     ///
     /// # Safety
-    /// As for [`PacketBuf::from_foreign`]; besides, the memory at `header` holds a valid
-    /// [`BufHeader`] (every field a valid value of its type).
+    /// As for [`PacketBuf::from_foreign`] with the data room and frame the descriptor
+    /// names (`buf_addr`, a valid non-null pointer, `buf_len`, `data_off`, `data_len`);
+    /// besides, the memory at `header` holds a valid header (every field a valid value of
+    /// its type) whose owner is the one to release this memory (as
+    /// `init_foreign_header` or `from_foreign` wrote it).
     #[inline(always)]
-    pub unsafe fn from_foreign_marked(
-        f: ForeignFrame,
+    pub unsafe fn from_foreign_bound(
+        header: NonNull<BufHeader>,
         in_port: PortId,
         pkt_id: u32,
     ) -> Result<PacketBuf, ForeignError> {
-        check_foreign(&f)?;
-        // SAFETY: the memory is aligned (checked), holds a valid header and is ours alone
-        // (the caller's contract), so it may be seen as one; the fields are plain
-        // `Copy` values, assigned without dropping anything.
-        let h = unsafe { &mut *f.header.as_ptr() };
-        h.data = f.data;
-        h.head = f.head;
-        h.len = f.len;
-        h.capacity = f.capacity;
+        // SAFETY: the memory holds a valid header and is ours alone (the caller's
+        // contract), so it may be seen as one; the fields are plain `Copy` values,
+        // assigned without dropping anything.
+        let h = unsafe { &mut *header.as_ptr() };
+        check_place(h.d.capacity, h.d.head, h.d.len)?;
         h.too_long = false;
-        h.owner = Owner::Foreign(f.owner);
         h.meta.in_port = in_port;
         h.meta.pkt_id = pkt_id;
         h.meta.is_recirc = false;
         h.meta.stale = true;
-        Ok(PacketBuf(f.header))
+        Ok(PacketBuf(header))
     }
 
-    /// Writes a header that belongs to no buffer (no frame, default metadata) into
-    /// memory a foreign owner reserves for headers, so that
-    /// [`PacketBuf::from_foreign_marked`] may later be used on it.
+    /// Writes our part of a header (owner `owner`, default metadata) after a descriptor
+    /// that is the owner's (an mbuf's, not touched), so that
+    /// [`PacketBuf::from_foreign_bound`] may later be used on it.
     ///
     /// # Safety
-    /// `header` is valid for writes of [`BUF_HEADER_SIZE`] bytes and aligned, and no
-    /// buffer uses the memory.
-    pub unsafe fn init_foreign_header(header: NonNull<BufHeader>) {
-        // SAFETY: the caller's contract; a write needs no initialised memory.
+    /// `header` is valid for writes of [`BUF_HEADER_SIZE`] bytes and aligned, no buffer
+    /// uses the memory, and `owner` is the one to release it.
+    pub unsafe fn init_foreign_header(header: NonNull<BufHeader>, owner: ForeignOwner) {
+        let h = header.as_ptr();
+        // SAFETY: the caller's contract; field writes need no initialised memory.
         unsafe {
-            header.as_ptr().write(BufHeader {
-                data: NonNull::dangling(),
-                head: 0,
-                len: 0,
-                capacity: 0,
-                too_long: false,
-                owner: Owner::Own,
-                meta: Meta::default(),
-                _unmovable: [],
-            });
+            (&raw mut (*h).owner).write(Owner::Foreign(owner));
+            (&raw mut (*h).too_long).write(false);
+            (&raw mut (*h).meta).write(Meta::default());
         }
     }
 
@@ -331,7 +410,7 @@ impl PacketBuf {
         match self.owner {
             Owner::Own => Err(self),
             Owner::Foreign(ForeignOwner { handle, .. }) => {
-                let placed = (handle, self.head, self.len);
+                let placed = (handle, self.d.head, self.d.len);
                 // the owner has it now: no release
                 std::mem::forget(self);
                 Ok(placed)
@@ -383,7 +462,7 @@ impl fmt::Debug for PacketBuf {
 impl fmt::Debug for Buf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Buf")
-            .field("len", &self.len)
+            .field("len", &self.d.len)
             .field("foreign", &matches!(self.owner, Owner::Foreign(_)))
             .field("meta", &self.meta)
             .field("data", &self.frame())
@@ -399,8 +478,8 @@ impl Buf {
         // initialised bytes) belongs to this header's owner alone while it lives.
         unsafe {
             std::slice::from_raw_parts(
-                self.data.as_ptr().add(usize::from(self.head)),
-                usize::from(self.len),
+                self.d.data.as_ptr().add(usize::from(self.d.head)),
+                usize::from(self.d.len),
             )
         }
     }
@@ -410,39 +489,39 @@ impl Buf {
         // SAFETY: as in `frame`; `&mut self` makes this the only access to the room.
         unsafe {
             std::slice::from_raw_parts_mut(
-                self.data.as_ptr().add(usize::from(self.head)),
-                usize::from(self.len),
+                self.d.data.as_ptr().add(usize::from(self.d.head)),
+                usize::from(self.d.len),
             )
         }
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        usize::from(self.d.len)
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.d.len == 0
     }
 
     /// Bytes in front of the frame (room for [`FrameBuf::prepend`]).
     #[inline]
     pub fn headroom(&self) -> usize {
-        usize::from(self.head)
+        usize::from(self.d.head)
     }
 
     /// Bytes the data room can hold from the frame's start.
     #[inline]
     fn room_from_head(&self) -> usize {
-        usize::from(self.capacity) - usize::from(self.head)
+        usize::from(self.d.capacity) - usize::from(self.d.head)
     }
 
     /// Empties the buffer, standard headroom in front (metadata left as it is).
     #[inline]
     fn reset(&mut self) {
-        self.head = HEADROOM as u16;
-        self.len = 0;
+        self.d.head = HEADROOM as u16;
+        self.d.len = 0;
         self.too_long = false;
     }
 
@@ -453,7 +532,7 @@ impl Buf {
         if frame.len() > self.room_from_head() {
             return false;
         }
-        self.len = frame.len() as u16;
+        self.d.len = frame.len() as u16;
         self.frame_mut().copy_from_slice(frame);
         true
     }
@@ -463,13 +542,13 @@ impl Buf {
     #[inline]
     pub fn rx_room(&mut self) -> &mut [u8] {
         // an empty frame at the headroom (`set_received_len` sets the length and mark)
-        self.head = HEADROOM as u16;
-        self.len = 0;
-        let room = usize::from(self.capacity) - HEADROOM;
+        self.d.head = HEADROOM as u16;
+        self.d.len = 0;
+        let room = usize::from(self.d.capacity) - HEADROOM;
         // SAFETY: `HEADROOM <= capacity` (checked when the header was made), so the
         // `capacity − HEADROOM` bytes from `HEADROOM` are in the room, which `&mut self`
         // holds alone.
-        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr().add(HEADROOM), room) }
+        unsafe { std::slice::from_raw_parts_mut(self.d.data.as_ptr().add(HEADROOM), room) }
     }
 
     /// Sets the frame length after a device wrote into [`Buf::rx_room`]. `len` is the
@@ -479,7 +558,7 @@ impl Buf {
     pub fn set_received_len(&mut self, len: usize) {
         let room = self.room_from_head();
         self.too_long = len > room;
-        self.len = len.min(room) as u16;
+        self.d.len = len.min(room) as u16;
     }
 
     /// The received frame did not fit: the bytes are a cut-off prefix, not a packet.
@@ -495,17 +574,17 @@ impl Buf {
         if len > self.room_from_head() {
             return false;
         }
-        self.len = len as u16;
+        self.d.len = len as u16;
         true
     }
 
     /// Drops bytes from the end; false if fewer are present.
     #[inline]
     pub fn trim_back(&mut self, n: usize) -> bool {
-        if n > usize::from(self.len) {
+        if n > usize::from(self.d.len) {
             return false;
         }
-        self.len -= n as u16;
+        self.d.len -= n as u16;
         true
     }
 }
@@ -521,20 +600,20 @@ impl FrameBuf for Buf {
     }
     #[inline]
     fn trim_front(&mut self, n: usize) -> bool {
-        if n > usize::from(self.len) {
+        if n > usize::from(self.d.len) {
             return false;
         }
-        self.head += n as u16;
-        self.len -= n as u16;
+        self.d.head += n as u16;
+        self.d.len -= n as u16;
         true
     }
     #[inline]
     fn prepend(&mut self, n: usize) -> bool {
-        if n > usize::from(self.head) {
+        if n > usize::from(self.d.head) {
             return false;
         }
-        self.head -= n as u16;
-        self.len += n as u16;
+        self.d.head -= n as u16;
+        self.d.len += n as u16;
         true
     }
 }

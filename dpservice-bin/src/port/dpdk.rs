@@ -13,7 +13,7 @@ use std::os::fd::BorrowedFd;
 
 use crate::config::TapSpec;
 use crate::dpdk::ethdev::UPSTREAM_RX_DESCRIPTORS;
-use crate::dpdk::packet::{self, PacketPool, TxScratch};
+use crate::dpdk::packet::{self, PacketPool};
 use crate::dpdk::{DpdkError, Eal, EthDev, EthPort, MbufPool, PoolConfig, PortSetup, Queues};
 use crate::port::{LinkDevice, PacketBuf, Pool, Port, PortId, PortStats};
 use crate::wire::MacAddr;
@@ -128,7 +128,6 @@ pub struct DpdkPort {
     mac: MacAddr,
     /// Received mbufs dropped before the graph (chained ones).
     rx_dropped: u64,
-    tx_scratch: TxScratch,
 }
 
 impl DpdkPort {
@@ -210,7 +209,6 @@ impl DpdkPort {
             pool,
             name: name.to_owned(),
             rx_dropped: 0,
-            tx_scratch: TxScratch::default(),
         })
     }
 
@@ -322,7 +320,7 @@ impl Port for DpdkPort {
         let Some(txq) = self.queues.tx.first_mut() else {
             return 0;
         };
-        packet::tx_packets(txq, pkts, pool, self.pool.mbufs(), &mut self.tx_scratch)
+        packet::tx_packets(txq, pkts, pool, self.pool.mbufs())
     }
 
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {

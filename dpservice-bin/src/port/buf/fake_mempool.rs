@@ -1,7 +1,8 @@
 //! A stand-in for a DPDK mbuf mempool, for tests: each buffer is one heap block laid out
-//! like an mbuf (a 128-byte descriptor where `struct rte_mbuf` would be, then the private
-//! area holding our header, then the data room), and every release is counted, a second
-//! release of the same block separately.
+//! like an mbuf (our header, whose first 128 bytes are where `struct rte_mbuf` would be,
+//! then the data room), and every release is counted, a second release of the same block
+//! separately. The pool keeps its own bookkeeping in the descriptor's second cache line,
+//! which the header leaves to the owner as DPDK keeps its own fields there.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ffi::c_void;
@@ -13,12 +14,13 @@ use super::{
     HEADROOM,
 };
 
-/// Size of `struct rte_mbuf`, which comes first in an mbuf.
-const DESCRIPTOR: usize = 128;
-/// One block: descriptor, header (private area), data room.
-const BLOCK: usize = DESCRIPTOR + BUF_HEADER_SIZE + BUF_SIZE;
+/// Where the pool's bookkeeping sits in a block: the descriptor's second cache line,
+/// the owner's part of the header (DPDK keeps its own fields there).
+const BOOKKEEPING: usize = 64;
+/// One block: header (descriptor and private area), data room.
+const BLOCK: usize = BUF_HEADER_SIZE + BUF_SIZE;
 
-/// What the descriptor area holds: the way back from a handle to its pool.
+/// What the pool keeps in a block's descriptor: the way back from a handle to its pool.
 #[repr(C)]
 struct Descriptor {
     /// From `Arc::into_raw` at allocation: the buffer keeps its pool alive.
@@ -80,8 +82,15 @@ impl std::fmt::Debug for FakeMempool {
 
 /// `release` of our buffers: marks the block free, counts, drops the buffer's pool reference.
 unsafe fn release(handle: NonNull<c_void>) {
-    // SAFETY: handles are block starts, whose descriptor `received` wrote.
-    let desc = unsafe { handle.cast::<Descriptor>().as_ptr().read() };
+    // SAFETY: handles are block starts, whose bookkeeping `received` wrote.
+    let desc = unsafe {
+        handle
+            .cast::<u8>()
+            .add(BOOKKEEPING)
+            .cast::<Descriptor>()
+            .as_ptr()
+            .read()
+    };
     // SAFETY: the pool is alive: this buffer's reference, or for a second release the
     // test's own clone, keeps it.
     let shared = unsafe { &*desc.pool };
@@ -133,16 +142,17 @@ impl FakeMempool {
         };
         let block = self.0.blocks[index];
         let pool = Arc::into_raw(Arc::clone(&self.0));
-        // SAFETY: the block is ours and now in use by this buffer alone; descriptor,
-        // header and data room lie inside it at offsets 0, DESCRIPTOR and
-        // DESCRIPTOR + BUF_HEADER_SIZE (all multiples of 8, the block is 8-aligned).
+        // SAFETY: the block is ours and now in use by this buffer alone; header (with the
+        // bookkeeping in its descriptor) and data room lie inside it at offsets 0 and
+        // BUF_HEADER_SIZE (multiples of 8, the block is 8-aligned, zeroed when made).
         unsafe {
             block
+                .add(BOOKKEEPING)
                 .cast::<Descriptor>()
                 .as_ptr()
                 .write(Descriptor { pool, index });
-            let header = block.add(DESCRIPTOR).cast::<BufHeader>();
-            let data = block.add(DESCRIPTOR + BUF_HEADER_SIZE);
+            let header = block.cast::<BufHeader>();
+            let data = block.add(BUF_HEADER_SIZE);
             data.add(usize::from(head))
                 .as_ptr()
                 .copy_from_nonoverlapping(frame.as_ptr(), frame.len());
@@ -176,7 +186,7 @@ impl FakeMempool {
         let bytes = unsafe {
             std::slice::from_raw_parts(
                 self.0.blocks[index]
-                    .add(DESCRIPTOR + BUF_HEADER_SIZE + usize::from(head))
+                    .add(BUF_HEADER_SIZE + usize::from(head))
                     .as_ptr(),
                 usize::from(len),
             )

@@ -315,13 +315,155 @@ fn from_foreign_refuses_memory_that_breaks_the_contract_and_keeps_its_hands_off(
 #[test]
 fn the_header_fits_an_mbuf_private_area() {
     assert_eq!(BUF_HEADER_ALIGN, 8);
-    assert_eq!(BUF_HEADER_SIZE % 8, 0);
-    // beside the metadata: the room pointer, three offsets and a flag, the owner (and
-    // padding to 8 bytes)
+    assert_eq!(PRIVATE_SIZE % 8, 0);
+    assert_eq!(BUF_HEADER_SIZE, DESCRIPTOR_SIZE + PRIVATE_SIZE);
+    // beside the metadata: the owner and a flag (and padding to 8 bytes)
     assert!(
-        BUF_HEADER_SIZE <= size_of::<Meta>() + 40,
-        "header is {BUF_HEADER_SIZE} bytes"
+        PRIVATE_SIZE <= size_of::<Meta>() + 24,
+        "our part of the header is {PRIVATE_SIZE} bytes"
     );
     assert_eq!(size_of::<PacketBuf>(), 8, "a handle is one pointer");
     assert_eq!(size_of::<Option<PacketBuf>>(), 8);
+}
+
+/// A driver's descriptor: every byte `0xA5` but the frame's place, as an mbuf holds its
+/// own fields there.
+fn driver_block(data_at: usize, capacity: u16, head: u16, len: u16) -> Vec<u64> {
+    let mut block = vec![0xA5A5_A5A5_A5A5_A5A5u64; (BUF_HEADER_SIZE + BUF_SIZE) / 8];
+    let base = block.as_mut_ptr().cast::<u8>();
+    // SAFETY: all offsets lie in the block's first 128 bytes, at rte_mbuf's offsets of
+    // these fields (aligned for them in an 8-aligned block).
+    unsafe {
+        base.add(mbuf_offsets::BUF_ADDR)
+            .cast::<*mut u8>()
+            .write(base.add(data_at));
+        base.add(mbuf_offsets::DATA_OFF).cast::<u16>().write(head);
+        base.add(mbuf_offsets::DATA_LEN).cast::<u16>().write(len);
+        base.add(mbuf_offsets::BUF_LEN)
+            .cast::<u16>()
+            .write(capacity);
+    }
+    block
+}
+
+/// The frame's place as a driver reads it from the descriptor: room address (as an offset
+/// from the block's start), capacity, head, length.
+fn place_in(block: &[u64]) -> (usize, u16, u16, u16) {
+    let base = block.as_ptr().cast::<u8>();
+    // SAFETY: rte_mbuf's offsets of these fields, in the block's first 128 bytes.
+    unsafe {
+        (
+            (base.add(mbuf_offsets::BUF_ADDR).cast::<usize>().read()) - base as usize,
+            base.add(mbuf_offsets::BUF_LEN).cast::<u16>().read(),
+            base.add(mbuf_offsets::DATA_OFF).cast::<u16>().read(),
+            base.add(mbuf_offsets::DATA_LEN).cast::<u16>().read(),
+        )
+    }
+}
+
+/// The descriptor's bytes other than the frame's place, as bytes.
+fn owners_bytes(block: &[u64]) -> Vec<u8> {
+    let place = [
+        (mbuf_offsets::BUF_ADDR, 8),
+        (mbuf_offsets::DATA_OFF, 2),
+        (mbuf_offsets::DATA_LEN, 2),
+        (mbuf_offsets::BUF_LEN, 2),
+    ];
+    block[..DESCRIPTOR_SIZE / 8]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .enumerate()
+        .filter(|(i, _)| !place.iter().any(|(at, n)| (*at..at + n).contains(i)))
+        .map(|(_, b)| b)
+        .collect()
+}
+
+#[test]
+fn a_foreign_header_leaves_the_owners_descriptor_fields_alone() {
+    let mut block = driver_block(0, 0, 0, 0);
+    let before = owners_bytes(&block);
+    let base = NonNull::new(block.as_mut_ptr().cast::<u8>()).unwrap();
+    // SAFETY: header and room lie in `block`, which outlives the buffer; it is given back
+    // by `into_foreign`, so nothing is released.
+    let b = unsafe {
+        PacketBuf::from_foreign(
+            ForeignFrame {
+                header: base.cast::<BufHeader>(),
+                data: base.add(BUF_HEADER_SIZE),
+                capacity: BUF_SIZE as u16,
+                head: 100,
+                len: 3,
+                owner: ForeignOwner {
+                    handle: base.cast::<c_void>(),
+                    release: count_release,
+                },
+            },
+            Meta::received(4, 9),
+        )
+    }
+    .unwrap();
+    assert_eq!((b.headroom(), b.len()), (100, 3));
+    assert_eq!(b.meta.in_port, 4);
+    let (handle, head, len) = b.into_foreign().unwrap();
+    assert_eq!((handle, head, len), (base.cast::<c_void>(), 100, 3));
+    assert_eq!(
+        owners_bytes(&block),
+        before,
+        "only the frame's place was written"
+    );
+    // the place is where a driver reads it
+    assert_eq!(place_in(&block), (BUF_HEADER_SIZE, BUF_SIZE as u16, 100, 3));
+}
+
+#[test]
+fn a_bound_header_takes_the_drivers_frame_place_and_the_mark_alone() {
+    let mut block = driver_block(BUF_HEADER_SIZE, BUF_SIZE as u16, 128, 60);
+    let base = NonNull::new(block.as_mut_ptr().cast::<u8>()).unwrap();
+    let owner = ForeignOwner {
+        handle: base.cast::<c_void>(),
+        release: count_release,
+    };
+    // SAFETY: the block holds a header's bytes and is used by nothing else.
+    unsafe { PacketBuf::init_foreign_header(base.cast::<BufHeader>(), owner) };
+    let before = owners_bytes(&block);
+    // SAFETY: the descriptor names the block's own room, and the header is valid; each
+    // buffer is given back by `into_foreign`, so nothing is released.
+    let bound = |port: u16, id: u32| unsafe {
+        PacketBuf::from_foreign_bound(base.cast::<BufHeader>(), port, id)
+    };
+    let mut b = bound(2, 77).unwrap();
+    assert_eq!((b.headroom(), b.len()), (128, 60));
+    assert!(!b.is_too_long());
+    assert_eq!((b.meta.in_port, b.meta.pkt_id), (2, 77));
+    assert!(b.meta.stale && !b.meta.is_recirc);
+    assert_eq!(b.foreign_handle(), Some(owner.handle));
+    // the graph's changes of the frame are the driver's place to read
+    assert!(b.prepend(40));
+    b.meta.vnf_type = 3;
+    b.into_foreign().unwrap();
+    assert_eq!(
+        place_in(&block),
+        (BUF_HEADER_SIZE, BUF_SIZE as u16, 88, 100)
+    );
+    assert_eq!(owners_bytes(&block), before);
+    // the rest of the metadata is the last packet's, for `cls` to reset
+    let b = bound(1, 78).unwrap();
+    assert_eq!(b.meta.vnf_type, 3);
+    b.into_foreign().unwrap();
+    // a place outside the room is refused, nothing written
+    let len_at = mbuf_offsets::DATA_LEN;
+    // SAFETY: the frame length's field of the descriptor, in the block.
+    unsafe { base.add(len_at).cast::<u16>().write(BUF_SIZE as u16) };
+    assert!(matches!(
+        bound(5, 79),
+        Err(ForeignError::FrameOutsideRoom { head: 88, .. })
+    ));
+    let b = {
+        // SAFETY: as above.
+        unsafe { base.add(len_at).cast::<u16>().write(1) };
+        bound(6, 80).unwrap()
+    };
+    assert_eq!((b.meta.in_port, b.meta.pkt_id), (6, 80));
+    b.into_foreign().unwrap();
+    assert_eq!(NOT_RELEASED.load(Ordering::SeqCst), 0);
 }
