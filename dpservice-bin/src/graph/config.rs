@@ -27,7 +27,10 @@ pub struct GraphConfig {
     /// Behave like an upstream build with virtual services (adds the 169.254.1.0/24 route
     /// to DHCP option 121). The daemon lists `--udp-virtsvc` in `--help`, so it is one.
     pub virtual_services: bool,
-    /// Packets per rx burst (upstream: 256; 32–64 keeps caches warm).
+    /// Packets per rx burst (upstream: 256). 128: a run of the graph and a turn of the
+    /// worker cost ~3 400 instructions besides the packets' own (~170 each on DPDK
+    /// ports), a fifth more per packet at 64; 256 measured no faster (a burst's mbufs,
+    /// headers and frames, ~7 cache lines each, outgrow the L1 cache; BENCHMARKS.md).
     pub burst_size: usize,
     /// Packet buffers in the pool.
     pub pool_size: usize,
@@ -56,7 +59,7 @@ impl Default for GraphConfig {
             wcmp_percent: 100,
             ipv6_overlay: false,
             virtual_services: true,
-            burst_size: 64,
+            burst_size: 128,
             pool_size: 16 * 1024,
             flow_timeout: Duration::from_secs(30),
             virtual_services_count: 0,
