@@ -238,8 +238,7 @@ pub enum ForeignError {
     FrameOutsideRoom { head: u16, len: u16, capacity: u16 },
 }
 
-/// What [`PacketBuf::from_foreign`] and [`PacketBuf::from_foreign_marked`] check of the
-/// memory they are lent.
+/// What [`PacketBuf::from_foreign`] checks of the memory it is lent.
 #[inline(always)]
 fn check_foreign(f: &ForeignFrame) -> Result<(), ForeignError> {
     if !f.header.as_ptr().is_aligned() {

@@ -75,9 +75,9 @@ pub type FlowRef = u32;
 /// mark; everything else is reset whenever the packet enters `cls` (also on recirculation).
 ///
 /// In declared order (`repr(C)`), the mark first: in a buffer header it shares the first
-/// cache line with the frame's place, so a port that writes a received packet's place
-/// and mark alone touches one line (`PacketBuf::from_foreign_marked`); the rest goes by
-/// alignment, so there is no padding but at the end.
+/// cache line after the descriptor with the owner, so a port that writes a received
+/// packet's mark alone touches one line of the header (`PacketBuf::from_foreign_bound`);
+/// the rest goes by alignment, so there is no padding but at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Meta {
@@ -88,7 +88,7 @@ pub struct Meta {
     /// Set by `ipip_encap` when it sends a packet back to `cls`.
     pub is_recirc: bool,
     /// The fields after the mark are an earlier packet's: a port that stamps received
-    /// packets wrote the mark alone (`PacketBuf::from_foreign_marked`); `cls` resets
+    /// packets wrote the mark alone (`PacketBuf::from_foreign_bound`); `cls` resets
     /// them.
     pub stale: bool,
     /// Frame length − 14, set only for IPv4 packets from VFs (metering).
