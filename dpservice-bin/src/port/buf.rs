@@ -109,7 +109,7 @@ enum Owner {
     Foreign(ForeignOwner),
 }
 
-/// Bytes at the start of every header laid out as DPDK's `struct rte_mbuf` ([`Descriptor`]).
+/// Bytes at the start of every header laid out as DPDK's `struct rte_mbuf` (the descriptor).
 pub const DESCRIPTOR_SIZE: usize = 128;
 
 /// The start of every buffer header, laid out as DPDK's `struct rte_mbuf` (22.11): a DPDK
