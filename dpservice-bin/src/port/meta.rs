@@ -73,6 +73,9 @@ pub type FlowRef = u32;
 
 /// The metadata of one packet. `in_port`, `pkt_id` and `is_recirc` are the packet's
 /// mark; everything else is reset whenever the packet enters `cls` (also on recirculation).
+/// The rest is the graph's working state: once a packet is queued for transmission only
+/// its mark is read (ports, the tracer's transmit and drop events), and a packet the fast
+/// lane replays leaves with the rest as it was received.
 ///
 /// In declared order (`repr(C)`), the mark first: in a buffer header it shares the first
 /// cache line after the descriptor with the owner, so a port that writes a received

@@ -2,7 +2,8 @@
 //! configuration, one with the lane, fed the same pseudo-random bursts (seeded) with
 //! configuration changes, link and neighbour changes and time passing in between; after
 //! every burst everything observable must be equal: frames per port in order with their
-//! metadata, drops per reason, every node's objects and calls, the whole conntrack table
+//! marks (the metadata a queued packet is read for past the graph: the rest is the
+//! graph's working state, which a replayed packet leaves as received), drops per reason, every node's objects and calls, the whole conntrack table
 //! (every field of every entry; last-seen times relative to the start), HA sync
 //! messages, graph events and NAT ports in use. The lane must also have taken packets
 //! (else the comparison would prove nothing).
@@ -77,7 +78,7 @@ impl Rng {
 /// What one graph did with a burst.
 #[derive(Debug, PartialEq)]
 struct Outcome {
-    frames: BTreeMap<PortId, Vec<(Vec<u8>, Meta)>>,
+    frames: BTreeMap<PortId, Vec<(Vec<u8>, Mark)>>,
     drops: Vec<(DropReason, u64)>,
     nodes: Vec<(String, NodeStats)>,
     flows: Vec<(CtKey, FlowEntry)>,
@@ -85,6 +86,9 @@ struct Outcome {
     events: Vec<GraphEvent>,
     nat_ports: Vec<u64>,
 }
+
+/// A queued packet's mark: its input port, id and recirculation flag.
+type Mark = (PortId, u32, bool);
 
 /// One graph of the pair, with the instant its last-seen times are measured from.
 struct Side {
@@ -94,15 +98,15 @@ struct Side {
 
 impl Side {
     fn outcome(&mut self) -> Outcome {
-        let mut frames: BTreeMap<PortId, Vec<(Vec<u8>, Meta)>> = BTreeMap::new();
+        let mut frames: BTreeMap<PortId, Vec<(Vec<u8>, Mark)>> = BTreeMap::new();
         for port in [PF0, PF1, VF0, VF1, VF2] {
             self.h.graph.flush_tx(port, |q, pool| {
                 let n = q.len();
                 for b in q.drain(..) {
-                    frames
-                        .entry(port)
-                        .or_default()
-                        .push((b.frame().to_vec(), b.meta));
+                    frames.entry(port).or_default().push((
+                        b.frame().to_vec(),
+                        (b.meta.in_port, b.meta.pkt_id, b.meta.is_recirc),
+                    ));
                     pool.free(b);
                 }
                 n
