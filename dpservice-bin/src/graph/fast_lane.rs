@@ -281,9 +281,9 @@ impl Replay {
 /// [`train_next`] done as `replay` says for `first` and the packets after it in `rest`,
 /// as long as they let it: the same checks (header, TCP state), the same frame, from one
 /// copy (the metadata past the mark is left as received: see the module's doc), each
-/// packet queued on `out` (the replayed packet's port's
-/// transmit queue). The run's invariants (no flow open, no virtual services, the flow's
-/// entry) are checked once, not per packet. Returns how many were replayed (the caller
+/// packet queued on `out` (the replayed packet's port's transmit queue). The run's
+/// invariants (no flow open, no virtual services, the flow's entry) are checked once,
+/// not per packet. Returns how many were replayed (the caller
 /// counts their visits, [`Replay::count_visits`]) and the first packet that was not,
 /// unchanged (`None`: `rest` ran out); [`train_next`] decides for that one.
 #[inline(always)]

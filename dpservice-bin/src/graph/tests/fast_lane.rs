@@ -3,9 +3,10 @@
 //! configuration changes, link and neighbour changes and time passing in between; after
 //! every burst everything observable must be equal: frames per port in order with their
 //! marks (the metadata a queued packet is read for past the graph: the rest is the
-//! graph's working state, which a replayed packet leaves as received), drops per reason, every node's objects and calls, the whole conntrack table
-//! (every field of every entry; last-seen times relative to the start), HA sync
-//! messages, graph events and NAT ports in use. The lane must also have taken packets
+//! graph's working state, which a replayed packet leaves as received), drops per reason,
+//! every node's objects and calls, the whole conntrack table (every field of every entry;
+//! last-seen times relative to the start), HA sync messages, graph events and NAT ports
+//! in use. The lane must also have taken packets
 //! (else the comparison would prove nothing).
 
 use std::collections::BTreeMap;
