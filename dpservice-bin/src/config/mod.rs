@@ -3,7 +3,7 @@
 //!
 //! - [`eal`]: the part before `--`; [`vdev`]: its TAP devices;
 //! - [`options`]: the part after `--` (the clap definition);
-//! - [`file`]: `DP_CONF`; [`defaults`]: the embedded software default;
+//! - [`file`](mod@file): `DP_CONF`; [`defaults`]: the embedded software default;
 //! - [`ports`]: which port is pf0, pf1, a VF or the sync port;
 //! - [`virtsvc`]: virtual services.
 

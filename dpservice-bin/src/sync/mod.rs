@@ -163,7 +163,7 @@ impl HaSync {
     }
 
     /// One loop turn: the first turn the link is up asks the peer for a dump (a link that
-    /// was seen down first must stay up [`LINK_SETTLE`]); the active role sends
+    /// was seen down first must stay up `LINK_SETTLE`); the active role sends
     /// what the graph queued and the VM MACs that changed and answers dump requests; the
     /// standby drains the port and applies what it receives. Answers whether anything
     /// moved or is left to send.
